@@ -1,0 +1,149 @@
+/**
+ * The distribution interface every family implements, its support descriptions, and the
+ * typed error raised by a constructor given a bad parameter. Families live in
+ * `distributions/` and are re-exported from the package root (`Normal`, `Gamma`, …).
+ * `logProb` is total: it returns −∞ outside the support (or for a value of the wrong type)
+ * and never NaN, for any finite or infinite input.
+ *
+ * @since 0.1.0
+ */
+import { Data } from "effect"
+import type { Rng } from "./Rng.ts"
+
+/**
+ * Where a distribution puts its mass. Used for type checks, transforms and tests.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Support =
+  | { readonly _tag: "Real" }
+  | { readonly _tag: "Positive" }
+  | { readonly _tag: "NonNegative" }
+  | { readonly _tag: "Interval"; readonly lower: number; readonly upper: number }
+  | { readonly _tag: "Integers"; readonly lower: number; readonly upper: number }
+  | { readonly _tag: "Boolean" }
+  | { readonly _tag: "Simplex"; readonly dimension: number }
+  | { readonly _tag: "RealVector"; readonly dimension: number }
+  | { readonly _tag: "IntegerVector"; readonly dimension: number; readonly total: number }
+
+/**
+ * The runtime kind of a distribution's values: `real` and `integer` are `number`,
+ * `boolean` is `boolean`, `vector` is `Float64Array`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ValueKind = "real" | "integer" | "boolean" | "vector"
+
+/**
+ * A probability distribution over values of type `T`.
+ *
+ * @example
+ * const d: Distribution<number> = Normal(0, 1)
+ * d.logProb(d.sample(Rng.make(1)))
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Distribution<T> {
+  /** The family's name, e.g. "Normal". */
+  readonly family: string
+  /** The runtime kind of the values (what `isValue` checks). */
+  readonly kind: ValueKind
+  /** Where the mass is. */
+  readonly support: Support
+  /** One exact draw. */
+  sample(rng: Rng): T
+  /** log density (continuous) or log mass (discrete); −∞ outside the support, never NaN. */
+  logProb(value: T): number
+  /** Whether `value` has the right runtime type for this distribution (not whether it is in the support). */
+  isValue(value: unknown): value is T
+  /** The mean, or undefined where it does not exist. Vector families return a Float64Array. */
+  mean(): number | Float64Array | undefined
+  /** The variance (per coordinate for vector families), or undefined where it does not exist. */
+  variance(): number | Float64Array | undefined
+}
+
+/**
+ * The value type of a distribution.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ValueOf<D> = D extends Distribution<infer T> ? T : never
+
+/**
+ * Raised by a family's constructor when a parameter is invalid; names the family, the
+ * parameter and the offending value.
+ *
+ * @example
+ * try { Normal(0, -1) } catch (e) { (e as InvalidDistributionError).parameter } // "sigma"
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidDistributionError extends Data.TaggedError("InvalidDistributionError")<{
+  readonly family: string
+  readonly parameter: string
+  readonly value: unknown
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${this.family}: invalid parameter ${this.parameter} = ${show(this.value)} (${this.reason})`
+  }
+}
+
+const show = (value: unknown): string =>
+  value instanceof Float64Array || Array.isArray(value) ? `[${Array.from(value as ArrayLike<unknown>).join(", ")}]` : String(value)
+
+/** @internal */
+export const fail = (family: string, parameter: string, value: unknown, reason: string): never => {
+  throw new InvalidDistributionError({ family, parameter, value, reason })
+}
+
+/**
+ * Checks that a parameter is a finite number.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const requireFinite = (family: string, parameter: string, value: number): number =>
+  typeof value === "number" && Number.isFinite(value) ? value : fail(family, parameter, value, "must be a finite number")
+
+/**
+ * Checks that a parameter is a finite number > 0.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const requirePositive = (family: string, parameter: string, value: number): number =>
+  typeof value === "number" && Number.isFinite(value) && value > 0 ? value : fail(family, parameter, value, "must be a finite number > 0")
+
+/**
+ * Checks that a parameter is a probability in [0, 1].
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const requireProbability = (family: string, parameter: string, value: number): number =>
+  typeof value === "number" && value >= 0 && value <= 1 ? value : fail(family, parameter, value, "must be a probability in [0, 1]")
+
+/**
+ * Checks that a parameter is an integer ≥ `min`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const requireInteger = (family: string, parameter: string, value: number, min: number): number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= min ? value : fail(family, parameter, value, `must be an integer >= ${min}`)
+
+/** @internal */
+export const isNumber = (value: unknown): value is number => typeof value === "number"
+/** @internal */
+export const isBoolean = (value: unknown): value is boolean => typeof value === "boolean"
+/** @internal */
+export const isVector = (value: unknown): value is Float64Array => value instanceof Float64Array
+
+/** log(2π) / 2, the normal density's constant. */
+export const HALF_LOG_2PI = 0.9189385332046728

@@ -1,0 +1,333 @@
+/**
+ * Models are re-runnable generator functions that yield three kinds of instruction:
+ * `sample` (a latent random choice), `observe` (conditioning on data) and `factor` (an
+ * arbitrary log-weight). `yield* sample("x", Normal(0, 1))` has type `number` at the call
+ * site, with no casts: each instruction is a tiny single-shot iterable (the trick
+ * `Effect.gen` uses). A handler decides what each instruction means; the run loop in
+ * `@fugue/runtime` is the only code that calls `next()`. Sub-models compose with plain
+ * `yield*`; the combinators here cover the usual shapes (`pure`, `map`, `plate`, `sequence`,
+ * `traverse`, `zip`, `guard`, `scope`, `unfold`).
+ *
+ * @since 0.1.0
+ */
+import { addr, scoped, type Address } from "./Address.ts"
+import type { Distribution } from "./Distribution.ts"
+
+/**
+ * The generator a model returns when run.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Program<A> = Generator<Instruction, A, unknown>
+
+/**
+ * A model: calling it starts a fresh execution.
+ *
+ * @example
+ * const coin: Model<boolean> = function* () {
+ *   const p = yield* sample("p", Beta(1, 1))
+ *   return yield* sample("flip", Bernoulli(p))
+ * }
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Model<A> = () => Program<A>
+
+/**
+ * What a model yields to its handler.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Instruction = SampleInstruction<any> | ObserveInstruction<any> | FactorInstruction
+
+// Each instruction object is also its own iterator and its own iterator result, so a
+// `yield*` over it allocates nothing beyond the instruction: the first `next()` returns the
+// instruction itself (value = the instruction, done = false); the second `next(v)` stores
+// the handler's answer in `value`, sets done, and returns it again. Instructions are
+// single-use: each `sample(...)` call makes a new one.
+
+abstract class Step<T> {
+  value: unknown
+  done: boolean
+  started: boolean
+  constructor() {
+    this.value = this
+    this.done = false
+    this.started = false
+  }
+  next(v?: unknown): IteratorResult<Instruction, T> {
+    if (this.started) {
+      this.value = v
+      this.done = true
+    } else this.started = true
+    return this as unknown as IteratorResult<Instruction, T>
+  }
+  [Symbol.iterator](): Iterator<Instruction, T, unknown> {
+    return this
+  }
+}
+
+/**
+ * A latent random choice at `address` from `dist`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class SampleInstruction<T> extends Step<T> {
+  readonly _tag = "Sample" as const
+  readonly address: Address
+  readonly dist: Distribution<T>
+  constructor(address: Address, dist: Distribution<T>) {
+    super()
+    this.address = address
+    this.dist = dist
+  }
+}
+
+/**
+ * Conditioning on `observed` at `address` under `dist`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class ObserveInstruction<T> extends Step<void> {
+  readonly _tag = "Observe" as const
+  readonly address: Address
+  readonly dist: Distribution<T>
+  readonly observed: T
+  constructor(address: Address, dist: Distribution<T>, observed: T) {
+    super()
+    this.address = address
+    this.dist = dist
+    this.observed = observed
+  }
+}
+
+/**
+ * An arbitrary log-weight added to the execution (soft constraint, custom likelihood).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class FactorInstruction extends Step<void> {
+  readonly _tag = "Factor" as const
+  readonly logWeight: number
+  constructor(logWeight: number) {
+    super()
+    this.logWeight = logWeight
+  }
+}
+
+/**
+ * A random choice: `yield* sample(address, dist)` is the drawn (or replayed) value.
+ *
+ * @example
+ * const mu = yield* sample("mu", Normal(0, 1)) // number
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const sample = <T>(address: Address, dist: Distribution<T>): SampleInstruction<T> => new SampleInstruction(address, dist)
+
+/**
+ * Conditions on `value` having been drawn from `dist` (adds log p(value) to the likelihood).
+ *
+ * @example
+ * yield* observe(addr("y", i), Normal(mu, 1), ys[i])
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const observe = <T>(address: Address, dist: Distribution<T>, value: T): ObserveInstruction<T> =>
+  new ObserveInstruction(address, dist, value)
+
+/**
+ * Adds `logWeight` to the execution's log weight.
+ *
+ * @example
+ * yield* factor(-0.5 * x * x)
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const factor = (logWeight: number): FactorInstruction => new FactorInstruction(logWeight)
+
+/**
+ * A hard constraint: a −∞ factor when `condition` is false, nothing otherwise.
+ *
+ * @example
+ * yield* guard(x > 0)
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const guard = (condition: boolean): FactorInstruction => new FactorInstruction(condition ? 0 : -Infinity)
+
+/**
+ * A model that makes no choices and returns `a`.
+ *
+ * @example
+ * run(handler, pure(3)) // [3, …]
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const pure = <A>(a: A): Model<A> =>
+  function*() {
+    return a
+  }
+
+/**
+ * Transforms a model's return value.
+ *
+ * @example
+ * const squared = map(function* () { return yield* sample("x", Normal(0, 1)) }, (x) => x * x)
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const map = <A, B>(model: Model<A>, f: (a: A) => B): Model<B> =>
+  function*() {
+    return f(yield* model())
+  }
+
+/**
+ * Chains a model into one that depends on its result.
+ *
+ * @example
+ * const m = flatMap(coin, (heads) => heads ? pure(1) : pure(0))
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const flatMap = <A, B>(model: Model<A>, f: (a: A) => Model<B>): Model<B> =>
+  function*() {
+    return yield* f(yield* model())()
+  }
+
+/**
+ * Runs the models in order and collects their results.
+ *
+ * @example
+ * const both = sequence([modelA, modelB])
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const sequence = <A>(models: ReadonlyArray<Model<A>>): Model<Array<A>> =>
+  function*() {
+    const out: Array<A> = []
+    for (let i = 0; i < models.length; i++) out.push(yield* models[i]())
+    return out
+  }
+
+/**
+ * Maps each item to a model and runs them in order.
+ *
+ * @example
+ * const draws = traverse([1, 2, 3], (s, i) => function* () { return yield* sample(addr("z", i), Normal(0, s)) })
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const traverse = <X, A>(items: ReadonlyArray<X>, f: (item: X, index: number) => Model<A>): Model<Array<A>> =>
+  function*() {
+    const out: Array<A> = []
+    for (let i = 0; i < items.length; i++) out.push(yield* f(items[i], i)())
+    return out
+  }
+
+/**
+ * Runs two models in order and pairs their results.
+ *
+ * @example
+ * const pair = zip(modelA, modelB) // Model<[A, B]>
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const zip = <A, B>(left: Model<A>, right: Model<B>): Model<[A, B]> =>
+  function*() {
+    const a = yield* left()
+    const b = yield* right()
+    return [a, b]
+  }
+
+const rename = (instruction: Instruction, address: Address): Instruction =>
+  instruction._tag === "Sample"
+    ? new SampleInstruction(address, instruction.dist)
+    : instruction._tag === "Observe"
+    ? new ObserveInstruction(address, instruction.dist, instruction.observed)
+    : instruction
+
+/**
+ * Prefixes every address inside `model` with `prefix/` (nested scopes stack).
+ *
+ * @example
+ * const layer = scope("layer1", weights) // "w#0" becomes "layer1/w#0"
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const scope = <A>(prefix: string, model: Model<A>): Model<A> =>
+  function*() {
+    const program = model()
+    let step = program.next()
+    while (!step.done) {
+      const instruction = step.value
+      const answer: unknown = yield instruction._tag === "Factor"
+        ? instruction
+        : rename(instruction, scoped(prefix, instruction.address))
+      step = program.next(answer)
+    }
+    return step.value
+  }
+
+/**
+ * `n` independent copies of a model, the i-th with its addresses scoped under `name#i`.
+ *
+ * @example
+ * const zs = plate("z", 3, (i) => function* () { return yield* sample("v", Normal(i, 1)) })
+ * // addresses "z#0/v", "z#1/v", "z#2/v"
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const plate = <A>(name: string, n: number, body: (index: number) => Model<A>): Model<Array<A>> =>
+  function*() {
+    const out: Array<A> = []
+    for (let i = 0; i < n; i++) out.push(yield* scope(addr(name, i), body(i))())
+    return out
+  }
+
+/**
+ * A state-space model over `steps` steps with explicit state: `step(state, t)` returns the
+ * model for step t, whose addresses are scoped under `name#t`. The state is a plain value,
+ * so SMC can resample states instead of replaying generators.
+ *
+ * @example
+ * const walk = unfold("x", 50, 0, (prev, t) => function* () {
+ *   return yield* sample("v", Normal(prev, 1))
+ * })
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const unfold = <S>(
+  name: string,
+  steps: number,
+  initial: S,
+  step: (state: S, t: number) => Model<S>
+): Model<Array<S>> =>
+  function*() {
+    const states: Array<S> = []
+    let state = initial
+    for (let t = 0; t < steps; t++) {
+      state = yield* scope(addr(name, t), step(state, t))()
+      states.push(state)
+    }
+    return states
+  }

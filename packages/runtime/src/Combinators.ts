@@ -1,0 +1,271 @@
+/**
+ * Handler combinators, in Pyro's vocabulary: each wraps a handler and changes what some
+ * instructions mean before passing them on. They compose by wrapping (the outermost wrapper
+ * sees each instruction first); there is no global handler stack.
+ *
+ * | combinator   | effect on the wrapped handler                                              |
+ * |--------------|----------------------------------------------------------------------------|
+ * | `condition`  | sample sites with data become observations of that data                    |
+ * | `substitute` | sample sites with values get those values, scored under the prior          |
+ * | `intervene`  | sample sites with values get those values, unscored and unrecorded (`do`)  |
+ * | `block`      | matching sites are drawn here and hidden from the wrapped handler          |
+ * | `scale`      | log probabilities of matching sites are multiplied by a constant           |
+ * | `mask`       | observations and factors at matching sites are dropped (contribute 0)      |
+ * | `seed`       | sample sites are drawn from the given stream and handed down as values     |
+ *
+ * @since 0.1.0
+ */
+import type { Address } from "@fugue/core/Address"
+import type { Distribution } from "@fugue/core/Distribution"
+import type { Rng } from "@fugue/core/Rng"
+import type { Handler } from "./Handler.ts"
+
+/**
+ * Which addresses a combinator applies to: a predicate, a list, or a record's keys.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export type Selector = ((address: Address) => boolean) | ReadonlyArray<Address> | ReadonlySet<Address>
+
+const toPredicate = (selector: Selector): ((address: Address) => boolean) => {
+  if (typeof selector === "function") return selector
+  const set = selector instanceof Set ? selector : new Set(selector as ReadonlyArray<Address>)
+  return (address) => set.has(address)
+}
+
+const toMap = (values: Readonly<Record<Address, unknown>> | ReadonlyMap<Address, unknown>): ReadonlyMap<Address, unknown> =>
+  values instanceof Map ? values : new Map(Object.entries(values))
+
+/** A point mass at `value` that reports the log probability `logProb` (substitute). */
+class PointMass<T> implements Distribution<T> {
+  readonly family: string
+  readonly kind: Distribution<T>["kind"]
+  readonly support: Distribution<T>["support"]
+  readonly base: Distribution<T>
+  readonly value: T
+  readonly scoreAs: number
+  constructor(base: Distribution<T>, value: T, scoreAs: number) {
+    this.family = base.family
+    this.kind = base.kind
+    this.support = base.support
+    this.base = base
+    this.value = value
+    this.scoreAs = scoreAs
+  }
+  sample(): T {
+    return this.value
+  }
+  logProb(x: T): number {
+    return x === this.value ? this.scoreAs : this.base.logProb(x)
+  }
+  isValue(x: unknown): x is T {
+    return this.base.isValue(x)
+  }
+  mean() {
+    return this.base.mean()
+  }
+  variance() {
+    return this.base.variance()
+  }
+}
+
+/** `base` with its log probability multiplied by `factor` (0 × −∞ is taken as 0). */
+class Scaled<T> implements Distribution<T> {
+  readonly family: string
+  readonly kind: Distribution<T>["kind"]
+  readonly support: Distribution<T>["support"]
+  readonly base: Distribution<T>
+  readonly factor: number
+  constructor(base: Distribution<T>, factor: number) {
+    this.family = base.family
+    this.kind = base.kind
+    this.support = base.support
+    this.base = base
+    this.factor = factor
+  }
+  sample(rng: Rng): T {
+    return this.base.sample(rng)
+  }
+  logProb(x: T): number {
+    return this.factor === 0 ? 0 : this.factor * this.base.logProb(x)
+  }
+  isValue(x: unknown): x is T {
+    return this.base.isValue(x)
+  }
+  mean() {
+    return this.base.mean()
+  }
+  variance() {
+    return this.base.variance()
+  }
+}
+
+/**
+ * Turns sample sites named in `data` into observations of the given values.
+ *
+ * **Details**: at a conditioned address, log p(data[a]) goes to the wrapped handler's
+ * `logLikelihood` and the model receives data[a]; other sites pass through.
+ *
+ * @example
+ * const h = condition(new PriorHandler(rng), { flip: true })
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const condition = <Out>(
+  handler: Handler<Out>,
+  data: Readonly<Record<Address, unknown>> | ReadonlyMap<Address, unknown>
+): Handler<Out> => {
+  const values = toMap(data)
+  return {
+    sample<T>(address: Address, dist: Distribution<T>): T {
+      if (values.has(address)) {
+        const value = values.get(address) as T
+        handler.observe(address, dist, value)
+        return value
+      }
+      return handler.sample(address, dist)
+    },
+    observe: (address, dist, value) => handler.observe(address, dist, value),
+    factor: (logWeight) => handler.factor(logWeight),
+    finish: () => handler.finish()
+  }
+}
+
+/**
+ * Fixes sample sites named in `values`; they are still recorded and scored under the prior.
+ *
+ * @example
+ * const h = substitute(new PriorHandler(rng), { slope: 2 })
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const substitute = <Out>(
+  handler: Handler<Out>,
+  values: Readonly<Record<Address, unknown>> | ReadonlyMap<Address, unknown>
+): Handler<Out> => {
+  const fixed = toMap(values)
+  return {
+    sample<T>(address: Address, dist: Distribution<T>): T {
+      if (!fixed.has(address)) return handler.sample(address, dist)
+      const value = fixed.get(address) as T
+      return handler.sample(address, new PointMass(dist, value, dist.logProb(value)))
+    },
+    observe: (address, dist, value) => handler.observe(address, dist, value),
+    factor: (logWeight) => handler.factor(logWeight),
+    finish: () => handler.finish()
+  }
+}
+
+/**
+ * Intervention (Pyro's `do`): sites named in `values` take those values and are neither
+ * recorded nor scored; the wrapped handler never sees them.
+ *
+ * @example
+ * const h = intervene(new PriorHandler(rng), { treatment: 1 })
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const intervene = <Out>(
+  handler: Handler<Out>,
+  values: Readonly<Record<Address, unknown>> | ReadonlyMap<Address, unknown>
+): Handler<Out> => {
+  const fixed = toMap(values)
+  return {
+    sample: <T>(address: Address, dist: Distribution<T>): T =>
+      fixed.has(address) ? (fixed.get(address) as T) : handler.sample(address, dist),
+    observe: (address, dist, value) => handler.observe(address, dist, value),
+    factor: (logWeight) => handler.factor(logWeight),
+    finish: () => handler.finish()
+  }
+}
+
+/**
+ * Hides matching sites from the wrapped handler: they are drawn from `rng` here, and their
+ * observations are dropped, so they leave no trace and no weight below.
+ *
+ * @example
+ * const h = block(new PriorHandler(rng), (a) => a.startsWith("nuisance"), rng)
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const block = <Out>(handler: Handler<Out>, hide: Selector, rng: Rng): Handler<Out> => {
+  const hidden = toPredicate(hide)
+  return {
+    sample: <T>(address: Address, dist: Distribution<T>): T =>
+      hidden(address) ? dist.sample(rng) : handler.sample(address, dist),
+    observe: (address, dist, value) => {
+      if (!hidden(address)) handler.observe(address, dist, value)
+    },
+    factor: (logWeight) => handler.factor(logWeight),
+    finish: () => handler.finish()
+  }
+}
+
+/**
+ * Multiplies the log probability of matching sites (samples and observations) and of every
+ * factor by `by` (a positive or zero constant), e.g. to reweight a minibatch.
+ *
+ * @example
+ * const h = scale(new PriorHandler(rng), 10, (a) => a.startsWith("y"))
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const scale = <Out>(handler: Handler<Out>, by: number, where: Selector = () => true): Handler<Out> => {
+  const selected = toPredicate(where)
+  return {
+    sample: <T>(address: Address, dist: Distribution<T>): T =>
+      selected(address) ? handler.sample(address, new Scaled(dist, by)) : handler.sample(address, dist),
+    observe: (address, dist, value) =>
+      selected(address) ? handler.observe(address, new Scaled(dist, by), value) : handler.observe(address, dist, value),
+    factor: (logWeight) => handler.factor(by === 0 ? 0 : by * logWeight),
+    finish: () => handler.finish()
+  }
+}
+
+/**
+ * Drops observations at matching addresses (they contribute log-weight 0); latent sites are
+ * unchanged.
+ *
+ * @example
+ * const h = mask(new PriorHandler(rng), (a) => a === "y#3") // leave one point out
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const mask = <Out>(handler: Handler<Out>, where: Selector): Handler<Out> => {
+  const masked = toPredicate(where)
+  return {
+    sample: <T>(address: Address, dist: Distribution<T>): T => handler.sample(address, dist),
+    observe: (address, dist, value) =>
+      masked(address) ? handler.observe(address, new Scaled(dist, 0), value) : handler.observe(address, dist, value),
+    factor: (logWeight) => handler.factor(logWeight),
+    finish: () => handler.finish()
+  }
+}
+
+/**
+ * Draws every sample site from `rng` and hands the value to the wrapped handler as a fixed
+ * value scored under the prior: the randomness comes from this stream, whatever the wrapped
+ * handler's own.
+ *
+ * @example
+ * const h = seed(new PriorHandler(otherRng), Rng.make(7))
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const seed = <Out>(handler: Handler<Out>, rng: Rng): Handler<Out> => ({
+  sample<T>(address: Address, dist: Distribution<T>): T {
+    const value = dist.sample(rng)
+    return handler.sample(address, new PointMass(dist, value, dist.logProb(value)))
+  },
+  observe: (address, dist, value) => handler.observe(address, dist, value),
+  factor: (logWeight) => handler.factor(logWeight),
+  finish: () => handler.finish()
+})

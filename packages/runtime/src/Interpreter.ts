@@ -1,0 +1,163 @@
+/**
+ * The interpreter service: runs models under a handler chosen by a layer. `runUnsafe(model)`
+ * is the plain synchronous loop (for inference inner loops); `run(model)` is the same wrapped
+ * once in `Effect.sync`, with the model's typed errors (duplicate or missing address, wrong
+ * type, invalid distribution) in the error channel. Handlers compose as layers:
+ * `Interpreter.layerCondition(data)` wraps whatever interpreter is provided below it.
+ *
+ * @since 0.1.0
+ */
+import { InvalidDistributionError } from "@fugue/core/Distribution"
+import type { Model } from "@fugue/core/Model"
+import { Context, Effect, Layer } from "effect"
+import * as Combinators from "./Combinators.ts"
+import { DuplicateAddressError, run, type Handler } from "./Handler.ts"
+import { PriorHandler } from "./handlers/Prior.ts"
+import { ReplayHandler } from "./handlers/Replay.ts"
+import { SafeReplayHandler } from "./handlers/SafeReplay.ts"
+import { SafeScoreGivenTrace } from "./handlers/SafeScore.ts"
+import { ScoreGivenTrace } from "./handlers/Score.ts"
+import { Rng } from "./Rng.ts"
+import { ChoiceTypeError, MissingAddressError, type Trace } from "./Trace.ts"
+
+/**
+ * The typed errors a model run can raise.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type ModelError = DuplicateAddressError | MissingAddressError | ChoiceTypeError | InvalidDistributionError
+
+/**
+ * Whether a thrown value is one of the typed model errors.
+ *
+ * @example
+ * try { runUnsafe(model) } catch (e) { if (isModelError(e)) console.log(e._tag) }
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const isModelError = (u: unknown): u is ModelError =>
+  u instanceof DuplicateAddressError || u instanceof MissingAddressError || u instanceof ChoiceTypeError ||
+  u instanceof InvalidDistributionError
+
+/**
+ * Runs a synchronous thunk once as an Effect: typed model errors go to the error channel,
+ * anything else is a defect.
+ *
+ * @example
+ * const eff = attempt(() => run(new PriorHandler(rng), model))
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const attempt = <A>(thunk: () => A): Effect.Effect<A, ModelError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(thunk())
+    } catch (error) {
+      return isModelError(error) ? Effect.fail(error) : Effect.die(error)
+    }
+  })
+
+/**
+ * The service's interface.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export interface InterpreterShape {
+  /** A fresh handler for one execution. */
+  makeHandler(): Handler<Trace>
+  /** Runs the model synchronously (throws the typed errors). */
+  runUnsafe<A>(model: Model<A>): [A, Trace]
+  /** Runs the model once inside `Effect.sync`. */
+  run<A>(model: Model<A>): Effect.Effect<[A, Trace], ModelError>
+}
+
+/**
+ * Builds an interpreter from a handler factory.
+ *
+ * @example
+ * const prior = make(() => new PriorHandler(CoreRng.make(1)))
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (makeHandler: () => Handler<Trace>): InterpreterShape => {
+  const runUnsafe = <A>(model: Model<A>): [A, Trace] => run(makeHandler(), model)
+  return { makeHandler, runUnsafe, run: (model) => attempt(() => runUnsafe(model)) }
+}
+
+type Values = Readonly<Record<string, unknown>> | ReadonlyMap<string, unknown>
+
+const wrap = (f: (handler: Handler<Trace>) => Handler<Trace>): Layer.Layer<Interpreter, never, Interpreter> =>
+  Layer.effect(
+    Interpreter,
+    Effect.gen(function*() {
+      const below = yield* Interpreter
+      return make(() => f(below.makeHandler()))
+    })
+  )
+
+const withStream = (f: (rng: import("@fugue/core/Rng").Rng) => () => Handler<Trace>): Layer.Layer<Interpreter, never, Rng> =>
+  Layer.effect(
+    Interpreter,
+    Effect.gen(function*() {
+      const rng = yield* (yield* Rng).split
+      return make(f(rng))
+    })
+  )
+
+/**
+ * Runs models under a handler chosen by a layer.
+ *
+ * @example
+ * const program = Effect.gen(function* () {
+ *   const interpreter = yield* Interpreter
+ *   return yield* interpreter.run(model)
+ * }).pipe(Effect.provide(Interpreter.layerPrior), Effect.provide(Rng.layerSeeded(1)))
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Interpreter extends Context.Service<Interpreter, InterpreterShape>()("@fugue/runtime/Interpreter") {
+  /** Draws from the prior (`PriorHandler`), with a stream split from `Rng`. */
+  static readonly layerPrior: Layer.Layer<Interpreter, never, Rng> = withStream((rng) => () => new PriorHandler(rng))
+  /** Replays `base`, fresh draws elsewhere (`ReplayHandler`). */
+  static layerReplay(base: Trace): Layer.Layer<Interpreter, never, Rng> {
+    return withStream((rng) => () => new ReplayHandler(rng, base))
+  }
+  /** Replays `base`, redrawing mismatched sites (`SafeReplayHandler`). */
+  static layerSafeReplay(base: Trace): Layer.Layer<Interpreter, never, Rng> {
+    return withStream((rng) => () => new SafeReplayHandler(rng, base))
+  }
+  /** Scores the complete trace `base` (`ScoreGivenTrace`). */
+  static layerScore(base: Trace): Layer.Layer<Interpreter> {
+    return Layer.succeed(Interpreter, make(() => new ScoreGivenTrace(base)))
+  }
+  /** Scores `base`, −∞ for missing or mismatched sites (`SafeScoreGivenTrace`). */
+  static layerSafeScore(base: Trace): Layer.Layer<Interpreter, never, Rng> {
+    return withStream((rng) => () => new SafeScoreGivenTrace(base, rng))
+  }
+  /** Wraps the interpreter below: sample sites in `data` become observations. */
+  static layerCondition(data: Values): Layer.Layer<Interpreter, never, Interpreter> {
+    return wrap((h) => Combinators.condition(h, data))
+  }
+  /** Wraps the interpreter below: sample sites in `values` are fixed and scored. */
+  static layerSubstitute(values: Values): Layer.Layer<Interpreter, never, Interpreter> {
+    return wrap((h) => Combinators.substitute(h, values))
+  }
+  /** Wraps the interpreter below: sites in `values` are intervened on (`do`). */
+  static layerIntervene(values: Values): Layer.Layer<Interpreter, never, Interpreter> {
+    return wrap((h) => Combinators.intervene(h, values))
+  }
+  /** Wraps the interpreter below: log probabilities at matching sites are multiplied by `by`. */
+  static layerScale(by: number, where?: Combinators.Selector): Layer.Layer<Interpreter, never, Interpreter> {
+    return wrap((h) => Combinators.scale(h, by, where))
+  }
+  /** Wraps the interpreter below: observations at matching sites are dropped. */
+  static layerMask(where: Combinators.Selector): Layer.Layer<Interpreter, never, Interpreter> {
+    return wrap((h) => Combinators.mask(h, where))
+  }
+}

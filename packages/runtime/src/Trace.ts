@@ -1,0 +1,310 @@
+/**
+ * A trace records what one execution of a model did: every random choice (address, value,
+ * log probability) in a `sorted-btree` map keyed by address, and the accumulated
+ * `logPrior` (latent choices), `logLikelihood` (observations) and `logFactors` (factor
+ * statements). Iteration is in address order, and `clone()` is copy-on-write (the B-tree
+ * shares nodes until one side writes), which is what MH proposals and `CowTrace` need.
+ * Accessors come in two forms: `get…` returns undefined when the address is missing or has
+ * another type; `get…OrThrow` throws a typed error naming the address.
+ *
+ * @since 0.1.0
+ */
+import type { Address } from "@fugue/core/Address"
+import { Data } from "effect"
+import { BTree } from "./internal/btree.ts"
+
+/**
+ * The value of one random choice.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ChoiceValue = number | boolean | Float64Array
+
+/**
+ * One random choice: where it was made, what was drawn, and its log probability under the
+ * distribution at that site.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Choice<T extends ChoiceValue = ChoiceValue> {
+  readonly address: Address
+  readonly value: T
+  readonly logProb: number
+}
+
+/** Plain string order: faster than sorted-btree's default mixed-type comparator. */
+export const compareAddresses = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/**
+ * The choices of a trace, sorted by address.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Choices = BTree<Address, Choice>
+
+/**
+ * An empty choice map.
+ *
+ * @example
+ * const cs = Trace.emptyChoices()
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const emptyChoices = (): Choices => new BTree<Address, Choice>(undefined, compareAddresses)
+
+/**
+ * The record of one execution.
+ *
+ * @example
+ * const [result, trace] = run(new PriorHandler(Rng.make(1)), model)
+ * trace.totalLogWeight // logPrior + logLikelihood + logFactors
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class Trace {
+  choices: Choices
+  logPrior: number
+  logLikelihood: number
+  logFactors: number
+  constructor(choices: Choices = emptyChoices(), logPrior = 0, logLikelihood = 0, logFactors = 0) {
+    this.choices = choices
+    this.logPrior = logPrior
+    this.logLikelihood = logLikelihood
+    this.logFactors = logFactors
+  }
+  /** logPrior + logLikelihood + logFactors: the unnormalised log joint of the execution. */
+  get totalLogWeight(): number {
+    return this.logPrior + this.logLikelihood + this.logFactors
+  }
+  /** A copy sharing the B-tree's nodes until either side writes (O(1) now, O(log n) per later write). */
+  clone(): Trace {
+    return new Trace(this.choices.clone(), this.logPrior, this.logLikelihood, this.logFactors)
+  }
+  /** Empties the trace for reuse (pools). */
+  clear(): void {
+    this.choices.clear()
+    this.logPrior = 0
+    this.logLikelihood = 0
+    this.logFactors = 0
+  }
+  /** The number of random choices. */
+  get size(): number {
+    return this.choices.size
+  }
+}
+
+/**
+ * A new empty trace.
+ *
+ * @example
+ * const t = Trace.make()
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (): Trace => new Trace()
+
+/**
+ * The log joint of a trace (same as `trace.totalLogWeight`).
+ *
+ * @example
+ * Trace.logJoint(trace)
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const logJoint = (trace: Trace): number => trace.totalLogWeight
+
+/**
+ * A trace looked up an address that it does not hold.
+ *
+ * @example
+ * Trace.getNumberOrThrow(trace, "nope") // throws MissingAddressError { address: "nope" }
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class MissingAddressError extends Data.TaggedError("MissingAddressError")<{ readonly address: Address }> {
+  override get message(): string {
+    return `no choice at address "${this.address}"`
+  }
+}
+
+/**
+ * A choice had another type than the one asked for.
+ *
+ * @example
+ * Trace.getBooleanOrThrow(trace, "mu") // throws ChoiceTypeError { address: "mu", expected: "boolean", actual: "number" }
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ChoiceTypeError extends Data.TaggedError("ChoiceTypeError")<{
+  readonly address: Address
+  readonly expected: string
+  readonly actual: string
+}> {
+  override get message(): string {
+    return `choice at address "${this.address}" is a ${this.actual}, expected a ${this.expected}`
+  }
+}
+
+/**
+ * The runtime type name of a choice value: "number", "boolean" or "vector".
+ *
+ * @example
+ * Trace.typeOf(new Float64Array(2)) // "vector"
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const typeOf = (value: unknown): string =>
+  value instanceof Float64Array ? "vector" : typeof value
+
+/**
+ * The choice at `address`, or undefined.
+ *
+ * @example
+ * Trace.get(trace, "mu")?.logProb
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const get = (trace: Trace, address: Address): Choice | undefined => trace.choices.get(address)
+
+/**
+ * The choice at `address`; throws `MissingAddressError` when absent.
+ *
+ * @example
+ * Trace.getOrThrow(trace, "mu").value
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const getOrThrow = (trace: Trace, address: Address): Choice => {
+  const choice = trace.choices.get(address)
+  if (choice === undefined) throw new MissingAddressError({ address })
+  return choice
+}
+
+const typed = <T extends ChoiceValue>(expected: string, check: (v: ChoiceValue) => v is T) => ({
+  get: (trace: Trace, address: Address): T | undefined => {
+    const choice = trace.choices.get(address)
+    return choice !== undefined && check(choice.value) ? choice.value : undefined
+  },
+  getOrThrow: (trace: Trace, address: Address): T => {
+    const value = getOrThrow(trace, address).value
+    if (!check(value)) throw new ChoiceTypeError({ address, expected, actual: typeOf(value) })
+    return value
+  }
+})
+
+const numberAccess = typed("number", (v): v is number => typeof v === "number")
+const booleanAccess = typed("boolean", (v): v is boolean => typeof v === "boolean")
+const vectorAccess = typed("vector", (v): v is Float64Array => v instanceof Float64Array)
+
+/**
+ * The number at `address`, or undefined when missing or not a number.
+ *
+ * @example
+ * Trace.getNumber(trace, "slope") // number | undefined
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const getNumber = numberAccess.get
+/**
+ * The number at `address`; throws `MissingAddressError` or `ChoiceTypeError`.
+ *
+ * @example
+ * Trace.getNumberOrThrow(trace, "slope") // number
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const getNumberOrThrow = numberAccess.getOrThrow
+/**
+ * The boolean at `address`, or undefined when missing or not a boolean.
+ *
+ * @example
+ * Trace.getBoolean(trace, "flip")
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const getBoolean = booleanAccess.get
+/**
+ * The boolean at `address`; throws `MissingAddressError` or `ChoiceTypeError`.
+ *
+ * @example
+ * Trace.getBooleanOrThrow(trace, "flip")
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const getBooleanOrThrow = booleanAccess.getOrThrow
+/**
+ * The vector at `address`, or undefined when missing or not a vector.
+ *
+ * @example
+ * Trace.getVector(trace, "theta")
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const getVector = vectorAccess.get
+/**
+ * The vector at `address`; throws `MissingAddressError` or `ChoiceTypeError`.
+ *
+ * @example
+ * Trace.getVectorOrThrow(trace, "theta")
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const getVectorOrThrow = vectorAccess.getOrThrow
+
+/**
+ * The addresses of a trace, in sorted order.
+ *
+ * @example
+ * Trace.addresses(trace) // ["intercept", "noise", "slope"]
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const addresses = (trace: Trace): Array<Address> => trace.choices.keysArray()
+
+/**
+ * A plain-object view of a trace: `{ address: value }` plus the weights (for printing / JSON).
+ *
+ * @example
+ * JSON.stringify(Trace.toJSON(trace))
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const toJSON = (trace: Trace): {
+  choices: Record<string, { value: number | boolean | Array<number>; logProb: number }>
+  logPrior: number
+  logLikelihood: number
+  logFactors: number
+  totalLogWeight: number
+} => {
+  const choices: Record<string, { value: number | boolean | Array<number>; logProb: number }> = {}
+  trace.choices.forEachPair((k, c) => {
+    choices[k] = { value: c.value instanceof Float64Array ? Array.from(c.value) : c.value, logProb: c.logProb }
+  })
+  return {
+    choices,
+    logPrior: trace.logPrior,
+    logLikelihood: trace.logLikelihood,
+    logFactors: trace.logFactors,
+    totalLogWeight: trace.totalLogWeight
+  }
+}
