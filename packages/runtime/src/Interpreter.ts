@@ -100,9 +100,12 @@ const wrap = (f: (handler: Handler<Trace>) => Handler<Trace>): Layer.Layer<Inter
     })
   )
 
-const withStream = (f: (rng: import("@fugue/core/Rng").Rng) => () => Handler<Trace>): Layer.Layer<Interpreter, never, Rng> =>
+const withStream = (
+  f: (rng: import("@fugue/core/Rng").Rng) => () => Handler<Trace>,
+  tag: typeof Interpreter = Interpreter
+): Layer.Layer<Interpreter, never, Rng> =>
   Layer.effect(
-    Interpreter,
+    tag,
     Effect.gen(function*() {
       const rng = yield* (yield* Rng).split
       return make(f(rng))
@@ -123,7 +126,7 @@ const withStream = (f: (rng: import("@fugue/core/Rng").Rng) => () => Handler<Tra
  */
 export class Interpreter extends Context.Service<Interpreter, InterpreterShape>()("@fugue/runtime/Interpreter") {
   /** Draws from the prior (`PriorHandler`), with a stream split from `Rng`. */
-  static readonly layerPrior: Layer.Layer<Interpreter, never, Rng> = withStream((rng) => () => new PriorHandler(rng))
+  static readonly layerPrior: Layer.Layer<Interpreter, never, Rng> = withStream((rng) => () => new PriorHandler(rng), this)
   /** Replays `base`, fresh draws elsewhere (`ReplayHandler`). */
   static layerReplay(base: Trace): Layer.Layer<Interpreter, never, Rng> {
     return withStream((rng) => () => new ReplayHandler(rng, base))

@@ -1,0 +1,63 @@
+/**
+ * The exponential distribution with a given `rate`: waiting times of a Poisson process,
+ * memoryless. Use it for positive scale parameters or durations with a known mean 1/rate.
+ *
+ * @since 0.1.0
+ */
+import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
+import type { Rng } from "../Rng.ts"
+
+const SUPPORT: Support = { _tag: "NonNegative" }
+
+/**
+ * Exponential(rate): density rate·e^(−rate·x) on x ≥ 0.
+ *
+ * @example
+ * const d = new ExponentialDistribution(2)
+ * d.logProb(0) // log 2
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export class ExponentialDistribution implements Distribution<number> {
+  readonly family = "Exponential"
+  readonly kind = "real"
+  readonly support = SUPPORT
+  readonly rate: number
+  /** log rate, cached. */
+  readonly logRate: number
+  constructor(rate: number) {
+    this.rate = rate
+    this.logRate = Math.log(rate)
+  }
+  sample(rng: Rng): number {
+    // Inversion: −log U / rate (U in (0, 1), so the draw is finite).
+    return -Math.log(rng.uniform()) / this.rate
+  }
+  logProb(x: number): number {
+    if (!(x >= 0) || typeof x !== "number") return -Infinity
+    return this.logRate - this.rate * x
+  }
+  isValue(x: unknown): x is number {
+    return isNumber(x)
+  }
+  mean(): number {
+    return 1 / this.rate
+  }
+  variance(): number {
+    return 1 / (this.rate * this.rate)
+  }
+}
+
+/**
+ * An exponential distribution; throws `InvalidDistributionError` unless `rate` is finite and > 0.
+ *
+ * @example
+ * const d = Exponential(0.5)
+ * d.mean() // 2
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const Exponential = (rate: number): ExponentialDistribution =>
+  new ExponentialDistribution(requirePositive("Exponential", "rate", rate))
