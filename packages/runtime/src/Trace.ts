@@ -11,7 +11,7 @@
  */
 import type { Address } from "@fugue/core/Address"
 import { Data } from "effect"
-import { BTree } from "./internal/btree.ts"
+import { BTree, loadLeafUnsafe, MAX_LEAF } from "./internal/btree.ts"
 
 /**
  * The value of one random choice.
@@ -56,8 +56,15 @@ export type Choices = BTree<Address, Choice>
  */
 export const emptyChoices = (): Choices => new BTree<Address, Choice>(undefined, compareAddresses)
 
+const byAddress = (a: Choice, b: Choice): number => compareAddresses(a.address, b.address)
+
 /**
  * The record of one execution.
+ *
+ * Handlers add choices with `record`, which appends to a small buffer (checking for a reused
+ * address) instead of inserting into the B-tree one key at a time; the buffer is sorted and
+ * loaded into the tree the first time `choices` is read. Reading and writing `choices`
+ * directly is always valid.
  *
  * @example
  * const [result, trace] = run(new PriorHandler(Rng.make(1)), model)
@@ -67,15 +74,76 @@ export const emptyChoices = (): Choices => new BTree<Address, Choice>(undefined,
  * @since 0.1.0
  */
 export class Trace {
-  choices: Choices
+  private tree: Choices
+  private pending: Array<Choice>
+  private pendingIndex: Set<Address> | undefined
   logPrior: number
   logLikelihood: number
   logFactors: number
   constructor(choices: Choices = emptyChoices(), logPrior = 0, logLikelihood = 0, logFactors = 0) {
-    this.choices = choices
+    this.tree = choices
+    this.pending = []
+    this.pendingIndex = undefined
     this.logPrior = logPrior
     this.logLikelihood = logLikelihood
     this.logFactors = logFactors
+  }
+  /** The choices, sorted by address (a sorted-btree map). */
+  get choices(): Choices {
+    if (this.pending.length > 0) this.flush()
+    return this.tree
+  }
+  set choices(choices: Choices) {
+    this.pending.length = 0
+    this.pendingIndex = undefined
+    this.tree = choices
+  }
+  /**
+   * Adds a choice; returns false (and adds nothing) when the address is already taken.
+   * Does not touch the weights: handlers add `choice.logProb` where it belongs.
+   */
+  record(choice: Choice): boolean {
+    const pending = this.pending
+    const n = pending.length
+    const address = choice.address
+    if (this.pendingIndex !== undefined) {
+      if (this.pendingIndex.has(address)) return false
+      this.pendingIndex.add(address)
+    } else {
+      for (let i = 0; i < n; i++) if (pending[i].address === address) return false
+      if (n === 32) this.pendingIndex = new Set(pending.map((c) => c.address)).add(address)
+    }
+    if (this.tree.size > 0 && this.tree.has(address)) return false
+    pending.push(choice)
+    return true
+  }
+  private flush(): void {
+    const pending = this.pending
+    const n = pending.length
+    if (n > 1) {
+      if (n <= 16) {
+        // insertion sort: the buffer is short and often already in order
+        for (let i = 1; i < n; i++) {
+          const c = pending[i]
+          let j = i - 1
+          while (j >= 0 && compareAddresses(pending[j].address, c.address) > 0) {
+            pending[j + 1] = pending[j]
+            j--
+          }
+          pending[j + 1] = c
+        }
+      } else pending.sort(byAddress)
+    }
+    if (this.tree.size === 0 && n <= MAX_LEAF) {
+      const keys = new Array<Address>(n)
+      for (let i = 0; i < n; i++) keys[i] = pending[i].address
+      loadLeafUnsafe(this.tree, keys, pending) // the leaf takes the buffer; start a new one
+      this.pending = []
+    } else {
+      for (let i = 0; i < n; i++) this.tree.set(pending[i].address, pending[i], true)
+      pending.length = 0
+    }
+    this.pendingIndex = undefined
   }
   /** logPrior + logLikelihood + logFactors: the unnormalised log joint of the execution. */
   get totalLogWeight(): number {
@@ -87,14 +155,16 @@ export class Trace {
   }
   /** Empties the trace for reuse (pools). */
   clear(): void {
-    this.choices.clear()
+    this.pending.length = 0
+    this.pendingIndex = undefined
+    this.tree.clear()
     this.logPrior = 0
     this.logLikelihood = 0
     this.logFactors = 0
   }
   /** The number of random choices. */
   get size(): number {
-    return this.choices.size
+    return this.tree.size + this.pending.length
   }
 }
 

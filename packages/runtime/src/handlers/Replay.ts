@@ -47,7 +47,7 @@ export class ReplayHandler implements Handler<Trace> {
       throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(old.value) })
     }
     const logProb = dist.logProb(value)
-    if (!this.trace.choices.set(address, { address, value: value as ChoiceValue, logProb }, false)) {
+    if (!this.trace.record({ address, value: value as ChoiceValue, logProb })) {
       throw new DuplicateAddressError({ address })
     }
     this.trace.logPrior += logProb

@@ -47,7 +47,7 @@ export class SafeReplayHandler implements Handler<Trace> {
       value = dist.sample(this.rng)
     }
     const logProb = dist.logProb(value)
-    if (!this.trace.choices.set(address, { address, value: value as ChoiceValue, logProb }, false)) {
+    if (!this.trace.record({ address, value: value as ChoiceValue, logProb })) {
       throw new DuplicateAddressError({ address })
     }
     this.trace.logPrior += logProb

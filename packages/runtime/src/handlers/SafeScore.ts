@@ -50,7 +50,7 @@ export class SafeScoreGivenTrace implements Handler<Trace> {
       value = dist.sample(this.rng)
       logProb = -Infinity
     }
-    if (!this.trace.choices.set(address, { address, value: value as ChoiceValue, logProb }, false)) {
+    if (!this.trace.record({ address, value: value as ChoiceValue, logProb })) {
       throw new DuplicateAddressError({ address })
     }
     this.trace.logPrior += logProb

@@ -36,7 +36,7 @@ export class ScoreGivenTrace implements Handler<Trace> {
     const value = old.value
     if (!dist.isValue(value)) throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(value) })
     const logProb = dist.logProb(value)
-    if (!this.trace.choices.set(address, { address, value: old.value, logProb }, false)) {
+    if (!this.trace.record({ address, value: old.value, logProb })) {
       throw new DuplicateAddressError({ address })
     }
     this.trace.logPrior += logProb

@@ -1,0 +1,38 @@
+// Every guide in docs/ is a literate program: its ```ts blocks, concatenated in order, must
+// type-check-free run under Node (type stripping) and exit 0. Blocks fenced as ```ts no-run
+// are illustrations and are skipped. Guides use node:assert to check what they claim.
+import { describe, expect, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const docsDir = join(dirname(fileURLToPath(import.meta.url)), "..")
+const outDir = join(docsDir, ".guides")
+
+/** The runnable code of a guide: every ```ts block except those marked no-run. */
+export const extract = (markdown: string): string => {
+  const blocks: Array<string> = []
+  const fence = /^```ts( no-run)?\n([\s\S]*?)^```/gm
+  for (const m of markdown.matchAll(fence)) if (m[1] === undefined) blocks.push(m[2])
+  return blocks.join("\n")
+}
+
+const guides = readdirSync(docsDir).filter((f) => f.endsWith(".md")).sort()
+
+describe("guides run", () => {
+  it("there are guides", () => {
+    expect(guides.length).toBeGreaterThan(0)
+  })
+  for (const guide of guides) {
+    it(`${guide} runs to completion`, () => {
+      const code = extract(readFileSync(join(docsDir, guide), "utf8"))
+      expect(code.length).toBeGreaterThan(0)
+      mkdirSync(outDir, { recursive: true })
+      const file = join(outDir, guide.replace(/\.md$/, ".ts"))
+      writeFileSync(file, code)
+      // process.execPath is the Node running vitest (Node 22 from node_modules/.bin).
+      execFileSync(process.execPath, [file], { cwd: docsDir, stdio: "pipe", timeout: 120_000 })
+    }, 180_000)
+  }
+})
