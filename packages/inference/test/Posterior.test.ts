@@ -11,7 +11,7 @@ const traceOf = (values: Record<string, number | boolean | Float64Array>, logWei
 
 describe("Posterior", () => {
   const b = new Posterior.Builder<string>("TEST", 2, 3)
-  const rows = [
+  const rows: Array<Array<Record<string, number | boolean | Float64Array>>> = [
     [{ a: 1, flag: true, v: new Float64Array([1, 2]) }, { a: 2, flag: false, v: new Float64Array([3, 4]) }, { a: 3, flag: true, v: new Float64Array([5, 6]) }],
     [{ a: 4, flag: false, v: new Float64Array([7, 8]) }, { a: 5, flag: true, v: new Float64Array([9, 10]) }, { a: 6 }]
   ]
