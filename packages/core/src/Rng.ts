@@ -23,7 +23,7 @@ import erfc from "@stdlib/math-base-special-erfc"
  * @since 0.1.0
  */
 export interface Rng {
-  /** A uniform double in the open interval (0, 1), 53 bits of randomness. */
+  /** A uniform double in the open interval (0, 1), 52 bits of randomness. */
   uniform(): number
   /** A standard normal draw. */
   normal(): number
@@ -33,7 +33,7 @@ export interface Rng {
   clone(): Rng
 }
 
-const TWO_POW_M53 = 1.1102230246251565e-16 // 2^-53
+const TWO_POW_M52 = 2.220446049250313e-16 // 2^-52
 
 /**
  * The default random source: xoroshiro128+ from pure-rand.
@@ -53,10 +53,11 @@ export class Xoroshiro implements Rng {
     this.spare = spare
   }
   uniform(): number {
-    // 26 + 27 bits, shifted by half an ulp so the value is never 0 (log(u) is always finite).
-    const hi = (this.gen.next() >>> 6)
-    const lo = (this.gen.next() >>> 5)
-    return (hi * 134217728 + lo + 0.5) * TWO_POW_M53
+    // 52 random bits x, returned as (x + 1/2)·2^-52: strictly inside (0, 1) (the largest value,
+    // 1 − 2^-53, is exact), so log(u) and log(1 − u) are always finite.
+    const hi = this.gen.next() >>> 6
+    const lo = this.gen.next() >>> 6
+    return (hi * 67108864 + lo + 0.5) * TWO_POW_M52
   }
   normal(): number {
     const spare = this.spare

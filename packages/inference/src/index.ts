@@ -4,7 +4,11 @@
  * @since 0.1.0
  */
 export * as Diagnostics from "./Diagnostics.ts"
+export * as Is from "./Is.ts"
+export * as Mh from "./Mh.ts"
 export * as Options from "./Options.ts"
 export { InvalidOptionsError, ZeroWeightError } from "./Options.ts"
 export * as Posterior from "./Posterior.ts"
 export * as Progress from "./Progress.ts"
+export * as Resampling from "./Resampling.ts"
+export * as Smc from "./Smc.ts"

@@ -31,6 +31,7 @@ export class NormalDistribution implements Distribution<number> {
     return this.mu + this.sigma * rng.normal()
   }
   logProb(x: number): number {
+    if (typeof x !== "number") return -Infinity
     const z = (x - this.mu) / this.sigma
     const lp = this.logNorm - 0.5 * z * z
     // ±∞ (or a non-number) gives −∞, never NaN.

@@ -2,8 +2,9 @@
  * Shared numerics for the distribution families: exact samplers for the gamma, Poisson and
  * binomial laws (used directly and as building blocks of Beta, Dirichlet, ChiSquared,
  * StudentT, NegativeBinomial and Multinomial), Loader's saddle-point log masses for the
- * Poisson and binomial families (accurate for large counts), and parameter checks for
- * vector-valued parameters. Internal: never imported from outside the package.
+ * Poisson and binomial families (accurate for large counts), parameter checks for
+ * vector-valued parameters and the Cholesky factorisation used by MultivariateNormal.
+ * Internal: never imported from outside the package.
  *
  * @since 0.1.0
  */
@@ -24,6 +25,9 @@ const stirlerrDirect = (n: number): number => gammaln(n + 1) - (n + 0.5) * Math.
  * Stirling's error, log n! − log(√(2πn) (n/e)^n), for real n > 0 (Loader 2000): directly from
  * log Γ below 15, where there is no cancellation to speak of, and by its asymptotic series above.
  *
+ * @example
+ * stirlerr(20) // ≈ 1/240, log 20! − log(√(40π)(20/e)^20)
+ *
  * @category numerics
  * @since 0.1.0
  */
@@ -37,14 +41,20 @@ export const stirlerr = (n: number): number => {
  * The deviance term x log(x/m) + m − x ≥ 0, computed without cancellation when x ≈ m by the
  * series of Loader (2000), "Fast and accurate computation of binomial probabilities".
  *
+ * @example
+ * bd0(100, 100) // 0
+ *
  * @category numerics
  * @since 0.1.0
  */
 export const bd0 = (x: number, m: number): number => {
-  if (Math.abs(x - m) < 0.1 * (x + m)) {
-    let v = (x - m) / (x + m)
-    let s = (x - m) * v
-    let ej = 2 * x * v
+  // Halved sums so that x + m cannot overflow near the top of the double range.
+  const d = x - m
+  const mid = 0.5 * x + 0.5 * m
+  if (Math.abs(d) < 0.2 * mid) {
+    let v = (0.5 * d) / mid
+    let s = d * v
+    let ej = x * v * 2
     v = v * v
     for (let j = 1; j < 1000; j++) {
       ej *= v
@@ -54,12 +64,15 @@ export const bd0 = (x: number, m: number): number => {
     }
     return s
   }
-  return x * Math.log(x / m) + m - x
+  return x * Math.log(x / m) - d
 }
 
 /**
  * log of the Poisson mass e^(−λ) λ^k / k! for an integer k ≥ 0 and λ ≥ 0, by Loader's
  * saddle-point form (no cancellation between k log λ, λ and log k! for large k and λ).
+ *
+ * @example
+ * poissonLogPmf(0, 3) // −3
  *
  * @category numerics
  * @since 0.1.0
@@ -74,6 +87,9 @@ export const poissonLogPmf = (k: number, lambda: number): number => {
  * log of the binomial-shaped mass Γ(n+1)/(Γ(x+1)Γ(n−x+1)) p^x q^(n−x) for real 0 ≤ x ≤ n
  * (Loader's dbinom_raw); `q` = 1 − p is passed separately so it keeps full precision.
  *
+ * @example
+ * binomialLogPmfRaw(5, 10, 0.5, 0.5) // log(252/1024)
+ *
  * @category numerics
  * @since 0.1.0
  */
@@ -83,7 +99,8 @@ export const binomialLogPmfRaw = (x: number, n: number, p: number, q: number): n
   if (x === 0) return n === 0 ? 0 : n * Math.log(q)
   if (x === n) return n * Math.log(p)
   const lc = stirlerr(n) - stirlerr(x) - stirlerr(n - x) - bd0(x, n * p) - bd0(n - x, n * q)
-  return lc + 0.5 * Math.log(n / (2 * Math.PI * x * (n - x)))
+  // ½ log(n / (2π x (n − x))), grouped so no intermediate overflows.
+  return lc + 0.5 * Math.log(n / (n - x) / x / (2 * Math.PI))
 }
 
 const LGAMMA_HALF_SERIES_FROM = 1000
@@ -92,6 +109,9 @@ const LGAMMA_HALF_SERIES_FROM = 1000
  * log Γ(x + ½) − log Γ(x) for x > 0, by its asymptotic series for large x (where subtracting
  * two large log-gammas would lose digits): ½ log x − 1/(8x) + 1/(192x³) − 1/(640x⁵), error
  * below 1e-23 from x = 1000 (checked against mpmath).
+ *
+ * @example
+ * lgammaHalfStep(1) // log Γ(3/2) = log(√π/2)
  *
  * @category numerics
  * @since 0.1.0
@@ -105,6 +125,9 @@ export const lgammaHalfStep = (x: number): number => {
 
 /**
  * log(1 + z²) without overflow for huge |z| (the Cauchy and Student-t kernels).
+ *
+ * @example
+ * log1pSquare(1e200) // 400·log 10, where log1p(z²) would overflow
  *
  * @category numerics
  * @since 0.1.0
@@ -142,6 +165,9 @@ const marsagliaTsang = (rng: Rng, shape: number): number => {
  * log of one Gamma(shape, 1) draw. For shape < 1 uses Marsaglia & Tsang's boost
  * G(a) = G(a + 1)·U^(1/a), in log space so tiny shapes never underflow to log 0.
  *
+ * @example
+ * const logG = logStandardGamma(Rng.make(1), 1e-3) // finite, though e^logG may underflow
+ *
  * @category numerics
  * @since 0.1.0
  */
@@ -153,6 +179,9 @@ export const logStandardGamma = (rng: Rng, shape: number): number => {
 /**
  * One Gamma(shape, 1) draw (Marsaglia & Tsang 2000; boosted for shape < 1). For very small
  * shapes the draw may underflow to 0, the nearest double.
+ *
+ * @example
+ * standardGamma(Rng.make(1), 2.5) // one Gamma(2.5, 1) draw
  *
  * @category numerics
  * @since 0.1.0
@@ -167,6 +196,9 @@ const POISSON_PTRS_FROM = 10
  * One Poisson(λ) draw, λ ≥ 0: sequential-search inversion for λ < 10 (one uniform, about
  * λ + 1 steps), otherwise PTRS, the transformed rejection with squeeze of Hörmann (1993),
  * "The transformed rejection method for generating Poisson random variables".
+ *
+ * @example
+ * samplePoisson(Rng.make(1), 1e6) // PTRS
  *
  * @category numerics
  * @since 0.1.0
@@ -224,6 +256,9 @@ const fc = (k: number): number => {
  * otherwise BTRS, Hörmann (1993), "The generation of binomial random variates" (transformed
  * rejection with squeeze; the acceptance bound uses Stirling tails so it stays accurate for
  * large n).
+ *
+ * @example
+ * sampleBinomial(Rng.make(1), 1000, 0.3) // BTRS
  *
  * @category numerics
  * @since 0.1.0
@@ -290,6 +325,9 @@ const isArrayLike = (value: unknown): value is ArrayLike<unknown> =>
  * Checks a vector parameter: array-like, non-empty (at least `minLength`), every entry a
  * finite number; returns a fresh Float64Array copy.
  *
+ * @example
+ * requireFiniteVector("Dirichlet", "alpha", [1, 2], 2) // Float64Array [1, 2]
+ *
  * @category numerics
  * @since 0.1.0
  */
@@ -308,6 +346,9 @@ export const requireFiniteVector = (family: string, parameter: string, value: Ar
 /**
  * Checks and normalises a vector of non-negative weights (not all zero, none NaN or infinite)
  * into probabilities summing to 1.
+ *
+ * @example
+ * normaliseProbabilities("Categorical", "probs", [1, 3]) // Float64Array [0.25, 0.75]
  *
  * @category numerics
  * @since 0.1.0
@@ -328,4 +369,50 @@ export const normaliseProbabilities = (family: string, parameter: string, value:
   for (let i = 0; i < value.length; i++) total += out[i] = value[i] / max
   for (let i = 0; i < out.length; i++) out[i] /= total
   return out
+}
+
+/** Relative tolerance of the symmetry check, |Σ_ij − Σ_ji| ≤ tol·√(Σ_ii Σ_jj). */
+const SYMMETRY_TOLERANCE = 1e-10
+
+/**
+ * The lower Cholesky factor of a symmetric positive-definite matrix (Cholesky–Banachiewicz),
+ * row-major; throws `InvalidDistributionError` naming `covariance` when the matrix is not
+ * K×K, not finite, not symmetric or not positive definite.
+ *
+ * @example
+ * choleskyFactor("MultivariateNormal", [[4, 2], [2, 2]], 2) // Float64Array [2, 0, 1, 1]
+ *
+ * @category numerics
+ * @since 0.1.0
+ */
+export const choleskyFactor = (family: string, covariance: ReadonlyArray<ArrayLike<number>>, k: number): Float64Array => {
+  if (covariance == null || typeof covariance.length !== "number" || covariance.length !== k) {
+    return fail(family, "covariance", covariance, `must be a ${k}×${k} matrix`)
+  }
+  const a = new Float64Array(k * k)
+  for (let i = 0; i < k; i++) {
+    const row = requireFiniteVector(family, "covariance", covariance[i], k)
+    if (row.length !== k) return fail(family, "covariance", covariance, `must be a ${k}×${k} matrix`)
+    a.set(row, i * k)
+  }
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < i; j++) {
+      const tol = SYMMETRY_TOLERANCE * Math.sqrt(Math.abs(a[i * k + i] * a[j * k + j]))
+      if (!(Math.abs(a[i * k + j] - a[j * k + i]) <= tol)) return fail(family, "covariance", covariance, `must be symmetric (entry ${i},${j})`)
+    }
+  }
+  const l = new Float64Array(k * k)
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * k + j]
+      for (let m = 0; m < j; m++) s -= l[i * k + m] * l[j * k + m]
+      if (i === j) {
+        if (!(s > 0)) return fail(family, "covariance", covariance, "must be positive definite")
+        l[i * k + i] = Math.sqrt(s)
+      } else {
+        l[i * k + j] = s / l[j * k + j]
+      }
+    }
+  }
+  return l
 }

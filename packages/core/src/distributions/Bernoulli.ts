@@ -1,0 +1,64 @@
+/**
+ * The Bernoulli distribution: a single coin flip that is `true` with probability `p`. Use it
+ * for binary outcomes and indicators; values are booleans.
+ *
+ * @since 0.1.0
+ */
+import { isBoolean, requireProbability, type Distribution, type Support } from "../Distribution.ts"
+import type { Rng } from "../Rng.ts"
+
+const SUPPORT: Support = { _tag: "Boolean" }
+
+/**
+ * Bernoulli(p): mass p at `true`, 1 − p at `false`.
+ *
+ * @example
+ * const d = new BernoulliDistribution(0.25)
+ * d.logProb(true) // log 0.25
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export class BernoulliDistribution implements Distribution<boolean> {
+  readonly family = "Bernoulli"
+  readonly kind = "boolean"
+  readonly support = SUPPORT
+  readonly p: number
+  /** log p and log(1 − p), cached (−∞ at the ends, never NaN). */
+  readonly logP: number
+  readonly logQ: number
+  constructor(p: number) {
+    this.p = p
+    this.logP = Math.log(p)
+    this.logQ = Math.log1p(-p)
+  }
+  sample(rng: Rng): boolean {
+    // U ≤ p (not <) so that p = 1 is always true whatever the source returns.
+    return rng.uniform() <= this.p
+  }
+  logProb(x: boolean): number {
+    return x === true ? this.logP : x === false ? this.logQ : -Infinity
+  }
+  isValue(x: unknown): x is boolean {
+    return isBoolean(x)
+  }
+  /** The mean of the indicator, p. */
+  mean(): number {
+    return this.p
+  }
+  variance(): number {
+    return this.p * (1 - this.p)
+  }
+}
+
+/**
+ * A Bernoulli distribution; throws `InvalidDistributionError` unless `p` is in [0, 1].
+ *
+ * @example
+ * const d = Bernoulli(0.5)
+ * d.sample(Rng.make(1)) // true or false
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const Bernoulli = (p: number): BernoulliDistribution => new BernoulliDistribution(requireProbability("Bernoulli", "p", p))

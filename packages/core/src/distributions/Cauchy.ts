@@ -1,0 +1,73 @@
+/**
+ * The Cauchy (Lorentz) distribution with a location and a scale: Student-t with one degree
+ * of freedom. Use it as a very heavy-tailed prior or noise model; it has no mean or variance.
+ *
+ * @since 0.1.0
+ */
+import { isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
+import { log1pSquare } from "../internal/special.ts"
+import type { Rng } from "../Rng.ts"
+
+const SUPPORT: Support = { _tag: "Real" }
+
+/**
+ * Cauchy(loc, scale): density 1 / (π·scale·(1 + ((x − loc)/scale)²)).
+ *
+ * @example
+ * const d = new CauchyDistribution(0, 1)
+ * d.logProb(0) // −log π
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export class CauchyDistribution implements Distribution<number> {
+  readonly family = "Cauchy"
+  readonly kind = "real"
+  readonly support = SUPPORT
+  readonly loc: number
+  readonly scale: number
+  /** −log(π·scale), cached. */
+  readonly logNorm: number
+  constructor(loc: number, scale: number) {
+    this.loc = loc
+    this.scale = scale
+    this.logNorm = -Math.log(Math.PI * scale)
+  }
+  sample(rng: Rng): number {
+    // Inversion: loc + scale·tan(π(U − ½)), written as ∓cot(π·min(U, 1 − U)) so the tails keep
+    // full relative precision (1 − U is exact for U ≥ ½).
+    const u = rng.uniform()
+    const t = u < 0.5 ? -1 / Math.tan(Math.PI * u) : 1 / Math.tan(Math.PI * (1 - u))
+    return this.loc + this.scale * t
+  }
+  logProb(x: number): number {
+    if (typeof x !== "number") return -Infinity
+    const lp = this.logNorm - log1pSquare((x - this.loc) / this.scale)
+    // ±∞ or NaN gives NaN or −∞ here, never a finite value.
+    return lp === lp ? lp : -Infinity
+  }
+  isValue(x: unknown): x is number {
+    return isNumber(x)
+  }
+  /** Undefined: the Cauchy distribution has no mean. */
+  mean(): undefined {
+    return undefined
+  }
+  /** Undefined: the Cauchy distribution has no variance. */
+  variance(): undefined {
+    return undefined
+  }
+}
+
+/**
+ * A Cauchy distribution; throws `InvalidDistributionError` unless `loc` is finite and `scale` > 0.
+ *
+ * @example
+ * const d = Cauchy(0, 2)
+ * d.mean() // undefined
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const Cauchy = (loc: number, scale: number): CauchyDistribution =>
+  new CauchyDistribution(requireFinite("Cauchy", "loc", loc), requirePositive("Cauchy", "scale", scale))

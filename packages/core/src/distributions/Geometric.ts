@@ -1,0 +1,68 @@
+/**
+ * The geometric distribution: the number of failures before the first success in
+ * independent trials with success probability `p` (support 0, 1, 2, …). Use it for waiting
+ * counts in discrete time.
+ *
+ * @since 0.1.0
+ */
+import { fail, isNumber, type Distribution, type Support } from "../Distribution.ts"
+import type { Rng } from "../Rng.ts"
+
+const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
+
+/**
+ * Geometric(p): mass p (1 − p)^k for k = 0, 1, 2, …
+ *
+ * @example
+ * const d = new GeometricDistribution(0.5)
+ * d.logProb(2) // log(1/8)
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export class GeometricDistribution implements Distribution<number> {
+  readonly family = "Geometric"
+  readonly kind = "integer"
+  readonly support = SUPPORT
+  readonly p: number
+  /** log p and log(1 − p) (−∞ at p = 1), cached. */
+  readonly logP: number
+  readonly logQ: number
+  constructor(p: number) {
+    this.p = p
+    this.logP = Math.log(p)
+    this.logQ = Math.log1p(-p)
+  }
+  sample(rng: Rng): number {
+    if (this.p === 1) return 0
+    // Inversion: P(X ≥ k) = (1 − p)^k, so X = ⌊log U / log(1 − p)⌋.
+    return Math.floor(Math.log(rng.uniform()) / this.logQ)
+  }
+  logProb(k: number): number {
+    if (!Number.isInteger(k) || k < 0) return -Infinity
+    // k = 0 separately: 0·log(1 − p) would be NaN at p = 1.
+    return k === 0 ? this.logP : this.logP + k * this.logQ
+  }
+  isValue(x: unknown): x is number {
+    return isNumber(x)
+  }
+  mean(): number {
+    return (1 - this.p) / this.p
+  }
+  variance(): number {
+    return (1 - this.p) / (this.p * this.p)
+  }
+}
+
+/**
+ * A geometric distribution; throws `InvalidDistributionError` unless `p` is in (0, 1].
+ *
+ * @example
+ * const d = Geometric(0.25)
+ * d.mean() // 3
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const Geometric = (p: number): GeometricDistribution =>
+  typeof p === "number" && p > 0 && p <= 1 ? new GeometricDistribution(p) : fail("Geometric", "p", p, "must be a probability in (0, 1]")

@@ -1,0 +1,62 @@
+/**
+ * The half-normal distribution: |X| for X ~ Normal(0, sigma). Use it as a prior for scale
+ * parameters with a light tail.
+ *
+ * @since 0.1.0
+ */
+import { HALF_LOG_2PI, isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
+import type { Rng } from "../Rng.ts"
+
+const SUPPORT: Support = { _tag: "NonNegative" }
+
+/**
+ * HalfNormal(sigma): density 2·exp(−x²/(2σ²)) / (σ√(2π)) on x ≥ 0.
+ *
+ * @example
+ * const d = new HalfNormalDistribution(1)
+ * d.mean() // √(2/π)
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export class HalfNormalDistribution implements Distribution<number> {
+  readonly family = "HalfNormal"
+  readonly kind = "real"
+  readonly support = SUPPORT
+  readonly sigma: number
+  /** log 2 − log σ − log(2π)/2, cached. */
+  readonly logNorm: number
+  constructor(sigma: number) {
+    this.sigma = sigma
+    this.logNorm = Math.LN2 - Math.log(sigma) - HALF_LOG_2PI
+  }
+  sample(rng: Rng): number {
+    return this.sigma * Math.abs(rng.normal())
+  }
+  logProb(x: number): number {
+    if (!(x >= 0) || typeof x !== "number") return -Infinity
+    const z = x / this.sigma
+    return this.logNorm - 0.5 * z * z
+  }
+  isValue(x: unknown): x is number {
+    return isNumber(x)
+  }
+  mean(): number {
+    return this.sigma * Math.sqrt(2 / Math.PI)
+  }
+  variance(): number {
+    return this.sigma * this.sigma * (1 - 2 / Math.PI)
+  }
+}
+
+/**
+ * A half-normal distribution; throws `InvalidDistributionError` unless `sigma` is finite and > 0.
+ *
+ * @example
+ * const d = HalfNormal(2)
+ * d.logProb(0) // log 2 − log 2 − log(2π)/2
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const HalfNormal = (sigma: number): HalfNormalDistribution => new HalfNormalDistribution(requirePositive("HalfNormal", "sigma", sigma))

@@ -1,0 +1,64 @@
+/**
+ * The Poisson distribution with a given `rate`: counts of events in a fixed window when they
+ * occur independently at a constant rate. Use it for unbounded counts.
+ *
+ * @since 0.1.0
+ */
+import { fail, isNumber, type Distribution, type Support } from "../Distribution.ts"
+import { poissonLogPmf, samplePoisson } from "../internal/special.ts"
+import type { Rng } from "../Rng.ts"
+
+const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
+
+/**
+ * Poisson(rate): mass e^(−rate) rate^k / k! for k = 0, 1, 2, …
+ *
+ * **Details** `logProb` uses Loader's (2000) saddle-point form, accurate for large counts.
+ * Draws use inversion for rate < 10 and Hörmann's PTRS (1993) otherwise. A rate of 0 is the
+ * point mass at 0.
+ *
+ * @example
+ * const d = new PoissonDistribution(3)
+ * d.logProb(0) // −3
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export class PoissonDistribution implements Distribution<number> {
+  readonly family = "Poisson"
+  readonly kind = "integer"
+  readonly support = SUPPORT
+  readonly rate: number
+  constructor(rate: number) {
+    this.rate = rate
+  }
+  sample(rng: Rng): number {
+    return samplePoisson(rng, this.rate)
+  }
+  logProb(k: number): number {
+    if (!Number.isInteger(k) || k < 0) return -Infinity
+    return poissonLogPmf(k, this.rate)
+  }
+  isValue(x: unknown): x is number {
+    return isNumber(x)
+  }
+  mean(): number {
+    return this.rate
+  }
+  variance(): number {
+    return this.rate
+  }
+}
+
+/**
+ * A Poisson distribution; throws `InvalidDistributionError` unless `rate` is finite and ≥ 0.
+ *
+ * @example
+ * const d = Poisson(4)
+ * d.variance() // 4
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const Poisson = (rate: number): PoissonDistribution =>
+  typeof rate === "number" && rate >= 0 && rate < Infinity ? new PoissonDistribution(rate) : fail("Poisson", "rate", rate, "must be a finite number >= 0")

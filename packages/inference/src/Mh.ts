@@ -1,0 +1,372 @@
+/**
+ * Adaptive single-site Metropolis–Hastings over traces ("lightweight MH", Wingate, Stuhlmüller &
+ * Goodman 2011): the general-purpose sampler for any model, including models with discrete
+ * choices and models whose set of choices changes from run to run. Each iteration picks one
+ * choice of the current trace uniformly, proposes a new value for it, replays the model with
+ * everything else kept (fresh prior draws where new choices appear), and accepts with the exact
+ * trans-dimensional MH ratio. Continuous choices get a Gaussian random walk on an unconstrained
+ * scale (identity, log or logit by support, with the Jacobian) whose step size adapts during
+ * warm-up; discrete choices, vector choices (Dirichlet, MultivariateNormal, Multinomial) and
+ * continuous choices with other supports are redrawn from their prior, an independence proposal
+ * that mixes slowly when the posterior is much narrower than the prior (a known limitation; use
+ * HMC or SMC for such vector sites). `runUnsafe` is the plain synchronous sampler; `run` is the
+ * same as an interruptible Effect with progress reporting and concurrent chains;
+ * `kernelUnsafe` is one sweep of the kernel, for rejuvenation moves in SMC.
+ *
+ * @since 0.1.0
+ */
+import type { Model } from "@fugue/core/Model"
+import * as CoreRng from "@fugue/core/Rng"
+import { isModelError, type ModelError } from "@fugue/runtime/Interpreter"
+import * as RuntimeRng from "@fugue/runtime/Rng"
+import { Trace } from "@fugue/runtime/Trace"
+import { Effect } from "effect"
+import { Chain } from "./internal/mhChain.ts"
+import { chunked } from "./internal/chunks.ts"
+import { Recorder } from "./internal/mhRecorder.ts"
+import { InvalidOptionsError, nonNegativeInteger, positiveInteger, ZeroWeightError } from "./Options.ts"
+import { Builder, type Posterior } from "./Posterior.ts"
+
+const ALGORITHM = "MH"
+/** Iterations per chunk in `run`: the granularity of interruption and progress reports. */
+const CHUNK = 1000
+/** Prior draws tried for a finite-weight start when `initial` is not given. */
+const DEFAULT_TRIES = 1000
+
+/**
+ * Options for `run` / `runUnsafe`.
+ *
+ * **Details**: one iteration is one single-site step (one model replay). A chain runs `warmup`
+ * iterations, then `samples × thin` iterations of which every `thin`-th is kept, so each chain
+ * yields `samples` draws. To keep about one draw per sweep over the sites, set `thin` to the
+ * number of sites. With `adaptation` (the default), each continuous site's random-walk scale
+ * adapts during warm-up only (Robbins–Monro, γ_n = n^−0.6, towards acceptance 0.44); the scales
+ * are then frozen, so the kept draws come from a time-homogeneous, posterior-invariant Markov
+ * chain. `adaptation: false` keeps the initial unit scales throughout. Scales start at 1 on the
+ * unconstrained scale and are kept within e^±20.
+ *
+ * @example
+ * const options: Mh.Options = { samples: 2000, warmup: 1000, chains: 4, thin: 3, seed: 1 }
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Draws kept per chain (≥ 1). */
+  readonly samples: number
+  /** Warm-up iterations per chain, discarded (≥ 0; default `samples`). */
+  readonly warmup?: number | undefined
+  /** Independent chains (≥ 1; default 1). */
+  readonly chains?: number | undefined
+  /** Keep every `thin`-th iteration after warm-up (≥ 1; default 1). */
+  readonly thin?: number | undefined
+  /** Seed; chain i uses `Rng.streams(seed, chains)[i]`. Default 0 (`runUnsafe`) or the `Rng` service's stream (`run`). */
+  readonly seed?: number | undefined
+  /** A starting trace (missing choices drawn from the prior), or how many prior draws to try for a finite weight (default 1000). */
+  readonly initial?: Trace | number | undefined
+  /** Adapt the random-walk scales during warm-up (default true). */
+  readonly adaptation?: boolean | undefined
+  /** How many chains `run` steps concurrently (default "unbounded"); results do not depend on it. */
+  readonly concurrency?: number | "unbounded" | undefined
+}
+
+/**
+ * Per-chain statistics, in `posterior.stats` (read them with `Mh.stats`).
+ *
+ * @example
+ * const stats: Mh.Stats = Mh.stats(post)
+ * stats.acceptance[0].slope // chain 0's acceptance rate at "slope" after warm-up
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Stats {
+  /** Per chain: accepted / proposed over the kept phase (after warm-up), all sites. */
+  readonly acceptanceRate: ReadonlyArray<number>
+  /** Per chain: accepted / proposed during warm-up (NaN with no warm-up). */
+  readonly warmupAcceptanceRate: ReadonlyArray<number>
+  /** Per chain, per site: acceptance rate after warm-up (sites never proposed after warm-up are absent). */
+  readonly acceptance: ReadonlyArray<Readonly<Record<string, number>>>
+  /** Per chain, per site: proposals after warm-up. */
+  readonly proposals: ReadonlyArray<Readonly<Record<string, number>>>
+  /** Per chain, per random-walk site: the final (adapted) proposal scale, on the unconstrained scale. */
+  readonly scales: ReadonlyArray<Readonly<Record<string, number>>>
+  /** Per chain: proposals rejected because the model raised InvalidDistributionError or the ratio was NaN (warm-up included). */
+  readonly rejectedInvalid: ReadonlyArray<number>
+}
+
+interface Config {
+  readonly samples: number
+  readonly warmup: number
+  readonly chains: number
+  readonly thin: number
+  readonly seed: number | undefined
+  readonly initial: Trace | undefined
+  readonly tries: number
+  readonly adaptation: boolean
+  readonly concurrency: number | "unbounded"
+}
+
+const invalid = (option: string, value: unknown, reason: string): never => {
+  throw new InvalidOptionsError({ algorithm: ALGORITHM, option, value, reason })
+}
+
+const validate = (options: Options): Config => {
+  if (typeof options !== "object" || options === null) invalid("options", options, "must be an object")
+  const samples = positiveInteger(ALGORITHM, "samples", options.samples)
+  const warmup = options.warmup === undefined ? samples : nonNegativeInteger(ALGORITHM, "warmup", options.warmup)
+  const chains = options.chains === undefined ? 1 : positiveInteger(ALGORITHM, "chains", options.chains)
+  const thin = options.thin === undefined ? 1 : positiveInteger(ALGORITHM, "thin", options.thin)
+  const seed = options.seed
+  if (seed !== undefined && !(typeof seed === "number" && Number.isSafeInteger(seed))) invalid("seed", seed, "must be an integer")
+  let initial: Trace | undefined
+  let tries = DEFAULT_TRIES
+  if (options.initial instanceof Trace) initial = options.initial
+  else if (options.initial !== undefined) tries = positiveInteger(ALGORITHM, "initial", options.initial)
+  const adaptation = options.adaptation ?? true
+  if (typeof adaptation !== "boolean") invalid("adaptation", adaptation, "must be a boolean")
+  const concurrency = options.concurrency ?? "unbounded"
+  if (concurrency !== "unbounded") positiveInteger(ALGORITHM, "concurrency", concurrency)
+  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency }
+}
+
+const totalIterations = (config: Config): number => config.warmup + config.samples * config.thin
+
+/** Runs iterations [from, to) of one chain, recording every `thin`-th iteration after warm-up. */
+const advance = <A>(chain: Chain<A>, config: Config, recorder: Recorder<A>, from: number, to: number): void => {
+  const warmup = config.warmup, thin = config.thin, adaptation = config.adaptation
+  for (let it = from; it < to; it++) {
+    if (it < warmup) {
+      chain.step(adaptation, true)
+    } else {
+      chain.step(false, false)
+      const k = it - warmup + 1
+      if (k % thin === 0) recorder.record(k / thin - 1, chain.choices, chain.structure, chain.result, chain.logWeight)
+    }
+  }
+}
+
+const rate = (accepted: number, proposed: number): number => (proposed > 0 ? accepted / proposed : Number.NaN)
+
+const collectStats = (chains: ReadonlyArray<Chain<unknown>>): Stats => ({
+  acceptanceRate: chains.map((c) => rate(c.accepted, c.proposed)),
+  warmupAcceptanceRate: chains.map((c) => rate(c.warmupAccepted, c.warmupProposed)),
+  acceptance: chains.map((c) => {
+    const out: Record<string, number> = {}
+    for (const [a, s] of c.sites) if (s.proposed > 0) out[a] = s.accepted / s.proposed
+    return out
+  }),
+  proposals: chains.map((c) => {
+    const out: Record<string, number> = {}
+    for (const [a, s] of c.sites) if (s.proposed > 0) out[a] = s.proposed
+    return out
+  }),
+  scales: chains.map((c) => {
+    const out: Record<string, number> = {}
+    for (const [a, s] of c.sites) if (s.walked) out[a] = Math.exp(s.logScale)
+    return out
+  }),
+  rejectedInvalid: chains.map((c) => c.rejectedInvalid)
+})
+
+const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>): Posterior<A> =>
+  builder.build({ stats: collectStats(chains) as unknown as Record<string, unknown> })
+
+/**
+ * Samples the posterior of `model` with adaptive single-site MH, synchronously.
+ *
+ * **Details**: see `Options` for the iteration schedule and adaptation. Chains run one after
+ * another; chain i uses `Rng.streams(seed, chains)[i]`, so its draws do not depend on `chains`.
+ * Throws `InvalidOptionsError` before any work, `ZeroWeightError` when no finite-weight start
+ * is found, and the model's typed errors (e.g. `DuplicateAddressError`) or any other exception
+ * from the model; a proposal that makes the model raise `InvalidDistributionError` is only
+ * rejected (counted in `Mh.stats(post).rejectedInvalid`).
+ *
+ * @example
+ * const post = Mh.runUnsafe(linearRegression(xs, ys), { samples: 2000, chains: 4, thin: 3, seed: 1 })
+ * Posterior.mean(post, "slope")
+ * Mh.stats(post).acceptance[0].slope
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A> => {
+  const config = validate(options)
+  const rngs = CoreRng.streams(config.seed ?? 0, config.chains)
+  const builder = new Builder<A>(ALGORITHM, config.chains, config.samples)
+  const total = totalIterations(config)
+  const chains: Array<Chain<A>> = []
+  for (let i = 0; i < config.chains; i++) {
+    const chain = new Chain(model, rngs[i])
+    chain.initialize(config.initial, config.tries)
+    advance(chain, config, new Recorder(builder, i), 0, total)
+    chains.push(chain)
+  }
+  return finish(builder, chains)
+}
+
+const tryRun = <A>(thunk: () => A): Effect.Effect<A, ZeroWeightError | ModelError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(thunk())
+    } catch (error) {
+      return isModelError(error) || error instanceof ZeroWeightError ? Effect.fail(error) : Effect.die(error)
+    }
+  })
+
+/**
+ * Samples the posterior of `model` with adaptive single-site MH, as an Effect: interruptible
+ * between chunks of 1000 iterations, progress reported through `Progress`, chains stepped
+ * concurrently.
+ *
+ * **Details**: the same sampler as `runUnsafe`: with a `seed`, the result equals
+ * `runUnsafe(model, options)` exactly; without one, chain i uses the i-th split of a stream
+ * taken from the `Rng` service (seed 0 when none is provided). Results never depend on
+ * `concurrency`. Invalid options fail with `InvalidOptionsError` before any work; model errors
+ * fail with the typed error; non-model exceptions are defects.
+ *
+ * @example
+ * const post = yield* Mh.run(model, { samples: 1000, chains: 4 }).pipe(
+ *   Rng.withSeed(7),
+ *   Effect.provide(Progress.layerTerminal)
+ * )
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const run = <A>(
+  model: Model<A>,
+  options: Options
+): Effect.Effect<Posterior<A>, InvalidOptionsError | ZeroWeightError | ModelError> =>
+  Effect.gen(function*() {
+    const config = yield* Effect.try({ try: () => validate(options), catch: (e) => e as InvalidOptionsError })
+    let rngs: Array<CoreRng.Rng>
+    if (config.seed !== undefined) {
+      rngs = CoreRng.streams(config.seed, config.chains)
+    } else {
+      const root = yield* RuntimeRng.stream
+      rngs = []
+      for (let i = 0; i < config.chains; i++) rngs.push(root.split())
+    }
+    const builder = new Builder<A>(ALGORITHM, config.chains, config.samples)
+    const total = totalIterations(config)
+    const chains = yield* Effect.forEach(
+      rngs,
+      (rng, i) =>
+        Effect.gen(function*() {
+          const chain = new Chain(model, rng)
+          yield* tryRun(() => chain.initialize(config.initial, config.tries))
+          const recorder = new Recorder(builder, i)
+          yield* chunked(
+            total,
+            CHUNK,
+            (from, to) => advance(chain, config, recorder, from, to),
+            (done) => ({ algorithm: ALGORITHM, chain: i, total, phase: done <= config.warmup ? "warmup" : "sampling" })
+          ).pipe(Effect.catchDefect((defect) => isModelError(defect) ? Effect.fail(defect) : Effect.die(defect)))
+          return chain
+        }),
+      { concurrency: config.concurrency }
+    )
+    return finish(builder, chains)
+  })
+
+/**
+ * The statistics of an MH posterior, typed.
+ *
+ * @example
+ * const { acceptance, scales, rejectedInvalid } = Mh.stats(post)
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const stats = (posterior: Posterior<unknown>): Stats => posterior.stats as unknown as Stats
+
+/**
+ * A trace with the model's return value: the state the kernel moves.
+ *
+ * @example
+ * const [result, trace] = run(new PriorHandler(rng), model)
+ * const state: Mh.State<typeof result> = { trace, result }
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface State<A> {
+  readonly trace: Trace
+  readonly result: A
+}
+
+/**
+ * The kernel's result: the new state and what happened during the sweep.
+ *
+ * @example
+ * const out = Mh.kernelUnsafe(model, state, rng)
+ * out.accepted / out.proposed // this sweep's acceptance rate
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface KernelResult<A> extends State<A> {
+  readonly proposed: number
+  readonly accepted: number
+  readonly rejectedInvalid: number
+}
+
+/**
+ * Options for `kernelUnsafe`.
+ *
+ * @example
+ * const options: Mh.KernelOptions = { steps: 20, scale: 0.5 }
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface KernelOptions {
+  /** Single-site steps to take (default: the number of choices in the starting trace, one sweep). */
+  readonly steps?: number | undefined
+  /** Random-walk scale (unconstrained scale) for sites without an entry in `scales` (default 1). */
+  readonly scale?: number | undefined
+  /** Per-site random-walk scales, e.g. `Mh.stats(post).scales[0]` from an earlier run. */
+  readonly scales?: Readonly<Record<string, number>> | undefined
+}
+
+/**
+ * One sweep of single-site MH from `state`: a posterior-invariant move for SMC rejuvenation.
+ *
+ * **Details**: takes `steps` single-site steps (default: one per choice of the starting trace)
+ * with fixed scales (no adaptation, so the kernel leaves the posterior of `model` invariant).
+ * `state.trace` must be a trace of `model` whose weights are those `model` gives it (e.g. made
+ * by running `model` under a prior, replay or MH handler); `state` is not modified. A trace with
+ * no choices is returned as is. Errors as in `runUnsafe` (InvalidDistributionError proposals are
+ * only rejected and counted).
+ *
+ * @example
+ * const rng = Rng.make(3)
+ * let state: Mh.State<R> = { trace, result }
+ * state = Mh.kernelUnsafe(model, state, rng)
+ * state = Mh.kernelUnsafe(model, state, rng, { steps: 10, scales: Mh.stats(post).scales[0] })
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const kernelUnsafe = <A>(model: Model<A>, state: State<A>, rng: CoreRng.Rng, options: KernelOptions = {}): KernelResult<A> => {
+  const scale = options.scale ?? 1
+  if (!(typeof scale === "number" && scale > 0 && Number.isFinite(scale))) invalid("scale", scale, "must be a finite number > 0")
+  const steps = options.steps === undefined ? state.trace.size : nonNegativeInteger(ALGORITHM, "steps", options.steps)
+  const chain = new Chain(model, rng, Math.log(scale))
+  if (options.scales !== undefined) {
+    for (const [address, s] of Object.entries(options.scales)) {
+      if (!(typeof s === "number" && s > 0 && Number.isFinite(s))) invalid(`scales.${address}`, s, "must be a finite number > 0")
+      chain.site(address).logScale = Math.log(s)
+    }
+  }
+  chain.setState(state.trace, state.result)
+  for (let i = 0; i < steps; i++) chain.step(false, false)
+  return {
+    trace: chain.accepted === 0 ? state.trace : chain.toTrace(),
+    result: chain.result,
+    proposed: chain.proposed,
+    accepted: chain.accepted,
+    rejectedInvalid: chain.rejectedInvalid
+  }
+}

@@ -1,0 +1,246 @@
+// One single-site MH chain: its current state, per-site adaptation state and counters, and the
+// step. Shared by `Mh.runUnsafe`, `Mh.run` (chunked) and `Mh.kernelUnsafe`.
+//
+// The state is the current trace held as an array of choices in visit order plus an
+// address → position map and the three log weights; `toTrace()` builds a `Trace` from it when
+// one is needed (the kernel's result). The proposal handler fills a second array, swapped in on
+// acceptance (double buffering), so an MH step allocates only the choices it changes.
+//
+// Acceptance (Wingate et al. 2011, trans-dimensional form). From trace x with |x| choices, pick
+// site a with probability 1/|x|, propose x' (value at a from q, fresh sites F from the prior,
+// sites D of x that x' no longer visits are dropped):
+//   log α = log π(x') − log π(x)                   (total log weights: prior + likelihood + factors)
+//         + log q(x_a | x'_a) − log q(x'_a | x_a)  (the site proposal, incl. Jacobians)
+//         + log |x| − log |x'|                     (site-choice probabilities 1/|x'| and 1/|x|)
+//         + Σ_{d∈D} log p_x(x_d)                   (reverse move redraws the dropped sites)
+//         − Σ_{f∈F} log p_x'(x'_f)                 (forward move drew the fresh sites)
+// A proposal whose run throws InvalidDistributionError, or whose log α is NaN, is rejected and
+// counted in `rejectedInvalid`; every other error propagates.
+import { InvalidDistributionError } from "@fugue/core/Distribution"
+import type { Model } from "@fugue/core/Model"
+import type { Rng } from "@fugue/core/Rng"
+import { run } from "@fugue/runtime/Handler"
+import { ReplayHandler } from "@fugue/runtime/handlers/Replay"
+import { emptyChoices, Trace } from "@fugue/runtime/Trace"
+import { ZeroWeightError } from "../Options.ts"
+import { MhChoice, ProposalHandler } from "./mhHandler.ts"
+
+/** Robbins–Monro target acceptance for a one-dimensional random walk (Roberts & Rosenthal 2001). */
+export const TARGET_ACCEPTANCE = 0.44
+/** The adaptation gain at the n-th adaptation of a site: γ_n = n^−0.6 (diminishing adaptation). */
+export const GAIN_EXPONENT = 0.6
+/** Log scales are kept in [−MAX_LOG_SCALE, MAX_LOG_SCALE] so a run of rejections cannot freeze a site. */
+export const MAX_LOG_SCALE = 20
+
+export interface SiteState {
+  logScale: number
+  /** Adaptations made so far (the n of γ_n). */
+  adapted: number
+  /** Whether the site ever got a random-walk proposal (only those have a meaningful scale). */
+  walked: boolean
+  proposed: number
+  accepted: number
+  warmupProposed: number
+  warmupAccepted: number
+  rejectedInvalid: number
+}
+
+export class Chain<A> {
+  readonly model: Model<A>
+  readonly rng: Rng
+  readonly handler: ProposalHandler
+  /** Per-address adaptation state and counters (kept for addresses that come and go). */
+  readonly sites = new Map<string, SiteState>()
+  readonly initialLogScale: number
+  /** The current state: choices in visit order, their positions, and each one's site state. */
+  choices: Array<MhChoice> = []
+  index = new Map<string, number>()
+  siteStates: Array<SiteState> = []
+  /** Bumped whenever the addresses or their order change (recorders cache by it). */
+  structure = 0
+  result!: A
+  logPrior = 0
+  logLikelihood = 0
+  logFactors = 0
+  logWeight = 0
+  rejectedInvalid = 0
+  proposed = 0
+  accepted = 0
+  warmupProposed = 0
+  warmupAccepted = 0
+  constructor(model: Model<A>, rng: Rng, initialLogScale = 0) {
+    this.model = model
+    this.rng = rng
+    this.handler = new ProposalHandler(rng)
+    this.initialLogScale = initialLogScale
+  }
+
+  /** Starts from a given trace and its model result (the kernel's entry point). */
+  setState(trace: Trace, result: A): void {
+    const choices: Array<MhChoice> = []
+    trace.choices.forEachPair((a, c) => {
+      choices.push(c instanceof MhChoice ? c : new MhChoice(a, c.value, c.logProb, 0))
+    })
+    this.choices = choices
+    this.result = result
+    this.logPrior = trace.logPrior
+    this.logLikelihood = trace.logLikelihood
+    this.logFactors = trace.logFactors
+    this.logWeight = trace.totalLogWeight
+    this.reindex()
+  }
+
+  /** The current state as a `Trace`. */
+  toTrace(): Trace {
+    const choices = emptyChoices()
+    for (const c of this.choices) choices.set(c.address, c)
+    return new Trace(choices, this.logPrior, this.logLikelihood, this.logFactors)
+  }
+
+  private reindex(): void {
+    const index = new Map<string, number>()
+    const states: Array<SiteState> = []
+    for (let i = 0; i < this.choices.length; i++) {
+      const a = this.choices[i].address
+      index.set(a, i)
+      states.push(this.site(a))
+    }
+    this.index = index
+    this.siteStates = states
+    this.structure++
+  }
+
+  /**
+   * Finds a starting trace: replays `initial` (fresh prior draws where it has no choice; with
+   * no `initial`, every choice is a prior draw) until the log weight is finite, at most
+   * `tries` times. A complete `initial` trace is tried once. If every try threw
+   * InvalidDistributionError, that error is rethrown (the model is broken, not unlucky);
+   * otherwise ZeroWeightError.
+   */
+  initialize(initial: Trace | undefined, tries: number): void {
+    let invalid = 0
+    let lastInvalid: InvalidDistributionError | undefined
+    let attempts = 0
+    const base = initial ?? new Trace()
+    for (let t = 0; t < tries; t++) {
+      attempts++
+      const h = new ReplayHandler(this.rng, base)
+      let out: [A, Trace]
+      try {
+        out = run(h, this.model)
+      } catch (error) {
+        if (!(error instanceof InvalidDistributionError)) throw error
+        invalid++
+        lastInvalid = error
+        if (initial !== undefined && h.fresh === 0) break
+        continue
+      }
+      const w = out[1].totalLogWeight
+      if (w > -Infinity && w < Infinity) {
+        this.setState(out[1], out[0])
+        return
+      }
+      if (initial !== undefined && h.fresh === 0) break
+    }
+    if (invalid === attempts && lastInvalid !== undefined) throw lastInvalid
+    throw new ZeroWeightError({
+      algorithm: "MH",
+      attempts,
+      detail: initial !== undefined
+        ? "no finite-weight initial trace from the given trace"
+        : `no prior draw had a finite log weight${invalid > 0 ? ` (${invalid} raised InvalidDistributionError)` : ""}`
+    })
+  }
+
+  site(address: string): SiteState {
+    let s = this.sites.get(address)
+    if (s === undefined) {
+      s = {
+        logScale: this.initialLogScale,
+        adapted: 0,
+        walked: false,
+        proposed: 0,
+        accepted: 0,
+        warmupProposed: 0,
+        warmupAccepted: 0,
+        rejectedInvalid: 0
+      }
+      this.sites.set(address, s)
+    }
+    return s
+  }
+
+  /** One single-site MH step; `adapt` turns Robbins–Monro scale adaptation on; `warmup` picks the counters. */
+  step(adapt: boolean, warmup: boolean): void {
+    const current = this.choices
+    const n = current.length
+    if (n === 0) return
+    const rng = this.rng
+    let pick = Math.floor(rng.uniform() * n)
+    if (pick >= n) pick = n - 1
+    const site = this.siteStates[pick]
+    const h = this.handler
+    h.reset(current, this.index, current[pick], Math.exp(site.logScale))
+    if (warmup) {
+      this.warmupProposed++
+      site.warmupProposed++
+    } else {
+      this.proposed++
+      site.proposed++
+    }
+    let result: A
+    try {
+      result = run(h, this.model)[0]
+    } catch (error) {
+      if (!(error instanceof InvalidDistributionError)) throw error
+      this.rejectInvalid(site, adapt)
+      return
+    }
+    const m = h.settle()
+    const newWeight = h.logWeight
+    const logAlpha = newWeight === -Infinity ? -Infinity : newWeight - this.logWeight + h.logProposalRatio + h.logDropped - h.logFresh +
+      (m === n ? 0 : Math.log(n) - Math.log(m))
+    if (logAlpha !== logAlpha) {
+      this.rejectInvalid(site, adapt)
+      return
+    }
+    const accept = logAlpha >= 0 || Math.log(rng.uniform()) < logAlpha
+    if (h.walked) {
+      site.walked = true
+      if (adapt) this.adapt(site, logAlpha >= 0 ? 1 : Math.exp(logAlpha))
+    }
+    if (!accept) return
+    if (warmup) {
+      this.warmupAccepted++
+      site.warmupAccepted++
+    } else {
+      this.accepted++
+      site.accepted++
+    }
+    // Swap the buffers: the proposal becomes the state, the old state the next scratch array.
+    this.choices = h.visited
+    h.visited = current
+    this.result = result
+    this.logPrior = h.logPrior
+    this.logLikelihood = h.logLikelihood
+    this.logFactors = h.logFactors
+    this.logWeight = newWeight
+    if (!h.inOrder || h.fresh > 0 || h.dropped > 0) this.reindex()
+  }
+
+  private rejectInvalid(site: SiteState, adapt: boolean): void {
+    this.rejectedInvalid++
+    site.rejectedInvalid++
+    if (this.handler.walked) {
+      site.walked = true
+      if (adapt) this.adapt(site, 0)
+    }
+  }
+
+  /** Robbins–Monro on the log scale: log s += n^−0.6 (α − 0.44) (Andrieu & Thoms 2008, §5). */
+  private adapt(site: SiteState, alpha: number): void {
+    site.adapted++
+    const next = site.logScale + Math.pow(site.adapted, -GAIN_EXPONENT) * (alpha - TARGET_ACCEPTANCE)
+    site.logScale = next > MAX_LOG_SCALE ? MAX_LOG_SCALE : next < -MAX_LOG_SCALE ? -MAX_LOG_SCALE : next
+  }
+}

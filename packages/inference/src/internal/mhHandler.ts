@@ -1,0 +1,217 @@
+// The single-site MH proposal handler (Wingate, Stuhlmüller & Goodman 2011, "lightweight
+// Metropolis–Hastings"). It replays the current state except at one target choice, where it
+// proposes a new value, and draws fresh from the prior at any address the state lacks.
+//
+// The state is not a B-tree here but an array of choices in the order the model visited them,
+// with an address → position map (see mhChain.ts); the handler writes the proposed state into a
+// second array (`visited`), which the chain swaps in on acceptance: no trace is built per step,
+// and an accepted move allocates nothing beyond the choices that changed. What the acceptance
+// ratio needs:
+//   logProposalRatio  log q(x | x') − log q(x' | x) at the target site, on the value's own scale
+//   logFresh          Σ log p of the fresh draws (forward proposal density of new sites)
+//   logDropped        Σ log p of the base choices the run did not visit (reverse proposal density)
+// Every replayed value is rescored under the site's current distribution (correctness first:
+// a parent may have changed); an unchanged log probability keeps the base's choice object.
+//
+// Visits are marked by stamping the base's choice objects with a run number unique in the
+// process (`MhChoice.stamp`), which finds repeated addresses and dropped choices without a hash
+// set per run.
+//
+// Proposals at the target, given its distribution d and current value x:
+//   kind "real", support Real:               x' = x + s·z                    ratio 0
+//   kind "real", support Positive/NonNeg.:   u = log x, u' = u + s·z          ratio u' − u
+//   kind "real", support Interval(a, b):     u = logit((x−a)/(b−a)), u' = u + s·z,
+//                                            ratio log σ(u')σ(−u') − log σ(u)σ(−u)
+//   anything else (integer, boolean, vector, unknown support, or x on the boundary):
+//                                            x' ~ d (prior proposal), ratio log d(x) − log d(x')
+// The ratio is q(x|x')/q(x'|x) = (dx'/du')/(dx/du): the Gaussian walk is symmetric in u, and the
+// x-scale densities carry the Jacobians of the inverse transform.
+import type { Address } from "@fugue/core/Address"
+import type { Distribution } from "@fugue/core/Distribution"
+import type { Rng } from "@fugue/core/Rng"
+import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
+import { ChoiceTypeError, typeOf, type Choice, type ChoiceValue } from "@fugue/runtime/Trace"
+
+/** A choice with a scratch stamp: the number of the last proposal run that visited it. */
+export class MhChoice implements Choice {
+  readonly address: Address
+  readonly value: ChoiceValue
+  readonly logProb: number
+  stamp: number
+  constructor(address: Address, value: ChoiceValue, logProb: number, stamp: number) {
+    this.address = address
+    this.value = value
+    this.logProb = logProb
+    this.stamp = stamp
+  }
+}
+
+/** Run numbers, unique in the process, so stamps from other runs (other chains) never collide. */
+let runs = 0
+
+const NO_CHOICES: Array<MhChoice> = []
+const NO_INDEX = new Map<Address, number>()
+
+/** log(1 + e^x), without overflow. */
+const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))
+
+export class ProposalHandler implements Handler<void> {
+  rng: Rng
+  base: ReadonlyArray<MhChoice> = NO_CHOICES
+  baseIndex: ReadonlyMap<Address, number> = NO_INDEX
+  /** The base choice to propose at (compared by identity). */
+  target: MhChoice | undefined = undefined
+  /** The random-walk scale on the unconstrained scale. */
+  scale = 1
+  stamp = 0
+  /** The proposed state, in visit order (its first `count` entries). */
+  visited: Array<MhChoice> = []
+  count = 0
+  /** Whether every visited choice was a base choice at the same position (the map still holds). */
+  inOrder = true
+  logPrior = 0
+  logLikelihood = 0
+  logFactors = 0
+  reused = 0
+  fresh = 0
+  logFresh = 0
+  logDropped = 0
+  dropped = 0
+  logProposalRatio = 0
+  /** Whether the target got a random-walk (adaptable) proposal rather than a prior one. */
+  walked = false
+  constructor(rng: Rng) {
+    this.rng = rng
+  }
+  reset(base: ReadonlyArray<MhChoice>, baseIndex: ReadonlyMap<Address, number>, target: MhChoice | undefined, scale: number): void {
+    this.base = base
+    this.baseIndex = baseIndex
+    this.target = target
+    this.scale = scale
+    this.stamp = ++runs
+    this.count = 0
+    this.inOrder = true
+    this.logPrior = 0
+    this.logLikelihood = 0
+    this.logFactors = 0
+    this.reused = 0
+    this.fresh = 0
+    this.logFresh = 0
+    this.logDropped = 0
+    this.dropped = 0
+    this.logProposalRatio = 0
+    this.walked = false
+  }
+  sample<T>(address: Address, dist: Distribution<T>): T {
+    // Models usually visit their choices in the same order every run: try the next position
+    // before the map.
+    const next = this.base[this.count]
+    const i = next !== undefined && next.address === address ? this.count : this.baseIndex.get(address)
+    if (i === undefined) {
+      const value = dist.sample(this.rng)
+      const logProb = dist.logProb(value)
+      this.fresh++
+      this.logFresh += logProb
+      this.logPrior += logProb
+      this.inOrder = false
+      this.visited[this.count++] = new MhChoice(address, value as ChoiceValue, logProb, this.stamp)
+      return value
+    }
+    const old = this.base[i]
+    if (old.stamp === this.stamp) throw new DuplicateAddressError({ address })
+    old.stamp = this.stamp
+    this.reused++
+    if (i !== this.count) this.inOrder = false
+    const value = old.value
+    if (!dist.isValue(value)) throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(value) })
+    let choice = old
+    if (old === this.target) {
+      choice = this.propose(address, dist as Distribution<any>, value)
+    } else {
+      const logProb = dist.logProb(value)
+      if (logProb !== old.logProb) choice = new MhChoice(address, value, logProb, this.stamp)
+    }
+    this.logPrior += choice.logProb
+    this.visited[this.count++] = choice
+    return choice.value as T
+  }
+  observe<T>(_address: Address, dist: Distribution<T>, value: T): void {
+    this.logLikelihood += dist.logProb(value)
+  }
+  factor(logWeight: number): void {
+    this.logFactors += logWeight
+  }
+  finish(): void {}
+
+  /** The proposal's total log weight. */
+  get logWeight(): number {
+    return this.logPrior + this.logLikelihood + this.logFactors
+  }
+
+  /**
+   * After the run: sums the log probabilities of the base choices the run did not visit into
+   * `logDropped`, checks that fresh addresses are distinct, and trims `visited` to the proposed
+   * state. Returns the number of choices of the proposed state.
+   */
+  settle(): number {
+    const base = this.base
+    if (this.reused < base.length) {
+      const stamp = this.stamp
+      for (let i = 0; i < base.length; i++) {
+        if (base[i].stamp !== stamp) {
+          this.logDropped += base[i].logProb
+          this.dropped++
+        }
+      }
+    }
+    if (this.fresh > 1) {
+      const seen = new Set<Address>()
+      for (let i = 0; i < this.count; i++) {
+        const address = this.visited[i].address
+        if (this.baseIndex.has(address)) continue
+        if (seen.has(address)) throw new DuplicateAddressError({ address })
+        seen.add(address)
+      }
+    }
+    if (this.visited.length !== this.count) this.visited.length = this.count
+    return this.count
+  }
+
+  private propose(address: Address, dist: Distribution<ChoiceValue>, x: ChoiceValue): MhChoice {
+    if (dist.kind === "real" && typeof x === "number") {
+      const support = dist.support
+      switch (support._tag) {
+        case "Real": {
+          if (!Number.isFinite(x)) break
+          const value = x + this.scale * this.rng.normal()
+          this.walked = true
+          return new MhChoice(address, value, dist.logProb(value), this.stamp)
+        }
+        case "Positive":
+        case "NonNegative": {
+          if (!(x > 0 && x < Infinity)) break
+          const step = this.scale * this.rng.normal()
+          const value = Math.exp(Math.log(x) + step)
+          this.walked = true
+          this.logProposalRatio = step
+          return new MhChoice(address, value, dist.logProb(value), this.stamp)
+        }
+        case "Interval": {
+          const a = support.lower, b = support.upper
+          if (!(x > a && x < b && Number.isFinite(a) && Number.isFinite(b))) break
+          const u = Math.log(x - a) - Math.log(b - x)
+          const u2 = u + this.scale * this.rng.normal()
+          const value = a + (b - a) / (1 + Math.exp(-u2))
+          this.walked = true
+          // log σ(u)σ(−u) = −softplus(−u) − softplus(u)
+          this.logProposalRatio = softplus(u) + softplus(-u) - softplus(u2) - softplus(-u2)
+          return new MhChoice(address, value, dist.logProb(value), this.stamp)
+        }
+      }
+    }
+    const value = dist.sample(this.rng)
+    const logProb = dist.logProb(value)
+    this.logProposalRatio = dist.logProb(x) - logProb
+    return new MhChoice(address, value, logProb, this.stamp)
+  }
+}

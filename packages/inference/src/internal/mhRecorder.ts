@@ -1,0 +1,53 @@
+// Records a chain's kept draws straight into a Posterior Builder's columns. `Builder.record`
+// walks a trace's B-tree on every draw (~150 ns for three choices); a chain already holds its
+// current choices in an array, so this writes their values with plain array stores, caching
+// each position's column until the chain's addresses change (its `structure` number). Columns are
+// created exactly as `Builder` does (NaN-filled, one Float64Array per chain; vectors flattened
+// to "name[k]"; booleans as 0/1), so a site absent from a draw stays NaN.
+import type { Builder } from "../Posterior.ts"
+import type { MhChoice } from "./mhHandler.ts"
+
+const columnOf = <A>(builder: Builder<A>, site: string): Array<Float64Array> => {
+  let col = builder.columns.get(site)
+  if (col === undefined) {
+    col = Array.from({ length: builder.chains }, () => new Float64Array(builder.size).fill(Number.NaN))
+    builder.columns.set(site, col)
+  }
+  return col
+}
+
+export class Recorder<A> {
+  readonly builder: Builder<A>
+  readonly chain: number
+  private structure = -1
+  /** Per address: its column (numbers, booleans) or its components' columns (vectors). */
+  private slots: Array<Float64Array | Array<Float64Array> | undefined> = []
+  constructor(builder: Builder<A>, chain: number) {
+    this.builder = builder
+    this.chain = chain
+  }
+  record(index: number, choices: ReadonlyArray<MhChoice>, structure: number, result: A, logWeight: number): void {
+    if (structure !== this.structure) {
+      this.structure = structure
+      this.slots = new Array(choices.length).fill(undefined)
+    }
+    const slots = this.slots
+    for (let k = 0; k < choices.length; k++) {
+      const v = choices[k].value
+      let slot = slots[k]
+      if (typeof v === "number" || typeof v === "boolean") {
+        if (!(slot instanceof Float64Array)) slot = slots[k] = columnOf(this.builder, choices[k].address)[this.chain]
+        slot[index] = typeof v === "number" ? v : v ? 1 : 0
+      } else {
+        if (!Array.isArray(slot) || slot.length !== v.length) {
+          const cols: Array<Float64Array> = []
+          for (let j = 0; j < v.length; j++) cols.push(columnOf(this.builder, `${choices[k].address}[${j}]`)[this.chain])
+          slot = slots[k] = cols
+        }
+        for (let j = 0; j < v.length; j++) slot[j][index] = v[j]
+      }
+    }
+    this.builder.returns[this.chain][index] = result
+    this.builder.logWeights[this.chain][index] = logWeight
+  }
+}
