@@ -6,6 +6,18 @@
  * @since 0.1.0
  */
 import gammaln from "@stdlib/math-base-special-gammaln"
+
+// Priors such as Gamma(2, 1) are rebuilt on every execution with the same shape: remember the
+// last log Γ(shape) (one entry, so parameters that vary cost one comparison more).
+let lastShape = Number.NaN
+let lastLogGamma = Number.NaN
+const gammalnCached = (shape: number): number => {
+  if (shape !== lastShape) {
+    lastLogGamma = gammaln(shape)
+    lastShape = shape
+  }
+  return lastLogGamma
+}
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
@@ -37,7 +49,7 @@ export class GammaDistribution implements Distribution<number> {
   constructor(shape: number, rate: number) {
     this.shape = shape
     this.rate = rate
-    this.logNorm = shape * Math.log(rate) - gammaln(shape)
+    this.logNorm = shape * Math.log(rate) - gammalnCached(shape)
   }
   sample(rng: Rng): number {
     return standardGamma(rng, this.shape) / this.rate
