@@ -42,6 +42,25 @@ export const isModelError = (u: unknown): u is ModelError =>
   u instanceof InvalidDistributionError
 
 /**
+ * Runs a synchronous thunk once as an Effect: errors that `isTyped` accepts go to the error
+ * channel, anything else is a defect. Inference uses it with its own wider set of errors.
+ *
+ * @example
+ * const attemptModel = attemptWith(isModelError)
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const attemptWith = <E>(isTyped: (u: unknown) => u is E) => <A>(thunk: () => A): Effect.Effect<A, E> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(thunk())
+    } catch (error) {
+      return isTyped(error) ? Effect.fail(error) : Effect.die(error)
+    }
+  })
+
+/**
  * Runs a synchronous thunk once as an Effect: typed model errors go to the error channel,
  * anything else is a defect.
  *
@@ -51,14 +70,7 @@ export const isModelError = (u: unknown): u is ModelError =>
  * @category services
  * @since 0.1.0
  */
-export const attempt = <A>(thunk: () => A): Effect.Effect<A, ModelError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(thunk())
-    } catch (error) {
-      return isModelError(error) ? Effect.fail(error) : Effect.die(error)
-    }
-  })
+export const attempt: <A>(thunk: () => A) => Effect.Effect<A, ModelError> = attemptWith(isModelError)
 
 /**
  * The service's interface.
