@@ -89,10 +89,12 @@ const randomWalkFilter = (ys: ReadonlyArray<number>, seed: number): Smc.FilterOp
   initial: function*() {
     return yield* sample("x", Normal(0, 1))
   },
-  transition: (x) =>
-    function*() {
-      return yield* sample("x", Normal(x, 0.5))
-    },
+  // The documented fast form: a generator function of (state, t), called directly. A transition
+  // that returns a fresh `function*` per call costs ~1.5 µs more per particle-step in V8 (each new
+  // generator-function closure gets its own prototype and generator map).
+  transition: function*(x) {
+    return yield* sample("x", Normal(x, 0.5))
+  },
   observation: (x, t) => Normal(x, 1).logProb(ys[t])
 })
 
