@@ -20,9 +20,15 @@ const SUPPORT: Support = { _tag: "Boolean" }
  * @since 0.1.0
  */
 export class BernoulliDistribution implements Distribution<boolean> {
-  readonly family = "Bernoulli"
-  readonly kind = "boolean"
-  readonly support = SUPPORT
+  get family(): "Bernoulli" {
+    return "Bernoulli"
+  }
+  get kind(): "boolean" {
+    return "boolean"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly p: number
   /** log p and log(1 − p), cached (−∞ at the ends, never NaN). */
   readonly logP: number

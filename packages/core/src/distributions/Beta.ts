@@ -27,9 +27,15 @@ const SUPPORT: Support = { _tag: "Interval", lower: 0, upper: 1 }
  * @since 0.1.0
  */
 export class BetaDistribution implements Distribution<number> {
-  readonly family = "Beta"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "Beta" {
+    return "Beta"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly alpha: number
   readonly beta: number
   /** −log B(α, β), cached. */

@@ -22,8 +22,12 @@ import type { Rng } from "../Rng.ts"
  * @since 0.1.0
  */
 export class BinomialDistribution implements Distribution<number> {
-  readonly family = "Binomial"
-  readonly kind = "integer"
+  get family(): "Binomial" {
+    return "Binomial"
+  }
+  get kind(): "integer" {
+    return "integer"
+  }
   readonly support: Support
   readonly n: number
   readonly p: number

@@ -19,8 +19,12 @@ import type { Rng } from "../Rng.ts"
  * @since 0.1.0
  */
 export class CategoricalDistribution implements Distribution<number> {
-  readonly family = "Categorical"
-  readonly kind = "integer"
+  get family(): "Categorical" {
+    return "Categorical"
+  }
+  get kind(): "integer" {
+    return "integer"
+  }
   readonly support: Support
   /** The normalised probabilities. */
   readonly probs: Float64Array

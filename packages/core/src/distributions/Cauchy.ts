@@ -21,9 +21,15 @@ const SUPPORT: Support = { _tag: "Real" }
  * @since 0.1.0
  */
 export class CauchyDistribution implements Distribution<number> {
-  readonly family = "Cauchy"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "Cauchy" {
+    return "Cauchy"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly loc: number
   readonly scale: number
   /** −log(π·scale), cached. */

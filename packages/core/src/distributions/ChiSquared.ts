@@ -25,9 +25,15 @@ const SUPPORT: Support = { _tag: "Positive" }
  * @since 0.1.0
  */
 export class ChiSquaredDistribution implements Distribution<number> {
-  readonly family = "ChiSquared"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "ChiSquared" {
+    return "ChiSquared"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly df: number
   /** −(ν/2) log 2 − log Γ(ν/2), cached. */
   readonly logNorm: number

@@ -30,8 +30,12 @@ const SIMPLEX_TOLERANCE = 1e-9
  * @since 0.1.0
  */
 export class DirichletDistribution implements Distribution<Float64Array> {
-  readonly family = "Dirichlet"
-  readonly kind = "vector"
+  get family(): "Dirichlet" {
+    return "Dirichlet"
+  }
+  get kind(): "vector" {
+    return "vector"
+  }
   readonly support: Support
   readonly alpha: Float64Array
   /** Σα. */

@@ -21,8 +21,12 @@ const MAX_COUNT = 2 ** 53
  * @since 0.1.0
  */
 export class DiscreteUniformDistribution implements Distribution<number> {
-  readonly family = "DiscreteUniform"
-  readonly kind = "integer"
+  get family(): "DiscreteUniform" {
+    return "DiscreteUniform"
+  }
+  get kind(): "integer" {
+    return "integer"
+  }
   readonly support: Support
   readonly low: number
   readonly high: number

@@ -20,9 +20,15 @@ const SUPPORT: Support = { _tag: "NonNegative" }
  * @since 0.1.0
  */
 export class ExponentialDistribution implements Distribution<number> {
-  readonly family = "Exponential"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "Exponential" {
+    return "Exponential"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly rate: number
   /** log rate, cached. */
   readonly logRate: number

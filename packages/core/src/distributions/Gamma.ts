@@ -39,9 +39,15 @@ const SUPPORT: Support = { _tag: "Positive" }
  * @since 0.1.0
  */
 export class GammaDistribution implements Distribution<number> {
-  readonly family = "Gamma"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "Gamma" {
+    return "Gamma"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly shape: number
   readonly rate: number
   /** shape·log rate − log Γ(shape), cached. */

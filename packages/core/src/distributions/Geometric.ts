@@ -21,9 +21,15 @@ const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
  * @since 0.1.0
  */
 export class GeometricDistribution implements Distribution<number> {
-  readonly family = "Geometric"
-  readonly kind = "integer"
-  readonly support = SUPPORT
+  get family(): "Geometric" {
+    return "Geometric"
+  }
+  get kind(): "integer" {
+    return "integer"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly p: number
   /** log p and log(1 − p) (−∞ at p = 1), cached. */
   readonly logP: number

@@ -21,9 +21,15 @@ const SUPPORT: Support = { _tag: "NonNegative" }
  * @since 0.1.0
  */
 export class HalfCauchyDistribution implements Distribution<number> {
-  readonly family = "HalfCauchy"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "HalfCauchy" {
+    return "HalfCauchy"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly scale: number
   /** log(2/(π·scale)), cached. */
   readonly logNorm: number

@@ -20,9 +20,15 @@ const SUPPORT: Support = { _tag: "NonNegative" }
  * @since 0.1.0
  */
 export class HalfNormalDistribution implements Distribution<number> {
-  readonly family = "HalfNormal"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "HalfNormal" {
+    return "HalfNormal"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly sigma: number
   /** log 2 − log σ − log(2π)/2, cached. */
   readonly logNorm: number

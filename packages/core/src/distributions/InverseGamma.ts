@@ -26,9 +26,15 @@ const SUPPORT: Support = { _tag: "Positive" }
  * @since 0.1.0
  */
 export class InverseGammaDistribution implements Distribution<number> {
-  readonly family = "InverseGamma"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "InverseGamma" {
+    return "InverseGamma"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly shape: number
   readonly scale: number
   /** α log β − log Γ(α), cached. */

@@ -20,9 +20,15 @@ const SUPPORT: Support = { _tag: "Real" }
  * @since 0.1.0
  */
 export class LaplaceDistribution implements Distribution<number> {
-  readonly family = "Laplace"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "Laplace" {
+    return "Laplace"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly loc: number
   readonly scale: number
   /** −log(2·scale), cached. */

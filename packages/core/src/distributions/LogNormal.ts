@@ -21,9 +21,15 @@ const SUPPORT: Support = { _tag: "Positive" }
  * @since 0.1.0
  */
 export class LogNormalDistribution implements Distribution<number> {
-  readonly family = "LogNormal"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "LogNormal" {
+    return "LogNormal"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly mu: number
   readonly sigma: number
   /** −log σ − log(2π)/2, cached. */

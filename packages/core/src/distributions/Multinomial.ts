@@ -25,8 +25,12 @@ import type { Rng } from "../Rng.ts"
  * @since 0.1.0
  */
 export class MultinomialDistribution implements Distribution<Float64Array> {
-  readonly family = "Multinomial"
-  readonly kind = "vector"
+  get family(): "Multinomial" {
+    return "Multinomial"
+  }
+  get kind(): "vector" {
+    return "vector"
+  }
   readonly support: Support
   readonly n: number
   /** The normalised probabilities. */

@@ -23,8 +23,12 @@ import type { Rng } from "../Rng.ts"
  * @since 0.1.0
  */
 export class MultivariateNormalDistribution implements Distribution<Float64Array> {
-  readonly family = "MultivariateNormal"
-  readonly kind = "vector"
+  get family(): "MultivariateNormal" {
+    return "MultivariateNormal"
+  }
+  get kind(): "vector" {
+    return "vector"
+  }
   readonly support: Support
   /** The mean vector μ. */
   readonly mu: Float64Array

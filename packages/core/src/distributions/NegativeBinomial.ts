@@ -25,9 +25,15 @@ const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
  * @since 0.1.0
  */
 export class NegativeBinomialDistribution implements Distribution<number> {
-  readonly family = "NegativeBinomial"
-  readonly kind = "integer"
-  readonly support = SUPPORT
+  get family(): "NegativeBinomial" {
+    return "NegativeBinomial"
+  }
+  get kind(): "integer" {
+    return "integer"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly r: number
   readonly p: number
   /** 1 − p, kept separately for precision. */

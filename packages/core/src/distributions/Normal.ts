@@ -15,9 +15,17 @@ const SUPPORT: Support = { _tag: "Real" }
  * @since 0.1.0
  */
 export class NormalDistribution implements Distribution<number> {
-  readonly family = "Normal"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  // family, kind and support live on the prototype (getters), not in every instance: a Normal
+  // is built per observation, so a smaller object is measurably cheaper.
+  get family(): "Normal" {
+    return "Normal"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly mu: number
   readonly sigma: number
   /** −log σ − log(2π)/2, cached: logProb is the hot path. */

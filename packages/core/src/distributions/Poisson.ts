@@ -25,9 +25,15 @@ const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
  * @since 0.1.0
  */
 export class PoissonDistribution implements Distribution<number> {
-  readonly family = "Poisson"
-  readonly kind = "integer"
-  readonly support = SUPPORT
+  get family(): "Poisson" {
+    return "Poisson"
+  }
+  get kind(): "integer" {
+    return "integer"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly rate: number
   constructor(rate: number) {
     this.rate = rate

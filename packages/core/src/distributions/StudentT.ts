@@ -27,9 +27,15 @@ const SUPPORT: Support = { _tag: "Real" }
  * @since 0.1.0
  */
 export class StudentTDistribution implements Distribution<number> {
-  readonly family = "StudentT"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "StudentT" {
+    return "StudentT"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly df: number
   readonly loc: number
   readonly scale: number

@@ -18,8 +18,12 @@ import type { Rng } from "../Rng.ts"
  * @since 0.1.0
  */
 export class UniformDistribution implements Distribution<number> {
-  readonly family = "Uniform"
-  readonly kind = "real"
+  get family(): "Uniform" {
+    return "Uniform"
+  }
+  get kind(): "real" {
+    return "real"
+  }
   readonly support: Support
   readonly low: number
   readonly high: number

@@ -24,9 +24,15 @@ const SUPPORT: Support = { _tag: "NonNegative" }
  * @since 0.1.0
  */
 export class WeibullDistribution implements Distribution<number> {
-  readonly family = "Weibull"
-  readonly kind = "real"
-  readonly support = SUPPORT
+  get family(): "Weibull" {
+    return "Weibull"
+  }
+  get kind(): "real" {
+    return "real"
+  }
+  get support(): Support {
+    return SUPPORT
+  }
   readonly shape: number
   readonly scale: number
   /** log k − log λ, cached. */
