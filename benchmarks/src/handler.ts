@@ -49,7 +49,8 @@ const inlineLoop = (m: Model.Model<number>, rng: Rng.Rng): number => {
       logWeight += instruction.dist.logProb(instruction.observed)
       step = program.next()
     } else {
-      logWeight += instruction.logWeight
+      // Factor adds its log weight; the regression has no scopes (ScopeEnter/ScopeExit add nothing).
+      if (instruction._tag === "Factor") logWeight += instruction.logWeight
       step = program.next()
     }
   }

@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import * as Diagnostics from "@fugue/inference/Diagnostics"
 import { Bench } from "tinybench"
 
 /**
@@ -85,8 +86,7 @@ export const timeRuns = (fn: () => unknown, options: { readonly warmup: number; 
     times.push(performance.now() - t0)
   }
   times.sort((a, b) => a - b)
-  const mid = times.length >> 1
-  const medianMs = times.length % 2 === 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
+  const medianMs = Diagnostics.quantile(times, 0.5)
   return { medianMs, minMs: times[0], maxMs: times[times.length - 1], runs: times.length }
 }
 

@@ -10,8 +10,10 @@
  *
  * @since 0.1.0
  */
-import { addr, scoped, type Address } from "./Address.ts"
+import { Data } from "effect"
+import { addr, type Address } from "./Address.ts"
 import type { Distribution } from "./Distribution.ts"
+import { describe } from "./Value.ts"
 
 /**
  * The generator a model returns when run.
@@ -41,7 +43,7 @@ export type Model<A> = () => Program<A>
  * @category models
  * @since 0.1.0
  */
-export type Instruction = SampleInstruction<any> | ObserveInstruction<any> | FactorInstruction
+export type Instruction = SampleInstruction<any> | ObserveInstruction<any> | FactorInstruction | ScopeInstruction
 
 // Each instruction object is also its own iterator and its own iterator result, so a
 // `yield*` over it allocates nothing beyond the instruction: the first `next()` returns the
@@ -53,7 +55,7 @@ export type Instruction = SampleInstruction<any> | ObserveInstruction<any> | Fac
 // run loop monomorphic (measured: ~15% faster than one class per kind). The exported types
 // below give each kind its own shape.
 class Step {
-  readonly _tag: "Sample" | "Observe" | "Factor"
+  readonly _tag: "Sample" | "Observe" | "Factor" | "ScopeEnter" | "ScopeExit"
   readonly address: Address
   readonly dist: Distribution<any> | undefined
   readonly observed: unknown
@@ -61,7 +63,7 @@ class Step {
   value: unknown
   done: boolean
   started: boolean
-  constructor(tag: "Sample" | "Observe" | "Factor", address: Address, dist: Distribution<any> | undefined, observed: unknown, logWeight: number) {
+  constructor(tag: Step["_tag"], address: Address, dist: Distribution<any> | undefined, observed: unknown, logWeight: number) {
     this._tag = tag
     this.address = address
     this.dist = dist
@@ -125,6 +127,36 @@ export interface FactorInstruction {
 }
 
 /**
+ * Opens (`ScopeEnter`, `address` = the prefix) or closes (`ScopeExit`) an address scope. The
+ * driver keeps the stack of open scopes and prefixes every address inside; handlers never see
+ * these instructions. Yielded by `scope`, `plate` and `unfold`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ScopeInstruction {
+  readonly _tag: "ScopeEnter" | "ScopeExit"
+  readonly address: Address
+  [Symbol.iterator](): Iterator<Instruction, void, unknown>
+}
+
+/**
+ * `factor` was given a log-weight that is not a number (e.g. the string "1", which would
+ * otherwise be concatenated into the log weight).
+ *
+ * @example
+ * factor("1" as unknown as number) // throws InvalidFactorError { value: "1" }
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidFactorError extends Data.TaggedError("InvalidFactorError")<{ readonly value: unknown }> {
+  override get message(): string {
+    return `factor: the log-weight must be a number, got ${describe(this.value)}`
+  }
+}
+
+/**
  * A random choice: `yield* sample(address, dist)` is the drawn (or replayed) value.
  *
  * @example
@@ -157,8 +189,10 @@ export const observe = <T>(address: Address, dist: Distribution<T>, value: T): O
  * @category models
  * @since 0.1.0
  */
-export const factor = (logWeight: number): FactorInstruction =>
-  new Step("Factor", "", undefined, undefined, logWeight) as unknown as FactorInstruction
+export const factor = (logWeight: number): FactorInstruction => {
+  if (typeof logWeight !== "number") throw new InvalidFactorError({ value: logWeight })
+  return new Step("Factor", "", undefined, undefined, logWeight) as unknown as FactorInstruction
+}
 
 /**
  * A hard constraint: a −∞ factor when `condition` is false, nothing otherwise.
@@ -238,13 +272,6 @@ export const traverse = <X, A>(items: ReadonlyArray<X>, f: (item: X, index: numb
  */
 export const zip = <A, B>(left: Model<A>, right: Model<B>): Model<[A, B]> => () => zipProgram(left, right)
 
-const rename = (instruction: Instruction, address: Address): Instruction =>
-  instruction._tag === "Sample"
-    ? sample(address, instruction.dist)
-    : instruction._tag === "Observe"
-    ? observe(address, instruction.dist, instruction.observed)
-    : instruction
-
 /**
  * Prefixes every address inside `model` with `prefix/` (nested scopes stack).
  *
@@ -323,17 +350,13 @@ function* zipProgram<A, B>(left: Model<A>, right: Model<B>): Program<[A, B]> {
   return [a, b]
 }
 
+// A scope is a pair of instructions around the inner model: the driver keeps the prefix
+// stack, so scoped models add no generator layer and nothing but the driver steps them.
 function* scopeProgram<A>(prefix: string, model: Model<A>): Program<A> {
-  const program = model()
-  let step = program.next()
-  while (!step.done) {
-    const instruction = step.value
-    const answer: unknown = yield instruction._tag === "Factor"
-      ? instruction
-      : rename(instruction, scoped(prefix, instruction.address))
-    step = program.next(answer)
-  }
-  return step.value
+  yield new Step("ScopeEnter", prefix, undefined, undefined, 0) as unknown as ScopeInstruction
+  const a = yield* model()
+  yield new Step("ScopeExit", prefix, undefined, undefined, 0) as unknown as ScopeInstruction
+  return a
 }
 
 function* plateProgram<A>(name: string, n: number, body: (index: number) => Model<A>): Program<Array<A>> {

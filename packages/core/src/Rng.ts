@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus"
+import { xoroshiro128plus, xoroshiro128plusFromState } from "pure-rand/generator/xoroshiro128plus"
 import type { JumpableRandomGenerator } from "pure-rand/types/JumpableRandomGenerator"
 import erfc from "@stdlib/math-base-special-erfc"
 
@@ -100,7 +100,47 @@ export class Xoroshiro implements Rng {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (seed: number): Rng => new Xoroshiro(xoroshiro128plus(seed | 0))
+export const make = (seed: number): Rng => new Xoroshiro(generatorOf(seed))
+
+const TWO_POW_32 = 4294967296
+
+/** A 32-bit integer hash (the murmur3 finaliser), so nearby high words give unrelated states. */
+const mix32 = (x: number): number => {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b)
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
+  return (x ^ (x >>> 16)) | 0
+}
+
+/**
+ * The generator for a seed, using every bit of a safe integer: seeds in the 32-bit signed
+ * range keep pure-rand's own seeding (so their streams are unchanged), any other safe
+ * integer also mixes its high word into the state (2^32 and 0, or 5 and 5 + 2^40, differ).
+ * A seed that is not a safe integer is rejected (`RangeError`), never truncated.
+ */
+const generatorOf = (seed: number): JumpableRandomGenerator => {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`Rng.make: the seed must be a safe integer, got ${String(seed)}`)
+  const lo = seed | 0
+  if (lo === seed) return xoroshiro128plus(lo)
+  const hi = Math.floor(seed / TWO_POW_32) | 0
+  const h = mix32(hi)
+  return xoroshiro128plusFromState([-1 ^ h, ~lo, lo, mix32(h ^ 0x9e3779b9) | 1])
+}
+
+/**
+ * A fresh seed from the platform's cryptographic random source: a non-negative safe integer.
+ *
+ * @example
+ * const seed = Rng.freshSeed()
+ * const rng = Rng.make(seed) // record `seed` to reproduce the run
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const freshSeed = (): number => {
+  const words = new Uint32Array(2)
+  globalThis.crypto.getRandomValues(words)
+  return (words[0] & 0x1fffff) * TWO_POW_32 + words[1]
+}
 
 /**
  * `n` independent streams derived from one seed by repeated jumps: stream `i` is the same

@@ -8,22 +8,36 @@
  *
  * @since 0.1.0
  */
+import { InvalidDistributionError } from "@fugue/core/Distribution"
 import type { Model } from "@fugue/core/Model"
-import * as CoreRng from "@fugue/core/Rng"
-import { run as runModel } from "@fugue/runtime/Handler"
+import type * as CoreRng from "@fugue/core/Rng"
+import type { Transform } from "@fugue/runtime/Combinators"
+import { identity } from "@fugue/runtime/Combinators"
+import { Execution } from "@fugue/runtime/Execution"
 import { PriorHandler } from "@fugue/runtime/handlers/Prior"
 import { SafeScoreGivenTrace } from "@fugue/runtime/handlers/SafeScore"
-import * as RuntimeRng from "@fugue/runtime/Rng"
+import { Trace } from "@fugue/runtime/Trace"
 import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
+import { culprits } from "./internal/culprits.ts"
+import { drive, now, sideStream, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
 import { effectiveSampleSize, logSumExp, normalise } from "./internal/weights.ts"
-import { InvalidOptionsError, positiveInteger, ZeroWeightError } from "./Options.ts"
+import {
+  checkKeys,
+  COMMON_KEYS,
+  type Common,
+  maxInstructionsOption,
+  modelOption,
+  positiveInteger,
+  seedOption,
+  transformOption,
+  ZeroWeightError
+} from "./Options.ts"
 import { Builder, type Posterior } from "./Posterior.ts"
-import { Progress } from "./Progress.ts"
 
 const ALGORITHM = "IS"
-/** Particles per chunk in `run`: the granularity of interruption and progress reports. */
-const CHUNK = 500
+/** Particles between two looks at the clock inside a time slice. */
+const CLOCK_EVERY = 8
 
 /**
  * Options for `run` / `runUnsafe`.
@@ -34,10 +48,10 @@ const CHUNK = 500
  * @category models
  * @since 0.1.0
  */
-export interface Options {
+export interface Options extends Common {
   /** Number of independent draws N (≥ 1). */
   readonly particles: number
-  /** Seed (default 0 for `runUnsafe`; `run` uses the `Rng` service's stream when absent). */
+  /** Seed. Default: the `Rng` service's stream (`run`), else a fresh seed, recorded in `posterior.seed`. */
   readonly seed?: number | undefined
   /** A proposal model q over the target's latent sites (default: the target's prior). */
   readonly proposal?: Model<unknown> | undefined
@@ -58,6 +72,8 @@ export interface Stats {
   readonly ess: number
   /** Draws whose log weight was NaN or +∞, counted as −∞ (never propagated). */
   readonly invalid: number
+  /** Draws whose execution raised InvalidDistributionError (a parameter made invalid by drawn values): weight −∞, the run goes on. */
+  readonly rejectedInvalid: number
   /** Draws whose log weight is −∞ (invalid ones included). */
   readonly zero: number
   /** With a proposal: target sites the proposal's trace lacked (scored −∞). */
@@ -72,82 +88,133 @@ interface Config {
   readonly particles: number
   readonly seed: number | undefined
   readonly proposal: Model<unknown> | undefined
+  readonly transform: Transform | undefined
+  readonly maxInstructions: number | undefined
 }
+
+const KEYS = ["particles", "proposal", ...COMMON_KEYS]
 
 const validate = (model: unknown, options: Options): Config => {
-  const fail = (option: string, value: unknown, reason: string): never => {
-    throw new InvalidOptionsError({ algorithm: ALGORITHM, option, value, reason })
-  }
-  if (typeof options !== "object" || options === null) fail("options", options, "must be an object")
-  if (typeof model !== "function") fail("model", model, "must be a model (a generator function)")
+  checkKeys(ALGORITHM, options, KEYS)
+  modelOption(ALGORITHM, model)
   const particles = positiveInteger(ALGORITHM, "particles", options.particles)
-  const seed = options.seed
-  if (seed !== undefined && !(typeof seed === "number" && Number.isSafeInteger(seed))) fail("seed", seed, "must be an integer")
+  const seed = seedOption(ALGORITHM, options.seed)
   const proposal = options.proposal
-  if (proposal !== undefined && typeof proposal !== "function") fail("proposal", proposal, "must be a model (a generator function)")
-  return { particles, seed, proposal }
+  if (proposal !== undefined) modelOption(ALGORITHM, proposal, "proposal")
+  const transform = transformOption(ALGORITHM, options.transform)
+  const maxInstructions = maxInstructionsOption(ALGORITHM, options.maxInstructions)
+  return { particles, seed, proposal, transform, maxInstructions }
 }
 
-// The sampler's state, so `run` can do the same work in chunks.
+// The sampler's state, so `run` can do the same work in time slices.
 class Sampler<A> {
   readonly model: Model<A>
   readonly config: Config
   readonly rng: CoreRng.Rng
+  readonly sideRng: CoreRng.Rng
+  readonly transform: Transform
   readonly builder: Builder<A>
+  readonly seed: number | undefined
+  readonly context = { algorithm: ALGORITHM, chain: undefined, iteration: 0 as number | undefined }
+  /** Particles drawn so far. */
+  done = 0
   invalid = 0
+  rejectedInvalid = 0
   missing = 0
   mismatched = 0
   unused = 0
-  constructor(model: Model<A>, config: Config, rng: CoreRng.Rng) {
+  constructor(model: Model<A>, config: Config, rng: CoreRng.Rng, transform: Transform, seed: number | undefined) {
     this.model = model
     this.config = config
     this.rng = rng
+    this.transform = transform
+    this.sideRng = transform === identity ? rng : sideStream(rng)
     this.builder = new Builder<A>(ALGORITHM, 1, config.particles)
+    this.seed = seed
   }
-  /** Draws and weighs particles [from, to). */
-  draw(from: number, to: number): void {
+  private execute<R>(model: Model<R>, handler: PriorHandler | SafeScoreGivenTrace): R {
+    return new Execution(model, this.transform(handler, this.sideRng), {
+      context: this.context,
+      maxInstructions: this.config.maxInstructions
+    }).runToEnd()
+  }
+  /** Draws and weighs particles until all are done or the clock passes `deadline`; returns whether all are done. */
+  draw(deadline: number): boolean {
     const { builder, model, rng } = this
     const proposal = this.config.proposal
-    for (let i = from; i < to; i++) {
-      let logWeight: number
+    const n = this.config.particles
+    let i = this.done
+    while (i < n) {
+      this.context.iteration = i
       if (proposal === undefined) {
         // Prior proposal: w = p(x, y) / p(x) = likelihood × factors.
-        const [result, trace] = runModel(new PriorHandler(rng), model)
-        logWeight = trace.logLikelihood + trace.logFactors
-        builder.record(0, i, trace, result, this.check(logWeight))
+        const handler = new PriorHandler(rng)
+        try {
+          const result = this.execute(model, handler)
+          const trace = handler.trace
+          builder.record(0, i, trace, result, this.check(trace.logLikelihood + trace.logFactors))
+        } catch (error) {
+          this.rejectParticle(error, i, handler.trace)
+        }
       } else {
         // User proposal: x ~ q, w = p(x, y) / q(x), the target scored on q's choices.
-        const [, proposed] = runModel(new PriorHandler(rng), proposal)
-        const scorer = new SafeScoreGivenTrace(proposed, rng)
-        const [result, trace] = runModel(scorer, model)
-        this.missing += scorer.missing
-        this.mismatched += scorer.mismatched
-        if (trace.size - scorer.missing < proposed.size) this.unused += proposed.size - (trace.size - scorer.missing)
-        logWeight = trace.totalLogWeight - proposed.logPrior
-        builder.record(0, i, trace, result, this.check(logWeight))
+        const proposer = new PriorHandler(rng)
+        let proposed: Trace | undefined
+        try {
+          this.execute(proposal, proposer)
+          proposed = proposer.trace
+        } catch (error) {
+          this.rejectParticle(error, i, new Trace())
+        }
+        if (proposed !== undefined) {
+          const scorer = new SafeScoreGivenTrace(proposed, rng)
+          try {
+            const result = this.execute(model, scorer)
+            const trace = scorer.trace
+            this.missing += scorer.missing
+            this.mismatched += scorer.mismatched
+            if (trace.size - scorer.missing < proposed.size) this.unused += proposed.size - (trace.size - scorer.missing)
+            builder.record(0, i, trace, result, this.check(trace.totalLogWeight - proposed.logPrior))
+          } catch (error) {
+            this.rejectParticle(error, i, scorer.trace)
+          }
+        }
       }
+      i++
+      if ((i & (CLOCK_EVERY - 1)) === 0 && deadline < Infinity && now() > deadline) break
     }
+    this.done = i
+    return i >= n
+  }
+  /** A particle whose execution raised InvalidDistributionError gets weight −∞ (counted); other errors propagate. */
+  private rejectParticle(error: unknown, i: number, partial: Trace): void {
+    if (!(error instanceof InvalidDistributionError)) throw error
+    this.rejectedInvalid++
+    this.builder.record(0, i, partial, undefined as A, -Infinity)
   }
   private check(logWeight: number): number {
     if (logWeight < Infinity) return logWeight
     this.invalid++ // NaN or +∞
     return -Infinity
   }
-  finish(): Posterior<A> {
+  finish(): Posterior<A, Stats> {
     const n = this.config.particles
     const logWeights = this.builder.logWeights[0]
     let zero = 0
     for (let i = 0; i < n; i++) if (logWeights[i] === -Infinity) zero++
     const lse = logSumExp(logWeights)
     if (lse === -Infinity) {
+      const detail = this.invalid > 0
+        ? `${this.invalid} weights were NaN or +Infinity`
+        : this.rejectedInvalid > 0
+        ? `${this.rejectedInvalid} draws raised InvalidDistributionError`
+        : this.missing + this.mismatched > 0
+        ? `the proposal missed ${this.missing} and mistyped ${this.mismatched} target sites`
+        : "no draw satisfies the observations and factors"
       throw new ZeroWeightError({
         algorithm: ALGORITHM,
         attempts: n,
-        detail: this.invalid > 0
-          ? `${this.invalid} weights were NaN or +Infinity`
-          : this.missing + this.mismatched > 0
-          ? `the proposal missed ${this.missing} and mistyped ${this.mismatched} target sites`
-          : "no draw satisfies the observations and factors"
+        detail: detail + (this.config.proposal === undefined ? culprits(this.model as Model<unknown>, this.transform, this.rng.clone()) : "")
       })
     }
     const weights = new Float64Array(n)
@@ -156,16 +223,13 @@ class Sampler<A> {
       particles: n,
       ess: effectiveSampleSize(weights),
       invalid: this.invalid,
+      rejectedInvalid: this.rejectedInvalid,
       zero,
       missing: this.missing,
       mismatched: this.mismatched,
       unused: this.unused
     }
-    return this.builder.build({
-      weights: [weights],
-      logEvidence: [lse - Math.log(n)],
-      stats: stats as unknown as Record<string, unknown>
-    })
+    return this.builder.build({ weights: [weights], logEvidence: [lse - Math.log(n)], stats, seed: this.seed })
   }
 }
 
@@ -188,10 +252,11 @@ class Sampler<A> {
  * @category constructors
  * @since 0.1.0
  */
-export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A> => {
+export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Stats> => {
   const config = validate(model, options)
-  const sampler = new Sampler(model, config, CoreRng.make(config.seed ?? 0))
-  sampler.draw(0, config.particles)
+  const { rngs, seed } = streamsUnsafe(config.seed, 1)
+  const sampler = new Sampler(model, config, rngs[0], config.transform ?? identity, seed)
+  sampler.draw(Infinity)
   return sampler.finish()
 }
 
@@ -209,21 +274,21 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A> =>
  * @category constructors
  * @since 0.1.0
  */
-export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posterior<A>, InferenceError> =>
-  Effect.gen(function*() {
-    const config = yield* attemptInference(() => validate(model, options))
-    const rng = config.seed !== undefined ? CoreRng.make(config.seed) : yield* RuntimeRng.stream
-    const sampler = new Sampler(model, config, rng)
-    const progress = yield* Progress
-    const total = config.particles
-    for (let from = 0; from < total; from += CHUNK) {
-      const to = Math.min(total, from + CHUNK)
-      yield* attemptInference(() => sampler.draw(from, to))
-      progress.report({ algorithm: ALGORITHM, chain: 0, done: to, total, phase: "sampling" })
-      yield* Effect.yieldNow
-    }
-    return yield* attemptInference(() => sampler.finish())
-  })
+const runEffect = Effect.fn("Is.run")(function*(model: Model<unknown>, options: Options) {
+  const config = yield* attemptInference(() => validate(model, options))
+  const { rngs, seed } = yield* streams(config.seed, 1)
+  const transform = yield* transformFor(config.transform)
+  const sampler = new Sampler(model, config, rngs[0], transform, seed)
+  const total = config.particles
+  yield* drive(
+    (deadline) => sampler.draw(deadline),
+    () => ({ algorithm: ALGORITHM, chain: 0, done: sampler.done, total, phase: "sampling" })
+  )
+  return yield* attemptInference(() => sampler.finish())
+})
+
+export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posterior<A, Stats>, InferenceError> =>
+  runEffect(model as Model<unknown>, options) as Effect.Effect<Posterior<A, Stats>, InferenceError>
 
 /**
  * The statistics of an importance-sampling posterior, typed.
@@ -234,4 +299,4 @@ export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posteri
  * @category getters
  * @since 0.1.0
  */
-export const stats = (posterior: Posterior<unknown>): Stats => posterior.stats as unknown as Stats
+export const stats = (posterior: Posterior<unknown, Stats>): Stats => posterior.stats

@@ -16,20 +16,31 @@
  * @since 0.1.0
  */
 import type { Model } from "@fugue/core/Model"
-import * as CoreRng from "@fugue/core/Rng"
-import { isModelError, type ModelError } from "@fugue/runtime/Interpreter"
-import * as RuntimeRng from "@fugue/runtime/Rng"
+import type * as CoreRng from "@fugue/core/Rng"
+import type { Transform } from "@fugue/runtime/Combinators"
 import { Trace } from "@fugue/runtime/Trace"
 import { Effect } from "effect"
-import { Chain } from "./internal/mhChain.ts"
-import { chunked } from "./internal/chunks.ts"
+import { attemptInference, type InferenceError } from "./internal/attempt.ts"
+import { Chain, kernel } from "./internal/mhChain.ts"
 import { Recorder } from "./internal/mhRecorder.ts"
-import { InvalidOptionsError, nonNegativeInteger, positiveInteger, ZeroWeightError } from "./Options.ts"
+import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
+import {
+  checkKeys,
+  COMMON_KEYS,
+  type Common,
+  InvalidOptionsError,
+  maxInstructionsOption,
+  modelOption,
+  nonNegativeInteger,
+  positiveInteger,
+  seedOption,
+  transformOption
+} from "./Options.ts"
 import { Builder, type Posterior } from "./Posterior.ts"
 
 const ALGORITHM = "MH"
-/** Iterations per chunk in `run`: the granularity of interruption and progress reports. */
-const CHUNK = 1000
+/** Iterations between two looks at the clock inside a time slice. */
+const CLOCK_EVERY = 16
 /** Prior draws tried for a finite-weight start when `initial` is not given. */
 const DEFAULT_TRIES = 1000
 
@@ -51,7 +62,7 @@ const DEFAULT_TRIES = 1000
  * @category models
  * @since 0.1.0
  */
-export interface Options {
+export interface Options extends Common {
   /** Draws kept per chain (≥ 1). */
   readonly samples: number
   /** Warm-up iterations per chain, discarded (≥ 0; default `samples`). */
@@ -60,7 +71,7 @@ export interface Options {
   readonly chains?: number | undefined
   /** Keep every `thin`-th iteration after warm-up (≥ 1; default 1). */
   readonly thin?: number | undefined
-  /** Seed; chain i uses `Rng.streams(seed, chains)[i]`. Default 0 (`runUnsafe`) or the `Rng` service's stream (`run`). */
+  /** Seed; chain i uses `Rng.streams(seed, chains)[i]`. Default: the `Rng` service's streams (`run`), else a fresh seed, recorded in `posterior.seed`. */
   readonly seed?: number | undefined
   /** A starting trace (missing choices drawn from the prior), or how many prior draws to try for a finite weight (default 1000). */
   readonly initial?: Trace | number | undefined
@@ -105,20 +116,24 @@ interface Config {
   readonly tries: number
   readonly adaptation: boolean
   readonly concurrency: number | "unbounded"
+  readonly transform: Transform | undefined
+  readonly maxInstructions: number | undefined
 }
+
+const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", ...COMMON_KEYS]
 
 const invalid = (option: string, value: unknown, reason: string): never => {
   throw new InvalidOptionsError({ algorithm: ALGORITHM, option, value, reason })
 }
 
-const validate = (options: Options): Config => {
-  if (typeof options !== "object" || options === null) invalid("options", options, "must be an object")
+const validate = (model: unknown, options: Options): Config => {
+  checkKeys(ALGORITHM, options, KEYS)
+  modelOption(ALGORITHM, model)
   const samples = positiveInteger(ALGORITHM, "samples", options.samples)
   const warmup = options.warmup === undefined ? samples : nonNegativeInteger(ALGORITHM, "warmup", options.warmup)
   const chains = options.chains === undefined ? 1 : positiveInteger(ALGORITHM, "chains", options.chains)
   const thin = options.thin === undefined ? 1 : positiveInteger(ALGORITHM, "thin", options.thin)
-  const seed = options.seed
-  if (seed !== undefined && !(typeof seed === "number" && Number.isSafeInteger(seed))) invalid("seed", seed, "must be an integer")
+  const seed = seedOption(ALGORITHM, options.seed)
   let initial: Trace | undefined
   let tries = DEFAULT_TRIES
   if (options.initial instanceof Trace) initial = options.initial
@@ -127,23 +142,37 @@ const validate = (options: Options): Config => {
   if (typeof adaptation !== "boolean") invalid("adaptation", adaptation, "must be a boolean")
   const concurrency = options.concurrency ?? "unbounded"
   if (concurrency !== "unbounded") positiveInteger(ALGORITHM, "concurrency", concurrency)
-  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency }
+  const transform = transformOption(ALGORITHM, options.transform)
+  const maxInstructions = maxInstructionsOption(ALGORITHM, options.maxInstructions)
+  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency, transform, maxInstructions }
 }
 
 const totalIterations = (config: Config): number => config.warmup + config.samples * config.thin
 
-/** Runs iterations [from, to) of one chain, recording every `thin`-th iteration after warm-up. */
-const advance = <A>(chain: Chain<A>, config: Config, recorder: Recorder<A>, from: number, to: number): void => {
+/**
+ * Runs one chain's iterations from `chain.iteration` until `total` or until the clock passes
+ * `deadline` (checked every few iterations, and inside a long execution by the driver),
+ * recording every `thin`-th iteration after warm-up. Returns whether the chain is finished.
+ */
+const advance = <A>(chain: Chain<A>, config: Config, recorder: Recorder<A>, deadline: number): boolean => {
   const warmup = config.warmup, thin = config.thin, adaptation = config.adaptation
-  for (let it = from; it < to; it++) {
+  const total = totalIterations(config)
+  const context = chain.context
+  let it = chain.iteration
+  while (it < total) {
+    context.iteration = it
     if (it < warmup) {
-      chain.step(adaptation, true)
+      if (!chain.step(adaptation, true, deadline)) break
     } else {
-      chain.step(false, false)
+      if (!chain.step(false, false, deadline)) break
       const k = it - warmup + 1
       if (k % thin === 0) recorder.record(k / thin - 1, chain.choices, chain.structure, chain.result, chain.logWeight)
     }
+    it++
+    if (deadline < Infinity && (it & (CLOCK_EVERY - 1)) === 0 && now() > deadline) break
   }
+  chain.iteration = it
+  return it >= total
 }
 
 const rate = (accepted: number, proposed: number): number => (proposed > 0 ? accepted / proposed : Number.NaN)
@@ -169,8 +198,15 @@ const collectStats = (chains: ReadonlyArray<Chain<unknown>>): Stats => ({
   rejectedInvalid: chains.map((c) => c.rejectedInvalid)
 })
 
-const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>): Posterior<A> =>
-  builder.build({ stats: collectStats(chains) as unknown as Record<string, unknown> })
+const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, seed: number | undefined): Posterior<A, Stats> =>
+  builder.build({ stats: collectStats(chains), seed })
+
+const makeChain = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, i: number, transform: Transform | undefined): Chain<A> =>
+  new Chain(model, rng, {
+    transform,
+    context: { algorithm: ALGORITHM, chain: i, iteration: undefined },
+    maxInstructions: config.maxInstructions
+  })
 
 /**
  * Samples the posterior of `model` with adaptive single-site MH, synchronously.
@@ -190,43 +226,73 @@ const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>): Poster
  * @category constructors
  * @since 0.1.0
  */
-export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A> => {
-  const config = validate(options)
-  const rngs = CoreRng.streams(config.seed ?? 0, config.chains)
+export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Stats> => {
+  const config = validate(model, options)
+  const { rngs, seed } = streamsUnsafe(config.seed, config.chains)
   const builder = new Builder<A>(ALGORITHM, config.chains, config.samples)
-  const total = totalIterations(config)
   const chains: Array<Chain<A>> = []
   for (let i = 0; i < config.chains; i++) {
-    const chain = new Chain(model, rngs[i])
+    const chain = makeChain(model, config, rngs[i], i, config.transform)
     chain.initialize(config.initial, config.tries)
-    advance(chain, config, new Recorder(builder, i), 0, total)
+    advance(chain, config, new Recorder(builder, i), Infinity)
     chains.push(chain)
   }
-  return finish(builder, chains)
+  return finish(builder, chains, seed)
 }
 
-const tryRun = <A>(thunk: () => A): Effect.Effect<A, ZeroWeightError | ModelError> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(thunk())
-    } catch (error) {
-      return isModelError(error) || error instanceof ZeroWeightError ? Effect.fail(error) : Effect.die(error)
-    }
-  })
+const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: Options) {
+  const config = yield* attemptInference(() => validate(model, options))
+  const { rngs, seed } = yield* streams(config.seed, config.chains)
+  const transform = yield* transformFor(config.transform)
+  const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)
+  const total = totalIterations(config)
+  const chains = yield* Effect.forEach(
+    rngs,
+    (rng, i) => {
+      const chain = makeChain(model, config, rng, i, transform)
+      const recorder = new Recorder(builder, i)
+      let started = false
+      return drive(
+        (deadline) => {
+          if (!started) {
+            chain.initialize(config.initial, config.tries)
+            started = true
+          }
+          return advance(chain, config, recorder, deadline)
+        },
+        () => ({
+          algorithm: ALGORITHM,
+          chain: i,
+          done: chain.iteration,
+          total,
+          phase: chain.iteration < config.warmup ? "warmup" : "sampling"
+        })
+      ).pipe(Effect.as(chain))
+    },
+    { concurrency: config.concurrency }
+  )
+  return finish(builder, chains, seed)
+})
 
 /**
  * Samples the posterior of `model` with adaptive single-site MH, as an Effect: interruptible
- * between chunks of 1000 iterations, progress reported through `Progress`, chains stepped
- * concurrently.
+ * every few milliseconds (also inside one long model execution), progress reported through
+ * `Progress`, chains stepped concurrently, the model run through the `Interpreter` layers in
+ * the context.
  *
  * **Details**: the same sampler as `runUnsafe`: with a `seed`, the result equals
- * `runUnsafe(model, options)` exactly; without one, chain i uses the i-th split of a stream
- * taken from the `Rng` service (seed 0 when none is provided). Results never depend on
- * `concurrency`. Invalid options fail with `InvalidOptionsError` before any work; model errors
- * fail with the typed error; non-model exceptions are defects.
+ * `runUnsafe(model, options)` exactly; without one, chain i uses the i-th split of the `Rng`
+ * service's stream, or a fresh seed (recorded in `posterior.seed`) when there is no service.
+ * Results never depend on `concurrency`. The `Interpreter` in the context (e.g.
+ * `Interpreter.layerCondition({ y: 2 })` over `Interpreter.layerPrior`) wraps its combinators
+ * around MH's own handlers, so it changes what is inferred. Invalid options fail with
+ * `InvalidOptionsError` before any work; model errors (including `ModelCodeError` for an
+ * exception thrown by user code, with its address, chain and iteration) fail with the typed
+ * error.
  *
  * @example
  * const post = yield* Mh.run(model, { samples: 1000, chains: 4 }).pipe(
+ *   Effect.provide(Interpreter.layerCondition({ y: 2 }).pipe(Layer.provide(Interpreter.layerPrior))),
  *   Rng.withSeed(7),
  *   Effect.provide(Progress.layerTerminal)
  * )
@@ -234,41 +300,8 @@ const tryRun = <A>(thunk: () => A): Effect.Effect<A, ZeroWeightError | ModelErro
  * @category constructors
  * @since 0.1.0
  */
-export const run = <A>(
-  model: Model<A>,
-  options: Options
-): Effect.Effect<Posterior<A>, InvalidOptionsError | ZeroWeightError | ModelError> =>
-  Effect.gen(function*() {
-    const config = yield* Effect.try({ try: () => validate(options), catch: (e) => e as InvalidOptionsError })
-    let rngs: Array<CoreRng.Rng>
-    if (config.seed !== undefined) {
-      rngs = CoreRng.streams(config.seed, config.chains)
-    } else {
-      const root = yield* RuntimeRng.stream
-      rngs = []
-      for (let i = 0; i < config.chains; i++) rngs.push(root.split())
-    }
-    const builder = new Builder<A>(ALGORITHM, config.chains, config.samples)
-    const total = totalIterations(config)
-    const chains = yield* Effect.forEach(
-      rngs,
-      (rng, i) =>
-        Effect.gen(function*() {
-          const chain = new Chain(model, rng)
-          yield* tryRun(() => chain.initialize(config.initial, config.tries))
-          const recorder = new Recorder(builder, i)
-          yield* chunked(
-            total,
-            CHUNK,
-            (from, to) => advance(chain, config, recorder, from, to),
-            (done) => ({ algorithm: ALGORITHM, chain: i, total, phase: done <= config.warmup ? "warmup" : "sampling" })
-          ).pipe(Effect.catchDefect((defect) => isModelError(defect) ? Effect.fail(defect) : Effect.die(defect)))
-          return chain
-        }),
-      { concurrency: config.concurrency }
-    )
-    return finish(builder, chains)
-  })
+export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posterior<A, Stats>, InferenceError> =>
+  runEffect(model as Model<unknown>, options) as Effect.Effect<Posterior<A, Stats>, InferenceError>
 
 /**
  * The statistics of an MH posterior, typed.
@@ -279,7 +312,7 @@ export const run = <A>(
  * @category getters
  * @since 0.1.0
  */
-export const stats = (posterior: Posterior<unknown>): Stats => posterior.stats as unknown as Stats
+export const stats = (posterior: Posterior<unknown, Stats>): Stats => posterior.stats
 
 /**
  * A trace with the model's return value: the state the kernel moves.
@@ -328,6 +361,10 @@ export interface KernelOptions {
   readonly scale?: number | undefined
   /** Per-site random-walk scales, e.g. `Mh.stats(post).scales[0]` from an earlier run. */
   readonly scales?: Readonly<Record<string, number>> | undefined
+  /** Combinators wrapped around the kernel's handlers (as `Options.transform`). */
+  readonly transform?: Transform | undefined
+  /** Instruction limit per execution (default 10⁷). */
+  readonly maxInstructions?: number | undefined
 }
 
 /**
@@ -350,23 +387,16 @@ export interface KernelOptions {
  * @since 0.1.0
  */
 export const kernelUnsafe = <A>(model: Model<A>, state: State<A>, rng: CoreRng.Rng, options: KernelOptions = {}): KernelResult<A> => {
+  checkKeys("MH.kernel", options, ["steps", "scale", "scales", "transform", "maxInstructions"])
   const scale = options.scale ?? 1
   if (!(typeof scale === "number" && scale > 0 && Number.isFinite(scale))) invalid("scale", scale, "must be a finite number > 0")
   const steps = options.steps === undefined ? state.trace.size : nonNegativeInteger(ALGORITHM, "steps", options.steps)
-  const chain = new Chain(model, rng, Math.log(scale))
+  const transform = transformOption("MH.kernel", options.transform)
+  const maxInstructions = maxInstructionsOption("MH.kernel", options.maxInstructions)
   if (options.scales !== undefined) {
     for (const [address, s] of Object.entries(options.scales)) {
       if (!(typeof s === "number" && s > 0 && Number.isFinite(s))) invalid(`scales.${address}`, s, "must be a finite number > 0")
-      chain.site(address).logScale = Math.log(s)
     }
   }
-  chain.setState(state.trace, state.result)
-  for (let i = 0; i < steps; i++) chain.step(false, false)
-  return {
-    trace: chain.accepted === 0 ? state.trace : chain.toTrace(),
-    result: chain.result,
-    proposed: chain.proposed,
-    accepted: chain.accepted,
-    rejectedInvalid: chain.rejectedInvalid
-  }
+  return kernel(model, state, rng, { steps, scale, scales: options.scales, transform, maxInstructions })
 }

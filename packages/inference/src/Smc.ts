@@ -12,15 +12,28 @@
  * @since 0.1.0
  */
 import type { Model, Program } from "@fugue/core/Model"
-import * as CoreRng from "@fugue/core/Rng"
-import * as RuntimeRng from "@fugue/runtime/Rng"
+import type * as CoreRng from "@fugue/core/Rng"
+import type { Transform } from "@fugue/runtime/Combinators"
 import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
+import { drive, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
 import { SmcEngine, type RebuildStrategy } from "./internal/smcEngine.ts"
 import { StateFilter } from "./internal/stateFilter.ts"
-import { inRange, InvalidOptionsError, nonNegativeInteger, oneOf, positiveInteger } from "./Options.ts"
+import {
+  checkKeys,
+  COMMON_KEYS,
+  type Common,
+  inRange,
+  InvalidOptionsError,
+  maxInstructionsOption,
+  modelOption,
+  nonNegativeInteger,
+  oneOf,
+  positiveInteger,
+  seedOption,
+  transformOption
+} from "./Options.ts"
 import type { Posterior } from "./Posterior.ts"
-import { Progress } from "./Progress.ts"
 import * as Resampling from "./Resampling.ts"
 
 const ALGORITHM = "SMC"
@@ -34,7 +47,7 @@ const ALGORITHM = "SMC"
  * @category models
  * @since 0.1.0
  */
-export interface Options {
+export interface Options extends Common {
   /** Number of particles N (≥ 1). */
   readonly particles: number
   /** Resample when ESS < threshold·N; 1 resamples at every step, 0 never (default 0.5). */
@@ -72,6 +85,8 @@ export interface Stats {
   readonly ess: ReadonlyArray<number>
   /** Barrier log weights that were NaN or +∞, counted as −∞ (never propagated). */
   readonly invalid: number
+  /** Particles whose execution raised InvalidDistributionError: weight −∞ from then on, the run goes on. */
+  readonly rejectedInvalid: number
   /** Resampled particles that kept their ancestor's live generator (no replay). */
   readonly kept: number
   /** Particles whose generator was rebuilt by replaying their trace to the barrier. */
@@ -143,28 +158,32 @@ interface Config {
   readonly resampler: Resampling.Resampler
   readonly rejuvenation: number
   readonly seed: number | undefined
+  readonly transform: Transform | undefined
+  readonly maxInstructions: number | undefined
 }
 
 const invalid = (algorithm: string, option: string, value: unknown, reason: string): never => {
   throw new InvalidOptionsError({ algorithm, option, value, reason })
 }
 
-const validate = (options: Options, algorithm: string = ALGORITHM): Config => {
-  if (typeof options !== "object" || options === null) invalid(algorithm, "options", options, "must be an object")
+const KEYS = ["particles", "threshold", "resampling", "rejuvenation", ...COMMON_KEYS]
+const FILTER_KEYS = ["particles", "threshold", "resampling", "steps", "initial", "transition", "observation", "name", ...COMMON_KEYS]
+
+const validate = (options: Options, algorithm: string = ALGORITHM, keys: ReadonlyArray<string> = KEYS): Config => {
+  checkKeys(algorithm, options, keys)
   const particles = positiveInteger(algorithm, "particles", options.particles)
   const threshold = options.threshold === undefined ? 0.5 : inRange(algorithm, "threshold", options.threshold, 0, 1)
   const scheme = options.resampling === undefined
     ? "systematic"
     : oneOf(algorithm, "resampling", options.resampling, Resampling.schemeNames)
   const rejuvenation = options.rejuvenation === undefined ? 0 : nonNegativeInteger(algorithm, "rejuvenation", options.rejuvenation)
-  const seed = options.seed
-  if (seed !== undefined && !(typeof seed === "number" && Number.isSafeInteger(seed))) invalid(algorithm, "seed", seed, "must be an integer")
-  return { particles, threshold, resampler: Resampling.get(scheme), rejuvenation, seed }
+  const seed = seedOption(algorithm, options.seed)
+  const transform = transformOption(algorithm, options.transform)
+  const maxInstructions = maxInstructionsOption(algorithm, options.maxInstructions)
+  return { particles, threshold, resampler: Resampling.get(scheme), rejuvenation, seed, transform, maxInstructions }
 }
 
-const validateModel = (model: unknown): void => {
-  if (typeof model !== "function") invalid(ALGORITHM, "model", model, "must be a model (a generator function)")
-}
+const validateModel = (model: unknown): void => modelOption(ALGORITHM, model)
 
 /**
  * @internal Builds the engine without running it (tests and benchmarks step it themselves and
@@ -174,11 +193,16 @@ export const engineUnsafe = <A>(
   model: Model<A>,
   options: Options,
   rng?: CoreRng.Rng,
-  rebuild: RebuildStrategy = "duplicates"
+  rebuild: RebuildStrategy = "duplicates",
+  transform?: Transform
 ): SmcEngine<A> => {
   const config = validate(options)
   validateModel(model)
-  return new SmcEngine(model, rng ?? CoreRng.make(config.seed ?? 0), { ...config, rebuild })
+  return new SmcEngine(model, rng ?? streamsUnsafe(config.seed, 1).rngs[0], {
+    ...config,
+    rebuild,
+    transform: transform ?? config.transform
+  })
 }
 
 const engineStats = (engine: SmcEngine<unknown>): Stats => ({
@@ -188,6 +212,7 @@ const engineStats = (engine: SmcEngine<unknown>): Stats => ({
   resampledAt: engine.resampledAt,
   ess: engine.ess,
   invalid: engine.invalid,
+  rejectedInvalid: engine.rejectedInvalid,
   kept: engine.kept,
   rebuilds: engine.rebuilds,
   replayedInstructions: engine.replayedInstructions,
@@ -195,8 +220,8 @@ const engineStats = (engine: SmcEngine<unknown>): Stats => ({
   rejuvenationAccepted: engine.rejuvenationAccepted
 })
 
-const finishEngine = <A>(engine: SmcEngine<A>): Posterior<A> =>
-  engine.finish(engineStats(engine as SmcEngine<unknown>) as unknown as Record<string, unknown>)
+const finishEngine = <A>(engine: SmcEngine<A>, seed: number | undefined): Posterior<A, Stats> =>
+  engine.finish(engineStats(engine as SmcEngine<unknown>), seed)
 
 /**
  * Runs SMC on `model`, synchronously.
@@ -223,16 +248,18 @@ const finishEngine = <A>(engine: SmcEngine<A>): Posterior<A> =>
  * @category constructors
  * @since 0.1.0
  */
-export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A> => {
-  const engine = engineUnsafe(model, options)
+export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Stats> => {
+  const config = validate(options)
+  validateModel(model)
+  const { rngs, seed } = streamsUnsafe(config.seed, 1)
+  const engine = engineUnsafe(model, options, rngs[0])
   while (engine.stepUnsafe()) {
     // each call is one step
   }
-  return finishEngine(engine)
+  return finishEngine(engine, seed)
 }
 
-const streamFor = (seed: number | undefined): Effect.Effect<CoreRng.Rng> =>
-  seed !== undefined ? Effect.sync(() => CoreRng.make(seed)) : RuntimeRng.stream
+
 
 /**
  * Runs SMC on `model` as an Effect: interruptible between steps, progress reported through
@@ -249,23 +276,35 @@ const streamFor = (seed: number | undefined): Effect.Effect<CoreRng.Rng> =>
  * @category constructors
  * @since 0.1.0
  */
-export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posterior<A>, InferenceError> =>
-  Effect.gen(function*() {
-    const config = yield* attemptInference(() => {
-      const c = validate(options)
-      validateModel(model)
-      return c
-    })
-    const rng = yield* streamFor(config.seed)
-    const engine = yield* attemptInference(() => engineUnsafe(model, options, rng))
-    const progress = yield* Progress
-    while (yield* attemptInference(() => engine.stepUnsafe())) {
-      progress.report({ algorithm: ALGORITHM, chain: 0, done: engine.steps, total: engine.steps + 1, phase: "filtering" })
-      yield* Effect.yieldNow
-    }
-    progress.report({ algorithm: ALGORITHM, chain: 0, done: engine.steps, total: engine.steps, phase: "filtering" })
-    return yield* attemptInference(() => finishEngine(engine))
+const runEffect = Effect.fn("Smc.run")(function*(model: Model<unknown>, options: Options) {
+  const config = yield* attemptInference(() => {
+    const c = validate(options)
+    validateModel(model)
+    return c
   })
+  const { rngs, seed } = yield* streams(config.seed, 1)
+  const transform = yield* transformFor(config.transform)
+  const engine = yield* attemptInference(() => engineUnsafe(model, options, rngs[0], "duplicates", transform))
+  yield* drive(
+    (deadline) => {
+      while (true) {
+        if (!engine.stepUnsafe(deadline)) return true
+        if (engine.midStep || performance.now() > deadline) return false
+      }
+    },
+    () => ({
+      algorithm: ALGORITHM,
+      chain: 0,
+      done: engine.steps,
+      total: engine.finished ? engine.steps : engine.steps + 1,
+      phase: "filtering"
+    })
+  )
+  return yield* attemptInference(() => finishEngine(engine, seed))
+})
+
+export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posterior<A, Stats>, InferenceError> =>
+  runEffect(model as Model<unknown>, options) as Effect.Effect<Posterior<A, Stats>, InferenceError>
 
 /**
  * The statistics of an SMC posterior, typed.
@@ -276,7 +315,7 @@ export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posteri
  * @category getters
  * @since 0.1.0
  */
-export const stats = (posterior: Posterior<unknown>): Stats => posterior.stats as unknown as Stats
+export const stats = (posterior: Posterior<unknown, Stats>): Stats => posterior.stats
 
 /**
  * The statistics of a state-space filter posterior, typed.
@@ -287,12 +326,15 @@ export const stats = (posterior: Posterior<unknown>): Stats => posterior.stats a
  * @category getters
  * @since 0.1.0
  */
-export const filterStats = (posterior: Posterior<unknown>): FilterStats => posterior.stats as unknown as FilterStats
+export const filterStats = (posterior: Posterior<unknown, FilterStats>): FilterStats => posterior.stats
 
 const FILTER = "SMC.filter"
 
-const filterUnsafeWith = <S>(options: FilterOptions<S>, rng: CoreRng.Rng | undefined): StateFilter<S> => {
-  const config = validate(options as Options, FILTER)
+const filterUnsafeWith = <S>(options: FilterOptions<S>, rng: CoreRng.Rng | undefined, transform?: Transform): StateFilter<S> => {
+  if (typeof options === "object" && options !== null && (options as Options).rejuvenation !== undefined) {
+    invalid(FILTER, "rejuvenation", (options as Options).rejuvenation, "is not supported by the state-space filter")
+  }
+  const config = validate(options as Options, FILTER, FILTER_KEYS)
   const steps = positiveInteger(FILTER, "steps", options.steps)
   if (typeof options.initial !== "function") invalid(FILTER, "initial", options.initial, "must be a model")
   if (typeof options.transition !== "function") invalid(FILTER, "transition", options.transition, "must be a function (state, t) => model")
@@ -301,13 +343,10 @@ const filterUnsafeWith = <S>(options: FilterOptions<S>, rng: CoreRng.Rng | undef
   }
   const name = options.name ?? "state"
   if (typeof name !== "string") invalid(FILTER, "name", name, "must be a string")
-  if ((options as Options).rejuvenation !== undefined) {
-    invalid(FILTER, "rejuvenation", (options as Options).rejuvenation, "is not supported by the state-space filter")
-  }
   return new StateFilter<S>(
     { steps, initial: options.initial, transition: options.transition, observation: options.observation, name },
-    config,
-    rng ?? CoreRng.make(config.seed ?? 0)
+    { ...config, transform: transform ?? config.transform },
+    rng ?? streamsUnsafe(config.seed, 1).rngs[0]
   )
 }
 
@@ -322,8 +361,8 @@ const filterStatsOf = (f: StateFilter<unknown>): FilterStats => ({
   filteringSds: f.filteringSds
 })
 
-const finishFilter = <S>(f: StateFilter<S>): Posterior<Array<S>> =>
-  f.finish(filterStatsOf(f as StateFilter<unknown>) as unknown as Record<string, unknown>)
+const finishFilter = <S>(f: StateFilter<S>, seed: number | undefined): Posterior<Array<S>, FilterStats> =>
+  f.finish(filterStatsOf(f as StateFilter<unknown>), seed)
 
 /**
  * A bootstrap particle filter for a state-space model with explicit state, synchronously.
@@ -343,10 +382,15 @@ const finishFilter = <S>(f: StateFilter<S>): Posterior<Array<S>> =>
  * @category constructors
  * @since 0.1.0
  */
-export const filterUnsafe = <S>(options: FilterOptions<S>): Posterior<Array<S>> => {
-  const f = filterUnsafeWith(options, undefined)
+export const filterUnsafe = <S>(options: FilterOptions<S>): Posterior<Array<S>, FilterStats> => {
+  if (typeof options === "object" && options !== null && (options as Options).rejuvenation !== undefined) {
+    invalid(FILTER, "rejuvenation", (options as Options).rejuvenation, "is not supported by the state-space filter")
+  }
+  const config = validate(options as Options, FILTER, FILTER_KEYS)
+  const { rngs, seed } = streamsUnsafe(config.seed, 1)
+  const f = filterUnsafeWith(options, rngs[0])
   while (!f.finished) f.stepUnsafe()
-  return finishFilter(f)
+  return finishFilter(f, seed)
 }
 
 /**
@@ -362,16 +406,23 @@ export const filterUnsafe = <S>(options: FilterOptions<S>): Posterior<Array<S>> 
  * @category constructors
  * @since 0.1.0
  */
-export const filter = <S>(options: FilterOptions<S>): Effect.Effect<Posterior<Array<S>>, InferenceError> =>
-  Effect.gen(function*() {
-    const config = yield* attemptInference(() => validate(options as Options, FILTER))
-    const rng = yield* streamFor(config.seed)
-    const f = yield* attemptInference(() => filterUnsafeWith(options, rng))
-    const progress = yield* Progress
-    while (!f.finished) {
-      yield* attemptInference(() => f.stepUnsafe())
-      progress.report({ algorithm: ALGORITHM, chain: 0, done: f.t, total: f.spec.steps, phase: "filtering" })
-      yield* Effect.yieldNow
-    }
-    return finishFilter(f)
-  })
+const filterEffect = Effect.fn("Smc.filter")(function*(options: FilterOptions<unknown>) {
+  const config = yield* attemptInference(() => validate(options as Options, FILTER, FILTER_KEYS))
+  const { rngs, seed } = yield* streams(config.seed, 1)
+  const transform = yield* transformFor(config.transform)
+  const f = yield* attemptInference(() => filterUnsafeWith(options, rngs[0], transform))
+  yield* drive(
+    (deadline) => {
+      while (!f.finished) {
+        f.stepUnsafe()
+        if (performance.now() > deadline) break
+      }
+      return f.finished
+    },
+    () => ({ algorithm: ALGORITHM, chain: 0, done: f.t, total: f.spec.steps, phase: "filtering" })
+  )
+  return finishFilter(f, seed)
+})
+
+export const filter = <S>(options: FilterOptions<S>): Effect.Effect<Posterior<Array<S>, FilterStats>, InferenceError> =>
+  filterEffect(options as FilterOptions<unknown>) as Effect.Effect<Posterior<Array<S>, FilterStats>, InferenceError>

@@ -1,10 +1,11 @@
 import { Rng } from "@fugue/core"
 import { describe, expect, it } from "@effect/vitest"
+import betaQuantile from "@stdlib/stats-base-dists-beta-quantile"
 import * as fc from "fast-check"
 import * as Diagnostics from "../src/Diagnostics.ts"
 import { spectrum0Ar } from "../src/internal/arSpectrum.ts"
-import { betaQuantile } from "../src/internal/betaQuantile.ts"
 import { autocovarianceDirect, autocovarianceFft } from "../src/internal/fft.ts"
+import { InvalidOptionsError } from "../src/Options.ts"
 import * as Posterior from "../src/Posterior.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ describe("reference values (independent Python implementation, script at the end
     expectRel(s.spectrum, 0.9975897765832824, 1e-10)
   })
 
-  it("the Beta quantile matches scipy.stats.beta.ppf and the closed forms", () => {
+  it("the @stdlib Beta quantile that mcseQuantile uses matches scipy.stats.beta.ppf and the closed forms", () => {
     // Closed forms: Beta(1, b) has F⁻¹(p) = 1 − (1 − p)^{1/b}; Beta(a, 1) has p^{1/a}.
     expectRel(betaQuantile(0.3, 1, 4), 1 - Math.pow(0.7, 1 / 4), 1e-12)
     expectRel(betaQuantile(0.3, 4, 1), Math.pow(0.3, 1 / 4), 1e-12)
@@ -241,6 +242,39 @@ describe("exact identities", () => {
   it("ESS is capped at S·log10(S): a strongly antithetic chain hits the cap", () => {
     const x = ar1(Rng.make(4), 10000, -0.95) // (1 − φ)/(1 + φ) = 39 > log10(10000) = 4
     expectRel(Diagnostics.ess([x]), 10000 * 4, 1e-12)
+  })
+})
+
+describe("the sample quantile: one rule for every caller", () => {
+  it("equally weighted draws: linear interpolation between order statistics (R type 7, np.quantile)", () => {
+    const x = [7, 1, 3, 5, 9, 2]
+    // sorted 1 2 3 5 7 9; h = 5q: q = 0.5 → 3 + 0.5·2 = 4; q = 0.9 → 7 + 0.5·2 = 8; q = 0.05 → 1 + 0.25·1.
+    expect(Diagnostics.quantile(x, 0.5)).toBe(4)
+    expect(Diagnostics.quantile(x, 0.9)).toBe(8)
+    expect(Diagnostics.quantile(x, 0.05)).toBe(1.25)
+    expect(Diagnostics.quantile(x, 0)).toBe(1)
+    expect(Diagnostics.quantile(x, 1)).toBe(9)
+    expect(Diagnostics.quantile([42], 0.3)).toBe(42)
+    // np.quantile(B, [0.05, 0.5, 0.95]) on data set B.
+    expectRel(Diagnostics.quantile(B.flat(), 0.05), -1.0878150204608261, 1e-12)
+    expectRel(Diagnostics.quantile(B.flat(), 0.95), 0.8620949378738423, 1e-12)
+  })
+
+  it("weighted draws: the smallest draw whose cumulative weight reaches q; zero weights drop out", () => {
+    const v = [0, 10, 20, 30]
+    const w = [2, 1, 1, 0] // normalised 0.5 0.25 0.25 0
+    expect(Diagnostics.quantile(v, 0.5, w)).toBe(0)
+    expect(Diagnostics.quantile(v, 0.6, w)).toBe(10)
+    expect(Diagnostics.quantile(v, 0.75, w)).toBe(10)
+    expect(Diagnostics.quantile(v, 1, w)).toBe(20)
+    expect(Diagnostics.quantile(v, 0, [0, 1, 1, 1])).toBe(10)
+  })
+
+  it("the input arrays are not reordered", () => {
+    const x = [3, 1, 2]
+    Diagnostics.quantile(x, 0.5)
+    Diagnostics.quantile(x, 0.5, [1, 1, 1])
+    expect(x).toEqual([3, 1, 2])
   })
 })
 
@@ -396,7 +430,7 @@ describe("bad input is a DiagnosticsInputError naming the problem", () => {
     expectError(() => Diagnostics.essBulk([[1, 2, 3, 4], [1, 2, 3]]), "essBulk", /chain 1 has 3 draws but chain 0 has 4/)
     expectError(() => Diagnostics.rhat([[1, 2, 3, 4], [1, Number.NaN, 3, 4]]), "rhat", /chain 1, draw 1 is NaN/)
     expectError(() => Diagnostics.mcse([new Float64Array([1, 2, Infinity, 4])]), "mcse", /chain 0, draw 2 is Infinity/)
-    expectError(() => Diagnostics.rhat([["a", "b", "c", "d"] as unknown as Array<number>]), "rhat", /draw 0 is a/)
+    expectError(() => Diagnostics.rhat([["a", "b", "c", "d"] as unknown as Array<number>]), "rhat", /draw 0 is "a"/)
     expectError(() => Diagnostics.rhat([[1, 2, 3, 4], 5 as unknown as Array<number>]), "rhat", /chain 1 is not an array/)
     expectError(() => Diagnostics.rhat(new Float64Array(8) as unknown as Diagnostics.Chains), "rhat", /wrap it as \[chain\]/)
     expectError(() => Diagnostics.ess([1, 2, 3, 4] as unknown as Diagnostics.Chains), "ess", /single chain/)
@@ -408,12 +442,88 @@ describe("bad input is a DiagnosticsInputError naming the problem", () => {
     expectError(() => Diagnostics.autocorrelation(C[0], 57), "autocorrelation", /maxLag = 57/)
     expectError(() => Diagnostics.autocovariance(C[0], 1.5), "autocovariance", /maxLag = 1.5/)
     expectError(() => Diagnostics.autocorrelation([1, 2]), "autocorrelation", /2 draws/)
-    expectError(() => Diagnostics.geweke(G, { first: 0.6, last: 0.5 }), "geweke", /first \+ last/)
-    expectError(() => Diagnostics.geweke(G, { first: 0 }), "geweke", /first = 0/)
     expectError(() => Diagnostics.geweke(G.slice(0, 100)), "geweke", /segments of 10 and 50 draws/)
-    const post = posteriorOf({ x: B.map((c) => Float64Array.from(c)) })
-    expectError(() => Diagnostics.summary(post, { quantiles: [0.5, -0.1] }), "summary", /quantiles\[1\] = -0.1/)
-    expectError(() => Diagnostics.formatSummary([], { digits: 0 }), "formatSummary", /digits = 0/)
+    expectError(() => Diagnostics.quantileKey(1.5), "quantileKey", /p = 1.5/)
+    expectError(() => Diagnostics.quantile([], 0.5), "quantile", /no draws/)
+    expectError(() => Diagnostics.quantile([1, 2], 0.5, [1]), "quantile", /1 weights for 2 draws/)
+    expectError(() => Diagnostics.quantile([1, 2], 0.5, [1, -1]), "quantile", /weight 1 is -1/)
+    expectError(() => Diagnostics.quantile([1, 2], 0.5, [0, 0]), "quantile", /every weight is 0/)
+    expectError(() => Diagnostics.quantile([1, 2], "0.5" as unknown as number), "quantile", /q = "0.5"/)
+  })
+
+  it("messages describe any offending value: Object.create(null), symbols, bigints", () => {
+    const odd: ReadonlyArray<readonly [unknown, RegExp]> = [
+      [Object.create(null), /Object\(null prototype\) \{\}/],
+      [Symbol("s"), /Symbol\(s\)/],
+      [10n, /10n/]
+    ]
+    for (const [value, shown] of odd) {
+      expectError(() => Diagnostics.rhat([[1, 2, 3, value as number]]), "rhat", shown)
+      expectError(() => Diagnostics.essQuantile(B, value as number), "essQuantile", shown)
+      expectError(() => Diagnostics.autocorrelation(C[0], value as number), "autocorrelation", shown)
+      expectError(() => Diagnostics.quantile([1, 2, 3], value as number), "quantile", shown)
+      expectError(() => Diagnostics.ess(value as Diagnostics.Chains), "ess", /at least 1 chain/)
+      expectError(() => Diagnostics.ess([value as Diagnostics.Chain]), "ess", shown)
+      expect(() => Diagnostics.geweke(G, { first: value as number })).toThrow(shown)
+      expect(() => Diagnostics.summary(posteriorOf({ x: B.map((c) => Float64Array.from(c)) }), { quantiles: [value as number] })).toThrow(shown)
+      expect(() => Diagnostics.formatSummary([], { digits: value as number })).toThrow(shown)
+      expect(() => Diagnostics.formatSummary([{ ...row, mean: value as number }])).toThrow(shown)
+      // an error built by hand with such values still has a message
+      const built = new Diagnostics.DiagnosticsInputError({ diagnostic: value as string, problem: value as string })
+      expect(built.message).toMatch(shown)
+    }
+  })
+  const row: Diagnostics.SummaryRow = { site: "a", mean: 0, sd: 1, mcse: undefined, essBulk: undefined, essTail: undefined, rhat: undefined, missing: 0 }
+})
+
+describe("options are checked before any work: unknown keys and invalid values are an InvalidOptionsError", () => {
+  const post = posteriorOf({ x: B.map((c) => Float64Array.from(c)) })
+  const expectOption = (f: () => unknown, algorithm: string, option: string, message: RegExp): void => {
+    try {
+      f()
+    } catch (e) {
+      expect(e).toBeInstanceOf(InvalidOptionsError)
+      const err = e as InvalidOptionsError
+      expect(err.algorithm).toBe(algorithm)
+      expect(err.option).toBe(option)
+      expect(err.message).toMatch(message)
+      return
+    }
+    throw new Error("expected an InvalidOptionsError")
+  }
+
+  it("unknown keys name the key and the closest valid one", () => {
+    const bad = { quantile: [0.5] } as unknown as Diagnostics.SummaryOptions
+    expectOption(() => Diagnostics.summary(post, bad), "summary", "quantile", /^summary: unknown option `quantile`; did you mean `quantiles`\?/)
+    const digit = { digit: 3 } as unknown as Diagnostics.FormatOptions
+    expectOption(() => Diagnostics.formatSummary([], digit), "formatSummary", "digit", /unknown option `digit`; did you mean `digits`\?/)
+    expectOption(() => Diagnostics.summaryToMarkdown([], digit), "summaryToMarkdown", "digit", /did you mean `digits`\?/)
+    const frist = { frist: 0.2 } as unknown as Diagnostics.GewekeOptions
+    expectOption(() => Diagnostics.geweke(G, frist), "geweke", "frist", /did you mean `first`\?/)
+    expectOption(() => Diagnostics.summary(post, null as unknown as Diagnostics.SummaryOptions), "summary", "options", /must be an object/)
+  })
+
+  it("before any work: a bad key is reported even when the data are unusable too", () => {
+    const bad = { warmUp: 1 } as unknown as Diagnostics.SummaryOptions
+    expectOption(() => Diagnostics.summary(undefined as unknown as Posterior.Posterior<unknown>, bad), "summary", "warmUp", /unknown option `warmUp`/)
+    expectOption(() => Diagnostics.geweke([1, 2], { first: 0 }), "geweke", "first", /must be a number in \(0, 1\)/)
+  })
+
+  it("invalid values name the option", () => {
+    expectOption(() => Diagnostics.summary(post, { quantiles: [0.5, -0.1] }), "summary", "quantiles[1]", /quantiles\[1\] = -0.1 \(must be a probability in \[0, 1\]\)/)
+    expectOption(() => Diagnostics.summary(post, { quantiles: 0.5 as unknown as Array<number> }), "summary", "quantiles", /must be an array/)
+    expectOption(() => Diagnostics.summary(post, { quantiles: [Number.NaN] }), "summary", "quantiles[0]", /NaN/)
+    expectOption(() => Diagnostics.formatSummary([], { digits: 0 }), "formatSummary", "digits", /digits = 0/)
+    expectOption(() => Diagnostics.summaryToMarkdown([], { digits: "4" as unknown as number }), "summaryToMarkdown", "digits", /digits = "4"/)
+    expectOption(() => Diagnostics.geweke(G, { first: 0.6, last: 0.5 }), "geweke", "first + last", /at most 1/)
+    expectOption(() => Diagnostics.geweke(G, { first: 0 }), "geweke", "first", /first = 0/)
+    expectOption(() => Diagnostics.geweke(G, { last: 1 }), "geweke", "last", /last = 1/)
+  })
+
+  it("the rows and the posterior must be what they claim", () => {
+    expect(() => Diagnostics.formatSummary("rows" as unknown as Array<Diagnostics.SummaryRow>)).toThrow(Diagnostics.DiagnosticsInputError)
+    expect(() => Diagnostics.formatSummary([Object.create(null)])).toThrow(/rows\[0\] is Object\(null prototype\)/)
+    expect(() => Diagnostics.summary({} as Posterior.Posterior<unknown>)).toThrow(/expected a Posterior/)
   })
 })
 
@@ -495,7 +605,26 @@ describe("summary", () => {
 
   it("rejects negative weights", () => {
     const post = posteriorOf({ t: [Float64Array.from([1, 2, 3, 4])] }, [Float64Array.from([0.5, 0.6, -0.1, 0])])
-    expect(() => Diagnostics.summary(post)).toThrow(/weights\[0\]\[2\] is -0.1/)
+    expect(() => Diagnostics.summary(post)).toThrow(Posterior.PosteriorInputError)
+    expect(() => Diagnostics.summary(post)).toThrow(/weights\[0\]\[2\] = -0.1 must be finite and >= 0/)
+  })
+
+  it("a site absent from every draw is a NoDrawsError naming it", () => {
+    const post = posteriorOf({ a: chainsY, gone: chainsY.map((c) => new Float64Array(c.length).fill(Number.NaN)) })
+    expect(() => Diagnostics.summary(post)).toThrow(Posterior.NoDrawsError)
+    expect(() => Diagnostics.summary(post)).toThrow(/site "gone" is absent from all 800 draws/)
+  })
+
+  it("its quantiles are Posterior.quantile's and Diagnostics.quantile's: one rule", () => {
+    const post = posteriorOf({ x: chainsX, y: chainsY })
+    const rows = Diagnostics.summary(post, { quantiles: [0, 0.05, 0.37, 0.5, 1] })
+    for (const row of rows) {
+      const pooled = Posterior.pooled(post, row.site)
+      for (const p of [0, 0.05, 0.37, 0.5, 1]) {
+        expect(row[Diagnostics.quantileKey(p)]).toBe(Posterior.quantile(post, row.site, p))
+        expect(row[Diagnostics.quantileKey(p)]).toBe(Diagnostics.quantile(pooled, p))
+      }
+    }
   })
 })
 

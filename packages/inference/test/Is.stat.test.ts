@@ -282,16 +282,21 @@ describe("Is: options, errors, reproducibility and the Effect API", () => {
       const effect = yield* Is.run(normalModel, { particles: 1200, seed: 4 })
       const service = yield* Is.run(normalModel, { particles: 1200 }).pipe(RuntimeRng.withSeed(4))
       expect(effect).toEqual(direct)
-      expect(service).toEqual(direct)
+      // streams from an Rng service carry no seed of their own: the posterior records none
+      expect(service.seed).toBeUndefined()
+      expect({ ...service, seed: 4 }).toEqual(direct)
     }))
 
-  it.effect("run reports progress per chunk and puts typed errors in the error channel", () =>
+  it.effect("run reports progress per time slice and puts typed errors in the error channel", () =>
     Effect.gen(function*() {
       const reports: Array<Progress.Report> = []
       yield* Is.run(normalModel, { particles: 1200, seed: 1 }).pipe(
         Effect.provide(Progress.layerCallback((r) => reports.push(r)))
       )
-      expect(reports.map((r) => r.done)).toEqual([500, 1000, 1200])
+      const done = reports.map((r) => r.done)
+      expect(done.length).toBeGreaterThan(0)
+      for (let k = 1; k < done.length; k++) expect(done[k]).toBeGreaterThanOrEqual(done[k - 1])
+      expect(done[done.length - 1]).toBe(1200)
       const invalid = yield* Effect.flip(Is.run(normalModel, { particles: 0 }))
       expect(invalid).toBeInstanceOf(InvalidOptionsError)
       const impossible = yield* Effect.flip(Is.run(function*() {

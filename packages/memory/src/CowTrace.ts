@@ -12,27 +12,33 @@
  * @since 0.1.0
  */
 import type { Address } from "@fugue/core/Address"
+import { describe } from "@fugue/core/Value"
+import * as Choices from "@fugue/runtime/Choices"
 import { type Choice, Trace } from "@fugue/runtime/Trace"
 import { Data } from "effect"
-import { nodesOf } from "./internal/btree.ts"
+import { choiceProblem, text } from "./internal/validate.ts"
 
 /**
- * A choice given to a trace write was malformed: its `address` differs from the address
- * written, or its `logProb` is NaN.
+ * A choice given to a trace write was malformed; names the field and the offending value:
+ * `address` (not a string, or the choice's own address differs from the address written),
+ * `choice` (not an object), `value` (not a number, boolean or Float64Array, or NaN) or
+ * `logProb` (not a number, or NaN).
  *
  * @example
- * CowTrace.set(trace, "mu", { address: "sigma", value: 1, logProb: 0 })
- * // throws InvalidChoiceError { address: "mu", reason: "choice.address is \"sigma\"" }
+ * CowTrace.set(trace, "mu", { address: "mu", value: 1, logProb: "0" as any })
+ * // throws InvalidChoiceError { address: "mu", field: "logProb", value: "0", reason: "must be a number, not NaN" }
  *
  * @category errors
  * @since 0.1.0
  */
 export class InvalidChoiceError extends Data.TaggedError("InvalidChoiceError")<{
-  readonly address: Address
+  readonly address: unknown
+  readonly field: "choice" | "address" | "value" | "logProb"
+  readonly value: unknown
   readonly reason: string
 }> {
   override get message(): string {
-    return `invalid choice at address "${this.address}": ${this.reason}`
+    return `invalid choice at address ${describe(this.address)}: ${text(this.field)} is ${describe(this.value)} (${text(this.reason)})`
   }
 }
 
@@ -113,8 +119,9 @@ const replaceLogProb = (trace: Trace, previous: number, next: number): void => {
  *
  * **Details**: `logPrior ← logPrior − old.logProb + choice.logProb` (or `+ choice.logProb`
  * for a new address); recomputed from all choices when an infinite log probability is
- * involved. Throws `InvalidChoiceError` when `choice.address !== address` or its `logProb`
- * is NaN. O(log n): rewriting an existing address copies the shared nodes on the path to
+ * involved. Throws `InvalidChoiceError` (and writes nothing) when `address` is not a string,
+ * `choice.address !== address`, the value is not a number, boolean or Float64Array (or is
+ * NaN), or `logProb` is not a number (or is NaN). O(log n): rewriting an existing address copies the shared nodes on the path to
  * it (`height + 1` nodes); a new address may also split or rebalance a node on that path.
  *
  * @example
@@ -124,11 +131,9 @@ const replaceLogProb = (trace: Trace, previous: number, next: number): void => {
  * @since 0.1.0
  */
 export const set = (trace: Trace, address: Address, choice: Choice): Choice | undefined => {
-  if (choice.address !== address) {
-    throw new InvalidChoiceError({ address, reason: `choice.address is "${choice.address}"` })
-  }
+  const problem = choiceProblem(address, choice)
+  if (problem !== undefined) throw new InvalidChoiceError({ address, ...problem })
   const logProb = choice.logProb
-  if (logProb !== logProb) throw new InvalidChoiceError({ address, reason: "logProb is NaN" })
   const choices = trace.choices
   const previous = choices.get(address)
   if (previous === undefined) {
@@ -164,7 +169,8 @@ export const remove = (trace: Trace, address: Address): Choice | undefined => {
 
 /**
  * How much B-tree structure `b` shares with `a`: the number of `b`'s nodes (`nodes`) and how
- * many of them are also nodes of `a` (`shared`). O(nodes); a diagnostic, not for inner loops.
+ * many of them are also nodes of `a` (`shared`); runtime's `Choices.sharing` on the traces.
+ * O(nodes); a diagnostic, not for inner loops.
  *
  * @example
  * const f = CowTrace.fork(t); CowTrace.set(f, "x", choice)
@@ -173,10 +179,5 @@ export const remove = (trace: Trace, address: Address): Choice | undefined => {
  * @category getters
  * @since 0.1.0
  */
-export const sharing = (a: Trace, b: Trace): { readonly nodes: number; readonly shared: number } => {
-  const inA = nodesOf(a.choices)
-  const inB = nodesOf(b.choices)
-  let shared = 0
-  for (const node of inB) if (inA.has(node)) shared++
-  return { nodes: inB.size, shared }
-}
+export const sharing = (a: Trace, b: Trace): { readonly nodes: number; readonly shared: number } =>
+  Choices.sharing(a.choices, b.choices)

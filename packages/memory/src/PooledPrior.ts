@@ -2,9 +2,11 @@
  * The prior interpreter drawing into pooled traces. `PooledPriorHandler` is runtime's
  * `PriorHandler` whose trace is borrowed from a `TracePool` instead of allocated: the same
  * draws, the same weights, the same `DuplicateAddressError`, and the same per-instruction
- * code. The caller owns the trace it gets back and returns it with `pool.releaseUnsafe(trace)`
- * once done with it (after copying out what it needs); until then the pool counts it as
- * outstanding. `runUnsafe` runs one model and returns the trace to the pool if the model
+ * code, except that `factor` rejects a log weight that is not a number with core's
+ * `InvalidFactorError` (as the `factor` instruction does) instead of adding it (`"1"` would
+ * concatenate). The caller owns the trace it gets back and returns it with
+ * `pool.releaseUnsafe(trace)` once done with it (after copying out what it needs); until then
+ * the pool counts it as outstanding. `runUnsafe` runs one model and returns the trace to the pool if the model
  * throws; `run` is the Effect version, whose trace goes back when the current scope closes.
  * Pool for bounded, observable trace memory rather than speed: the per-instruction cost is
  * `PriorHandler`'s, but borrowing and returning add a fixed cost per run (measured ≈ 70–80 ns,
@@ -13,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import type { Model } from "@fugue/core/Model"
+import { InvalidFactorError, type Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
 import { run as runHandler } from "@fugue/runtime/Handler"
 import { PriorHandler } from "@fugue/runtime/handlers/Prior"
@@ -28,8 +30,10 @@ import { type PoolClosedError, TracePool, type TracePoolShape } from "./TracePoo
  * returns the trace: `pool.releaseUnsafe(handler.finish())`.
  *
  * **Details**: as `PriorHandler`: sample adds log p(x) to `logPrior`; observe adds log p(y)
- * to `logLikelihood`; factor adds its weight to `logFactors`. A repeated sample address
- * throws `DuplicateAddressError`. The borrowed trace starts cleared (all weights 0).
+ * to `logLikelihood`; factor adds its weight to `logFactors` (a weight that is not a number
+ * throws `InvalidFactorError` naming it). A repeated sample address throws
+ * `DuplicateAddressError`. The borrowed trace starts cleared (all weights 0); `trace` passes
+ * one already borrowed from `pool` (as `PooledPrior.run` does).
  *
  * @example
  * const [result, trace] = run(new PooledPriorHandler(Rng.make(1), pool), model)
@@ -41,9 +45,13 @@ import { type PoolClosedError, TracePool, type TracePoolShape } from "./TracePoo
  */
 export class PooledPriorHandler extends PriorHandler {
   readonly pool: TracePoolShape
-  constructor(rng: Rng, pool: TracePoolShape) {
-    super(rng, pool.acquireUnsafe())
+  constructor(rng: Rng, pool: TracePoolShape, trace: Trace = pool.acquireUnsafe()) {
+    super(rng, trace)
     this.pool = pool
+  }
+  override factor(logWeight: number): void {
+    if (typeof logWeight !== "number") throw new InvalidFactorError({ value: logWeight })
+    this.trace.logFactors += logWeight
   }
 }
 
@@ -87,5 +95,5 @@ export const run = <A>(model: Model<A>): Effect.Effect<[A, Trace], ModelError | 
     const pool = yield* TracePool
     const rng = yield* stream
     const trace = yield* pool.withTrace
-    return yield* attempt(() => runHandler(new PriorHandler(rng, trace), model))
+    return yield* attempt(() => runHandler(new PooledPriorHandler(rng, pool, trace), model))
   })

@@ -1,26 +1,29 @@
 /**
  * Builds a trace from choices without intermediate copies: for a trace assembled outside a
  * model run (deserialising, importing draws from another sampler, constructing test
- * fixtures, filling a pooled trace). Choices are appended one at a time; while their
- * addresses arrive in strictly ascending order they are only buffered, and `build()` loads
- * them into a balanced B-tree in one O(n) pass (sorted-btree's bulk load, leaves 80% full;
- * measured 5–12× faster than inserting one by one). At the first
- * address out of order the buffer is flushed into the tree and later choices are inserted
- * directly (O(log n) each). Weights accumulate in the order choices are added, exactly as
- * `PriorHandler` accumulates them: `logPrior` += each choice's `logProb`, `logLikelihood`
- * += each observation's, `logFactors` += each factor. A repeated address raises the
- * runtime's `DuplicateAddressError` when it is added; a NaN log quantity raises a typed
- * error naming it. `build()` hands the trace over: the builder cannot be used again
- * (`BuilderConsumedError`).
+ * fixtures, filling a pooled trace). Choices go straight into the target `Trace`'s own choice
+ * buffer (`Trace.record`, the one handlers use), so there is one buffer implementation: while
+ * addresses arrive in strictly ascending order an append costs one comparison, and the first
+ * read of the built trace's `choices` loads them into the B-tree in one O(n) pass
+ * (sorted-btree's bulk load, leaves 80 % full; measured 5–12× faster than inserting one by
+ * one). Choices in any other order are buffered too (duplicates found by a scan or a `Set`)
+ * and sorted once, O(n log n), before the same bulk load. Weights accumulate in the order
+ * choices are added, exactly as `PriorHandler` accumulates them: `logPrior` += each choice's
+ * `logProb`, `logLikelihood` += each observation's, `logFactors` += each factor. A repeated
+ * address raises the runtime's `DuplicateAddressError` when it is added; a malformed choice
+ * (`InvalidChoiceError`) or log weight (`InvalidLogWeightError`: not a number, or NaN) raises
+ * a typed error naming the field and the value, and changes nothing. `build()` hands the
+ * trace over: the builder cannot be used again (`BuilderConsumedError`).
  *
  * @since 0.1.0
  */
 import type { Address } from "@fugue/core/Address"
+import { describe } from "@fugue/core/Value"
 import { DuplicateAddressError } from "@fugue/runtime/Handler"
-import { type Choice, type ChoiceValue, compareAddresses, Trace } from "@fugue/runtime/Trace"
+import { type Choice, type ChoiceValue, Trace } from "@fugue/runtime/Trace"
 import { Data } from "effect"
 import { InvalidChoiceError } from "./CowTrace.ts"
-import { bulkLoadChoices } from "./internal/btree.ts"
+import { choiceProblem, isLogWeight, text } from "./internal/validate.ts"
 
 /**
  * A builder was used after `build()` handed its trace over.
@@ -34,25 +37,26 @@ import { bulkLoadChoices } from "./internal/btree.ts"
  */
 export class BuilderConsumedError extends Data.TaggedError("BuilderConsumedError")<{ readonly operation: string }> {
   override get message(): string {
-    return `TraceBuilder.${this.operation}: the builder was already built; make a new one`
+    return `TraceBuilder.${text(this.operation)}: the builder was already built; make a new one`
   }
 }
 
 /**
- * A NaN was given as an observation's log probability or a factor's log weight.
+ * A log weight increment (an observation's log probability, a factor's log weight) was not a
+ * number, or was NaN. Names the field and the value.
  *
  * @example
- * TraceBuilder.make().addLogLikelihood(NaN) // throws InvalidLogWeightError { field: "logLikelihood" }
+ * TraceBuilder.make().addLogLikelihood("1" as any) // throws InvalidLogWeightError { field: "logLikelihood", value: "1" }
  *
  * @category errors
  * @since 0.1.0
  */
 export class InvalidLogWeightError extends Data.TaggedError("InvalidLogWeightError")<{
   readonly field: "logLikelihood" | "logFactors"
-  readonly value: number
+  readonly value: unknown
 }> {
   override get message(): string {
-    return `TraceBuilder: ${this.field} increment is ${this.value}`
+    return `${text(this.field)} increment is ${describe(this.value)}: a log weight must be a number, not NaN`
   }
 }
 
@@ -70,22 +74,16 @@ export class InvalidLogWeightError extends Data.TaggedError("InvalidLogWeightErr
  * @since 0.1.0
  */
 export class TraceBuilder {
-  // While `sorted`, choices wait in `keys`/`values` (strictly ascending) for one bulk load;
-  // after the first out-of-order address they go straight into the trace's tree.
-  private keys: Array<Address> = []
-  private values: Array<Choice> = []
-  private sorted: boolean
   private consumed = false
   private readonly trace: Trace
 
   constructor(target: Trace = new Trace()) {
     this.trace = target
-    this.sorted = target.choices.size === 0
   }
 
   /** The number of choices added so far (plus any the target already held). */
   get size(): number {
-    return this.sorted ? this.keys.length : this.trace.choices.size
+    return this.trace.size
   }
 
   /** Appends the choice `{ address, value, logProb }`; `logPrior` += `logProb`. */
@@ -96,33 +94,18 @@ export class TraceBuilder {
   /** Appends `choice` (kept as given, not copied); `logPrior` += `choice.logProb`. */
   addChoice(choice: Choice): this {
     if (this.consumed) throw new BuilderConsumedError({ operation: "add" })
-    const address = choice.address
-    const logProb = choice.logProb
-    if (logProb !== logProb) throw new InvalidChoiceError({ address, reason: "logProb is NaN" })
-    if (this.sorted) {
-      const keys = this.keys
-      const n = keys.length
-      const order = n === 0 ? 1 : compareAddresses(address, keys[n - 1])
-      if (order > 0) {
-        keys.push(address)
-        this.values.push(choice)
-      } else if (order === 0) {
-        throw new DuplicateAddressError({ address })
-      } else {
-        this.flush()
-        this.insert(address, choice)
-      }
-    } else {
-      this.insert(address, choice)
-    }
-    this.trace.logPrior += logProb
+    const address = typeof choice === "object" && choice !== null ? choice.address : undefined
+    const problem = choiceProblem(address, choice)
+    if (problem !== undefined) throw new InvalidChoiceError({ address, ...problem })
+    if (!this.trace.record(choice)) throw new DuplicateAddressError({ address: choice.address })
+    this.trace.logPrior += choice.logProb
     return this
   }
 
   /** `logLikelihood` += `logProb` (an observation's log probability). */
   addLogLikelihood(logProb: number): this {
     if (this.consumed) throw new BuilderConsumedError({ operation: "addLogLikelihood" })
-    if (logProb !== logProb) throw new InvalidLogWeightError({ field: "logLikelihood", value: logProb })
+    if (!isLogWeight(logProb)) throw new InvalidLogWeightError({ field: "logLikelihood", value: logProb })
     this.trace.logLikelihood += logProb
     return this
   }
@@ -130,33 +113,16 @@ export class TraceBuilder {
   /** `logFactors` += `logWeight` (a factor statement). */
   addLogFactor(logWeight: number): this {
     if (this.consumed) throw new BuilderConsumedError({ operation: "addLogFactor" })
-    if (logWeight !== logWeight) throw new InvalidLogWeightError({ field: "logFactors", value: logWeight })
+    if (!isLogWeight(logWeight)) throw new InvalidLogWeightError({ field: "logFactors", value: logWeight })
     this.trace.logFactors += logWeight
     return this
   }
 
-  /** The finished trace; the builder is spent afterwards. */
+  /** The finished trace (its buffered choices load into the B-tree when first read); the builder is spent afterwards. */
   build(): Trace {
     if (this.consumed) throw new BuilderConsumedError({ operation: "build" })
-    if (this.sorted) this.flush()
     this.consumed = true
     return this.trace
-  }
-
-  private insert(address: Address, choice: Choice): void {
-    if (!this.trace.choices.set(address, choice, false)) throw new DuplicateAddressError({ address })
-  }
-
-  // Moves the sorted buffer into the (still empty) tree in one bulk load, O(n).
-  private flush(): void {
-    this.sorted = false
-    const keys = this.keys
-    if (keys.length > 0) {
-      const choices = this.trace.choices
-      this.trace.choices = bulkLoadChoices(keys, this.values, choices.maxNodeSize)
-    }
-    this.keys = []
-    this.values = []
   }
 }
 
@@ -174,7 +140,8 @@ export const make = (target?: Trace): TraceBuilder => new TraceBuilder(target)
 
 /**
  * A trace holding `choices` (in any order), with `logPrior` their summed log probabilities.
- * Throws `DuplicateAddressError` for a repeated address.
+ * Throws `DuplicateAddressError` for a repeated address, `InvalidChoiceError` for a malformed
+ * choice.
  *
  * @example
  * const trace = TraceBuilder.fromChoices([{ address: "mu", value: 0.1, logProb: -0.9 }])

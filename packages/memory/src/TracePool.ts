@@ -13,8 +13,10 @@
  *
  * @since 0.1.0
  */
+import { describe } from "@fugue/core/Value"
 import { Trace } from "@fugue/runtime/Trace"
 import { Context, Data, Effect, Layer, type Scope } from "effect"
+import { text } from "./internal/validate.ts"
 
 /**
  * How a pool is configured.
@@ -69,7 +71,8 @@ export interface PoolStats {
 
 /**
  * A trace was returned to a pool that cannot take it: `"double-release"` (the pool handed it
- * out, but it has already been returned since) or `"foreign"` (the pool never handed it out).
+ * out, but it has already been returned since) or `"foreign"` (the pool never handed it out;
+ * `traceSize` is -1 when what was returned is not a `Trace` at all).
  *
  * @example
  * const t = pool.acquireUnsafe()
@@ -84,9 +87,12 @@ export class PoolReleaseError extends Data.TaggedError("PoolReleaseError")<{
   readonly traceSize: number
 }> {
   override get message(): string {
+    const size = typeof this.traceSize === "number" ? this.traceSize : describe(this.traceSize)
     return this.reason === "double-release"
-      ? `trace (${this.traceSize} choices) was returned to the pool twice`
-      : `trace (${this.traceSize} choices) was not handed out by this pool`
+      ? `trace (${size} choices) was returned to the pool twice`
+      : this.traceSize === -1
+      ? "a value that is not a trace was returned to the pool (it was not handed out by this pool)"
+      : `trace (${size} choices) was not handed out by this pool`
   }
 }
 
@@ -109,10 +115,13 @@ export class PoolClosedError extends Data.TaggedError("PoolClosedError")<{
 }
 
 /**
- * A pool option was invalid; names the option and the value.
+ * A pool option was invalid; names the option and the value. Also raised for an options
+ * argument that is not an object (`option: "options"`) and for an unknown key (`option` is
+ * the key).
  *
  * @example
  * TracePool.makeUnsafe({ capacity: -1 }) // throws InvalidPoolOptionsError { option: "capacity", value: -1 }
+ * TracePool.makeUnsafe({ capacity: "8" as any }) // throws InvalidPoolOptionsError { option: "capacity", value: "8" }
  *
  * @category errors
  * @since 0.1.0
@@ -123,7 +132,7 @@ export class InvalidPoolOptionsError extends Data.TaggedError("InvalidPoolOption
   readonly reason: string
 }> {
   override get message(): string {
-    return `TracePool: invalid option ${this.option} = ${String(this.value)} (${this.reason})`
+    return `TracePool: invalid option ${text(this.option)} = ${describe(this.value)} (${text(this.reason)})`
   }
 }
 
@@ -220,7 +229,10 @@ class Pool implements TracePoolShape {
     if (this.closed) throw new PoolClosedError({ operation: "release" })
     const slot = this.slots.get(trace)
     if (slot === undefined || !slot.out) {
-      throw new PoolReleaseError({ reason: slot === undefined ? "foreign" : "double-release", traceSize: trace.size })
+      throw new PoolReleaseError({
+        reason: slot === undefined ? "foreign" : "double-release",
+        traceSize: trace instanceof Trace ? trace.size : -1
+      })
     }
     slot.out = false
     this.outstanding--
@@ -275,8 +287,23 @@ class Pool implements TracePoolShape {
 
 const DEFAULT_CAPACITY = 1024
 
+const OPTION_KEYS: ReadonlyArray<string> = ["capacity"]
+
 const validate = (options: TracePoolOptions | undefined): number => {
-  const capacity = options?.capacity ?? DEFAULT_CAPACITY
+  if (options === undefined) return DEFAULT_CAPACITY
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidPoolOptionsError({ option: "options", value: options, reason: "must be an object { capacity? }" })
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw new InvalidPoolOptionsError({
+        option: key,
+        value: (options as Record<string, unknown>)[key],
+        reason: `unknown option; valid: ${OPTION_KEYS.join(", ")}`
+      })
+    }
+  }
+  const capacity = options.capacity === undefined ? DEFAULT_CAPACITY : options.capacity
   if (typeof capacity !== "number" || !Number.isSafeInteger(capacity) || capacity < 0) {
     throw new InvalidPoolOptionsError({ option: "capacity", value: capacity, reason: "must be an integer >= 0" })
   }

@@ -202,6 +202,37 @@ describe("CowTrace", () => {
     expect(t.logPrior).toBe(0)
   })
 
+  it("rejects non-number log probabilities and non-choice values, naming the field and the value, and writes nothing", () => {
+    const t = bigTrace(10)
+    const before = t.logPrior
+    const address = addr("z", 3)
+    const bad: Array<[unknown, string, unknown]> = [
+      [{ address, value: 1, logProb: "-1" }, "logProb", "-1"],
+      [{ address, value: 1, logProb: undefined }, "logProb", undefined],
+      [{ address, value: "1", logProb: -1 }, "value", "1"],
+      [{ address, value: Number.NaN, logProb: -1 }, "value", Number.NaN],
+      [{ address, value: Object.create(null), logProb: -1 }, "value", Object.create(null)],
+      [{ address: "other", value: 1, logProb: -1 }, "address", "other"],
+      [null, "choice", null]
+    ]
+    for (const [c, field, value] of bad) {
+      let error: unknown
+      try {
+        set(t, address, c as Choice)
+      } catch (e) {
+        error = e
+      }
+      expect(error).toBeInstanceOf(InvalidChoiceError)
+      expect(error).toMatchObject({ address, field })
+      expect((error as InvalidChoiceError).value).toEqual(value)
+      expect(typeof (error as InvalidChoiceError).message).toBe("string")
+    }
+    expect(() => set(t, 5 as unknown as string, choice("5", 1, 0))).toThrow(/address is 5/)
+    expect(t.logPrior).toBe(before)
+    expect(t.choices.get(address)!.value).toBe(3)
+    t.choices.checkValid(true)
+  })
+
   it("writes to the original after a fork do not show in the fork", () => {
     const original = bigTrace(100)
     const f = fork(original)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { addr, factor, Gamma, Normal, observe, sample } from "@fugue/core"
+import { InvalidFactorError } from "@fugue/core/Model"
 import type { Model } from "@fugue/core/Model"
 import * as CoreRng from "@fugue/core/Rng"
 import { DuplicateAddressError, run } from "@fugue/runtime/Handler"
@@ -75,6 +76,20 @@ describe("PooledPriorHandler", () => {
     expect(snapshot(b)).toEqual(snapshot(a))
     expect(b.logFactors).toBe(-1.25)
     expect(b.logLikelihood).toBe(Normal(b.choices.get("x")!.value as number, 1).logProb(0.5))
+  })
+
+  it("factor rejects a log weight that is not a number with InvalidFactorError instead of concatenating it", () => {
+    const pool = makeUnsafe()
+    const handler = new PooledPriorHandler(CoreRng.make(1), pool)
+    handler.factor(-1)
+    for (const bad of ["1", undefined, null, 1n, Object.create(null), [1]]) {
+      expect(() => handler.factor(bad as unknown as number)).toThrow(InvalidFactorError)
+    }
+    expect(() => handler.factor("1" as unknown as number)).toThrow(/got "1"/)
+    expect(handler.finish().logFactors).toBe(-1)
+    handler.factor(-Infinity)
+    expect(handler.finish().logFactors).toBe(-Infinity)
+    pool.releaseUnsafe(handler.finish())
   })
 
   it("a repeated address throws DuplicateAddressError, and runUnsafe returns the trace to the pool", () => {

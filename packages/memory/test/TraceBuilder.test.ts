@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { addr } from "@fugue/core/Address"
+import * as Choices from "@fugue/runtime/Choices"
 import { DuplicateAddressError } from "@fugue/runtime/Handler"
 import { type Choice, compareAddresses, Trace } from "@fugue/runtime/Trace"
 import * as fc from "fast-check"
 import { InvalidChoiceError } from "../src/CowTrace.ts"
-import { nodesOf } from "../src/internal/btree.ts"
 import { BuilderConsumedError, fromChoices, InvalidLogWeightError, make, TraceBuilder } from "../src/TraceBuilder.ts"
-import { makeUnsafe } from "../src/TracePool.ts"
+import { InvalidPoolOptionsError, makeUnsafe, PoolReleaseError } from "../src/TracePool.ts"
 
 const choice = (address: string, value: number, logProb: number): Choice => ({ address, value, logProb })
 
@@ -56,7 +56,7 @@ describe("TraceBuilder", () => {
     expect(built.choices.toArray()).toEqual(inserted.choices.toArray())
     // sorted-btree's sequential appends fill leaves to the brim (32 keys); its bulk load fills
     // them to 80% (ceil(0.8 * 32) = 26 keys), leaving room for later inserts without splits
-    const leafSizes = [...nodesOf(built.choices)].filter((n) => n.children === undefined).map((n) => n.keys.length)
+    const { leafSizes } = Choices.shape(built.choices)
     expect(Math.max(...leafSizes)).toBe(26)
     expect(Math.min(...leafSizes)).toBeGreaterThanOrEqual(16)
     expect(leafSizes.length).toBe(Math.ceil(10_000 / 26))
@@ -137,7 +137,8 @@ describe("TraceBuilder", () => {
   })
 
   it("rejects NaN log quantities with typed errors naming them", () => {
-    expect(() => make().add("mu", 1, Number.NaN)).toThrow(new InvalidChoiceError({ address: "mu", reason: "logProb is NaN" }))
+    expect(() => make().add("mu", 1, Number.NaN)).toThrow(InvalidChoiceError)
+    expect(() => make().add("mu", 1, Number.NaN)).toThrow(/logProb is NaN/)
     expect(() => make().addLogLikelihood(Number.NaN)).toThrow(InvalidLogWeightError)
     expect(() => make().addLogFactor(Number.NaN)).toThrow(/logFactors/)
     // −∞ is a legitimate log probability
@@ -164,5 +165,83 @@ describe("TraceBuilder", () => {
     const t = make().build()
     expect(t.size).toBe(0)
     expect(t.totalLogWeight).toBe(0)
+  })
+})
+
+describe("TraceBuilder rejects non-numbers", () => {
+  it("a string logProb is a typed error naming the field and value, not concatenated into logPrior", () => {
+    const b = make().add("a", 1, -1)
+    const error = (() => {
+      try {
+        b.add("x", 1, "1" as unknown as number)
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(error).toBeInstanceOf(InvalidChoiceError)
+    expect(error).toMatchObject({ _tag: "InvalidChoiceError", address: "x", field: "logProb", value: "1" })
+    expect((error as InvalidChoiceError).message).toBe(`invalid choice at address "x": logProb is "1" (must be a number, not NaN)`)
+    // nothing was added: the builder goes on, logPrior stays a number
+    const t = b.add("y", 2, -2).build()
+    expect(t.logPrior).toBe(-3)
+    expect(t.size).toBe(2)
+    expect(t.choices.has("x")).toBe(false)
+  })
+
+  it("every malformed field of a choice is named", () => {
+    const cases: Array<[() => unknown, string, unknown]> = [
+      [() => make().add("v", "1" as unknown as number, 0), "value", "1"],
+      [() => make().add("v", Number.NaN, 0), "value", Number.NaN],
+      [() => make().add("v", [1, 2] as unknown as Float64Array, 0), "value", [1, 2]],
+      [() => make().add("v", 1, undefined as unknown as number), "logProb", undefined],
+      [() => make().add("v", 1, 1n as unknown as number), "logProb", 1n],
+      [() => make().add(7 as unknown as string, 1, 0), "address", 7],
+      [() => make().addChoice(null as unknown as Choice), "choice", null],
+      [() => make().addChoice("mu" as unknown as Choice), "choice", "mu"]
+    ]
+    for (const [f, field, value] of cases) {
+      expect(f).toThrow(InvalidChoiceError)
+      try {
+        f()
+      } catch (e) {
+        expect((e as InvalidChoiceError).field).toBe(field)
+        expect((e as InvalidChoiceError).value).toEqual(value)
+        expect(typeof (e as InvalidChoiceError).message).toBe("string")
+      }
+    }
+  })
+
+  it("log weight increments must be numbers: InvalidLogWeightError names the field and the value", () => {
+    const b = make().addLogLikelihood(-1).addLogFactor(-2)
+    expect(() => b.addLogLikelihood("1" as unknown as number)).toThrow(
+      new InvalidLogWeightError({ field: "logLikelihood", value: "1" })
+    )
+    expect(() => b.addLogFactor(Symbol("w") as unknown as number)).toThrow(/logFactors increment is Symbol\(w\)/)
+    expect(() => b.addLogFactor(undefined as unknown as number)).toThrow(InvalidLogWeightError)
+    const t = b.addLogFactor(-Infinity).build()
+    expect(t.logLikelihood).toBe(-1)
+    expect(t.logFactors).toBe(-Infinity)
+  })
+})
+
+describe("memory error messages", () => {
+  it("property: every error's message works for any offending value", () => {
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const exotic = [Object.create(null), Symbol("s"), 10n, cyclic, undefined, null, new Float64Array(2), "x".repeat(300)]
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), fc.constantFrom(...exotic)), (v) => {
+        const messages = [
+          new InvalidChoiceError({ address: v, field: "value", value: v, reason: "r" }).message,
+          new InvalidLogWeightError({ field: "logFactors", value: v }).message,
+          new BuilderConsumedError({ operation: v as string }).message,
+          new InvalidPoolOptionsError({ option: v as string, value: v, reason: v as string }).message,
+          new PoolReleaseError({ reason: "foreign", traceSize: v as number }).message,
+          new PoolReleaseError({ reason: "double-release", traceSize: v as number }).message
+        ]
+        for (const m of messages) expect(typeof m).toBe("string")
+      }),
+      { numRuns: 300, seed: 11 }
+    )
   })
 })

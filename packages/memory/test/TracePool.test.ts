@@ -205,6 +205,46 @@ describe("TracePool", () => {
     }
   })
 
+  it("rejects non-number capacities, non-object options and unknown keys, naming the option and the value", () => {
+    const bad: Array<[unknown, string, unknown]> = [
+      [{ capacity: "8" }, "capacity", "8"],
+      [{ capacity: 8n }, "capacity", 8n],
+      [{ capacity: null }, "capacity", null],
+      [{ capacity: Object.create(null) }, "capacity", Object.create(null)],
+      [{ capcity: 8 }, "capcity", 8],
+      [5, "options", 5],
+      [null, "options", null],
+      [[8], "options", [8]]
+    ]
+    for (const [options, option, value] of bad) {
+      let error: unknown
+      try {
+        makeUnsafe(options as never)
+      } catch (e) {
+        error = e
+      }
+      expect(error).toBeInstanceOf(InvalidPoolOptionsError)
+      expect((error as InvalidPoolOptionsError).option).toBe(option)
+      expect((error as InvalidPoolOptionsError).value).toEqual(value)
+      expect(typeof (error as InvalidPoolOptionsError).message).toBe("string")
+    }
+    expect(() => makeUnsafe({ capacity: "8" as unknown as number })).toThrow(
+      `TracePool: invalid option capacity = "8" (must be an integer >= 0)`
+    )
+    expect(() => makeUnsafe({ capacity: Symbol("c") as unknown as number })).toThrow(/capacity = Symbol\(c\)/)
+    expect(makeUnsafe({}).capacity).toBe(1024)
+    expect(makeUnsafe({ capacity: undefined }).capacity).toBe(1024)
+  })
+
+  it("returning something that is not a trace is a foreign return with a readable message", () => {
+    const pool = makeUnsafe()
+    for (const v of [undefined, null, 3, "t", Object.create(null), {}]) {
+      expect(() => pool.releaseUnsafe(v as unknown as Trace)).toThrow(new PoolReleaseError({ reason: "foreign", traceSize: -1 }))
+    }
+    expect(() => pool.releaseUnsafe(undefined as unknown as Trace)).toThrow(/not a trace/)
+    expect(pool.statsUnsafe().returns).toBe(0)
+  })
+
   it("closing reclaims what is borrowed, empties the pool and refuses further use", () => {
     const pool = makeUnsafe()
     const a = pool.acquireUnsafe()

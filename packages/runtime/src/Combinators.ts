@@ -28,6 +28,50 @@ import type { Handler } from "./Handler.ts"
  */
 export type Selector = ((address: Address) => boolean) | ReadonlyArray<Address> | ReadonlySet<Address>
 
+/**
+ * A handler transformation: the combinators between an algorithm's own handler and the model
+ * (what `Interpreter` layers stack up, or an algorithm's `transform` option). `rng` is a stream
+ * of the run's own (per chain), for combinators that draw (`block`).
+ *
+ * @example
+ * const t: Combinators.Transform = (h) => Combinators.condition(h, { y: 2 })
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export type Transform = <Out>(handler: Handler<Out>, rng: Rng) => Handler<Out>
+
+/**
+ * The transformation that changes nothing.
+ *
+ * @example
+ * identity(handler, rng) === handler
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const identity: Transform = (handler) => handler
+
+/**
+ * Composes transformations: `compose(outer, inner)` applies `inner` to the handler first, so
+ * `outer` sees each instruction first (as with layers, the outer layer is provided last).
+ *
+ * @example
+ * const t = compose((h) => condition(h, { y: 2 }), (h) => scale(h, 0.5))
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const compose = (...transforms: ReadonlyArray<Transform>): Transform => {
+  if (transforms.length === 0) return identity
+  if (transforms.length === 1) return transforms[0]
+  return (handler, rng) => {
+    let h = handler
+    for (let i = transforms.length - 1; i >= 0; i--) h = transforms[i](h, rng)
+    return h
+  }
+}
+
 const toPredicate = (selector: Selector): ((address: Address) => boolean) => {
   if (typeof selector === "function") return selector
   const set = selector instanceof Set ? selector : new Set(selector as ReadonlyArray<Address>)
@@ -37,8 +81,19 @@ const toPredicate = (selector: Selector): ((address: Address) => boolean) => {
 const toMap = (values: Readonly<Record<Address, unknown>> | ReadonlyMap<Address, unknown>): ReadonlyMap<Address, unknown> =>
   values instanceof Map ? values : new Map(Object.entries(values))
 
-/** A point mass at `value` that reports the log probability `logProb` (substitute). */
-class PointMass<T> implements Distribution<T> {
+/**
+ * A point mass at `value` that reports the log probability `scoreAs` there (what `substitute`
+ * and `seed` hand to the wrapped handler): its `sample` is `value`, and every other value has
+ * log probability −∞. Handlers that reuse recorded values (replay, MH proposals) take `value`
+ * instead, so a substituted site stays fixed under any handler.
+ *
+ * @example
+ * const d = new PointMass(Normal(0, 1), 2, Normal(0, 1).logProb(2))
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export class PointMass<T> implements Distribution<T> {
   readonly family: string
   readonly kind: Distribution<T>["kind"]
   readonly support: Distribution<T>["support"]
@@ -57,7 +112,7 @@ class PointMass<T> implements Distribution<T> {
     return this.value
   }
   logProb(x: T): number {
-    return x === this.value ? this.scoreAs : this.base.logProb(x)
+    return x === this.value ? this.scoreAs : -Infinity
   }
   isValue(x: unknown): x is T {
     return this.base.isValue(x)

@@ -1,15 +1,16 @@
 /**
  * The handler contract and the one driver loop. A handler gives meaning to the three
  * instructions a model yields (`sample`, `observe`, `factor`) and produces an output when the
- * model returns (`finish`). `run(handler, model)` is the only code that steps a model's
- * generator: an iterative loop, so a model of any length runs in constant stack.
+ * model returns (`finish`). `run(handler, model)` runs a model to its end through the one
+ * driver (`Execution`): an iterative loop, so a model of any length runs in constant stack.
  *
  * @since 0.1.0
  */
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
-import type { Instruction, Model } from "@fugue/core/Model"
+import type { Model } from "@fugue/core/Model"
 import { Data } from "effect"
+import { runToEnd, type Options as ExecutionOptions } from "./Execution.ts"
 
 /**
  * What a handler must do for each instruction.
@@ -53,7 +54,9 @@ export class DuplicateAddressError extends Data.TaggedError("DuplicateAddressErr
 
 /**
  * Runs `model` under `handler`: every instruction goes to the handler, and the result is the
- * model's return value with the handler's output. Synchronous, iterative, no recursion.
+ * model's return value with the handler's output. Synchronous, iterative, no recursion; the
+ * driver's guards apply (instruction limit, non-instructions, observed value types, error
+ * context).
  *
  * @example
  * const [result, trace] = run(new PriorHandler(Rng.make(42)), linearRegression)
@@ -61,24 +64,5 @@ export class DuplicateAddressError extends Data.TaggedError("DuplicateAddressErr
  * @category handlers
  * @since 0.1.0
  */
-export const run = <A, Out>(handler: Handler<Out>, model: Model<A>): [A, Out] => {
-  const program = model()
-  let step = program.next()
-  while (step.done !== true) {
-    const instruction: Instruction = step.value
-    switch (instruction._tag) {
-      case "Sample":
-        step = program.next(handler.sample(instruction.address, instruction.dist))
-        break
-      case "Observe":
-        handler.observe(instruction.address, instruction.dist, instruction.observed)
-        step = program.next()
-        break
-      case "Factor":
-        handler.factor(instruction.logWeight)
-        step = program.next()
-        break
-    }
-  }
-  return [step.value, handler.finish()]
-}
+export const run = <A, Out>(handler: Handler<Out>, model: Model<A>, options?: ExecutionOptions): [A, Out] =>
+  runToEnd(handler, model, options)

@@ -3,14 +3,19 @@
  * is the plain synchronous loop (for inference inner loops); `run(model)` is the same wrapped
  * once in `Effect.sync`, with the model's typed errors (duplicate or missing address, wrong
  * type, invalid distribution) in the error channel. Handlers compose as layers:
- * `Interpreter.layerCondition(data)` wraps whatever interpreter is provided below it.
+ * `Interpreter.layerCondition(data)` wraps whatever interpreter is provided below it, and the
+ * stack of wrapping layers reaches inference: `Mh.run`, `Is.run`, `Smc.run` apply the
+ * context's `transform` to their own handlers, so `Mh.run(model, options)` provided with
+ * `Interpreter.layerCondition({ y: 2 })` samples the conditioned posterior.
  *
  * @since 0.1.0
  */
 import { InvalidDistributionError } from "@fugue/core/Distribution"
-import type { Model } from "@fugue/core/Model"
+import { InvalidFactorError, type Model } from "@fugue/core/Model"
+import * as CoreRng from "@fugue/core/Rng"
 import { Context, Effect, Layer } from "effect"
 import * as Combinators from "./Combinators.ts"
+import { InstructionLimitError, ModelCodeError, NotAnInstructionError, ObservationTypeError } from "./Execution.ts"
 import { DuplicateAddressError, run, type Handler } from "./Handler.ts"
 import { PriorHandler } from "./handlers/Prior.ts"
 import { ReplayHandler } from "./handlers/Replay.ts"
@@ -26,7 +31,16 @@ import { ChoiceTypeError, MissingAddressError, type Trace } from "./Trace.ts"
  * @category errors
  * @since 0.1.0
  */
-export type ModelError = DuplicateAddressError | MissingAddressError | ChoiceTypeError | InvalidDistributionError
+export type ModelError =
+  | DuplicateAddressError
+  | MissingAddressError
+  | ChoiceTypeError
+  | InvalidDistributionError
+  | InvalidFactorError
+  | InstructionLimitError
+  | NotAnInstructionError
+  | ObservationTypeError
+  | ModelCodeError
 
 /**
  * Whether a thrown value is one of the typed model errors.
@@ -39,7 +53,8 @@ export type ModelError = DuplicateAddressError | MissingAddressError | ChoiceTyp
  */
 export const isModelError = (u: unknown): u is ModelError =>
   u instanceof DuplicateAddressError || u instanceof MissingAddressError || u instanceof ChoiceTypeError ||
-  u instanceof InvalidDistributionError
+  u instanceof InvalidDistributionError || u instanceof InvalidFactorError || u instanceof InstructionLimitError ||
+  u instanceof NotAnInstructionError || u instanceof ObservationTypeError || u instanceof ModelCodeError
 
 /**
  * Runs a synchronous thunk once as an Effect: errors that `isTyped` accepts go to the error
@@ -81,6 +96,11 @@ export const attempt: <A>(thunk: () => A) => Effect.Effect<A, ModelError> = atte
 export interface InterpreterShape {
   /** A fresh handler for one execution. */
   makeHandler(): Handler<Trace>
+  /**
+   * The combinator layers above the base handler, as one transformation: inference applies it
+   * to its own handlers (MH proposals, SMC particles, …), so the layers change what is inferred.
+   */
+  readonly transform: Combinators.Transform
   /** Runs the model synchronously (throws the typed errors). */
   runUnsafe<A>(model: Model<A>): [A, Trace]
   /** Runs the model once inside `Effect.sync`. */
@@ -96,24 +116,37 @@ export interface InterpreterShape {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (makeHandler: () => Handler<Trace>): InterpreterShape => {
+export const make = (makeHandler: () => Handler<Trace>, transform: Combinators.Transform = Combinators.identity): InterpreterShape => {
   const runUnsafe = <A>(model: Model<A>): [A, Trace] => run(makeHandler(), model)
-  return { makeHandler, runUnsafe, run: (model) => attempt(() => runUnsafe(model)) }
+  return { makeHandler, transform, runUnsafe, run: (model) => attempt(() => runUnsafe(model)) }
 }
 
 type Values = Readonly<Record<string, unknown>> | ReadonlyMap<string, unknown>
 
-const wrap = (f: (handler: Handler<Trace>) => Handler<Trace>): Layer.Layer<Interpreter, never, Interpreter> =>
+const wrap = (t: Combinators.Transform): Layer.Layer<Interpreter, never, Interpreter> =>
   Layer.effect(
     Interpreter,
     Effect.gen(function*() {
       const below = yield* Interpreter
-      return make(() => f(below.makeHandler()))
+      const transform: Combinators.Transform = (h, rng) => t(below.transform(h, rng), rng)
+      const rng = CoreRng.make(0)
+      return make(() => t(below.makeHandler(), rng), transform)
+    })
+  )
+
+const wrapDrawing = (t: Combinators.Transform): Layer.Layer<Interpreter, never, Interpreter | Rng> =>
+  Layer.effect(
+    Interpreter,
+    Effect.gen(function*() {
+      const below = yield* Interpreter
+      const own = yield* (yield* Rng).split
+      const transform: Combinators.Transform = (h, rng) => t(below.transform(h, rng), rng)
+      return make(() => t(below.makeHandler(), own), transform)
     })
   )
 
 const withStream = (
-  f: (rng: import("@fugue/core/Rng").Rng) => () => Handler<Trace>,
+  f: (rng: CoreRng.Rng) => () => Handler<Trace>,
   tag: typeof Interpreter = Interpreter
 ): Layer.Layer<Interpreter, never, Rng> =>
   Layer.effect(
@@ -175,4 +208,36 @@ export class Interpreter extends Context.Service<Interpreter, InterpreterShape>(
   static layerMask(where: Combinators.Selector): Layer.Layer<Interpreter, never, Interpreter> {
     return wrap((h) => Combinators.mask(h, where))
   }
+  /**
+   * Wraps the interpreter below: matching sites are drawn here and hidden from it (`block`).
+   * Plain runs draw them from a stream split from `Rng`; inference draws them from each chain's
+   * own stream.
+   */
+  static layerBlock(hide: Combinators.Selector): Layer.Layer<Interpreter, never, Interpreter | Rng> {
+    return wrapDrawing((h, rng) => Combinators.block(h, hide, rng))
+  }
+  /**
+   * Wraps the interpreter below: every sample site is drawn from a stream seeded with `seed`
+   * and handed down as a fixed value (`seed`), so the model's randomness does not depend on the
+   * handler below or on the algorithm's seed. Each plain execution starts the stream afresh;
+   * under inference each chain (or particle population) has one such stream.
+   */
+  static layerSeed(seed: number): Layer.Layer<Interpreter, never, Interpreter> {
+    return wrap((h) => Combinators.seed(h, CoreRng.make(seed)))
+  }
 }
+
+/**
+ * The transformation the `Interpreter` in the context applies (identity when there is none):
+ * what inference wraps around its own handlers.
+ *
+ * @example
+ * const transform = yield* Interpreter.currentTransform
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const currentTransform: Effect.Effect<Combinators.Transform> = Effect.map(
+  Effect.serviceOption(Interpreter),
+  (service) => (service._tag === "Some" ? service.value.transform : Combinators.identity)
+)

@@ -10,8 +10,13 @@
  * @since 0.1.0
  */
 import type { Address } from "@fugue/core/Address"
+import { describe } from "@fugue/core/Value"
 import { Data } from "effect"
-import { BTree, loadLeafUnsafe, MAX_LEAF } from "./internal/btree.ts"
+import { type Choices, compareAddresses, empty } from "./Choices.ts"
+import { loadSortedUnsafe } from "./internal/btree.ts"
+
+export { compareAddresses } from "./Choices.ts"
+export type { Choices } from "./Choices.ts"
 
 /**
  * The value of one random choice.
@@ -34,19 +39,8 @@ export interface Choice<T extends ChoiceValue = ChoiceValue> {
   readonly logProb: number
 }
 
-/** Plain string order: faster than sorted-btree's default mixed-type comparator. */
-export const compareAddresses = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-
 /**
- * The choices of a trace, sorted by address.
- *
- * @category models
- * @since 0.1.0
- */
-export type Choices = BTree<Address, Choice>
-
-/**
- * An empty choice map.
+ * An empty choice map (same as `Choices.empty()`).
  *
  * @example
  * const cs = Trace.emptyChoices()
@@ -54,17 +48,25 @@ export type Choices = BTree<Address, Choice>
  * @category constructors
  * @since 0.1.0
  */
-export const emptyChoices = (): Choices => new BTree<Address, Choice>(undefined, compareAddresses)
+export const emptyChoices = (): Choices => empty()
+
+// Above this many buffered addresses, duplicates are looked up in a Set instead of scanned.
+const INDEX_AT = 32
 
 const byAddress = (a: Choice, b: Choice): number => compareAddresses(a.address, b.address)
 
 /**
  * The record of one execution.
  *
- * Handlers add choices with `record`, which appends to a small buffer (checking for a reused
- * address) instead of inserting into the B-tree one key at a time; the buffer is sorted and
- * loaded into the tree the first time `choices` is read. Reading and writing `choices`
- * directly is always valid.
+ * **Details**: handlers (and `TraceBuilder`, which shares this buffer) add choices with
+ * `record`, which appends to a buffer instead of inserting into the B-tree one key at a time.
+ * While addresses arrive in strictly ascending order an append costs one string comparison
+ * (no duplicate can hide in the buffer); after the first one out of order, a duplicate is
+ * found by a scan (below 32 entries) or a `Set`. The first read of `choices` sorts the buffer
+ * if it is out of order and loads it: into an empty tree as one leaf that keeps the buffer
+ * array itself (≤ 32 choices, sorted-btree's node size) or by sorted-btree's O(n) bulk load
+ * (leaves 80 % full); into a non-empty tree one insert at a time. Reading and writing
+ * `choices` directly is always valid.
  *
  * @example
  * const [result, trace] = run(new PriorHandler(Rng.make(1)), model)
@@ -76,14 +78,16 @@ const byAddress = (a: Choice, b: Choice): number => compareAddresses(a.address, 
 export class Trace {
   private tree: Choices
   private pending: Array<Choice>
-  private pendingIndex: Set<Address> | undefined
+  private ascending: boolean
+  private index: Set<Address> | undefined
   logPrior: number
   logLikelihood: number
   logFactors: number
-  constructor(choices: Choices = emptyChoices(), logPrior = 0, logLikelihood = 0, logFactors = 0) {
+  constructor(choices: Choices = empty(), logPrior = 0, logLikelihood = 0, logFactors = 0) {
     this.tree = choices
     this.pending = []
-    this.pendingIndex = undefined
+    this.ascending = true
+    this.index = undefined
     this.logPrior = logPrior
     this.logLikelihood = logLikelihood
     this.logFactors = logFactors
@@ -94,8 +98,7 @@ export class Trace {
     return this.tree
   }
   set choices(choices: Choices) {
-    this.pending.length = 0
-    this.pendingIndex = undefined
+    if (this.pending.length > 0) this.resetBuffer()
     this.tree = choices
   }
   /**
@@ -106,27 +109,36 @@ export class Trace {
     const pending = this.pending
     const n = pending.length
     const address = choice.address
-    if (this.pendingIndex !== undefined) {
-      if (this.pendingIndex.has(address)) return false
-      this.pendingIndex.add(address)
-    } else {
-      for (let i = 0; i < n; i++) if (pending[i].address === address) return false
-      if (n === 32) this.pendingIndex = new Set(pending.map((c) => c.address)).add(address)
+    if (n > 0 && !(this.ascending && address > pending[n - 1].address)) {
+      this.ascending = false
+      const index = this.index
+      if (index !== undefined) {
+        if (index.has(address)) return false
+      } else if (n < INDEX_AT) {
+        for (let i = 0; i < n; i++) if (pending[i].address === address) return false
+      } else {
+        const built = new Set<Address>()
+        for (let i = 0; i < n; i++) built.add(pending[i].address)
+        if (built.has(address)) return false
+        this.index = built
+      }
     }
     if (this.tree.size > 0 && this.tree.has(address)) return false
     pending.push(choice)
+    if (this.index !== undefined) this.index.add(address)
     return true
   }
   private flush(): void {
     const pending = this.pending
     const n = pending.length
-    if (n > 1) {
+    if (!this.ascending) {
       if (n <= 16) {
-        // insertion sort: the buffer is short and often already in order
+        // insertion sort: the buffer is short and often nearly in order
         for (let i = 1; i < n; i++) {
           const c = pending[i]
+          const k = c.address
           let j = i - 1
-          while (j >= 0 && compareAddresses(pending[j].address, c.address) > 0) {
+          while (j >= 0 && pending[j].address > k) {
             pending[j + 1] = pending[j]
             j--
           }
@@ -134,29 +146,38 @@ export class Trace {
         }
       } else pending.sort(byAddress)
     }
-    if (this.tree.size === 0 && n <= MAX_LEAF) {
+    const tree = this.tree
+    if (tree.size === 0) {
       const keys = new Array<Address>(n)
       for (let i = 0; i < n; i++) keys[i] = pending[i].address
-      loadLeafUnsafe(this.tree, keys, pending) // the leaf takes the buffer; start a new one
-      this.pending = []
+      loadSortedUnsafe(tree, keys, pending) // may keep both arrays as its leaf: start a new buffer
+      this.resetBuffer()
     } else {
-      for (let i = 0; i < n; i++) this.tree.set(pending[i].address, pending[i], true)
-      pending.length = 0
+      for (let i = 0; i < n; i++) tree.set(pending[i].address, pending[i], true)
+      this.resetBuffer()
     }
-    this.pendingIndex = undefined
+  }
+  private resetBuffer(): void {
+    this.pending = []
+    this.ascending = true
+    this.index = undefined
   }
   /** logPrior + logLikelihood + logFactors: the unnormalised log joint of the execution. */
   get totalLogWeight(): number {
     return this.logPrior + this.logLikelihood + this.logFactors
   }
-  /** A copy sharing the B-tree's nodes until either side writes (O(1) now, O(log n) per later write). */
+  /**
+   * A copy sharing the B-tree's nodes until either side writes: O(1) now; a later write to an
+   * existing address of either copy copies the `height + 1` nodes on its root-to-leaf path
+   * (see `Choices.sharing`).
+   */
   clone(): Trace {
     return new Trace(this.choices.clone(), this.logPrior, this.logLikelihood, this.logFactors)
   }
   /** Empties the trace for reuse (pools). */
   clear(): void {
-    if (this.pending.length > 0) this.pending = [] // cheaper than truncating in place (measured)
-    this.pendingIndex = undefined
+    // new arrays are cheaper than truncating in place (measured)
+    if (this.pending.length > 0) this.resetBuffer()
     this.tree.clear()
     this.logPrior = 0
     this.logLikelihood = 0
@@ -190,6 +211,9 @@ export const make = (): Trace => new Trace()
  */
 export const logJoint = (trace: Trace): number => trace.totalLogWeight
 
+// Type names are plain strings from `typeOf`; anything else is described, never converted.
+const typeName = (name: unknown): string => (typeof name === "string" ? name : describe(name))
+
 /**
  * A trace looked up an address that it does not hold.
  *
@@ -201,7 +225,7 @@ export const logJoint = (trace: Trace): number => trace.totalLogWeight
  */
 export class MissingAddressError extends Data.TaggedError("MissingAddressError")<{ readonly address: Address }> {
   override get message(): string {
-    return `no choice at address "${this.address}"`
+    return `no choice at address ${describe(this.address)}`
   }
 }
 
@@ -220,7 +244,7 @@ export class ChoiceTypeError extends Data.TaggedError("ChoiceTypeError")<{
   readonly actual: string
 }> {
   override get message(): string {
-    return `choice at address "${this.address}" is a ${this.actual}, expected a ${this.expected}`
+    return `choice at address ${describe(this.address)} is a ${typeName(this.actual)}, expected a ${typeName(this.expected)}`
   }
 }
 

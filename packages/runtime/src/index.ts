@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
+export * as Choices from "./Choices.ts"
 export * as Combinators from "./Combinators.ts"
+export * as Execution from "./Execution.ts"
 export * as Handler from "./Handler.ts"
 export { DuplicateAddressError, run } from "./Handler.ts"
 export { PriorHandler } from "./handlers/Prior.ts"

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
+import * as Choices from "../src/Choices.ts"
 import * as Trace from "../src/Trace.ts"
 
 describe("Trace.record and the choice buffer", () => {
@@ -53,5 +54,132 @@ describe("Trace.record and the choice buffer", () => {
     expect(Object.keys(json.choices)).toEqual(["a", "b"])
     expect(json.choices.a.value).toEqual([1, 2])
     expect(json.totalLogWeight).toBe(-1.5)
+  })
+})
+
+describe("Trace.record: the buffer's ascending fast path and its bulk load", () => {
+  const key = (k: number) => `x#${String(k).padStart(5, "0")}`
+  it("property: any mix of ascending runs, disorder and repeats, into an empty or a filled tree, acts as a Map", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 40 }),
+        fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 1500 }),
+        fc.nat(),
+        (initial, later, cut) => {
+          // half the runs: a sorted prefix (the fast path, and a bulk load past 32 entries)
+          const sortedPrefix = cut % 2 === 0
+          const at = cut % (later.length + 1)
+          const keys = sortedPrefix ? [...later.slice(0, at).sort((a, b) => a - b), ...later.slice(at)] : later
+          const trace = Trace.make()
+          const model = new Map<string, number>()
+          const record = (k: number, i: number) => {
+            const address = key(k)
+            const added = trace.record({ address, value: i, logProb: -1 })
+            expect(added).toBe(!model.has(address))
+            if (added) model.set(address, i)
+          }
+          initial.forEach(record)
+          if (initial.length > 0) trace.choices.checkValid(true) // flush: the tree is now non-empty
+          keys.forEach((k, i) => record(k, i + initial.length))
+          expect(trace.size).toBe(model.size)
+          trace.choices.checkValid(true)
+          expect(Trace.addresses(trace)).toEqual([...model.keys()].sort())
+          for (const [k, v] of model) expect(Trace.getNumberOrThrow(trace, k)).toBe(v)
+        }
+      ),
+      { numRuns: 150, seed: 7 }
+    )
+  })
+
+  it("ascending input is bulk-loaded: leaves 80 % full, no taller than one-by-one insertion", () => {
+    const trace = Trace.make()
+    const reference = Trace.emptyChoices()
+    for (let i = 0; i < 10_000; i++) {
+      const c = { address: key(i), value: i, logProb: -1 }
+      expect(trace.record(c)).toBe(true)
+      reference.set(c.address, c)
+    }
+    const { height, leafSizes } = Choices.shape(trace.choices)
+    trace.choices.checkValid(true)
+    expect(Math.max(...leafSizes)).toBe(26) // ceil(0.8 × 32)
+    expect(leafSizes.reduce((a, b) => a + b, 0)).toBe(10_000)
+    expect(height).toBeLessThanOrEqual(reference.height)
+    expect(trace.choices.toArray()).toEqual(reference.toArray())
+  })
+
+  it("a short buffer becomes one leaf that keeps the recorded choice objects", () => {
+    const trace = Trace.make()
+    const cs = ["c", "a", "b"].map((address, i) => ({ address, value: i, logProb: -i }))
+    for (const c of cs) trace.record(c)
+    expect(Choices.shape(trace.choices)).toEqual({ height: 0, nodes: 1, leafSizes: [3] })
+    expect(trace.choices.get("c")).toBe(cs[0])
+    // 33 choices (one more than a node holds) still give a valid tree
+    const big = Trace.make()
+    for (let i = 32; i >= 0; i--) big.record({ address: key(i), value: i, logProb: 0 })
+    big.choices.checkValid(true)
+    expect(big.size).toBe(33)
+  })
+})
+
+describe("Trace.clone is copy-on-write", () => {
+  const key = (k: number) => `z#${String(k).padStart(5, "0")}`
+  const filled = (n: number): Trace => {
+    const t = Trace.make()
+    for (let i = 0; i < n; i++) t.record({ address: key(i), value: i, logProb: -1 })
+    return t
+  }
+  for (const n of [100, 1000, 10_000]) {
+    it(`changing one site of a clone of ${n} choices copies height + 1 nodes and leaves the original as it was`, () => {
+      const original = filled(n)
+      const height = original.choices.height
+      // B-tree nodes hold 16 to 32 entries, so the height grows as log₁₆ n
+      expect(height).toBeLessThanOrEqual(Math.ceil(Math.log(n) / Math.log(16)))
+      const { nodes } = Choices.sharing(original, original)
+      const copy = original.clone()
+      expect(Choices.sharing(original, copy)).toEqual({ nodes, shared: nodes })
+      for (const i of [0, Math.floor(n / 3), n - 1]) {
+        const c = original.clone()
+        c.choices.set(key(i), { address: key(i), value: -1, logProb: -5 })
+        const s = Choices.sharing(original, c)
+        expect(s.nodes - s.shared).toBe(height + 1) // the root-to-leaf path, O(log n)
+        expect(Trace.getNumberOrThrow(original, key(i))).toBe(i)
+        expect(Trace.getNumberOrThrow(c, key(i))).toBe(-1)
+        // a write to the original after the clone copies its own path and leaves the clone alone
+        original.choices.set(key(i), { address: key(i), value: i, logProb: -1 })
+        expect(Trace.getNumberOrThrow(c, key(i))).toBe(-1)
+        const back = Choices.sharing(c, original)
+        expect(back.nodes - back.shared).toBe(height + 1)
+      }
+      // recording a new site in a clone copies O(log n) nodes too (a split adds at most one per level)
+      const r = original.clone()
+      expect(r.record({ address: key(n) + "b", value: 0, logProb: 0 })).toBe(true)
+      const s = Choices.sharing(original, r)
+      expect(s.nodes - s.shared).toBeLessThanOrEqual(2 * (height + 1) + 1)
+      expect(original.size).toBe(n)
+      expect(r.size).toBe(n + 1)
+      original.choices.checkValid(true)
+      r.choices.checkValid(true)
+    })
+  }
+})
+
+describe("Trace error messages", () => {
+  it("work for any offending value (exotic addresses included) and never throw", () => {
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const exotic = [Object.create(null), Symbol("s"), 10n, cyclic, undefined, null, () => 1, new Float64Array(3), "x".repeat(500)]
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), fc.constantFrom(...exotic)), (value) => {
+        const missing = new Trace.MissingAddressError({ address: value as string }).message
+        const typed = new Trace.ChoiceTypeError({ address: value as string, expected: value as string, actual: "number" }).message
+        expect(typeof missing).toBe("string")
+        expect(typeof typed).toBe("string")
+      }),
+      { numRuns: 300, seed: 3 }
+    )
+    expect(new Trace.MissingAddressError({ address: "mu" }).message).toBe(`no choice at address "mu"`)
+    expect(new Trace.ChoiceTypeError({ address: "mu", expected: "boolean", actual: "number" }).message).toBe(
+      `choice at address "mu" is a number, expected a boolean`
+    )
   })
 })

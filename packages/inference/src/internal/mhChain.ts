@@ -15,15 +15,27 @@
 //         + Σ_{d∈D} log p_x(x_d)                   (reverse move redraws the dropped sites)
 //         − Σ_{f∈F} log p_x'(x'_f)                 (forward move drew the fresh sites)
 // A proposal whose run throws InvalidDistributionError, or whose log α is NaN, is rejected and
-// counted in `rejectedInvalid`; every other error propagates.
+// counted in `rejectedInvalid`; a proposal whose weight becomes −∞ is ended at once by the
+// handler (`Execution.abort`) and rejected; every other error propagates, annotated by the
+// driver with the address, the chain and the iteration.
+//
+// Every execution goes through the one driver (`Execution`), reused across steps, with the
+// run's handler transformation (the `Interpreter` layers / `transform` option) wrapped once
+// around the proposal handler. A step can pause at a deadline (inside a long execution) and
+// resume at the next call, which is what lets the Effect shell interrupt a run within a few
+// milliseconds.
 import { InvalidDistributionError } from "@fugue/core/Distribution"
 import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
-import { run } from "@fugue/runtime/Handler"
+import { identity, type Transform } from "@fugue/runtime/Combinators"
+import { Execution, ExecutionAbort, type Context } from "@fugue/runtime/Execution"
+import type { Handler } from "@fugue/runtime/Handler"
 import { ReplayHandler } from "@fugue/runtime/handlers/Replay"
 import { emptyChoices, Trace } from "@fugue/runtime/Trace"
 import { ZeroWeightError } from "../Options.ts"
+import { culprits } from "./culprits.ts"
 import { MhChoice, ProposalHandler } from "./mhHandler.ts"
+import { sideStream } from "./shell.ts"
 
 /** Robbins–Monro target acceptance for a one-dimensional random walk (Roberts & Rosenthal 2001). */
 export const TARGET_ACCEPTANCE = 0.44
@@ -45,10 +57,29 @@ export interface SiteState {
   rejectedInvalid: number
 }
 
+export interface ChainOptions {
+  readonly transform?: Transform | undefined
+  readonly context?: Context | undefined
+  readonly maxInstructions?: number | undefined
+  readonly initialLogScale?: number | undefined
+  /** End every execution right after this many barriers: the kernel targets the model cut there (SMC). */
+  readonly cutAfterBarriers?: number | undefined
+}
+
 export class Chain<A> {
   readonly model: Model<A>
   readonly rng: Rng
   readonly handler: ProposalHandler
+  readonly transform: Transform
+  /** The stream the transformation draws from (block), apart from the chain's own. */
+  readonly sideRng: Rng
+  readonly context: Context
+  readonly execution: Execution<A, void>
+  /** The execution in progress when a step paused at a deadline, with the step's settings. */
+  private paused = false
+  private pausedSite: SiteState | undefined = undefined
+  private pausedAdapt = false
+  private pausedWarmup = false
   /** Per-address adaptation state and counters (kept for addresses that come and go). */
   readonly sites = new Map<string, SiteState>()
   readonly initialLogScale: number
@@ -64,15 +95,24 @@ export class Chain<A> {
   logFactors = 0
   logWeight = 0
   rejectedInvalid = 0
+  /** Iterations completed (the driver of `Mh.run` / `runUnsafe` advances it). */
+  iteration = 0
   proposed = 0
   accepted = 0
   warmupProposed = 0
   warmupAccepted = 0
-  constructor(model: Model<A>, rng: Rng, initialLogScale = 0) {
+  constructor(model: Model<A>, rng: Rng, options: ChainOptions = {}) {
     this.model = model
     this.rng = rng
     this.handler = new ProposalHandler(rng)
-    this.initialLogScale = initialLogScale
+    this.initialLogScale = options.initialLogScale ?? 0
+    this.transform = options.transform ?? identity
+    this.sideRng = this.transform === identity ? rng : sideStream(rng)
+    this.context = options.context ?? { algorithm: "MH" }
+    const driven: Handler<void> = this.transform(this.handler, this.sideRng)
+    this.execution = new Execution(model, driven, { context: this.context, maxInstructions: options.maxInstructions })
+    this.handler.execution = this.execution as Execution<unknown, void>
+    this.handler.cut = options.cutAfterBarriers ?? 0
   }
 
   /** Starts from a given trace and its model result (the kernel's entry point). */
@@ -122,12 +162,13 @@ export class Chain<A> {
     let lastInvalid: InvalidDistributionError | undefined
     let attempts = 0
     const base = initial ?? new Trace()
+    const maxInstructions = this.execution.maxInstructions
     for (let t = 0; t < tries; t++) {
       attempts++
       const h = new ReplayHandler(this.rng, base)
-      let out: [A, Trace]
+      let result: A
       try {
-        out = run(h, this.model)
+        result = new Execution(this.model, this.transform(h, this.sideRng), { context: this.context, maxInstructions }).runToEnd()
       } catch (error) {
         if (!(error instanceof InvalidDistributionError)) throw error
         invalid++
@@ -135,9 +176,9 @@ export class Chain<A> {
         if (initial !== undefined && h.fresh === 0) break
         continue
       }
-      const w = out[1].totalLogWeight
+      const w = h.trace.totalLogWeight
       if (w > -Infinity && w < Infinity) {
-        this.setState(out[1], out[0])
+        this.setState(h.trace, result)
         return
       }
       if (initial !== undefined && h.fresh === 0) break
@@ -146,9 +187,11 @@ export class Chain<A> {
     throw new ZeroWeightError({
       algorithm: "MH",
       attempts,
-      detail: initial !== undefined
+      detail: (initial !== undefined
         ? "no finite-weight initial trace from the given trace"
-        : `no prior draw had a finite log weight${invalid > 0 ? ` (${invalid} raised InvalidDistributionError)` : ""}`
+        : `no prior draw had a finite log weight${invalid > 0 ? ` (${invalid} raised InvalidDistributionError)` : ""}`) +
+        (this.context.chain !== undefined ? `, chain ${this.context.chain}` : "") +
+        culprits(this.model as Model<unknown>, this.transform, this.rng.clone())
     })
   }
 
@@ -170,32 +213,60 @@ export class Chain<A> {
     return s
   }
 
-  /** One single-site MH step; `adapt` turns Robbins–Monro scale adaptation on; `warmup` picks the counters. */
-  step(adapt: boolean, warmup: boolean): void {
+  /**
+   * One single-site MH step; `adapt` turns Robbins–Monro scale adaptation on; `warmup` picks
+   * the counters. Returns false when the clock passed `deadline` inside the step's execution:
+   * the step is then paused, and the next call resumes it (with the same settings).
+   */
+  step(adapt: boolean, warmup: boolean, deadline: number = Infinity): boolean {
+    const h = this.handler
+    let site: SiteState
+    if (this.paused) {
+      site = this.pausedSite!
+      adapt = this.pausedAdapt
+      warmup = this.pausedWarmup
+      this.paused = false
+    } else {
+      const current = this.choices
+      const n = current.length
+      if (n === 0) return true
+      let pick = Math.floor(this.rng.uniform() * n)
+      if (pick >= n) pick = n - 1
+      site = this.siteStates[pick]
+      h.reset(current, this.index, current[pick], Math.exp(site.logScale))
+      if (warmup) {
+        this.warmupProposed++
+        site.warmupProposed++
+      } else {
+        this.proposed++
+        site.proposed++
+      }
+      this.execution.restart(this.model)
+    }
+    try {
+      if (this.execution.resume(deadline) === "paused") {
+        this.paused = true
+        this.pausedSite = site
+        this.pausedAdapt = adapt
+        this.pausedWarmup = warmup
+        return false
+      }
+    } catch (error) {
+      if (error instanceof ExecutionAbort) this.reject(site, adapt)
+      else if (error instanceof InvalidDistributionError) this.rejectInvalid(site, adapt)
+      else throw error
+      return true
+    }
+    this.complete(site, adapt, warmup, this.execution.result as A)
+    return true
+  }
+
+  /** The acceptance step once the proposal's execution has finished. */
+  private complete(site: SiteState, adapt: boolean, warmup: boolean, result: A): void {
+    const h = this.handler
     const current = this.choices
     const n = current.length
-    if (n === 0) return
     const rng = this.rng
-    let pick = Math.floor(rng.uniform() * n)
-    if (pick >= n) pick = n - 1
-    const site = this.siteStates[pick]
-    const h = this.handler
-    h.reset(current, this.index, current[pick], Math.exp(site.logScale))
-    if (warmup) {
-      this.warmupProposed++
-      site.warmupProposed++
-    } else {
-      this.proposed++
-      site.proposed++
-    }
-    let result: A
-    try {
-      result = run(h, this.model)[0]
-    } catch (error) {
-      if (!(error instanceof InvalidDistributionError)) throw error
-      this.rejectInvalid(site, adapt)
-      return
-    }
     const m = h.settle()
     const newWeight = h.logWeight
     const logAlpha = newWeight === -Infinity ? -Infinity : newWeight - this.logWeight + h.logProposalRatio + h.logDropped - h.logFresh +
@@ -228,6 +299,14 @@ export class Chain<A> {
     if (!h.inOrder || h.fresh > 0 || h.dropped > 0) this.reindex()
   }
 
+  /** A proposal with weight −∞, ended early: an ordinary rejection (acceptance probability 0). */
+  private reject(site: SiteState, adapt: boolean): void {
+    if (this.handler.walked) {
+      site.walked = true
+      if (adapt) this.adapt(site, 0)
+    }
+  }
+
   private rejectInvalid(site: SiteState, adapt: boolean): void {
     this.rejectedInvalid++
     site.rejectedInvalid++
@@ -242,5 +321,57 @@ export class Chain<A> {
     site.adapted++
     const next = site.logScale + Math.pow(site.adapted, -GAIN_EXPONENT) * (alpha - TARGET_ACCEPTANCE)
     site.logScale = next > MAX_LOG_SCALE ? MAX_LOG_SCALE : next < -MAX_LOG_SCALE ? -MAX_LOG_SCALE : next
+  }
+}
+
+/** What `kernel` returns: the new state and what happened during the steps. */
+export interface KernelOutcome<A> {
+  readonly trace: Trace
+  readonly result: A
+  readonly proposed: number
+  readonly accepted: number
+  readonly rejectedInvalid: number
+}
+
+/**
+ * `steps` single-site MH steps from `state` with fixed scales (no adaptation): the posterior-
+ * invariant move behind `Mh.kernelUnsafe` and SMC rejuvenation. Options are not validated here.
+ */
+export const kernel = <A>(
+  model: Model<A>,
+  state: { readonly trace: Trace; readonly result: A },
+  rng: Rng,
+  options: {
+    readonly steps: number
+    readonly scale?: number | undefined
+    readonly scales?: Readonly<Record<string, number>> | undefined
+    readonly transform?: Transform | undefined
+    readonly maxInstructions?: number | undefined
+    readonly cutAfterBarriers?: number | undefined
+    readonly context?: Context | undefined
+  }
+): KernelOutcome<A> => {
+  const chain = new Chain(model, rng, {
+    initialLogScale: Math.log(options.scale ?? 1),
+    transform: options.transform,
+    maxInstructions: options.maxInstructions,
+    cutAfterBarriers: options.cutAfterBarriers,
+    context: options.context ?? { algorithm: "MH kernel" }
+  })
+  if (options.scales !== undefined) {
+    for (const address in options.scales) chain.site(address).logScale = Math.log(options.scales[address])
+  }
+  chain.setState(state.trace, state.result)
+  const base = chain.context.iteration
+  for (let i = 0; i < options.steps; i++) {
+    if (base === undefined) chain.context.iteration = i
+    chain.step(false, false)
+  }
+  return {
+    trace: chain.accepted === 0 ? state.trace : chain.toTrace(),
+    result: chain.result,
+    proposed: chain.proposed,
+    accepted: chain.accepted,
+    rejectedInvalid: chain.rejectedInvalid
   }
 }

@@ -17,6 +17,13 @@
 // process (`MhChoice.stamp`), which finds repeated addresses and dropped choices without a hash
 // set per run.
 //
+// A proposal whose weight becomes −∞ (a replayed value outside its site's new support, an
+// impossible observation or factor) is certain to be rejected, so the handler ends the
+// execution at once (`Execution.abort`) before user code sees the impossible value. A replayed
+// value that fell outside its support is not redrawn: the reverse move could not regenerate
+// it (the redrawn value would be replayed, not redrawn, on the way back), so the move has
+// reverse density 0 and the exact MH ratio is 0.
+//
 // Proposals at the target, given its distribution d and current value x:
 //   kind "real", support Real:               x' = x + s·z                    ratio 0
 //   kind "real", support Positive/NonNeg.:   u = log x, u' = u + s·z          ratio u' − u
@@ -29,6 +36,8 @@
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import type { Rng } from "@fugue/core/Rng"
+import { PointMass } from "@fugue/runtime/Combinators"
+import { abort, type Execution } from "@fugue/runtime/Execution"
 import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
 import { ChoiceTypeError, typeOf, type Choice, type ChoiceValue } from "@fugue/runtime/Trace"
 
@@ -80,6 +89,10 @@ export class ProposalHandler implements Handler<void> {
   logProposalRatio = 0
   /** Whether the target got a random-walk (adaptable) proposal rather than a prior one. */
   walked = false
+  /** When > 0: end the execution right after this many barriers (observe / factor), a model cut there. */
+  cut = 0
+  barriers = 0
+  execution: Execution<unknown, void> | undefined = undefined
   constructor(rng: Rng) {
     this.rng = rng
   }
@@ -101,6 +114,7 @@ export class ProposalHandler implements Handler<void> {
     this.dropped = 0
     this.logProposalRatio = 0
     this.walked = false
+    this.barriers = 0
   }
   sample<T>(address: Address, dist: Distribution<T>): T {
     // Models usually visit their choices in the same order every run: try the next position
@@ -110,6 +124,7 @@ export class ProposalHandler implements Handler<void> {
     if (i === undefined) {
       const value = dist.sample(this.rng)
       const logProb = dist.logProb(value)
+      if (logProb === -Infinity) throw abort
       this.fresh++
       this.logFresh += logProb
       this.logPrior += logProb
@@ -125,21 +140,31 @@ export class ProposalHandler implements Handler<void> {
     const value = old.value
     if (!dist.isValue(value)) throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(value) })
     let choice = old
-    if (old === this.target) {
+    if (dist instanceof PointMass) {
+      // a substituted (fixed) site: its value is the point, never proposed
+      const point = dist.value as ChoiceValue
+      if (point !== value || dist.scoreAs !== old.logProb) choice = new MhChoice(address, point, dist.scoreAs, this.stamp)
+    } else if (old === this.target) {
       choice = this.propose(address, dist as Distribution<any>, value)
     } else {
       const logProb = dist.logProb(value)
       if (logProb !== old.logProb) choice = new MhChoice(address, value, logProb, this.stamp)
     }
+    if (choice.logProb === -Infinity) throw abort
     this.logPrior += choice.logProb
     this.visited[this.count++] = choice
     return choice.value as T
   }
   observe<T>(_address: Address, dist: Distribution<T>, value: T): void {
-    this.logLikelihood += dist.logProb(value)
+    const logProb = dist.logProb(value)
+    if (logProb === -Infinity) throw abort
+    this.logLikelihood += logProb
+    if (this.cut > 0 && ++this.barriers >= this.cut) this.execution!.end()
   }
   factor(logWeight: number): void {
+    if (logWeight === -Infinity) throw abort
     this.logFactors += logWeight
+    if (this.cut > 0 && ++this.barriers >= this.cut) this.execution!.end()
   }
   finish(): void {}
 

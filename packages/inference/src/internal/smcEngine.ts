@@ -1,7 +1,11 @@
-// The general SMC engine behind `Smc.runUnsafe` / `Smc.run`. Particles are paused generators:
-// each step advances every live particle to its next barrier (an `observe` or a `factor`),
+// The general SMC engine behind `Smc.runUnsafe` / `Smc.run`. Particles are paused executions
+// of the one driver (`Execution`, @fugue/runtime): each step resumes every live particle up to
+// its next barrier (an `observe` or a `factor` reaching the particle's handler, after the run's
+// handler transformation, so `condition` or `mask` layers move barriers as they should),
 // drawing latent choices from the prior on the way, and reweights it by the barrier's log
-// probability. When the ESS falls below threshold·N the population is resampled.
+// probability. When the ESS falls below threshold·N the population is resampled. A particle
+// whose execution raises InvalidDistributionError gets weight −∞ and is counted
+// (`rejectedInvalid`), as MH rejects such a proposal; the run goes on.
 //
 // A particle records its sample sites on a tape — addresses, values and log probabilities in
 // execution order — plus its running logPrior / logLikelihood / logFactors. Its `Trace` (a
@@ -12,11 +16,12 @@
 // run or at a rejuvenation), not at the instruction.
 //
 // Generators cannot be copied, so a resampled particle must be rebuilt. Strategy "duplicates"
-// (the default): the first copy of each ancestor takes over the ancestor's live generator and
+// (the default): the first copy of each ancestor takes over the ancestor's live execution and
 // tape (no work at all); every further copy gets a copy of the tape with the weights carried
-// over, and a fresh generator fast-forwarded to the same barrier by feeding it the tape's
-// values: nothing is rescored and nothing is looked up, only the address at each position is
-// checked (a model must be deterministic given its choices). Strategy "all" (the naive
+// over, and a fresh execution fast-forwarded through the driver to the same barrier by feeding
+// it the tape's values (the particle handler's replay mode): nothing is rescored and nothing is
+// looked up, only the address at each position is checked (a model must be deterministic given
+// its choices). Strategy "all" (the naive
 // baseline, kept for measurement and as a cross-check) rebuilds every particle by a full replay
 // that rescores every site and observation, as a ReplayHandler would. Neither draws random
 // numbers, so both give identical results for the same seed.
@@ -25,15 +30,27 @@
 // restart at 0 after each resampling, log Ẑ = Σ_t [lse(lw_t) − lse(lw_{t−1})], lse the
 // log-sum-exp; it telescopes to Σ over resampling epochs of lse(lw) − log N, so skipped
 // resamplings are accounted for exactly.
-import type { Support } from "@fugue/core/Distribution"
-import type { Instruction, Model, Program } from "@fugue/core/Model"
+//
+// MH rejuvenation (Gilks & Berzuini 2001; Chopin 2002) moves each resampled particle with a
+// kernel that leaves the current intermediate target invariant: the model cut right after its
+// t-th barrier. Every particle gets the same number of single-site steps (sweeps × the largest
+// number of choices in the population): a number of steps that depended on the particle's own
+// state (its number of choices) would not leave the target invariant when branches differ in
+// their choices, and biased such models (P(x) = 0.63 instead of 0.5 on the two-branch test).
+import { InvalidDistributionError, type Distribution, type Support } from "@fugue/core/Distribution"
+import type { Address } from "@fugue/core/Address"
+import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
-import { DuplicateAddressError } from "@fugue/runtime/Handler"
+import { identity, type Transform } from "@fugue/runtime/Combinators"
+import { Execution, type Context } from "@fugue/runtime/Execution"
+import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
 import { MissingAddressError, Trace, type ChoiceValue } from "@fugue/runtime/Trace"
-import { kernelUnsafe } from "../Mh.ts"
 import { ZeroWeightError } from "../Options.ts"
 import { Builder, type Posterior } from "../Posterior.ts"
 import type { Resampler } from "../Resampling.ts"
+import { culprits } from "./culprits.ts"
+import { kernel } from "./mhChain.ts"
+import { now, sideStream } from "./shell.ts"
 import { effectiveSampleSize, logSumExp, normalise } from "./weights.ts"
 
 export type RebuildStrategy = "duplicates" | "all"
@@ -44,59 +61,129 @@ export interface EngineConfig {
   readonly resampler: Resampler
   readonly rejuvenation: number
   readonly rebuild: RebuildStrategy
+  readonly transform?: Transform | undefined
+  readonly maxInstructions?: number | undefined
 }
 
 /** Roberts, Gelman & Gilks (1997): the optimal 1-d random-walk scale is about 2.38 target sds. */
 const RW_FACTOR = 2.38
 
+/** How the particle handler treats sample sites and barriers. */
+const LIVE = 0, REPLAY_TAPE = 1, RESCORE_TAPE = 2, REPLAY_TRACE = 3
+
+/**
+ * The handler at the bottom of every particle: records sample sites on the tape and stops the
+ * execution at each barrier with the barrier's log weight in `increment`. In a replay mode it
+ * feeds recorded values back instead, up to barrier `replayTo`.
+ */
+export class ParticleHandler implements Handler<void> {
+  readonly rng: Rng
+  readonly supports: Map<string, Support> | undefined
+  execution!: Execution<unknown, void>
+  mode = LIVE
+  /** The barrier at which a replay ends (the execution stops there and goes live). */
+  replayTo = 0
+  cursor = 0
+  source: Trace | undefined = undefined
+  addresses: Array<string> = []
+  values: Array<unknown> = []
+  logProbs: Array<number> = []
+  logPrior = 0
+  logLikelihood = 0
+  logFactors = 0
+  barriers = 0
+  increment = 0
+  barrierAddress = ""
+  constructor(rng: Rng, supports: Map<string, Support> | undefined) {
+    this.rng = rng
+    this.supports = supports
+  }
+  sample<T>(address: Address, dist: Distribution<T>): T {
+    const mode = this.mode
+    if (mode === LIVE) {
+      const value = dist.sample(this.rng)
+      const logProb = dist.logProb(value)
+      this.addresses.push(address)
+      this.values.push(value)
+      this.logProbs.push(logProb)
+      this.logPrior += logProb
+      const supports = this.supports
+      if (supports !== undefined && !supports.has(address)) supports.set(address, dist.support)
+      return value
+    }
+    if (mode === REPLAY_TRACE) {
+      const choice = this.source!.choices.get(address)
+      if (choice === undefined) throw new MissingAddressError({ address })
+      this.addresses.push(address)
+      this.values.push(choice.value)
+      this.logProbs.push(choice.logProb)
+      return choice.value as T
+    }
+    const k = this.cursor++
+    if (this.addresses[k] !== address) throw new MissingAddressError({ address })
+    const value = this.values[k] as T
+    if (mode === RESCORE_TAPE) {
+      const logProb = dist.logProb(value)
+      this.logProbs[k] = logProb
+      this.logPrior += logProb
+    }
+    return value
+  }
+  observe<T>(address: Address, dist: Distribution<T>, value: T): void {
+    if (this.mode !== LIVE) {
+      if (this.mode === RESCORE_TAPE) this.logLikelihood += dist.logProb(value)
+      this.replayed()
+      return
+    }
+    const logProb = dist.logProb(value)
+    this.logLikelihood += logProb
+    this.increment = logProb
+    this.barrierAddress = address
+    this.barriers++
+    this.execution.stop()
+  }
+  factor(logWeight: number): void {
+    if (this.mode !== LIVE) {
+      if (this.mode === RESCORE_TAPE) this.logFactors += logWeight
+      this.replayed()
+      return
+    }
+    this.logFactors += logWeight
+    this.increment = logWeight
+    this.barrierAddress = ""
+    this.barriers++
+    this.execution.stop()
+  }
+  finish(): void {}
+  /** A barrier met while replaying: at `replayTo` the replay is over and the execution stops there. */
+  private replayed(): void {
+    if (++this.barriers >= this.replayTo) {
+      this.mode = LIVE
+      this.source = undefined
+      this.execution.stop()
+    }
+  }
+}
+
 export class Particle<A> {
-  /** The live generator, positioned at `pending`; undefined once done or while awaiting a rebuild. */
-  program: Program<A> | undefined
-  /** The instruction the generator is paused at (not yet handled), or its return. */
-  pending: IteratorResult<Instruction, A>
-  /** The tape: sample sites in execution order. */
-  addresses: Array<string>
-  values: Array<unknown>
-  logProbs: Array<number>
-  logPrior: number
-  logLikelihood: number
-  logFactors: number
-  /** Barriers (observe / factor) handled so far. */
-  barriers: number
+  readonly handler: ParticleHandler
+  execution: Execution<A, void>
   done: boolean
   result: A | undefined
-  constructor(program: Program<A> | undefined, pending: IteratorResult<Instruction, A>) {
-    this.program = program
-    this.pending = pending
-    this.addresses = []
-    this.values = []
-    this.logProbs = []
-    this.logPrior = 0
-    this.logLikelihood = 0
-    this.logFactors = 0
-    this.barriers = 0
+  /** Whether the particle's execution raised InvalidDistributionError (weight −∞ from then on). */
+  broken = false
+  constructor(handler: ParticleHandler, execution: Execution<A, void>) {
+    this.handler = handler
+    this.execution = execution
     this.done = false
     this.result = undefined
   }
-  /** A copy awaiting a rebuild: the tape copied (shared when `share`), weights carried over. */
-  copy(share: boolean): Particle<A> {
-    const p = new Particle<A>(undefined, this.pending)
-    p.addresses = share ? this.addresses : this.addresses.slice()
-    p.values = share ? this.values : this.values.slice()
-    p.logProbs = share ? this.logProbs : this.logProbs.slice()
-    p.logPrior = this.logPrior
-    p.logLikelihood = this.logLikelihood
-    p.logFactors = this.logFactors
-    p.barriers = this.barriers
-    p.done = this.done
-    p.result = this.result
-    return p
-  }
   /** The particle's trace, built from the tape; throws DuplicateAddressError on a repeated address. */
   toTrace(): Trace {
-    const trace = new Trace(undefined, this.logPrior, this.logLikelihood, this.logFactors)
+    const h = this.handler
+    const trace = new Trace(undefined, h.logPrior, h.logLikelihood, h.logFactors)
     const choices = trace.choices
-    const addresses = this.addresses, values = this.values, logProbs = this.logProbs
+    const addresses = h.addresses, values = h.values, logProbs = h.logProbs
     for (let k = 0; k < addresses.length; k++) {
       const address = addresses[k]
       if (!choices.set(address, { address, value: values[k] as ChoiceValue, logProb: logProbs[k] }, false)) {
@@ -105,28 +192,7 @@ export class Particle<A> {
     }
     return trace
   }
-  /** Takes the weights of a trace. */
-  weightsFrom(trace: Trace): void {
-    this.logPrior = trace.logPrior
-    this.logLikelihood = trace.logLikelihood
-    this.logFactors = trace.logFactors
-  }
 }
-
-/** `model` cut right after its `barriers`-th observe / factor (the whole model when it has fewer). */
-export const prefix = <A>(model: Model<A>, barriers: number): Model<A | undefined> =>
-  function*() {
-    const program = model()
-    let step = program.next()
-    let seen = 0
-    while (step.done !== true) {
-      const instruction = step.value
-      const answer: unknown = yield instruction
-      if (instruction._tag !== "Sample" && ++seen === barriers) return undefined
-      step = program.next(answer)
-    }
-    return step.value
-  }
 
 // The unconstrained scale the MH kernel walks on, per support (as in internal/mhHandler.ts).
 const unconstrained = (support: Support | undefined, x: number): number => {
@@ -149,7 +215,10 @@ const unconstrained = (support: Support | undefined, x: number): number => {
 export class SmcEngine<A> {
   readonly model: Model<A>
   readonly rng: Rng
+  readonly sideRng: Rng
+  readonly transform: Transform
   readonly config: EngineConfig
+  readonly context: Context = { algorithm: "SMC", chain: undefined, iteration: 0 }
   particles: Array<Particle<A>>
   readonly logWeights: Float64Array
   readonly weights: Float64Array
@@ -161,128 +230,126 @@ export class SmcEngine<A> {
   resamplings = 0
   readonly ess: Array<number> = []
   readonly resampledAt: Array<number> = []
-  /** Particles given a new generator by replay. */
+  /** Particles given a new execution by replay. */
   rebuilds = 0
   /** Instructions stepped through by those replays. */
   replayedInstructions = 0
-  /** Resampled particles that kept their ancestor's live generator. */
+  /** Resampled particles that kept their ancestor's live execution. */
   kept = 0
   /** Barrier log weights that were NaN or +∞ (counted as −∞). */
   invalid = 0
+  /** Particles whose execution raised InvalidDistributionError (weight −∞, the run goes on). */
+  rejectedInvalid = 0
   rejuvenationProposed = 0
   rejuvenationAccepted = 0
   /** The support of each latent site (only when rejuvenating: the kernel's scales need it). */
   readonly supports: Map<string, Support> | undefined
   /** Traces produced by rejuvenation, awaiting `rebuildFromTrace`. */
   private readonly moved = new Map<object, Trace>()
-  private hit = false
-  private barrierAddress = ""
+  /** The particle the current step reached (a step can pause between particles). */
+  private cursor = 0
+  private hits = 0
+  private stepAddress: string | undefined = undefined
 
   constructor(model: Model<A>, rng: Rng, config: EngineConfig) {
     this.model = model
     this.rng = rng
     this.config = config
+    this.transform = config.transform ?? identity
+    this.sideRng = this.transform === identity ? rng : sideStream(rng)
     const n = config.particles
+    this.supports = config.rejuvenation > 0 ? new Map() : undefined
     this.particles = new Array(n)
-    for (let i = 0; i < n; i++) {
-      const program = model()
-      this.particles[i] = new Particle<A>(program, program.next())
-    }
+    for (let i = 0; i < n; i++) this.particles[i] = this.spawn()
     this.logWeights = new Float64Array(n)
     this.weights = new Float64Array(n).fill(1 / n)
     this.lsePrevious = Math.log(n)
-    this.supports = config.rejuvenation > 0 ? new Map() : undefined
   }
 
-  /** Runs `p` up to and including its next barrier (returns its log weight) or to its end (returns 0, `hit` false). */
-  private advance(p: Particle<A>): number {
-    this.hit = false
-    const program = p.program!
-    const rng = this.rng
-    const supports = this.supports
-    const addresses = p.addresses, values = p.values, logProbs = p.logProbs
-    let logPrior = p.logPrior
-    let step = p.pending
-    while (step.done !== true) {
-      const instruction = step.value
-      switch (instruction._tag) {
-        case "Sample": {
-          const address = instruction.address
-          const dist = instruction.dist
-          const value = dist.sample(rng)
-          const logProb = dist.logProb(value)
-          addresses.push(address)
-          values.push(value)
-          logProbs.push(logProb)
-          logPrior += logProb
-          if (supports !== undefined && !supports.has(address)) supports.set(address, dist.support)
-          step = program.next(value)
-          break
-        }
-        case "Observe": {
-          const logProb = instruction.dist.logProb(instruction.observed)
-          p.logPrior = logPrior
-          p.logLikelihood += logProb
-          p.barriers++
-          this.hit = true
-          this.barrierAddress = instruction.address
-          p.pending = program.next()
-          return logProb
-        }
-        case "Factor": {
-          p.logPrior = logPrior
-          p.logFactors += instruction.logWeight
-          p.barriers++
-          this.hit = true
-          this.barrierAddress = ""
-          p.pending = program.next()
-          return instruction.logWeight
-        }
-      }
+  /** A particle with a fresh execution of the model (live, at the start). */
+  private spawn(handler: ParticleHandler = new ParticleHandler(this.rng, this.supports)): Particle<A> {
+    const execution = new Execution<A, void>(this.model, this.transform(handler, this.sideRng), {
+      context: this.context,
+      maxInstructions: this.config.maxInstructions
+    })
+    handler.execution = execution as Execution<unknown, void>
+    return new Particle(handler, execution)
+  }
+
+  /**
+   * Runs `p` up to and including its next barrier (returns true, the log weight in
+   * `p.handler.increment`) or to its end (returns false). A particle whose execution raises
+   * InvalidDistributionError is broken: weight −∞ (increment −∞, counted), never run again.
+   */
+  private advance(p: Particle<A>): boolean {
+    let status
+    try {
+      status = p.execution.resume()
+    } catch (error) {
+      if (!(error instanceof InvalidDistributionError)) throw error
+      this.rejectedInvalid++
+      p.broken = true
+      p.done = true
+      p.handler.increment = -Infinity
+      return true
     }
-    p.logPrior = logPrior
-    p.pending = step
+    if (status === "stopped") return true
     p.done = true
-    p.result = step.value
-    p.program = undefined
-    return 0
+    p.result = p.execution.result
+    return false
   }
 
-  /** One SMC step; false once every particle has finished (nothing was done). */
-  stepUnsafe(): boolean {
+  /**
+   * One SMC step, or the part of it that fits before `deadline` (then false with the step
+   * still in progress; the next call continues it). Returns false once every particle has
+   * finished (nothing was done).
+   */
+  stepUnsafe(deadline: number = Infinity): boolean {
     if (this.finished) return false
     const particles = this.particles
     const n = particles.length
     const lw = this.logWeights
-    let hits = 0
-    let address: string | undefined
-    for (let i = 0; i < n; i++) {
+    this.context.iteration = this.steps
+    let i = this.cursor
+    if (i === 0) {
+      this.hits = 0
+      this.stepAddress = undefined
+    }
+    for (; i < n; i++) {
       const p = particles[i]
       if (p.done) continue
-      let increment = this.advance(p)
-      if (!this.hit) continue
-      hits++
-      if (address === undefined) address = this.barrierAddress
+      if (!this.advance(p)) continue
+      this.hits++
+      if (this.stepAddress === undefined) this.stepAddress = p.handler.barrierAddress
+      let increment = p.handler.increment
       if (!(increment < Infinity)) {
         // NaN (a NaN factor) or +∞: counted and treated as an impossible particle.
         this.invalid++
         increment = -Infinity
       }
       lw[i] += increment
+      if (deadline < Infinity && (i & 15) === 15 && now() > deadline) {
+        this.cursor = i + 1
+        return true
+      }
     }
-    if (hits === 0) {
+    this.cursor = 0
+    if (this.hits === 0) {
       this.finished = true
       return false
     }
     this.steps++
     const lse = logSumExp(lw)
     if (lse === -Infinity) {
+      const address = this.stepAddress
       throw new ZeroWeightError({
         algorithm: "SMC",
         attempts: n,
         detail: `every particle has weight -Infinity at step ${this.steps} (${
           address === "" ? "a factor" : `observe "${address}"`
-        }${this.invalid > 0 ? `; ${this.invalid} NaN or +Infinity weights so far` : ""})`
+        }${this.invalid > 0 ? `; ${this.invalid} NaN or +Infinity weights so far` : ""}${
+          this.rejectedInvalid > 0 ? `; ${this.rejectedInvalid} particles raised InvalidDistributionError` : ""
+        })${culprits(this.model as Model<unknown>, this.transform, this.rng.clone())}`
       })
     }
     this.logEvidence += lse - this.lsePrevious
@@ -301,10 +368,33 @@ export class SmcEngine<A> {
     return true
   }
 
+  /** Whether the step in progress is between particles (paused by a deadline). */
+  get midStep(): boolean {
+    return this.cursor !== 0
+  }
+
   private anyLive(): boolean {
     const particles = this.particles
-    for (let i = 0; i < particles.length; i++) if (particles[i].pending.done !== true) return true
+    for (let i = 0; i < particles.length; i++) if (!particles[i].done && !particles[i].execution.atEnd) return true
     return false
+  }
+
+  /** A copy of `src` awaiting a rebuild: its tape copied (shared when `share`), weights carried over. */
+  private copy(src: Particle<A>, share: boolean): Particle<A> {
+    const h = new ParticleHandler(this.rng, this.supports)
+    const s = src.handler
+    h.addresses = share ? s.addresses : s.addresses.slice()
+    h.values = share ? s.values : s.values.slice()
+    h.logProbs = share ? s.logProbs : s.logProbs.slice()
+    h.logPrior = s.logPrior
+    h.logLikelihood = s.logLikelihood
+    h.logFactors = s.logFactors
+    h.barriers = s.barriers
+    const p = new Particle<A>(h, src.execution)
+    p.done = src.done
+    p.result = src.result
+    p.broken = src.broken
+    return p
   }
 
   private resample(): void {
@@ -312,7 +402,7 @@ export class SmcEngine<A> {
     const ancestors = this.config.resampler(this.weights, n, this.rng)
     const old = this.particles
     const next = new Array<Particle<A>>(n)
-    // 1: keeps the ancestor's live generator; 0: replay the tape; 2: replay the (moved) trace.
+    // 1: keeps the ancestor's live execution; 0: replay the tape; 2: replay the (moved) trace.
     const live = new Uint8Array(n)
     const taken = new Uint8Array(n)
     const naive = this.config.rebuild === "all"
@@ -326,7 +416,7 @@ export class SmcEngine<A> {
         this.kept++
       } else {
         // Done particles never run again (their tape is shared); the naive rebuild writes a new tape.
-        next[k] = src.copy(src.done || naive)
+        next[k] = this.copy(src, src.done)
       }
     }
     this.resamplings++
@@ -334,30 +424,37 @@ export class SmcEngine<A> {
     if (this.config.rejuvenation > 0) this.rejuvenate(next, live)
     for (let k = 0; k < n; k++) {
       const p = next[k]
-      if (live[k] === 2) this.rebuildFromTrace(p)
+      if (live[k] === 2) next[k] = this.rebuildFromTrace(p)
+      else if (p.done && naive && live[k] !== 1) continue
       else if (p.done || live[k] === 1) continue
-      else if (naive) this.rebuildRescoring(p)
-      else this.rebuildReplay(p)
+      else next[k] = this.rebuildFromTape(p, naive)
     }
     this.particles = next
   }
 
   /**
-   * `config.rejuvenation` MH sweeps per particle: `Mh.kernelUnsafe` on the model cut at the
-   * current step's barrier, the target every particle shares at this point (a particle whose
-   * execution has fewer barriers runs to its end). A move may change how many barriers an
-   * execution has; the replay that follows it finds out whether the particle is now done.
+   * `config.rejuvenation` MH sweeps per particle: single-site MH on the model cut right after
+   * the current step's barrier, the target every particle shares at this point (a particle
+   * whose execution has fewer barriers runs to its end), with the same number of steps for
+   * every particle. A move may change how many barriers an execution has; the replay that
+   * follows it finds out whether the particle is now done.
    */
   private rejuvenate(next: Array<Particle<A>>, live: Uint8Array): void {
     const traces = next.map((p) => p.toTrace())
     const scales = this.cloudScales(traces)
-    const sweeps = this.config.rejuvenation
-    const target = prefix(this.model, this.steps)
+    let largest = 0
+    for (let k = 0; k < traces.length; k++) if (!next[k].broken && traces[k].size > largest) largest = traces[k].size
+    const steps = this.config.rejuvenation * largest
     for (let k = 0; k < next.length; k++) {
       const p = next[k]
-      const moved = kernelUnsafe(target, { trace: traces[k], result: undefined }, this.rng, {
-        steps: sweeps * traces[k].size,
-        scales
+      if (p.broken) continue
+      const moved = kernel(this.model, { trace: traces[k], result: undefined }, this.rng, {
+        steps,
+        scales,
+        transform: this.transform,
+        cutAfterBarriers: this.steps,
+        maxInstructions: this.config.maxInstructions,
+        context: { algorithm: "SMC rejuvenation", chain: undefined, iteration: this.steps }
       })
       this.rejuvenationProposed += moved.proposed
       this.rejuvenationAccepted += moved.accepted
@@ -401,32 +498,30 @@ export class SmcEngine<A> {
     return scales
   }
 
-  /** A fresh generator fast-forwarded to the particle's barrier, fed its tape: nothing is rescored or looked up. */
-  private rebuildReplay(p: Particle<A>): void {
-    const program = this.model()
-    const addresses = p.addresses
-    const values = p.values
-    const target = p.barriers
-    let step = program.next()
-    let seen = 0
-    let k = 0
-    let replayed = 0
-    while (seen < target) {
-      if (step.done === true) throw new MissingAddressError({ address: `<barrier ${target}>` })
-      const instruction = step.value
-      replayed++
-      if (instruction._tag === "Sample") {
-        if (instruction.address !== addresses[k]) throw new MissingAddressError({ address: instruction.address })
-        step = program.next(values[k++])
-      } else {
-        seen++
-        step = program.next()
-      }
+  /**
+   * A fresh execution fast-forwarded through the driver to the particle's barrier, fed its
+   * tape: nothing is rescored or looked up (`rescore`: the naive baseline, every site and
+   * observation rescored into the tape's weights).
+   */
+  private rebuildFromTape(p: Particle<A>, rescore: boolean): Particle<A> {
+    const h = p.handler
+    const target = h.barriers
+    h.mode = rescore ? RESCORE_TAPE : REPLAY_TAPE
+    h.cursor = 0
+    h.barriers = 0
+    h.replayTo = target
+    if (rescore) {
+      h.logPrior = 0
+      h.logLikelihood = 0
+      h.logFactors = 0
     }
-    p.program = program
-    p.pending = step
+    const q = this.spawn(h)
+    const status = target === 0 ? "stopped" : q.execution.resume()
+    if (status !== "stopped" || h.barriers !== target) throw new MissingAddressError({ address: `<barrier ${target}>` })
+    h.mode = LIVE
     this.rebuilds++
-    this.replayedInstructions += replayed
+    this.replayedInstructions += q.execution.instructions
+    return q
   }
 
   /**
@@ -434,104 +529,31 @@ export class SmcEngine<A> {
    * end, when the moved execution has fewer barriers), writing a new tape, taking the trace's
    * weights, and leaving the particle live at the barrier or done.
    */
-  private rebuildFromTrace(p: Particle<A>): void {
+  private rebuildFromTrace(p: Particle<A>): Particle<A> {
     const trace = this.moved.get(p)!
     this.moved.delete(p)
-    const program = this.model()
-    const choices = trace.choices
-    const addresses: Array<string> = [], values: Array<unknown> = [], logProbs: Array<number> = []
-    const target = this.steps
-    let step = program.next()
-    let seen = 0
-    let replayed = 0
-    while (seen < target && step.done !== true) {
-      const instruction = step.value
-      replayed++
-      if (instruction._tag === "Sample") {
-        const choice = choices.get(instruction.address)
-        if (choice === undefined) throw new MissingAddressError({ address: instruction.address })
-        addresses.push(instruction.address)
-        values.push(choice.value)
-        logProbs.push(choice.logProb)
-        step = program.next(choice.value)
-      } else {
-        seen++
-        step = program.next()
-      }
-    }
-    p.weightsFrom(trace)
-    p.addresses = addresses
-    p.values = values
-    p.logProbs = logProbs
-    p.barriers = seen
-    p.pending = step
-    if (step.done === true) {
-      p.done = true
-      p.result = step.value
-      p.program = undefined
-    } else {
-      p.done = false
-      p.result = undefined
-      p.program = program
+    const h = new ParticleHandler(this.rng, this.supports)
+    h.mode = REPLAY_TRACE
+    h.source = trace
+    h.replayTo = this.steps
+    const q = this.spawn(h)
+    const status = this.steps === 0 ? "stopped" : q.execution.resume()
+    h.mode = LIVE
+    h.source = undefined
+    h.logPrior = trace.logPrior
+    h.logLikelihood = trace.logLikelihood
+    h.logFactors = trace.logFactors
+    if (status === "done") {
+      q.done = true
+      q.result = q.execution.result
     }
     this.rebuilds++
-    this.replayedInstructions += replayed
-  }
-
-  /** The naive baseline: replay every site, rescoring each site and observation, into a new tape. */
-  private rebuildRescoring(p: Particle<A>): void {
-    const program = this.model()
-    const oldAddresses = p.addresses, oldValues = p.values
-    const addresses: Array<string> = [], values: Array<unknown> = [], logProbs: Array<number> = []
-    let logPrior = 0, logLikelihood = 0, logFactors = 0
-    const target = p.barriers
-    let step = program.next()
-    let seen = 0
-    let k = 0
-    let replayed = 0
-    while (seen < target) {
-      if (step.done === true) throw new MissingAddressError({ address: `<barrier ${target}>` })
-      const instruction = step.value
-      replayed++
-      switch (instruction._tag) {
-        case "Sample": {
-          const address = instruction.address
-          if (address !== oldAddresses[k]) throw new MissingAddressError({ address })
-          const value = oldValues[k++]
-          const logProb = instruction.dist.logProb(value)
-          addresses.push(address)
-          values.push(value)
-          logProbs.push(logProb)
-          logPrior += logProb
-          step = program.next(value)
-          break
-        }
-        case "Observe":
-          logLikelihood += instruction.dist.logProb(instruction.observed)
-          seen++
-          step = program.next()
-          break
-        case "Factor":
-          logFactors += instruction.logWeight
-          seen++
-          step = program.next()
-          break
-      }
-    }
-    p.program = program
-    p.pending = step
-    p.addresses = addresses
-    p.values = values
-    p.logProbs = logProbs
-    p.logPrior = logPrior
-    p.logLikelihood = logLikelihood
-    p.logFactors = logFactors
-    this.rebuilds++
-    this.replayedInstructions += replayed
+    this.replayedInstructions += q.execution.instructions
+    return q
   }
 
   /** The weighted particle population as a posterior. */
-  finish(stats: Record<string, unknown>): Posterior<A> {
+  finish<S>(stats: S, seed: number | undefined): Posterior<A, S> {
     const n = this.particles.length
     const builder = new Builder<A>("SMC", 1, n)
     normalise(this.logWeights, this.weights)
@@ -542,7 +564,8 @@ export class SmcEngine<A> {
     return builder.build({
       weights: [Float64Array.from(this.weights)],
       logEvidence: [this.logEvidence],
-      stats
+      stats,
+      seed
     })
   }
 }

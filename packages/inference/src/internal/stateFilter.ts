@@ -8,9 +8,15 @@
 // directly (`function* (x, t) { … }`) skips allocating a model closure per particle per step,
 // which costs several microseconds in V8 (each generator-function closure gets a prototype).
 // Paths are recovered at the end from the ancestor indices (the genealogy), so each resampling
-// costs O(N), not O(N·t).
-import type { Instruction, Model, Program } from "@fugue/core/Model"
+// costs O(N), not O(N·t). The small models run through the one driver (`Execution`, one object
+// reused for every run) under `FilterHandler`, wrapped by the run's handler transformation.
+import type { Address } from "@fugue/core/Address"
+import type { Distribution } from "@fugue/core/Distribution"
+import type { Model, Program } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
+import { identity, type Transform } from "@fugue/runtime/Combinators"
+import { Execution } from "@fugue/runtime/Execution"
+import type { Handler } from "@fugue/runtime/Handler"
 import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
 import type { Posterior } from "../Posterior.ts"
 import type { Resampler } from "../Resampling.ts"
@@ -31,6 +37,27 @@ export interface FilterConfig {
   readonly particles: number
   readonly threshold: number
   readonly resampler: Resampler
+  readonly transform?: Transform | undefined
+  readonly maxInstructions?: number | undefined
+}
+
+/** Prior draws at sample sites (unrecorded), observe / factor log weights summed into `logWeight`. */
+class FilterHandler implements Handler<void> {
+  readonly rng: Rng
+  logWeight = 0
+  constructor(rng: Rng) {
+    this.rng = rng
+  }
+  sample<T>(_address: Address, dist: Distribution<T>): T {
+    return dist.sample(this.rng)
+  }
+  observe<T>(_address: Address, dist: Distribution<T>, value: T): void {
+    this.logWeight += dist.logProb(value)
+  }
+  factor(logWeight: number): void {
+    this.logWeight += logWeight
+  }
+  finish(): void {}
 }
 
 export class StateFilter<S> {
@@ -54,40 +81,40 @@ export class StateFilter<S> {
   readonly filteringMeans: Array<number> = []
   readonly filteringSds: Array<number> = []
   private pendingAncestors: Int32Array | undefined = undefined
-  /** Log weight accumulated by the small model being run. */
-  private logWeight = 0
+  private readonly handler: FilterHandler
+  private readonly execution: Execution<unknown, void>
+  readonly context = { algorithm: "SMC.filter", chain: undefined as number | undefined, iteration: 0 as number | undefined }
 
   constructor(spec: FilterSpec<S>, config: FilterConfig, rng: Rng) {
     this.spec = spec
     this.config = config
     this.rng = rng
+    this.handler = new FilterHandler(rng)
+    const transform = config.transform ?? identity
+    this.execution = new Execution<unknown, void>(
+      function*() {
+        return undefined
+      },
+      transform(this.handler, rng),
+      { context: this.context, maxInstructions: config.maxInstructions }
+    )
     this.logWeights = new Float64Array(config.particles)
     this.weights = new Float64Array(config.particles).fill(1 / config.particles)
     this.lsePrevious = Math.log(config.particles)
   }
 
-  /** Runs a small model (or its generator): prior draws at sample sites, observe / factor into `logWeight`. */
+  /** Runs a small model (or its generator) through the driver: prior draws at sample sites, observe / factor into the handler's `logWeight`. */
   private runModel<B>(model: Model<B> | Program<B>): B {
-    const rng = this.rng
-    const program = typeof model === "function" ? model() : model
-    let step = program.next()
-    while (step.done !== true) {
-      const instruction: Instruction = step.value
-      switch (instruction._tag) {
-        case "Sample":
-          step = program.next(instruction.dist.sample(rng))
-          break
-        case "Observe":
-          this.logWeight += instruction.dist.logProb(instruction.observed)
-          step = program.next()
-          break
-        case "Factor":
-          this.logWeight += instruction.logWeight
-          step = program.next()
-          break
-      }
-    }
-    return step.value
+    const execution = this.execution as Execution<B, void>
+    execution.restart(model)
+    return execution.runToEnd()
+  }
+
+  private get logWeight(): number {
+    return this.handler.logWeight
+  }
+  private set logWeight(w: number) {
+    this.handler.logWeight = w
   }
 
   get finished(): boolean {
@@ -103,6 +130,7 @@ export class StateFilter<S> {
     const previous = t > 0 ? this.states[t - 1] : undefined
     const ancestors = this.pendingAncestors
     const states = new Array<S>(n)
+    this.context.iteration = t
     for (let i = 0; i < n; i++) {
       this.logWeight = 0
       let state: S
@@ -170,7 +198,7 @@ export class StateFilter<S> {
   }
 
   /** The final weighted particles with their genealogical paths. */
-  finish(stats: Record<string, unknown>): Posterior<Array<S>> {
+  finish<T>(stats: T, seed: number | undefined): Posterior<Array<S>, T> {
     const n = this.config.particles
     const steps = this.states.length
     normalise(this.logWeights, this.weights)
@@ -204,7 +232,8 @@ export class StateFilter<S> {
       logWeights: [Float64Array.from(this.logWeights)],
       weights: [Float64Array.from(this.weights)],
       logEvidence: [this.logEvidence],
-      stats
+      stats,
+      seed
     }
   }
 }

@@ -7,6 +7,7 @@
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import type { Rng } from "@fugue/core/Rng"
+import { PointMass } from "../Combinators.ts"
 import { DuplicateAddressError, type Handler } from "../Handler.ts"
 import { ChoiceTypeError, Trace, typeOf, type ChoiceValue } from "../Trace.ts"
 
@@ -38,7 +39,9 @@ export class ReplayHandler implements Handler<Trace> {
   sample<T>(address: Address, dist: Distribution<T>): T {
     const old = this.base.choices.get(address)
     let value: T
-    if (old === undefined) {
+    if (dist instanceof PointMass) {
+      value = dist.value // a substituted site keeps its value
+    } else if (old === undefined) {
       value = dist.sample(this.rng)
       this.fresh++
     } else if (dist.isValue(old.value)) {

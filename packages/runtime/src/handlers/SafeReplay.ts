@@ -7,6 +7,7 @@
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import type { Rng } from "@fugue/core/Rng"
+import { PointMass } from "../Combinators.ts"
 import { DuplicateAddressError, type Handler } from "../Handler.ts"
 import { Trace, type ChoiceValue } from "../Trace.ts"
 
@@ -39,7 +40,9 @@ export class SafeReplayHandler implements Handler<Trace> {
   sample<T>(address: Address, dist: Distribution<T>): T {
     const old = this.base.choices.get(address)
     let value: T
-    if (old !== undefined && dist.isValue(old.value)) {
+    if (dist instanceof PointMass) {
+      value = dist.value // a substituted site keeps its value
+    } else if (old !== undefined && dist.isValue(old.value)) {
       value = old.value
     } else {
       if (old === undefined) this.fresh++

@@ -1,0 +1,80 @@
+// The one Effect shell around every algorithm's synchronous kernel. An algorithm supplies
+// `work(deadline)`, which does as much as it can before the clock (performance.now(), in ms)
+// passes `deadline` and returns whether the whole run is finished; the shell calls it in
+// slices of SLICE_MS inside `Effect.sync`-like attempts, maps thrown errors (typed inference
+// and model errors to the error channel, anything else is a defect), reports progress after
+// every slice and yields to the scheduler between slices, so interruption (`Effect.timeout`,
+// `Fiber.interrupt`) takes effect within a few milliseconds even inside one long model
+// execution (the driver pauses executions at the deadline, see @fugue/runtime/Execution).
+//
+// Also here: the per-run setup every algorithm shares (seeds and streams, the handler
+// transformation from the context and the options).
+import * as CoreRng from "@fugue/core/Rng"
+import type { Transform } from "@fugue/runtime/Combinators"
+import { compose, identity } from "@fugue/runtime/Combinators"
+import { currentTransform } from "@fugue/runtime/Interpreter"
+import { Rng as RngService } from "@fugue/runtime/Rng"
+import { Effect } from "effect"
+import { Progress, type Report } from "../Progress.ts"
+import { attemptInference, type InferenceError } from "./attempt.ts"
+
+/** Length of one slice of work between interruption points, in milliseconds. */
+export const SLICE_MS = 5
+
+export const now: () => number = () => performance.now()
+
+/** Runs `work` in time slices until it reports that the run is finished. */
+export const drive = (
+  work: (deadline: number) => boolean,
+  report: () => Report | undefined
+): Effect.Effect<void, InferenceError> =>
+  Effect.gen(function*() {
+    const progress = yield* Progress
+    while (true) {
+      const finished = yield* attemptInference(() => work(now() + SLICE_MS))
+      const r = report()
+      if (r !== undefined) progress.report(r)
+      if (finished) return
+      yield* Effect.yieldNow
+    }
+  })
+
+/** The streams of a run and the seed that reproduces them (undefined when they come from an `Rng` service). */
+export interface Streams {
+  readonly rngs: Array<CoreRng.Rng>
+  readonly seed: number | undefined
+}
+
+/** Synchronous runs: the seed given, or a fresh one (recorded in the posterior). */
+export const streamsUnsafe = (seed: number | undefined, n: number): Streams => {
+  const s = seed ?? CoreRng.freshSeed()
+  return { rngs: CoreRng.streams(s, n), seed: s }
+}
+
+/**
+ * Effect runs: the seed given; else streams split from the `Rng` service in the context (its
+ * seed recorded); else a fresh seed, recorded.
+ */
+export const streams = (seed: number | undefined, n: number): Effect.Effect<Streams> =>
+  Effect.gen(function*() {
+    if (seed !== undefined) return { rngs: CoreRng.streams(seed, n), seed }
+    const service = yield* Effect.serviceOption(RngService)
+    if (service._tag === "None") return streamsUnsafe(undefined, n)
+    const rngs: Array<CoreRng.Rng> = []
+    for (let i = 0; i < n; i++) rngs.push(yield* service.value.split)
+    return { rngs, seed: undefined }
+  })
+
+/** The transformation of an Effect run: the context's layers around the `transform` option. */
+export const transformFor = (option: Transform | undefined): Effect.Effect<Transform> =>
+  Effect.map(currentTransform, (fromContext) =>
+    fromContext === identity ? option ?? identity : option === undefined ? fromContext : compose(fromContext, option))
+
+/**
+ * The stream a transformation draws from (`block`), derived from a chain's stream without
+ * consuming it: the chain's own draws are the same with or without a transformation.
+ */
+export const sideStream = (rng: CoreRng.Rng): CoreRng.Rng => {
+  const probe = rng.clone()
+  return CoreRng.make(Math.floor(probe.uniform() * 9007199254740991))
+}
