@@ -86,7 +86,7 @@ describe("hand-written regression", () => {
     for (let i = 0; i < n; i++) s2 += ws[i] * ws[i] * (xs[i] - mu) ** 2
     const se = Math.sqrt(s2) / sw
     expect(Math.abs(mu - exact.slope)).toBeLessThan(4 * se)
-  })
+  }, 10_000)
 
   it("single-site MH recovers the exact posterior means of slope and noise", () => {
     // 4 chains × 100 000 iterations, 2 000 burn-in each; MCSE per chain by batch means (50
@@ -107,7 +107,7 @@ describe("hand-written regression", () => {
       const mcse = Math.sqrt(var_) / 4
       expect(Math.abs(estimate - truth)).toBeLessThan(4 * mcse)
     }
-  })
+  }, 10_000)
 })
 
 describe("hand-written eight schools", () => {
@@ -160,7 +160,7 @@ describe("hand-written eight schools", () => {
     expect(Math.abs(est - exact)).toBeLessThan(4 * se)
     expect(exact).toBeGreaterThan(4)
     expect(exact).toBeLessThan(5)
-  })
+  }, 10_000)
 })
 
 describe("hand-written particle filter", () => {

@@ -105,7 +105,7 @@ describe("continuous samplers: moments and Kolmogorov–Smirnov", () => {
       expect(xs.filter((x) => !(d.logProb(x) > -Infinity))).toEqual([])
       if (which !== "none") checkMoments(xs, d.mean() as number, d.variance() as number, which)
       expect(ksStatistic(xs, cdf)).toBeLessThan(KS_CRITICAL)
-    })
+    }, 10_000)
   })
 })
 
@@ -144,7 +144,7 @@ describe("discrete samplers: moments and chi-square", () => {
       const xs = draw(d, 7919 * (i + 1))
       checkMoments(xs, d.mean() as number, d.variance() as number, "both")
       checkChiSquare(xs, (k) => Math.exp(d.logProb(k)), lower, upper)
-    })
+    }, 10_000)
   })
 
   it("Categorical never draws a zero-weight index", () => {
@@ -187,7 +187,7 @@ describe("vector samplers: marginals and covariances", () => {
         checkMoments(xi, mean[i], variance[i], "both")
         expect(ksStatistic(xi, (x) => betainc(x, a, total - a))).toBeLessThan(KS_CRITICAL)
       })
-    })
+    }, 20_000)
   }
 
   for (const [n, probs, seed] of [[30, [0.2, 0.3, 0.5], 201], [500, [0.1, 0.6, 0.3], 202]] as const) {
@@ -208,7 +208,7 @@ describe("vector samplers: marginals and covariances", () => {
       const prod = Float64Array.from(xs, (x) => (x[0] - mean[0]) * (x[1] - mean[1]))
       const m = momentErrors(prod, 0)
       expect(Math.abs(m.mean + n * probs[0] * probs[1])).toBeLessThan(5 * Math.sqrt(m.variance / N))
-    })
+    }, 10_000)
   }
 
   it("MultivariateNormal: normal marginals and the covariance matrix", () => {
@@ -230,7 +230,7 @@ describe("vector samplers: marginals and covariances", () => {
         expect(Math.abs(s / N - sigma[i][j]), `cov(${i}, ${j})`).toBeLessThan(5 * se)
       }
     }
-  })
+  }, 10_000)
 })
 
 describe("samplers are reproducible", () => {

@@ -251,15 +251,10 @@ const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: 
     (rng, i) => {
       const chain = makeChain(model, config, rng, i, transform)
       const recorder = new Recorder(builder, i)
-      let started = false
       return drive(
-        (deadline) => {
-          if (!started) {
-            chain.initialize(config.initial, config.tries)
-            started = true
-          }
-          return advance(chain, config, recorder, deadline)
-        },
+        (deadline) =>
+          (chain.initialized || chain.initialize(config.initial, config.tries, deadline)) &&
+          advance(chain, config, recorder, deadline),
         () => ({
           algorithm: ALGORITHM,
           chain: i,

@@ -157,17 +157,17 @@ describe("Is: importance sampling with the prior as proposal recovers conjugate 
     const s = expectRecovers(post, "mu", exactNormal)
     expect(Is.stats(post).ess).toBeCloseTo(1 / post.weights![0].reduce((a, w) => a + w * w, 0), 6)
     expect(s.seMean).toBeLessThan(0.02) // the test has power: 4 SE ≈ 0.06 vs a posterior sd of 0.5
-  })
+  }, 10_000)
 
   it("Beta–Bernoulli: mean, sd and evidence B(a+k, b+n−k)/B(a, b)", () => {
     const post = Is.runUnsafe(coinModel, { particles: 20_000, seed: 12 })
     expectRecovers(post, "p", exactCoin)
-  })
+  }, 10_000)
 
   it("Gamma–Poisson: mean, sd and the negative-binomial evidence", () => {
     const post = Is.runUnsafe(poissonModel, { particles: 20_000, seed: 13 })
     expectRecovers(post, "rate", exactPoisson)
-  })
+  }, 10_000)
 
   it("normalised weights sum to 1 and log evidence is lse(log w) − log N", () => {
     const post = Is.runUnsafe(normalModel, { particles: 1000, seed: 3 })
@@ -250,7 +250,7 @@ describe("Is: impossible and invalid weights", () => {
     }
     const sm = summary(post, "x")
     expect(Math.abs(sm.mean - num / den)).toBeLessThan(4 * sm.seMean)
-  })
+  }, 10_000)
 })
 
 describe("Is: options, errors, reproducibility and the Effect API", () => {

@@ -187,7 +187,7 @@ describe("Smc: conjugate models (K = 10 seeds × 1000 particles, t₉ tolerance)
         expectAgrees(runs.map((p) => weighted(p, site).sd), exact.sd, T9_BONFERRONI_5)
         expectAgrees(runs.map((p) => p.logEvidence![0]), exact.logEvidence, T9_BONFERRONI_5, true)
         if (rejuvenation > 0) expect(Smc.stats(runs[0]).rejuvenationAccepted).toBeGreaterThan(0)
-      })
+      }, 10_000)
     }
   }
 
@@ -236,7 +236,7 @@ describe("Smc: executions with different numbers of barriers", () => {
         const long = p.draws.get("long")![0]
         p.returns[0].forEach((r, i) => expect(r ? 1 : 0).toBe(long[i]))
       }
-    })
+    }, 10_000)
   }
 
   it("a factor barrier acts as the matching observe; samples after the last barrier are drawn", () => {
@@ -285,7 +285,7 @@ describe("Smc: the 50-step random walk against the Kalman filter", () => {
     expectAgrees(runs.map((p) => p.logEvidence![0]), kalman.logEvidence, T19, true)
     const spread = meanSd(runs.map((p) => p.logEvidence![0])).sd
     expect(spread).toBeLessThan(0.5) // a meaningful test: the estimates are tight
-  })
+  }, 15_000)
 
   it("the general SMC's log evidence, final filtering distribution and last smoothing means match (K = 10 seeds)", () => {
     const runs = seeds.map((seed) => Smc.runUnsafe(randomWalk, { particles: 1000, seed }))
@@ -296,7 +296,7 @@ describe("Smc: the 50-step random walk against the Kalman filter", () => {
       expectAgrees(runs.map((p) => weighted(p, `x#${t}`).mean), kalman.smoothed[t], T9_BONFERRONI_5)
     }
     expect(runs[0].returns[0].length).toBe(1000)
-  })
+  }, 30_000)
 
   it("general SMC and the state-space filter consume randomness alike: same seed, identical results", () => {
     for (const threshold of [0.5, 1]) {
@@ -308,7 +308,7 @@ describe("Smc: the 50-step random walk against the Kalman filter", () => {
       expect(Smc.stats(general).resamplings).toBe(Smc.filterStats(filtered).resamplings)
       expect(Smc.stats(general).ess).toEqual(Smc.filterStats(filtered).ess)
     }
-  })
+  }, 10_000)
 })
 
 describe("Smc: exact identities of the implementation", () => {
@@ -344,7 +344,7 @@ describe("Smc: exact identities of the implementation", () => {
     expect(fast.kept + fast.rebuilds).toBe(300 * fast.resamplings)
     expect(naive.rebuilds).toBe(300 * naive.resamplings)
     expect(fast.replayedInstructions).toBeLessThan(0.7 * naive.replayedInstructions)
-  })
+  }, 10_000)
 
   it("every rebuilt particle's trace carries exactly the weights a rescoring gives it", () => {
     for (const [model, rejuvenation] of [[randomWalk, 0], [normalModel, 2]] as const) {
@@ -365,7 +365,7 @@ describe("Smc: exact identities of the implementation", () => {
         expect(p.result).toBe(result)
       }
     }
-  })
+  }, 10_000)
 })
 
 describe("Smc: impossible, invalid and bad input", () => {
@@ -502,7 +502,7 @@ describe("Smc: the state-space filter's model forms", () => {
     expect(observationModel).toEqual(base)
     expect(observingTransition).toEqual(base)
     expect(closure).toEqual(base)
-  })
+  }, 10_000)
 
   it("paths follow the genealogy: each path's last state is the particle's final state", () => {
     const post = Smc.filterUnsafe(walkFilter(7))
@@ -536,7 +536,7 @@ describe("Smc: reproducibility and the Effect API", () => {
       expect({ ...service, seed: 2 }).toEqual(direct[1])
       const filtered = yield* Effect.all([1, 2].map((seed) => Smc.filter(walkFilter(seed))), { concurrency: "unbounded" })
       expect(filtered).toEqual([1, 2].map((seed) => Smc.filterUnsafe(walkFilter(seed))))
-    }))
+    }), 10_000)
 
   it.effect("run reports progress per time slice, ending at the total, and fails with typed errors", () =>
     Effect.gen(function*() {

@@ -112,7 +112,7 @@ describe("CowTrace", () => {
       ),
       { numRuns: 200, seed: 424242 }
     )
-  })
+  }, 10_000)
 
   it("a single-site write on a fork of a 10 000-choice trace copies only the root-to-leaf path", () => {
     const original = bigTrace(10_000)
@@ -178,7 +178,7 @@ describe("CowTrace", () => {
     const deepMicros = perOp(50, deep)
     expect(sink).toBeGreaterThan(0)
     expect(deepMicros / forkMicros).toBeGreaterThan(10)
-  })
+  }, 10_000)
 
   it("set keeps logPrior consistent and recovers from -Infinity without NaN", () => {
     const t = new Trace()

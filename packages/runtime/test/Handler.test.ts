@@ -91,7 +91,7 @@ describe("run and the prior handler", () => {
     const [, trace] = run(new PriorHandler(Rng.make(1)), long)
     expect(trace.size).toBe(100_000)
     expect(Number.isFinite(trace.logPrior)).toBe(true)
-  })
+  }, 10_000)
 })
 
 describe("replay and score identities", () => {

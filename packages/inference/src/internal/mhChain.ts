@@ -75,6 +75,16 @@ export class Chain<A> {
   readonly sideRng: Rng
   readonly context: Context
   readonly execution: Execution<A, void>
+  /** Whether a starting state has been found. */
+  initialized = false
+  /** The search for a starting state (resumable, like a step). */
+  private readonly init: {
+    attempts: number
+    invalid: number
+    lastInvalid: InvalidDistributionError | undefined
+    handler: ReplayHandler | undefined
+    execution: Execution<A, Trace> | undefined
+  } = { attempts: 0, invalid: 0, lastInvalid: undefined, handler: undefined, execution: undefined }
   /** The execution in progress when a step paused at a deadline, with the step's settings. */
   private paused = false
   private pausedSite: SiteState | undefined = undefined
@@ -157,32 +167,40 @@ export class Chain<A> {
    * InvalidDistributionError, that error is rethrown (the model is broken, not unlucky);
    * otherwise ZeroWeightError.
    */
-  initialize(initial: Trace | undefined, tries: number): void {
-    let invalid = 0
-    let lastInvalid: InvalidDistributionError | undefined
-    let attempts = 0
+  initialize(initial: Trace | undefined, tries: number, deadline: number = Infinity): boolean {
     const base = initial ?? new Trace()
     const maxInstructions = this.execution.maxInstructions
-    for (let t = 0; t < tries; t++) {
-      attempts++
-      const h = new ReplayHandler(this.rng, base)
-      let result: A
+    while (this.init.attempts < tries || this.init.execution !== undefined) {
+      const init = this.init
+      if (init.execution === undefined) {
+        init.attempts++
+        init.handler = new ReplayHandler(this.rng, base)
+        init.execution = new Execution(this.model, this.transform(init.handler, this.sideRng), { context: this.context, maxInstructions })
+      }
+      const h = init.handler!
+      let status
       try {
-        result = new Execution(this.model, this.transform(h, this.sideRng), { context: this.context, maxInstructions }).runToEnd()
+        status = init.execution.resume(deadline)
       } catch (error) {
+        init.execution = undefined
         if (!(error instanceof InvalidDistributionError)) throw error
-        invalid++
-        lastInvalid = error
+        init.invalid++
+        init.lastInvalid = error
         if (initial !== undefined && h.fresh === 0) break
         continue
       }
+      if (status !== "done") return false // paused at the deadline (a barrier stop is ignored)
+      const result = init.execution.result as A
+      init.execution = undefined
       const w = h.trace.totalLogWeight
       if (w > -Infinity && w < Infinity) {
         this.setState(h.trace, result)
-        return
+        this.initialized = true
+        return true
       }
       if (initial !== undefined && h.fresh === 0) break
     }
+    const { attempts, invalid, lastInvalid } = this.init
     if (invalid === attempts && lastInvalid !== undefined) throw lastInvalid
     throw new ZeroWeightError({
       algorithm: "MH",

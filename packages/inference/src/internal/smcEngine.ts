@@ -259,8 +259,9 @@ export class SmcEngine<A> {
     this.sideRng = this.transform === identity ? rng : sideStream(rng)
     const n = config.particles
     this.supports = config.rejuvenation > 0 ? new Map() : undefined
+    // particles are spawned lazily by the first step, so that a large population is built
+    // inside the time-sliced loop (interruptible), not in one go here
     this.particles = new Array(n)
-    for (let i = 0; i < n; i++) this.particles[i] = this.spawn()
     this.logWeights = new Float64Array(n)
     this.weights = new Float64Array(n).fill(1 / n)
     this.lsePrevious = Math.log(n)
@@ -316,7 +317,8 @@ export class SmcEngine<A> {
       this.stepAddress = undefined
     }
     for (; i < n; i++) {
-      const p = particles[i]
+      let p = particles[i]
+      if (p === undefined) p = particles[i] = this.spawn()
       if (p.done) continue
       if (!this.advance(p)) continue
       this.hits++
