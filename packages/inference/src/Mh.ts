@@ -264,7 +264,8 @@ const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: 
         })
       ).pipe(Effect.as(chain))
     },
-    { concurrency: config.concurrency }
+    // one chain runs in the caller's fiber (so `Effect.runSync` works); several are forked
+    { concurrency: config.chains > 1 ? config.concurrency : 1 }
   )
   return finish(builder, chains, seed)
 })

@@ -19,14 +19,15 @@ import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import type { Rng } from "@fugue/core/Rng"
 import type { Handler } from "./Handler.ts"
+import { has, type Selection } from "./Selection.ts"
 
 /**
- * Which addresses a combinator applies to: a predicate, a list, or a record's keys.
+ * Which addresses a combinator applies to: a predicate, a list, a set, or a `Selection`.
  *
  * @category combinators
  * @since 0.1.0
  */
-export type Selector = ((address: Address) => boolean) | ReadonlyArray<Address> | ReadonlySet<Address>
+export type Selector = ((address: Address) => boolean) | ReadonlyArray<Address> | ReadonlySet<Address> | Selection
 
 /**
  * A handler transformation: the combinators between an algorithm's own handler and the model
@@ -74,6 +75,10 @@ export const compose = (...transforms: ReadonlyArray<Transform>): Transform => {
 
 const toPredicate = (selector: Selector): ((address: Address) => boolean) => {
   if (typeof selector === "function") return selector
+  if (!(selector instanceof Set) && !Array.isArray(selector) && typeof (selector as Selection)._tag === "string") {
+    const selection = selector as Selection
+    return (address) => has(selection, address)
+  }
   const set = selector instanceof Set ? selector : new Set(selector as ReadonlyArray<Address>)
   return (address) => set.has(address)
 }

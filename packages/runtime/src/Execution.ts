@@ -243,12 +243,13 @@ export interface Options {
   readonly context?: Context | undefined
 }
 
+const observationError = (address: Address, dist: Distribution<unknown>, value: unknown): ObservationTypeError =>
+  new ObservationTypeError({ address, family: dist.family, expected: dist.kind, value })
+
 /** How many instructions run between two looks at the clock when a deadline is set. */
 const CLOCK_EVERY = 1024
 
 const now: () => number = typeof performance !== "undefined" ? () => performance.now() : () => Date.now()
-
-const isScalarNaN = (value: unknown): boolean => typeof value === "number" && value !== value
 
 /**
  * A resumable execution of `model` under `handler`.
@@ -375,7 +376,7 @@ export class Execution<A, Out = unknown> {
     return this.drive(true, deadline)
   }
 
-  /** The loop: the only `next()` calls on a model's generator. */
+  /** The loop: the only `next()` calls on a model's generator. Kept small (rare cases in methods) so V8 inlines the handler calls. */
   private drive(honourStop: boolean, deadline: number): Status {
     if (this.done) return "done"
     const program = this.program
@@ -384,86 +385,90 @@ export class Execution<A, Out = unknown> {
     const timed = deadline < Infinity
     let step = this.pending
     let count = this.instructions
+    // locals for the per-instruction state, written back on every exit (hot path)
+    let address = this.address
+    let prefix = this.prefix
     try {
       if (step === undefined) step = program.next()
       while (step.done !== true) {
-        if (++count > limit) {
-          this.instructions = count - 1
-          throw new InstructionLimitError({ limit, address: this.address })
-        }
+        if (++count > limit) throw new InstructionLimitError({ limit, address })
         const instruction: Instruction = step.value
         const tag = instruction === null || instruction === undefined ? undefined : instruction._tag
-        switch (tag) {
-          case "Sample": {
-            const address = this.prefix === "" ? instruction.address : this.prefix + SCOPE_SEPARATOR + instruction.address
+        if (tag === "Sample") {
+          address = prefix === "" ? instruction.address : prefix + SCOPE_SEPARATOR + instruction.address
+          step = program.next(handler.sample(address, (instruction as { dist: Distribution<unknown> }).dist))
+        } else if (tag === "Observe") {
+          address = prefix === "" ? instruction.address : prefix + SCOPE_SEPARATOR + instruction.address
+          const dist = (instruction as { dist: Distribution<unknown> }).dist
+          const observed = (instruction as { observed: unknown }).observed
+          // observed !== observed: NaN (any other value equals itself)
+          if (observed !== observed || !dist.isValue(observed)) throw observationError(address, dist, observed)
+          handler.observe(address, dist, observed)
+          step = program.next()
+        } else if (tag === "Factor") {
+          handler.factor((instruction as { logWeight: number }).logWeight)
+          step = program.next()
+        } else {
+          prefix = this.scopeInstruction(instruction, prefix, address)
+          step = program.next()
+        }
+        if (this.stopRequested || (timed && (count & (CLOCK_EVERY - 1)) === 0 && now() > deadline)) {
+          const status = this.interrupt(honourStop)
+          if (status !== undefined) {
+            this.pending = step
+            this.instructions = count
             this.address = address
-            step = program.next(handler.sample(address, (instruction as { dist: Distribution<unknown> }).dist))
-            break
-          }
-          case "Observe": {
-            const address = this.prefix === "" ? instruction.address : this.prefix + SCOPE_SEPARATOR + instruction.address
-            this.address = address
-            const dist = (instruction as { dist: Distribution<unknown> }).dist
-            const observed = (instruction as { observed: unknown }).observed
-            if (!dist.isValue(observed) || isScalarNaN(observed)) {
-              throw new ObservationTypeError({ address, family: dist.family, expected: dist.kind, value: observed })
+            this.prefix = prefix
+            if (status === "done") {
+              this.done = true
+              this.result = undefined
             }
-            handler.observe(address, dist, observed)
-            step = program.next()
-            break
+            return status
           }
-          case "Factor": {
-            handler.factor((instruction as { logWeight: number }).logWeight)
-            step = program.next()
-            break
-          }
-          case "ScopeEnter": {
-            this.prefixes.push(this.prefix)
-            this.prefix = this.prefix === "" ? instruction.address : this.prefix + SCOPE_SEPARATOR + instruction.address
-            step = program.next()
-            break
-          }
-          case "ScopeExit": {
-            this.prefix = this.prefixes.pop() ?? ""
-            step = program.next()
-            break
-          }
-          default:
-            throw new NotAnInstructionError({ value: instruction, address: this.address })
-        }
-        if (this.stopRequested) {
-          this.stopRequested = false
-          if (this.ending) {
-            this.ending = false
-            this.instructions = count
-            this.pending = step
-            this.done = true
-            this.result = undefined
-            return "done"
-          }
-          if (honourStop) {
-            this.barriers++
-            this.pending = step
-            this.instructions = count
-            return "stopped"
-          }
-        }
-        if (timed && (count & (CLOCK_EVERY - 1)) === 0 && now() > deadline) {
-          this.pending = step
-          this.instructions = count
-          return "paused"
         }
       }
     } catch (error) {
-      this.instructions = count
+      this.instructions = count > limit ? limit : count
+      this.address = address
+      this.prefix = prefix
       this.done = true
       throw annotate(error, this.where())
     }
     this.instructions = count
+    this.address = address
+    this.prefix = prefix
     this.pending = step
     this.done = true
     this.result = step.value
     return "done"
+  }
+
+  /** ScopeEnter / ScopeExit (the new prefix), or a typed error for anything else a model yielded. */
+  private scopeInstruction(instruction: Instruction, prefix: string, address: Address | undefined): string {
+    const tag = instruction === null || instruction === undefined ? undefined : instruction._tag
+    if (tag === "ScopeEnter") {
+      this.prefixes.push(prefix)
+      return prefix === "" ? instruction.address : prefix + SCOPE_SEPARATOR + instruction.address
+    }
+    if (tag === "ScopeExit") return this.prefixes.pop() ?? ""
+    throw new NotAnInstructionError({ value: instruction, address })
+  }
+
+  /** After a stop request or a passed deadline: the status to return, or undefined to go on. */
+  private interrupt(honourStop: boolean): Status | undefined {
+    if (this.stopRequested) {
+      this.stopRequested = false
+      if (this.ending) {
+        this.ending = false
+        return "done"
+      }
+      if (honourStop) {
+        this.barriers++
+        return "stopped"
+      }
+      return undefined
+    }
+    return "paused"
   }
 }
 

@@ -59,14 +59,14 @@ const byAddress = (a: Choice, b: Choice): number => compareAddresses(a.address, 
  * The record of one execution.
  *
  * **Details**: handlers (and `TraceBuilder`, which shares this buffer) add choices with
- * `record`, which appends to a buffer instead of inserting into the B-tree one key at a time.
- * While addresses arrive in strictly ascending order an append costs one string comparison
- * (no duplicate can hide in the buffer); after the first one out of order, a duplicate is
- * found by a scan (below 32 entries) or a `Set`. The first read of `choices` sorts the buffer
- * if it is out of order and loads it: into an empty tree as one leaf that keeps the buffer
- * array itself (≤ 32 choices, sorted-btree's node size) or by sorted-btree's O(n) bulk load
- * (leaves 80 % full); into a non-empty tree one insert at a time. Reading and writing
- * `choices` directly is always valid.
+ * `record`, which appends to a buffer instead of inserting into the B-tree one key at a time,
+ * checking for a reused address: by a scan while the buffer is short (below 32 entries); in a
+ * longer buffer, by one comparison with the last address while addresses arrive in strictly
+ * ascending order, and by a `Set` after the first one out of order. The first read of
+ * `choices` sorts the buffer (unless it is known to be ascending) and loads it: into an empty
+ * tree as one leaf that keeps the buffer array itself (≤ 32 choices, sorted-btree's node size)
+ * or by sorted-btree's O(n) bulk load (leaves 80 % full); into a non-empty tree one insert at a
+ * time. Reading and writing `choices` directly is always valid.
  *
  * @example
  * const [result, trace] = run(new PriorHandler(Rng.make(1)), model)
@@ -78,16 +78,16 @@ const byAddress = (a: Choice, b: Choice): number => compareAddresses(a.address, 
 export class Trace {
   private tree: Choices
   private pending: Array<Choice>
-  private ascending: boolean
-  private index: Set<Address> | undefined
+  // Set only once the buffer holds INDEX_AT or more entries out of order; while it is undefined
+  // a buffer of INDEX_AT or more entries is strictly ascending.
+  private pendingIndex: Set<Address> | undefined
   logPrior: number
   logLikelihood: number
   logFactors: number
   constructor(choices: Choices = empty(), logPrior = 0, logLikelihood = 0, logFactors = 0) {
     this.tree = choices
     this.pending = []
-    this.ascending = true
-    this.index = undefined
+    this.pendingIndex = undefined
     this.logPrior = logPrior
     this.logLikelihood = logLikelihood
     this.logFactors = logFactors
@@ -98,7 +98,8 @@ export class Trace {
     return this.tree
   }
   set choices(choices: Choices) {
-    if (this.pending.length > 0) this.resetBuffer()
+    if (this.pending.length > 0) this.pending = []
+    this.pendingIndex = undefined
     this.tree = choices
   }
   /**
@@ -109,58 +110,58 @@ export class Trace {
     const pending = this.pending
     const n = pending.length
     const address = choice.address
-    if (n > 0 && !(this.ascending && address > pending[n - 1].address)) {
-      this.ascending = false
-      const index = this.index
-      if (index !== undefined) {
-        if (index.has(address)) return false
-      } else if (n < INDEX_AT) {
-        for (let i = 0; i < n; i++) if (pending[i].address === address) return false
-      } else {
-        const built = new Set<Address>()
-        for (let i = 0; i < n; i++) built.add(pending[i].address)
-        if (built.has(address)) return false
-        this.index = built
-      }
-    }
+    if (n < INDEX_AT) {
+      for (let i = 0; i < n; i++) if (pending[i].address === address) return false
+    } else if (this.takenInLongBuffer(address, n)) return false
     if (this.tree.size > 0 && this.tree.has(address)) return false
     pending.push(choice)
-    if (this.index !== undefined) this.index.add(address)
+    if (this.pendingIndex !== undefined) this.pendingIndex.add(address)
     return true
+  }
+  // A buffer of INDEX_AT or more entries: while it is strictly ascending (checked once, when it
+  // reaches INDEX_AT) an address above the last one cannot be a duplicate; at the first one
+  // out of order the buffer gets a Set of its addresses, kept from then on.
+  private takenInLongBuffer(address: Address, n: number): boolean {
+    const pending = this.pending
+    if (this.pendingIndex === undefined) {
+      let ascending = true
+      if (n === INDEX_AT) {
+        for (let i = 1; i < n && ascending; i++) ascending = pending[i - 1].address < pending[i].address
+      }
+      if (ascending && address > pending[n - 1].address) return false
+      const index = new Set<Address>()
+      for (let i = 0; i < n; i++) index.add(pending[i].address)
+      this.pendingIndex = index
+    }
+    return this.pendingIndex.has(address)
   }
   private flush(): void {
     const pending = this.pending
     const n = pending.length
-    if (!this.ascending) {
-      if (n <= 16) {
-        // insertion sort: the buffer is short and often nearly in order
-        for (let i = 1; i < n; i++) {
-          const c = pending[i]
-          const k = c.address
-          let j = i - 1
-          while (j >= 0 && pending[j].address > k) {
-            pending[j + 1] = pending[j]
-            j--
-          }
-          pending[j + 1] = c
+    if (n <= 16) {
+      // insertion sort: the buffer is short and often nearly in order
+      for (let i = 1; i < n; i++) {
+        const c = pending[i]
+        const k = c.address
+        let j = i - 1
+        while (j >= 0 && pending[j].address > k) {
+          pending[j + 1] = pending[j]
+          j--
         }
-      } else pending.sort(byAddress)
-    }
+        pending[j + 1] = c
+      }
+    } else if (n < INDEX_AT || this.pendingIndex !== undefined) pending.sort(byAddress)
     const tree = this.tree
     if (tree.size === 0) {
       const keys = new Array<Address>(n)
       for (let i = 0; i < n; i++) keys[i] = pending[i].address
       loadSortedUnsafe(tree, keys, pending) // may keep both arrays as its leaf: start a new buffer
-      this.resetBuffer()
+      this.pending = []
     } else {
       for (let i = 0; i < n; i++) tree.set(pending[i].address, pending[i], true)
-      this.resetBuffer()
+      this.pending = []
     }
-  }
-  private resetBuffer(): void {
-    this.pending = []
-    this.ascending = true
-    this.index = undefined
+    this.pendingIndex = undefined
   }
   /** logPrior + logLikelihood + logFactors: the unnormalised log joint of the execution. */
   get totalLogWeight(): number {
@@ -176,8 +177,8 @@ export class Trace {
   }
   /** Empties the trace for reuse (pools). */
   clear(): void {
-    // new arrays are cheaper than truncating in place (measured)
-    if (this.pending.length > 0) this.resetBuffer()
+    if (this.pending.length > 0) this.pending = [] // cheaper than truncating in place (measured)
+    this.pendingIndex = undefined
     this.tree.clear()
     this.logPrior = 0
     this.logLikelihood = 0

@@ -123,7 +123,7 @@ describe("Trace.record: the buffer's ascending fast path and its bulk load", () 
 
 describe("Trace.clone is copy-on-write", () => {
   const key = (k: number) => `z#${String(k).padStart(5, "0")}`
-  const filled = (n: number): Trace => {
+  const filled = (n: number): Trace.Trace => {
     const t = Trace.make()
     for (let i = 0; i < n; i++) t.record({ address: key(i), value: i, logProb: -1 })
     return t

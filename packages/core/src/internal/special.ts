@@ -1,141 +1,18 @@
 /**
  * Shared numerics for the distribution families: exact samplers for the gamma, Poisson and
  * binomial laws (used directly and as building blocks of Beta, Dirichlet, ChiSquared,
- * StudentT, NegativeBinomial and Multinomial), Loader's saddle-point log masses for the
- * Poisson and binomial families (accurate for large counts), parameter checks for
- * vector-valued parameters and the Cholesky factorisation used by MultivariateNormal.
- * Internal: never imported from outside the package.
+ * StudentT, NegativeBinomial and Multinomial), parameter checks for vector-valued parameters
+ * and the Cholesky factorisation used by MultivariateNormal. The log densities and masses are
+ * in `saddlePoint.ts`, the double-range clamps in `limits.ts`. Internal: never imported from
+ * outside the package.
  *
  * @since 0.1.0
  */
 import gammaln from "@stdlib/math-base-special-gammaln"
 import { fail, HALF_LOG_2PI } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
-
-const LOG_2PI = 2 * HALF_LOG_2PI
-
-// ---------------------------------------------------------------------------------------------
-// Log-mass helpers
-// ---------------------------------------------------------------------------------------------
-
-/** Exact stirlerr(n) for small n: log Γ(n+1) − (n+½) log n + n − log(2π)/2. */
-const stirlerrDirect = (n: number): number => gammaln(n + 1) - (n + 0.5) * Math.log(n) + n - HALF_LOG_2PI
-
-/**
- * Stirling's error, log n! − log(√(2πn) (n/e)^n), for real n > 0 (Loader 2000): directly from
- * log Γ below 15, where there is no cancellation to speak of, and by its asymptotic series above.
- *
- * @example
- * stirlerr(20) // ≈ 1/240, log 20! − log(√(40π)(20/e)^20)
- *
- * @category numerics
- * @since 0.1.0
- */
-export const stirlerr = (n: number): number => {
-  if (n <= 15) return stirlerrDirect(n)
-  const nn = n * n
-  return (1 / 12 - (1 / 360 - (1 / 1260 - (1 / 1680 - 1 / 1188 / nn) / nn) / nn) / nn) / n
-}
-
-/**
- * The deviance term x log(x/m) + m − x ≥ 0, computed without cancellation when x ≈ m by the
- * series of Loader (2000), "Fast and accurate computation of binomial probabilities".
- *
- * @example
- * bd0(100, 100) // 0
- *
- * @category numerics
- * @since 0.1.0
- */
-export const bd0 = (x: number, m: number): number => {
-  // Halved sums so that x + m cannot overflow near the top of the double range.
-  const d = x - m
-  const mid = 0.5 * x + 0.5 * m
-  if (Math.abs(d) < 0.2 * mid) {
-    let v = (0.5 * d) / mid
-    let s = d * v
-    let ej = x * v * 2
-    v = v * v
-    for (let j = 1; j < 1000; j++) {
-      ej *= v
-      const s1 = s + ej / (2 * j + 1)
-      if (s1 === s) return s1
-      s = s1
-    }
-    return s
-  }
-  return x * Math.log(x / m) - d
-}
-
-/**
- * log of the Poisson mass e^(−λ) λ^k / k! for an integer k ≥ 0 and λ ≥ 0, by Loader's
- * saddle-point form (no cancellation between k log λ, λ and log k! for large k and λ).
- *
- * @example
- * poissonLogPmf(0, 3) // −3
- *
- * @category numerics
- * @since 0.1.0
- */
-export const poissonLogPmf = (k: number, lambda: number): number => {
-  if (k === 0) return -lambda
-  if (lambda === 0) return -Infinity
-  return -stirlerr(k) - bd0(k, lambda) - 0.5 * (LOG_2PI + Math.log(k))
-}
-
-/**
- * log of the binomial-shaped mass Γ(n+1)/(Γ(x+1)Γ(n−x+1)) p^x q^(n−x) for real 0 ≤ x ≤ n
- * (Loader's dbinom_raw); `q` = 1 − p is passed separately so it keeps full precision.
- *
- * @example
- * binomialLogPmfRaw(5, 10, 0.5, 0.5) // log(252/1024)
- *
- * @category numerics
- * @since 0.1.0
- */
-export const binomialLogPmfRaw = (x: number, n: number, p: number, q: number): number => {
-  if (p === 0) return x === 0 ? 0 : -Infinity
-  if (q === 0) return x === n ? 0 : -Infinity
-  if (x === 0) return n === 0 ? 0 : n * Math.log(q)
-  if (x === n) return n * Math.log(p)
-  const lc = stirlerr(n) - stirlerr(x) - stirlerr(n - x) - bd0(x, n * p) - bd0(n - x, n * q)
-  // ½ log(n / (2π x (n − x))), grouped so no intermediate overflows.
-  return lc + 0.5 * Math.log(n / (n - x) / x / (2 * Math.PI))
-}
-
-const LGAMMA_HALF_SERIES_FROM = 1000
-
-/**
- * log Γ(x + ½) − log Γ(x) for x > 0, by its asymptotic series for large x (where subtracting
- * two large log-gammas would lose digits): ½ log x − 1/(8x) + 1/(192x³) − 1/(640x⁵), error
- * below 1e-23 from x = 1000 (checked against mpmath).
- *
- * @example
- * lgammaHalfStep(1) // log Γ(3/2) = log(√π/2)
- *
- * @category numerics
- * @since 0.1.0
- */
-export const lgammaHalfStep = (x: number): number => {
-  if (x < LGAMMA_HALF_SERIES_FROM) return gammaln(x + 0.5) - gammaln(x)
-  const r = 1 / x
-  const r2 = r * r
-  return 0.5 * Math.log(x) - r * (1 / 8 - r2 * (1 / 192 - r2 / 640))
-}
-
-/**
- * log(1 + z²) without overflow for huge |z| (the Cauchy and Student-t kernels).
- *
- * @example
- * log1pSquare(1e200) // 400·log 10, where log1p(z²) would overflow
- *
- * @category numerics
- * @since 0.1.0
- */
-export const log1pSquare = (z: number): number => {
-  const a = Math.abs(z)
-  return a < 1e150 ? Math.log1p(a * a) : 2 * Math.log(a)
-}
+import { LOG_SCALE, MAX_FINITE } from "./limits.ts"
+import { poissonLogPmf } from "./saddlePoint.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Samplers
@@ -177,6 +54,25 @@ export const logStandardGamma = (rng: Rng, shape: number): number => {
 }
 
 /**
+ * log of one Gamma(shape, 1) draw times 2^-60 (`LOG_SCALE`), finite for every shape ≥ 2^-1074:
+ * log U / a alone overflows to −∞ once a < 2e-307, and the ratio of two such draws (Beta,
+ * Dirichlet) would then be NaN. In units of 2^60, |log U|·2^-60 / a ≤ 37·2^-60 / 2^-1074 stays
+ * finite; scaling by a power of two is exact, so nothing is lost for ordinary shapes. Same draws,
+ * in the same order, as `logStandardGamma`.
+ *
+ * @example
+ * const a = logStandardGammaScaled(rng, 1e-310), b = logStandardGammaScaled(rng, 1e-310)
+ * const x = 1 / (1 + Math.exp((b - a) * LOG_UNSCALE)) // a Beta(1e-310, 1e-310) draw, never NaN
+ *
+ * @category numerics
+ * @since 0.1.0
+ */
+export const logStandardGammaScaled = (rng: Rng, shape: number): number => {
+  if (shape >= 1) return Math.log(marsagliaTsang(rng, shape)) * LOG_SCALE
+  return Math.log(marsagliaTsang(rng, shape + 1)) * LOG_SCALE + (Math.log(rng.uniform()) * LOG_SCALE) / shape
+}
+
+/**
  * One Gamma(shape, 1) draw (Marsaglia & Tsang 2000; boosted for shape < 1). For very small
  * shapes the draw may underflow to 0, the nearest double.
  *
@@ -191,11 +87,18 @@ export const standardGamma = (rng: Rng, shape: number): number =>
 
 /** Rates below this use inversion; above, PTRS. */
 const POISSON_PTRS_FROM = 10
+/**
+ * Rates from 2^110 on: the Poisson spread, 6√λ ≤ 2^57.6, is below one ulp of λ (2^58), so a
+ * normal draw rounded to the doubles is the exact law as far as doubles can show it.
+ */
+const POISSON_NORMAL_FROM = 2 ** 110
 
 /**
  * One Poisson(λ) draw, λ ≥ 0: sequential-search inversion for λ < 10 (one uniform, about
  * λ + 1 steps), otherwise PTRS, the transformed rejection with squeeze of Hörmann (1993),
- * "The transformed rejection method for generating Poisson random variables".
+ * "The transformed rejection method for generating Poisson random variables". From λ = 2^110 on
+ * (the spread below one ulp of λ) a rounded normal draw, clamped to MAX_VALUE; an infinite rate
+ * gives MAX_VALUE.
  *
  * @example
  * samplePoisson(Rng.make(1), 1e6) // PTRS
@@ -204,7 +107,11 @@ const POISSON_PTRS_FROM = 10
  * @since 0.1.0
  */
 export const samplePoisson = (rng: Rng, lambda: number): number => {
-  if (lambda === 0) return 0
+  if (!(lambda > 0)) return 0
+  if (lambda >= POISSON_NORMAL_FROM) {
+    const k = Math.round(lambda + Math.sqrt(lambda) * rng.normal())
+    return k < MAX_FINITE ? k : MAX_FINITE
+  }
   if (lambda < POISSON_PTRS_FROM) {
     const p0 = Math.exp(-lambda)
     for (;;) {

@@ -121,17 +121,7 @@ export class ProposalHandler implements Handler<void> {
     // before the map.
     const next = this.base[this.count]
     const i = next !== undefined && next.address === address ? this.count : this.baseIndex.get(address)
-    if (i === undefined) {
-      const value = dist.sample(this.rng)
-      const logProb = dist.logProb(value)
-      if (logProb === -Infinity) throw abort
-      this.fresh++
-      this.logFresh += logProb
-      this.logPrior += logProb
-      this.inOrder = false
-      this.visited[this.count++] = new MhChoice(address, value as ChoiceValue, logProb, this.stamp)
-      return value
-    }
+    if (i === undefined) return this.fresh_(address, dist)
     const old = this.base[i]
     if (old.stamp === this.stamp) throw new DuplicateAddressError({ address })
     old.stamp = this.stamp
@@ -140,20 +130,36 @@ export class ProposalHandler implements Handler<void> {
     const value = old.value
     if (!dist.isValue(value)) throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(value) })
     let choice = old
-    if (dist instanceof PointMass) {
-      // a substituted (fixed) site: its value is the point, never proposed
-      const point = dist.value as ChoiceValue
-      if (point !== value || dist.scoreAs !== old.logProb) choice = new MhChoice(address, point, dist.scoreAs, this.stamp)
-    } else if (old === this.target) {
+    if (old === this.target) {
       choice = this.propose(address, dist as Distribution<any>, value)
     } else {
       const logProb = dist.logProb(value)
-      if (logProb !== old.logProb) choice = new MhChoice(address, value, logProb, this.stamp)
+      if (logProb !== old.logProb) choice = this.rescored(address, dist as Distribution<any>, value, logProb)
     }
     if (choice.logProb === -Infinity) throw abort
     this.logPrior += choice.logProb
     this.visited[this.count++] = choice
     return choice.value as T
+  }
+  /** A site the base lacks: a fresh prior draw. */
+  private fresh_<T>(address: Address, dist: Distribution<T>): T {
+    const value = dist.sample(this.rng)
+    const logProb = dist.logProb(value)
+    if (logProb === -Infinity) throw abort
+    this.fresh++
+    this.logFresh += logProb
+    this.logPrior += logProb
+    this.inOrder = false
+    this.visited[this.count++] = new MhChoice(address, value as ChoiceValue, logProb, this.stamp)
+    return value
+  }
+  /** A replayed value whose log probability changed (a parent moved), or a substituted site (its point). */
+  private rescored(address: Address, dist: Distribution<ChoiceValue>, value: ChoiceValue, logProb: number): MhChoice {
+    if (dist instanceof PointMass) {
+      // a substituted (fixed) site: its value is the point, never proposed
+      return new MhChoice(address, dist.value, dist.scoreAs, this.stamp)
+    }
+    return new MhChoice(address, value, logProb, this.stamp)
   }
   observe<T>(_address: Address, dist: Distribution<T>, value: T): void {
     const logProb = dist.logProb(value)
@@ -203,6 +209,7 @@ export class ProposalHandler implements Handler<void> {
   }
 
   private propose(address: Address, dist: Distribution<ChoiceValue>, x: ChoiceValue): MhChoice {
+    if (dist instanceof PointMass) return new MhChoice(address, dist.value, dist.scoreAs, this.stamp) // fixed: nothing to propose
     if (dist.kind === "real" && typeof x === "number") {
       const support = dist.support
       switch (support._tag) {
