@@ -22,3 +22,6 @@ if (which === "smc") console.log("smc", med(() => Smc.runUnsafe(function*() { le
 import { PriorHandler, run } from "@fugue/runtime"
 import * as CoreRng from "@fugue/core/Rng"
 if (which === "prior") { const rng = CoreRng.make(1); console.log("prior", med(() => { for (let i = 0; i < 100000; i++) run(new PriorHandler(rng), eight) }, 7).toFixed(1)) }
+import { Is } from "@fugue/inference"
+if (which === "is") console.log("is", med(() => Is.runUnsafe(reg, { particles: 100000, seed: 1 }), 7).toFixed(1))
+if (which === "priorreg") { const rng = CoreRng.make(1); console.log("prior", med(() => { for (let i = 0; i < 100000; i++) run(new PriorHandler(rng), reg) }, 7).toFixed(1)) }

@@ -66,7 +66,13 @@ const mib = (bytes: number): string => `${(bytes / MIB).toFixed(2)} MiB`
  * @category constructors
  * @since 0.1.0
  */
-export const soakPhase = (name: string, chunks: number, chunk: number, step: (n: number) => void, warmup = chunk): SoakPhase => {
+export const soakPhase = (
+  name: string,
+  chunks: number,
+  chunk: number,
+  step: (n: number) => void,
+  warmup = chunk
+): SoakPhase => {
   step(warmup) // JIT-compile and allocate the inline caches before the first reading
   const start = heapAfterGc()
   let middle = start
@@ -104,14 +110,16 @@ export const runSoak = (priorExecutions = 10_000_000, mhIterations = 1_000_000):
   const chunks = 10
   const phases: Array<SoakPhase> = []
 
-  phases.push(print(soakPhase("prior executions, new PriorHandler + Trace each", chunks, Math.ceil(priorExecutions / chunks), (n) => {
+  const priorChunk = Math.ceil(priorExecutions / chunks)
+  const unpooled = (n: number): void => {
     let acc = 0
     for (let i = 0; i < n; i++) acc += run(new PriorHandler(rng), linearRegression)[1].logPrior
     sink.value += acc
-  }, 100_000)))
+  }
+  phases.push(print(soakPhase("prior executions, new PriorHandler + Trace each", chunks, priorChunk, unpooled, 100_000)))
 
   const pool = TracePool.makeUnsafe({ capacity: 16 })
-  phases.push(print(soakPhase("prior executions, pooled (PooledPrior.runUnsafe + release)", chunks, Math.ceil(priorExecutions / chunks), (n) => {
+  const pooled = (n: number): void => {
     let acc = 0
     for (let i = 0; i < n; i++) {
       const [, trace] = PooledPrior.runUnsafe(pool, rng, linearRegression)
@@ -119,17 +127,20 @@ export const runSoak = (priorExecutions = 10_000_000, mhIterations = 1_000_000):
       pool.releaseUnsafe(trace)
     }
     sink.value += acc
-  }, 100_000)))
+  }
+  phases.push(print(soakPhase("prior executions, pooled (PooledPrior.runUnsafe + release)", chunks, priorChunk, pooled, 100_000)))
   const stats = pool.statsUnsafe()
   console.log(`  pool: ${stats.hits} hits, ${stats.misses} misses, high-water mark ${stats.highWaterMark}`)
   pool.closeUnsafe()
 
   let seed = 1
   const mhChunk = Math.ceil(mhIterations / chunks)
-  phases.push(print(soakPhase(`MH iterations (Mh.runUnsafe, 1 chain, warmup 0, ${chunks} runs of ${mhChunk})`, chunks, mhChunk, (n) => {
+  const mh = (n: number): void => {
     const post = Mh.runUnsafe(linearRegression, { samples: n, warmup: 0, chains: 1, seed: seed++ })
     sink.value += Posterior.mean(post, "slope")
-  }, 10_000)))
+  }
+  const mhName = `MH iterations (Mh.runUnsafe, 1 chain, warmup 0, ${chunks} runs of ${mhChunk})`
+  phases.push(print(soakPhase(mhName, chunks, mhChunk, mh, 10_000)))
 
   const allFlat = phases.every((p) => p.flat)
   console.log(allFlat ? "every phase is flat" : "NOT FLAT: the heap grew beyond the tolerance in at least one phase")

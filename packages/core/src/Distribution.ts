@@ -2,8 +2,15 @@
  * The distribution interface every family implements, its support descriptions, and the
  * typed error raised by a constructor given a bad parameter. Families live in
  * `distributions/` and are re-exported from the package root (`Normal`, `Gamma`, …).
- * `logProb` is total: it returns −∞ outside the support (or for a value of the wrong type)
- * and never NaN, for any finite or infinite input.
+ * `logProb` is total: for every valid parameter setting, extremes included, and any input
+ * whatsoever it returns −∞ outside the support (or for a value of the wrong type), never NaN
+ * and never throws; a log mass is ≤ 0, and a log density is finite at every interior point
+ * where its true value is a finite double (it is −∞ only where the true value is below
+ * −MAX_VALUE, e.g. Normal(0, 1e-300) at 1). Samplers terminate and return values in the support:
+ * a draw that lies beyond the doubles (below 2^-1074, above MAX_VALUE, within 2^-53 of 1) is
+ * clamped to the last double inside, and where a density diverges at a boundary (Gamma with
+ * shape < 1 at 0, Beta with a shape < 1 at 0 or 1) `logProb` scores the boundary value as that
+ * same last interior double, so no value a sampler returns or a transform rounds to has density +∞.
  *
  * @since 0.1.0
  */
@@ -55,7 +62,7 @@ export interface Distribution<T> {
   readonly support: Support
   /** One exact draw. */
   sample(rng: Rng): T
-  /** log density (continuous) or log mass (discrete); −∞ outside the support, never NaN. */
+  /** log density (continuous) or log mass (discrete); −∞ outside the support, never NaN, never +∞, never throws. */
   logProb(value: T): number
   /** Whether `value` has the right runtime type for this distribution (not whether it is in the support). */
   isValue(value: unknown): value is T
@@ -94,8 +101,48 @@ export class InvalidDistributionError extends Data.TaggedError("InvalidDistribut
   }
 }
 
-const show = (value: unknown): string =>
-  value instanceof Float64Array || Array.isArray(value) ? `[${Array.from(value as ArrayLike<unknown>).join(", ")}]` : String(value)
+/** Entries shown of an array-like value, and how deep nested arrays are followed. */
+const SHOW_ENTRIES = 8
+const SHOW_DEPTH = 2
+
+/**
+ * A short rendering of any value for an error message; never throws, whatever the value
+ * (Object.create(null), a Symbol, a BigInt, a cyclic or hostile object): strings are quoted,
+ * −0 and bigints keep their sign and suffix, arrays show their first entries (`[1, NaN]`).
+ */
+const show = (value: unknown, depth = 0): string => {
+  try {
+    switch (typeof value) {
+      case "string":
+        return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+      case "number":
+        return Object.is(value, -0) ? "-0" : String(value)
+      case "bigint":
+        return `${value}n`
+      case "symbol":
+        return value.toString()
+      case "function":
+        return "[function]"
+      case "object": {
+        if (value === null) return "null"
+        if (Array.isArray(value) || ArrayBuffer.isView(value)) {
+          if (depth >= SHOW_DEPTH) return "[…]"
+          const xs = value as unknown as ArrayLike<unknown>
+          const n = xs.length
+          const parts: Array<string> = []
+          for (let i = 0; i < Math.min(n, SHOW_ENTRIES); i++) parts.push(show(xs[i], depth + 1))
+          if (n > SHOW_ENTRIES) parts.push(`… ${n - SHOW_ENTRIES} more`)
+          return `[${parts.join(", ")}]`
+        }
+        return Object.prototype.toString.call(value)
+      }
+      default:
+        return String(value)
+    }
+  } catch {
+    return "[unprintable value]"
+  }
+}
 
 /** @internal */
 export const fail = (family: string, parameter: string, value: unknown, reason: string): never => {

@@ -116,6 +116,9 @@ class Sampler<A> {
   readonly builder: Builder<A>
   readonly seed: number | undefined
   readonly context = { algorithm: ALGORITHM, chain: undefined, iteration: 0 as number | undefined }
+  /** The prior path's handler and execution, reused for every particle (the trace comes from the pool). */
+  private readonly prior: PriorHandler
+  private readonly priorExecution: Execution<A, Trace>
   /** Particles drawn so far. */
   done = 0
   invalid = 0
@@ -123,7 +126,13 @@ class Sampler<A> {
   missing = 0
   mismatched = 0
   unused = 0
-  constructor(model: Model<A>, config: Config, rng: CoreRng.Rng, transform: Transform, seed: number | undefined) {
+  constructor(
+    model: Model<A>,
+    config: Config,
+    rng: CoreRng.Rng,
+    transform: Transform,
+    seed: number | undefined
+  ) {
     this.model = model
     this.config = config
     this.rng = rng
@@ -131,6 +140,11 @@ class Sampler<A> {
     this.sideRng = transform === identity ? rng : sideStream(rng)
     this.builder = new Builder<A>(ALGORITHM, 1, config.particles)
     this.seed = seed
+    this.prior = new PriorHandler(rng)
+    this.priorExecution = new Execution(model, this.transform(this.prior, this.sideRng), {
+      context: this.context,
+      maxInstructions: config.maxInstructions
+    })
   }
   private execute<R>(model: Model<R>, handler: PriorHandler | SafeScoreGivenTrace): R {
     return new Execution(model, this.transform(handler, this.sideRng), {
@@ -148,13 +162,18 @@ class Sampler<A> {
       this.context.iteration = i
       if (proposal === undefined) {
         // Prior proposal: w = p(x, y) / p(x) = likelihood × factors.
-        const handler = new PriorHandler(rng)
+        // a fresh trace per particle: a TracePool measured 8 % slower here (the trace is
+        // recorded into columns and dropped young, which V8's scavenger makes nearly free)
+        const trace = new Trace()
+        const prior = this.prior
+        prior.trace = trace
         try {
-          const result = this.execute(model, handler)
-          const trace = handler.trace
+          const execution = this.priorExecution
+          execution.restart(model)
+          const result = execution.runToEnd()
           builder.record(0, i, trace, result, this.check(trace.logLikelihood + trace.logFactors))
         } catch (error) {
-          this.rejectParticle(error, i, handler.trace)
+          this.rejectParticle(error, i, trace)
         }
       } else {
         // User proposal: x ~ q, w = p(x, y) / q(x), the target scored on q's choices.

@@ -38,7 +38,8 @@ export class InvalidChoiceError extends Data.TaggedError("InvalidChoiceError")<{
   readonly reason: string
 }> {
   override get message(): string {
-    return `invalid choice at address ${describe(this.address)}: ${text(this.field)} is ${describe(this.value)} (${text(this.reason)})`
+    const what = `${text(this.field)} is ${describe(this.value)} (${text(this.reason)})`
+    return `invalid choice at address ${describe(this.address)}: ${what}`
   }
 }
 

@@ -2,15 +2,15 @@
  * Builds a trace from choices without intermediate copies: for a trace assembled outside a
  * model run (deserialising, importing draws from another sampler, constructing test
  * fixtures, filling a pooled trace). Choices go straight into the target `Trace`'s own choice
- * buffer (`Trace.record`, the one handlers use), so there is one buffer implementation: while
- * addresses arrive in strictly ascending order an append costs one comparison, and the first
- * read of the built trace's `choices` loads them into the B-tree in one O(n) pass
- * (sorted-btree's bulk load, leaves 80 % full; measured 5–12× faster than inserting one by
- * one). Choices in any other order are buffered too (duplicates found by a scan or a `Set`)
- * and sorted once, O(n log n), before the same bulk load. Weights accumulate in the order
- * choices are added, exactly as `PriorHandler` accumulates them: `logPrior` += each choice's
- * `logProb`, `logLikelihood` += each observation's, `logFactors` += each factor. A repeated
- * address raises the runtime's `DuplicateAddressError` when it is added; a malformed choice
+ * buffer (`Trace.record`, the one every handler uses), so there is one buffer implementation.
+ * While addresses arrive in strictly ascending order, an append past the first 32 costs one
+ * comparison, and the first read of the built trace's `choices` loads the buffer into the
+ * B-tree in one O(n) pass (sorted-btree's bulk load, nodes full). Choices in any other order
+ * are buffered too (a reused address is found by a scan or a `Set`) and sorted once,
+ * O(n log n), before the same load. Weights accumulate in the order choices are added,
+ * exactly as `PriorHandler` accumulates them: `logPrior` += each choice's `logProb`,
+ * `logLikelihood` += each observation's, `logFactors` += each factor. A repeated address
+ * raises the runtime's `DuplicateAddressError` when it is added; a malformed choice
  * (`InvalidChoiceError`) or log weight (`InvalidLogWeightError`: not a number, or NaN) raises
  * a typed error naming the field and the value, and changes nothing. `build()` hands the
  * trace over: the builder cannot be used again (`BuilderConsumedError`).

@@ -110,7 +110,7 @@ export class PoolClosedError extends Data.TaggedError("PoolClosedError")<{
   readonly operation: "acquire" | "release"
 }> {
   override get message(): string {
-    return `cannot ${this.operation} a trace: the pool is closed`
+    return `cannot ${text(this.operation)} a trace: the pool is closed`
   }
 }
 

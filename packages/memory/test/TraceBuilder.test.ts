@@ -6,7 +6,7 @@ import { type Choice, compareAddresses, Trace } from "@fugue/runtime/Trace"
 import * as fc from "fast-check"
 import { InvalidChoiceError } from "../src/CowTrace.ts"
 import { BuilderConsumedError, fromChoices, InvalidLogWeightError, make, TraceBuilder } from "../src/TraceBuilder.ts"
-import { InvalidPoolOptionsError, makeUnsafe, PoolReleaseError } from "../src/TracePool.ts"
+import { InvalidPoolOptionsError, makeUnsafe, PoolClosedError, PoolReleaseError } from "../src/TracePool.ts"
 
 const choice = (address: string, value: number, logProb: number): Choice => ({ address, value, logProb })
 
@@ -54,13 +54,14 @@ describe("TraceBuilder", () => {
     const inserted = reference(choices)
     built.choices.checkValid(true)
     expect(built.choices.toArray()).toEqual(inserted.choices.toArray())
-    // sorted-btree's sequential appends fill leaves to the brim (32 keys); its bulk load fills
-    // them to 80% (ceil(0.8 * 32) = 26 keys), leaving room for later inserts without splits
-    const { leafSizes } = Choices.shape(built.choices)
-    expect(Math.max(...leafSizes)).toBe(26)
+    // full nodes, like sorted-btree's sequential appends (32 keys a leaf), but in one O(n) pass;
+    // the bulk load spreads the remainder, so every leaf holds 31 or 32
+    const { leafSizes, nodes } = Choices.shape(built.choices)
+    expect(Math.max(...leafSizes)).toBe(32)
     expect(Math.min(...leafSizes)).toBeGreaterThanOrEqual(16)
-    expect(leafSizes.length).toBe(Math.ceil(10_000 / 26))
+    expect(leafSizes.length).toBe(Math.ceil(10_000 / 32))
     expect(built.choices.height).toBeLessThanOrEqual(inserted.choices.height)
+    expect(nodes).toBeLessThanOrEqual(Choices.shape(inserted.choices).nodes)
     // the tree keeps the trace's comparator and node size
     expect(built.choices.maxNodeSize).toBe(new Trace().choices.maxNodeSize)
     expect(built.choices._compare).toBe(compareAddresses)
@@ -237,7 +238,8 @@ describe("memory error messages", () => {
           new BuilderConsumedError({ operation: v as string }).message,
           new InvalidPoolOptionsError({ option: v as string, value: v, reason: v as string }).message,
           new PoolReleaseError({ reason: "foreign", traceSize: v as number }).message,
-          new PoolReleaseError({ reason: "double-release", traceSize: v as number }).message
+          new PoolReleaseError({ reason: "double-release", traceSize: v as number }).message,
+          new PoolClosedError({ operation: v as "acquire" }).message
         ]
         for (const m of messages) expect(typeof m).toBe("string")
       }),

@@ -50,7 +50,8 @@ export const empty = (): Choices => new BTree<Address, Choice>(undefined, compar
  * number of choices in each leaf, left to right. O(nodes); a diagnostic, not for inner loops.
  *
  * @example
- * Choices.shape(trace.choices) // 10 000 sorted choices built by TraceBuilder: { height: 2, nodes: 403, leafSizes: [26, 26, …] }
+ * Choices.shape(trace.choices)
+ * // 10 000 sorted choices built by TraceBuilder: { height: 2, nodes: 324, leafSizes: [32, 32, …] }
  *
  * @category getters
  * @since 0.1.0

@@ -388,12 +388,14 @@ export class Execution<A, Out = unknown> {
     // locals for the per-instruction state, written back on every exit (hot path)
     let address = this.address
     let prefix = this.prefix
+    let instruction: Instruction | undefined = undefined
     try {
       if (step === undefined) step = program.next()
       while (step.done !== true) {
         if (++count > limit) throw new InstructionLimitError({ limit, address })
-        const instruction: Instruction = step.value
-        const tag = instruction === null || instruction === undefined ? undefined : instruction._tag
+        instruction = step.value
+        // a yielded undefined or null throws a TypeError here, turned into NotAnInstructionError below
+        const tag = instruction._tag
         if (tag === "Sample") {
           address = prefix === "" ? instruction.address : prefix + SCOPE_SEPARATOR + instruction.address
           step = program.next(handler.sample(address, (instruction as { dist: Distribution<unknown> }).dist))
@@ -432,6 +434,9 @@ export class Execution<A, Out = unknown> {
       this.address = address
       this.prefix = prefix
       this.done = true
+      if ((instruction === undefined || instruction === null) && step !== undefined && step.done !== true && step.value === instruction) {
+        throw annotate(new NotAnInstructionError({ value: instruction, address }), this.where())
+      }
       throw annotate(error, this.where())
     }
     this.instructions = count

@@ -65,8 +65,8 @@ const byAddress = (a: Choice, b: Choice): number => compareAddresses(a.address, 
  * ascending order, and by a `Set` after the first one out of order. The first read of
  * `choices` sorts the buffer (unless it is known to be ascending) and loads it: into an empty
  * tree as one leaf that keeps the buffer array itself (≤ 32 choices, sorted-btree's node size)
- * or by sorted-btree's O(n) bulk load (leaves 80 % full); into a non-empty tree one insert at a
- * time. Reading and writing `choices` directly is always valid.
+ * or by sorted-btree's O(n) bulk load (nodes full, as in-order inserts would leave them); into a
+ * non-empty tree one insert at a time. Reading and writing `choices` directly is always valid.
  *
  * @example
  * const [result, trace] = run(new PriorHandler(Rng.make(1)), model)

@@ -91,7 +91,7 @@ describe("Trace.record: the buffer's ascending fast path and its bulk load", () 
     )
   })
 
-  it("ascending input is bulk-loaded: leaves 80 % full, no taller than one-by-one insertion", () => {
+  it("ascending input is bulk-loaded into full nodes: no taller and no more nodes than one-by-one insertion", () => {
     const trace = Trace.make()
     const reference = Trace.emptyChoices()
     for (let i = 0; i < 10_000; i++) {
@@ -99,12 +99,30 @@ describe("Trace.record: the buffer's ascending fast path and its bulk load", () 
       expect(trace.record(c)).toBe(true)
       reference.set(c.address, c)
     }
-    const { height, leafSizes } = Choices.shape(trace.choices)
+    const { height, leafSizes, nodes } = Choices.shape(trace.choices)
     trace.choices.checkValid(true)
-    expect(Math.max(...leafSizes)).toBe(26) // ceil(0.8 × 32)
+    expect(Math.max(...leafSizes)).toBe(32) // sorted-btree's node size
+    expect(nodes).toBeLessThanOrEqual(Choices.shape(reference).nodes)
     expect(leafSizes.reduce((a, b) => a + b, 0)).toBe(10_000)
     expect(height).toBeLessThanOrEqual(reference.height)
     expect(trace.choices.toArray()).toEqual(reference.toArray())
+  })
+
+  it("finds a reused address at the 32-entry boundary, in ascending and in unordered buffers", () => {
+    for (const order of ["ascending", "descending"] as const) {
+      for (const size of [31, 32, 33, 64]) {
+        const trace = Trace.make()
+        const ks = Array.from({ length: size }, (_, i) => key(order === "ascending" ? i : size - i))
+        for (const k of ks) expect(trace.record({ address: k, value: 0, logProb: 0 })).toBe(true)
+        for (const k of [ks[0], ks[size >> 1], ks[size - 1]]) expect(trace.record({ address: k, value: 1, logProb: 0 })).toBe(false)
+        expect(trace.record({ address: key(9999), value: 2, logProb: 0 })).toBe(true)
+        expect(trace.record({ address: key(9999), value: 3, logProb: 0 })).toBe(false)
+        expect(trace.size).toBe(size + 1)
+        trace.choices.checkValid(true)
+        expect(Trace.addresses(trace)).toEqual([...ks, key(9999)].sort())
+        expect(Trace.getNumberOrThrow(trace, ks[0])).toBe(0)
+      }
+    }
   })
 
   it("a short buffer becomes one leaf that keeps the recorded choice objects", () => {

@@ -5,7 +5,8 @@
  * @since 0.1.0
  */
 import { isNumber, requireInteger, requireProbability, type Distribution, type Support } from "../Distribution.ts"
-import { binomialLogPmfRaw, sampleBinomial } from "../internal/special.ts"
+import { logBinomialKernel } from "../internal/saddlePoint.ts"
+import { sampleBinomial } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
 /**
@@ -33,10 +34,15 @@ export class BinomialDistribution implements Distribution<number> {
   readonly p: number
   /** 1 − p, kept separately for precision. */
   readonly q: number
+  /** log p and log(1 − p) (−∞ at the ends), cached. */
+  readonly logP: number
+  readonly logQ: number
   constructor(n: number, p: number) {
     this.n = n
     this.p = p
     this.q = 1 - p
+    this.logP = Math.log(p)
+    this.logQ = Math.log1p(-p)
     this.support = { _tag: "Integers", lower: 0, upper: n }
   }
   sample(rng: Rng): number {
@@ -44,7 +50,9 @@ export class BinomialDistribution implements Distribution<number> {
   }
   logProb(k: number): number {
     if (!Number.isInteger(k) || k < 0 || k > this.n) return -Infinity
-    return binomialLogPmfRaw(k, this.n, this.p, this.q)
+    const lp = logBinomialKernel(k, this.n - k, this.p, this.q, this.logP, this.logQ)
+    // Rounding may leave a mass near 1 a few ulps above it.
+    return lp > 0 ? 0 : lp
   }
   isValue(x: unknown): x is number {
     return isNumber(x)

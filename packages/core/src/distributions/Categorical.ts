@@ -5,11 +5,14 @@
  * @since 0.1.0
  */
 import { isNumber, type Distribution, type Support } from "../Distribution.ts"
-import { normaliseProbabilities } from "../internal/special.ts"
+import { logNormalisedWeights, normaliseProbabilities } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
 /**
  * Categorical(probs): mass probs[k] / Σ probs at index k.
+ *
+ * **Details** The log masses are formed from the weights' logarithms, so a positive weight whose
+ * normalised probability underflows (2^-1074 beside 1e308) still has its finite log mass.
  *
  * @example
  * const d = new CategoricalDistribution(new Float64Array([0.25, 0.75]))
@@ -32,10 +35,10 @@ export class CategoricalDistribution implements Distribution<number> {
   readonly logProbs: Float64Array
   /** Cumulative sums, the last forced to 1, for inversion by binary search. */
   readonly cdf: Float64Array
-  constructor(probs: Float64Array) {
+  constructor(probs: Float64Array, logProbs: Float64Array = probs.map(Math.log)) {
     const k = probs.length
     this.probs = probs
-    this.logProbs = probs.map(Math.log)
+    this.logProbs = logProbs
     this.cdf = new Float64Array(k)
     let acc = 0
     for (let i = 0; i < k; i++) this.cdf[i] = acc += probs[i]
@@ -90,4 +93,4 @@ export class CategoricalDistribution implements Distribution<number> {
  * @since 0.1.0
  */
 export const Categorical = (probs: ArrayLike<number>): CategoricalDistribution =>
-  new CategoricalDistribution(normaliseProbabilities("Categorical", "probs", probs))
+  new CategoricalDistribution(normaliseProbabilities("Categorical", "probs", probs), logNormalisedWeights(probs))

@@ -7,20 +7,34 @@
  */
 import gammaln from "@stdlib/math-base-special-gammaln"
 import { fail, isVector, type Distribution, type Support } from "../Distribution.ts"
-import { logStandardGamma, requireFiniteVector } from "../internal/special.ts"
+import { LOG_MIN_POSITIVE, LOG_UNSCALE, MIN_POSITIVE } from "../internal/limits.ts"
+import { betaSaddleConstant, betaSaddleDeviance, betaUsesSaddle, lbeta } from "../internal/saddlePoint.ts"
+import { logStandardGammaScaled, requireFiniteVector } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
 /** How far Σx may stray from 1 for x to count as a point of the simplex. */
 const SIMPLEX_TOLERANCE = 1e-9
 
 /**
+ * Σα up to this uses the direct log density: its log-gammas are then at most about 6000, so
+ * their cancellation costs under 1e-12; above, the stick-breaking product of beta densities.
+ */
+const DIRECT_MAX_TOTAL = 1000
+
+/**
  * Dirichlet(alpha): density Γ(Σα) / ΠΓ(α_i) · Π x_i^(α_i − 1) on the simplex (with respect to
  * Lebesgue measure on the first K − 1 coordinates).
  *
- * **Details** `logProb` accepts x with entries in [0, 1] summing to 1 within 1e-9. On the
- * boundary (some x_i = 0) it returns the density's limit: −∞ if any α_i > 1 there, else +∞ if
- * any α_i < 1 there. Draws normalise independent Gamma(α_i) draws, formed from log-gammas so
- * small α never gives 0/0.
+ * **Details** `logProb` accepts x with entries in [0, 1] summing to 1 within 1e-9. For Σα ≤ 1000
+ * it is the direct formula; above, the stick-breaking factorisation x_i = v_i·r_i with
+ * r_i = Σ_{j≥i} x_j, v_i ~ Beta(α_i, Σ_{j>i} α_j) and Jacobian Π_{i<K−1} r_i (e.g. Frigyik, Kapila
+ * & Gupta 2010, "Introduction to the Dirichlet distribution"), each beta density in R's dbeta form
+ * (saddle-point for large shapes), so huge concentrations never give ∞ − ∞. On the boundary
+ * (some x_i = 0) it is −∞ if any such α_i > 1; a zero with α_i = 1 contributes nothing, and one
+ * with α_i < 1, where the density diverges, is scored as the clamped value 2^-1074. Draws
+ * normalise independent Gamma(α_i) draws formed from log-gammas in units of 2^60 (finite for
+ * every α ≥ 2^-1074, so small α never gives 0/0), and coordinates that underflow are clamped to
+ * 2^-1074, so every draw has a finite log density.
  *
  * @example
  * const d = new DirichletDistribution(new Float64Array([1, 1, 1]))
@@ -40,50 +54,104 @@ export class DirichletDistribution implements Distribution<Float64Array> {
   readonly alpha: Float64Array
   /** Σα. */
   readonly alphaSum: number
-  /** log Γ(Σα) − Σ log Γ(α_i), cached. */
+  /** log Γ(Σα) − Σ log Γ(α_i) (direct form), or 0 (stick-breaking form), cached. */
   readonly logNorm: number
+  /**
+   * The stick-breaking form's per-stick beta constants (the beta density's cached constant for
+   * shapes α_i, Σ_{j>i} α_j, i < K − 1), or undefined when the direct form is used.
+   */
+  readonly stickNorm: Float64Array | undefined
+  /** Σ_{j>i} α_j for each i (the sticks' second shapes), with the stick-breaking form. */
+  readonly stickRest: Float64Array | undefined
   constructor(alpha: Float64Array) {
+    const k = alpha.length
     this.alpha = alpha
     let sum = 0
-    let lg = 0
-    for (let i = 0; i < alpha.length; i++) {
-      sum += alpha[i]
-      lg += gammaln(alpha[i])
-    }
+    for (let i = 0; i < k; i++) sum += alpha[i]
     this.alphaSum = sum
-    this.logNorm = gammaln(sum) - lg
-    this.support = { _tag: "Simplex", dimension: alpha.length }
+    this.support = { _tag: "Simplex", dimension: k }
+    if (sum <= DIRECT_MAX_TOTAL) {
+      let lg = 0
+      for (let i = 0; i < k; i++) lg += gammaln(alpha[i])
+      this.logNorm = gammaln(sum) - lg
+      this.stickNorm = undefined
+      this.stickRest = undefined
+    } else {
+      this.logNorm = 0
+      const norm = new Float64Array(k - 1)
+      const rest = new Float64Array(k - 1)
+      let tail = alpha[k - 1]
+      for (let i = k - 2; i >= 0; i--) {
+        const a = alpha[i]
+        rest[i] = tail
+        norm[i] = betaUsesSaddle(a, tail) ? betaSaddleConstant(a, tail) : -lbeta(a, tail)
+        tail += a
+      }
+      this.stickNorm = norm
+      this.stickRest = rest
+    }
   }
   sample(rng: Rng): Float64Array {
     const k = this.alpha.length
     const out = new Float64Array(k)
     let max = -Infinity
     for (let i = 0; i < k; i++) {
-      const l = logStandardGamma(rng, this.alpha[i])
+      const l = logStandardGammaScaled(rng, this.alpha[i])
       out[i] = l
       if (l > max) max = l
     }
+    // Differences of scaled logs are finite; unscaled they may be −∞ (e^−∞ = 0, clamped below).
     let total = 0
-    for (let i = 0; i < k; i++) total += out[i] = Math.exp(out[i] - max)
-    for (let i = 0; i < k; i++) out[i] /= total
+    for (let i = 0; i < k; i++) total += out[i] = Math.exp((out[i] - max) * LOG_UNSCALE)
+    for (let i = 0; i < k; i++) {
+      const v = out[i] / total
+      out[i] = v > 0 ? v : MIN_POSITIVE
+    }
     return out
   }
   logProb(x: Float64Array): number {
     const alpha = this.alpha
     if (!isVector(x) || x.length !== alpha.length) return -Infinity
+    const k = x.length
+    const norm = this.stickNorm
+    const direct = norm === undefined
     let sum = 0
     let lp = this.logNorm
-    let zeroPlus = false
-    for (let i = 0; i < x.length; i++) {
+    for (let i = 0; i < k; i++) {
       const xi = x[i]
       if (!(xi >= 0 && xi <= 1)) return -Infinity
       sum += xi
+      if (xi === 0 && alpha[i] > 1) return -Infinity
+      if (!direct) continue
       if (xi > 0) lp += (alpha[i] - 1) * Math.log(xi)
-      else if (alpha[i] > 1) return -Infinity
-      else if (alpha[i] < 1) zeroPlus = true
+      else if (alpha[i] < 1) lp += (alpha[i] - 1) * LOG_MIN_POSITIVE
     }
     if (!(Math.abs(sum - 1) <= SIMPLEX_TOLERANCE)) return -Infinity
-    return zeroPlus ? Infinity : lp
+    return direct ? lp : this.stickBreaking(x, norm, this.stickRest as Float64Array)
+  }
+  /** The stick-breaking log density (Σα > 1000), for x already checked to be on the simplex. */
+  private stickBreaking(x: Float64Array, norm: Float64Array, rest: Float64Array): number {
+    const alpha = this.alpha
+    const k = x.length
+    // Zeros here have α ≤ 1 (checked): score them as the clamped value 2^-1074.
+    let r = x[k - 1] > 0 ? x[k - 1] : MIN_POSITIVE
+    let lp = 0
+    for (let i = k - 2; i >= 0; i--) {
+      const xi = x[i] > 0 ? x[i] : MIN_POSITIVE
+      const ri = xi + r
+      const v = xi / ri
+      const w = r / ri
+      const a = alpha[i]
+      const b = rest[i]
+      // Of v and w = 1 − v the smaller is the accurate one: the larger's log is log1p(−smaller).
+      lp += betaUsesSaddle(a, b)
+        ? norm[i] - betaSaddleDeviance(a, b, v, w)
+        : norm[i] + (a - 1) * (v <= w ? Math.log(v) : Math.log1p(-w)) + (b - 1) * (v <= w ? Math.log1p(-v) : Math.log(w))
+      // The Jacobian r_i, for i < K − 1.
+      lp -= Math.log(ri)
+      r = ri
+    }
+    return lp
   }
   isValue(x: unknown): x is Float64Array {
     return isVector(x)
@@ -91,15 +159,16 @@ export class DirichletDistribution implements Distribution<Float64Array> {
   mean(): Float64Array {
     return this.alpha.map((a) => a / this.alphaSum)
   }
+  /** α_i(s − α_i)/(s²(s + 1)) with s = Σα, as m_i(1 − m_i)/(s + 1) (no overflowing products). */
   variance(): Float64Array {
     const s = this.alphaSum
-    return this.alpha.map((a) => (a * (s - a)) / (s * s * (s + 1)))
+    return this.alpha.map((a) => ((a / s) * ((s - a) / s)) / (s + 1))
   }
 }
 
 /**
  * A Dirichlet distribution; throws `InvalidDistributionError` unless `alpha` has at least two
- * entries, each finite and > 0.
+ * entries, each finite and > 0, with a finite sum.
  *
  * @example
  * const w = Dirichlet([1, 2, 3])
@@ -110,6 +179,11 @@ export class DirichletDistribution implements Distribution<Float64Array> {
  */
 export const Dirichlet = (alpha: ArrayLike<number>): DirichletDistribution => {
   const a = requireFiniteVector("Dirichlet", "alpha", alpha, 2)
-  for (let i = 0; i < a.length; i++) if (!(a[i] > 0)) fail("Dirichlet", "alpha", alpha, `entry ${i} must be > 0`)
+  let sum = 0
+  for (let i = 0; i < a.length; i++) {
+    if (!(a[i] > 0)) fail("Dirichlet", "alpha", alpha, `entry ${i} must be > 0`)
+    sum += a[i]
+  }
+  if (!(sum < Infinity)) fail("Dirichlet", "alpha", alpha, "the sum of the entries must be finite")
   return new DirichletDistribution(a)
 }

@@ -5,12 +5,15 @@
  * @since 0.1.0
  */
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
+import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
 /**
  * Exponential(rate): density rate·e^(−rate·x) on x ≥ 0.
+ *
+ * **Details** A draw beyond MAX_VALUE (rates below about 1e-306) is clamped to MAX_VALUE.
  *
  * @example
  * const d = new ExponentialDistribution(2)
@@ -37,11 +40,12 @@ export class ExponentialDistribution implements Distribution<number> {
     this.logRate = Math.log(rate)
   }
   sample(rng: Rng): number {
-    // Inversion: −log U / rate (U in (0, 1), so the draw is finite).
-    return -Math.log(rng.uniform()) / this.rate
+    // Inversion: −log U / rate (U in (0, 1), so −log U is finite; the quotient may overflow).
+    const x = -Math.log(rng.uniform()) / this.rate
+    return x < Infinity ? x : MAX_FINITE
   }
   logProb(x: number): number {
-    if (!(x >= 0) || typeof x !== "number") return -Infinity
+    if (typeof x !== "number" || !(x >= 0)) return -Infinity
     return this.logRate - this.rate * x
   }
   isValue(x: unknown): x is number {

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { fail, isNumber, type Distribution, type Support } from "../Distribution.ts"
+import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
@@ -41,8 +42,10 @@ export class GeometricDistribution implements Distribution<number> {
   }
   sample(rng: Rng): number {
     if (this.p === 1) return 0
-    // Inversion: P(X ≥ k) = (1 − p)^k, so X = ⌊log U / log(1 − p)⌋.
-    return Math.floor(Math.log(rng.uniform()) / this.logQ)
+    // Inversion: P(X ≥ k) = (1 − p)^k, so X = ⌊log U / log(1 − p)⌋; for p below about 1e-307
+    // the quotient overflows, and MAX_VALUE (an integer) is the nearest count a double holds.
+    const k = Math.floor(Math.log(rng.uniform()) / this.logQ)
+    return k < Infinity ? k : MAX_FINITE
   }
   logProb(k: number): number {
     if (!Number.isInteger(k) || k < 0) return -Infinity
@@ -56,7 +59,7 @@ export class GeometricDistribution implements Distribution<number> {
     return (1 - this.p) / this.p
   }
   variance(): number {
-    return (1 - this.p) / (this.p * this.p)
+    return (1 - this.p) / this.p / this.p
   }
 }
 

@@ -5,13 +5,17 @@
  * @since 0.1.0
  */
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
-import { log1pSquare } from "../internal/special.ts"
+import { MAX_FINITE } from "../internal/limits.ts"
+import { log1pSquare } from "../internal/saddlePoint.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
 /**
  * HalfCauchy(scale): density 2 / (π·scale·(1 + (x/scale)²)) on x ≥ 0.
+ *
+ * **Details** Where x/scale overflows, log(1 + z²) = 2(log x − log scale), so `logProb` is
+ * finite at every finite x ≥ 0; a draw beyond MAX_VALUE is clamped to it.
  *
  * @example
  * const d = new HalfCauchyDistribution(1)
@@ -40,11 +44,13 @@ export class HalfCauchyDistribution implements Distribution<number> {
   sample(rng: Rng): number {
     // Inversion: scale·tan(πU/2), as scale·cot(π(1 − U)/2) for U ≥ ½ to keep the tail precise.
     const u = rng.uniform()
-    return this.scale * (u < 0.5 ? Math.tan(0.5 * Math.PI * u) : 1 / Math.tan(0.5 * Math.PI * (1 - u)))
+    const x = this.scale * (u < 0.5 ? Math.tan(0.5 * Math.PI * u) : 1 / Math.tan(0.5 * Math.PI * (1 - u)))
+    return x < Infinity ? x : MAX_FINITE
   }
   logProb(x: number): number {
-    if (!(x >= 0) || x === Infinity || typeof x !== "number") return -Infinity
-    return this.logNorm - log1pSquare(x / this.scale)
+    if (typeof x !== "number" || !(x >= 0) || x === Infinity) return -Infinity
+    const z = x / this.scale
+    return z < Infinity ? this.logNorm - log1pSquare(z) : this.logNorm - 2 * (Math.log(x) - Math.log(this.scale))
   }
   isValue(x: unknown): x is number {
     return isNumber(x)

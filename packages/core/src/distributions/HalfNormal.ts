@@ -5,12 +5,15 @@
  * @since 0.1.0
  */
 import { HALF_LOG_2PI, isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
+import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
 /**
  * HalfNormal(sigma): density 2·exp(−x²/(2σ²)) / (σ√(2π)) on x ≥ 0.
+ *
+ * **Details** A draw beyond MAX_VALUE is clamped to MAX_VALUE.
  *
  * @example
  * const d = new HalfNormalDistribution(1)
@@ -37,10 +40,11 @@ export class HalfNormalDistribution implements Distribution<number> {
     this.logNorm = Math.LN2 - Math.log(sigma) - HALF_LOG_2PI
   }
   sample(rng: Rng): number {
-    return this.sigma * Math.abs(rng.normal())
+    const x = this.sigma * Math.abs(rng.normal())
+    return x < Infinity ? x : MAX_FINITE
   }
   logProb(x: number): number {
-    if (!(x >= 0) || typeof x !== "number") return -Infinity
+    if (typeof x !== "number" || !(x >= 0)) return -Infinity
     const z = x / this.sigma
     return this.logNorm - 0.5 * z * z
   }

@@ -6,17 +6,25 @@
  */
 import gammaln from "@stdlib/math-base-special-gammaln"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
+import { clampPositive } from "../internal/limits.ts"
+import { bd0Quotient, gammaSaddleConstant } from "../internal/saddlePoint.ts"
 import { logStandardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "Positive" }
+
+/** Shapes above this use the saddle-point form (as Gamma). */
+const SADDLE_FROM = 1000
 
 /**
  * InverseGamma(shape, scale): density β^α x^(−α−1) e^(−β/x) / Γ(α) on x > 0.
  *
  * **Details** The mean β/(α − 1) exists for α > 1 (+∞ otherwise); the variance
  * β²/((α − 1)²(α − 2)) for α > 2 (+∞ for 1 < α ≤ 2, undefined for α ≤ 1). Draws are
- * β/G with G ~ Gamma(α, 1), formed in log space.
+ * β/G with G ~ Gamma(α, 1), formed in log space and clamped into [2^-1074, MAX_VALUE] (for small
+ * α much of the mass lies above MAX_VALUE). For α > 1000 `logProb` uses the saddle-point form
+ * log α − log x + log dpois_raw(α, β/x) = ½ log(α/2π) − stirlerr(α) − log x − bd0(α, β/x)
+ * (Loader 2000, as R's dgamma), finite wherever the true value is.
  *
  * @example
  * const d = new InverseGammaDistribution(3, 2)
@@ -37,20 +45,21 @@ export class InverseGammaDistribution implements Distribution<number> {
   }
   readonly shape: number
   readonly scale: number
-  /** α log β − log Γ(α), cached. */
+  /** α log β − log Γ(α) (α ≤ 1000), or the saddle-point constant ½ log(α/2π) − stirlerr(α), cached. */
   readonly logNorm: number
   constructor(shape: number, scale: number) {
     this.shape = shape
     this.scale = scale
-    this.logNorm = shape * Math.log(scale) - gammaln(shape)
+    this.logNorm = shape <= SADDLE_FROM ? shape * Math.log(scale) - gammaln(shape) : gammaSaddleConstant(shape)
   }
   sample(rng: Rng): number {
-    return Math.exp(Math.log(this.scale) - logStandardGamma(rng, this.shape))
+    return clampPositive(Math.exp(Math.log(this.scale) - logStandardGamma(rng, this.shape)))
   }
   logProb(x: number): number {
     // x = 0 is the density's limit 0 (e^(−β/x) wins).
-    if (!(x > 0) || x === Infinity || typeof x !== "number") return -Infinity
-    return this.logNorm - (this.shape + 1) * Math.log(x) - this.scale / x
+    if (typeof x !== "number" || !(x > 0) || x === Infinity) return -Infinity
+    if (this.shape <= SADDLE_FROM) return this.logNorm - (this.shape + 1) * Math.log(x) - this.scale / x
+    return this.logNorm - Math.log(x) - bd0Quotient(this.shape, this.scale, x)
   }
   isValue(x: unknown): x is number {
     return isNumber(x)
@@ -60,7 +69,7 @@ export class InverseGammaDistribution implements Distribution<number> {
   }
   variance(): number | undefined {
     const a = this.shape
-    if (a > 2) return (this.scale * this.scale) / ((a - 1) * (a - 1) * (a - 2))
+    if (a > 2) return (this.scale / (a - 1)) * (this.scale / (a - 1)) / (a - 2)
     return a > 1 ? Infinity : undefined
   }
 }

@@ -5,12 +5,16 @@
  * @since 0.1.0
  */
 import { isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
+import { locScale } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "Real" }
 
 /**
  * Laplace(loc, scale): density exp(−|x − loc|/scale) / (2·scale).
+ *
+ * **Details** `logProb` survives |x − loc| overflowing (from the halves); a draw beyond the
+ * doubles is clamped to ±MAX_VALUE.
  *
  * @example
  * const d = new LaplaceDistribution(0, 1)
@@ -36,19 +40,22 @@ export class LaplaceDistribution implements Distribution<number> {
   constructor(loc: number, scale: number) {
     this.loc = loc
     this.scale = scale
-    this.logNorm = -Math.log(2 * scale)
+    // −log 2 − log scale, not −log(2·scale): the product overflows for scale > MAX_VALUE/2.
+    this.logNorm = -Math.LN2 - Math.log(scale)
   }
   sample(rng: Rng): number {
     // Inversion: loc + scale·log(2U) below the median, loc − scale·log(2(1 − U)) above it
     // (1 − U is exact for U ≥ ½, so both tails keep full precision).
     const u = rng.uniform()
-    return u < 0.5 ? this.loc + this.scale * Math.log(2 * u) : this.loc - this.scale * Math.log(2 - 2 * u)
+    return locScale(this.loc, this.scale, u < 0.5 ? Math.log(2 * u) : -Math.log(2 - 2 * u))
   }
   logProb(x: number): number {
     if (typeof x !== "number") return -Infinity
     const lp = this.logNorm - Math.abs(x - this.loc) / this.scale
-    // ±∞ or NaN gives NaN or −∞ here, never a finite value.
-    return lp === lp ? lp : -Infinity
+    if (lp > -Infinity) return lp
+    // Rare: NaN or ±∞ (−∞), or x − loc overflowed although x is finite (redo from halves).
+    if (x - x !== 0) return -Infinity
+    return this.logNorm - 2 * (Math.abs(0.5 * x - 0.5 * this.loc) / this.scale)
   }
   isValue(x: unknown): x is number {
     return isNumber(x)

@@ -6,12 +6,15 @@
  * @since 0.1.0
  */
 import { HALF_LOG_2PI, isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
+import { clampPositive } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "Positive" }
 
 /**
  * LogNormal(mu, sigma): density exp(−(log x − mu)²/(2σ²)) / (x σ √(2π)) on x > 0.
+ *
+ * **Details** A draw e^(mu + σZ) beyond the doubles is clamped into [2^-1074, MAX_VALUE].
  *
  * @example
  * const d = new LogNormalDistribution(0, 1)
@@ -40,11 +43,13 @@ export class LogNormalDistribution implements Distribution<number> {
     this.logNorm = -Math.log(sigma) - HALF_LOG_2PI
   }
   sample(rng: Rng): number {
-    return Math.exp(this.mu + this.sigma * rng.normal())
+    const x = Math.exp(this.mu + this.sigma * rng.normal())
+    return x > 0 && x < Infinity ? x : clampPositive(x)
   }
   logProb(x: number): number {
-    // x = 0 is the density's limit 0; +∞, NaN and non-numbers fall out of the comparisons.
-    if (!(x > 0) || x === Infinity || typeof x !== "number") return -Infinity
+    // x = 0 is the density's limit 0; +∞ and NaN fall out of the comparisons (after the type
+    // check: comparing a Symbol or Object.create(null) throws).
+    if (typeof x !== "number" || !(x > 0) || x === Infinity) return -Infinity
     const lx = Math.log(x)
     const z = (lx - this.mu) / this.sigma
     return this.logNorm - lx - 0.5 * z * z

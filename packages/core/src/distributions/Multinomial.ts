@@ -5,17 +5,22 @@
  *
  * @since 0.1.0
  */
-import gammaln from "@stdlib/math-base-special-gammaln"
 import { isVector, requireInteger, type Distribution, type Support } from "../Distribution.ts"
-import { normaliseProbabilities, sampleBinomial } from "../internal/special.ts"
+import { logBinomialKernel } from "../internal/saddlePoint.ts"
+import { logNormalisedWeights, normaliseProbabilities, sampleBinomial } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
 /**
  * Multinomial(n, probs): mass n! / Π x_i! · Π p_i^(x_i) for non-negative integer counts x
  * with Σx = n.
  *
- * **Details** Draws are sequential conditional binomials, x_i ~ Binomial(n − Σ_{j<i} x_j,
- * p_i / Σ_{j≥i} p_j), each exact (inversion or BTRS).
+ * **Details** Both `logProb` and the draws use the factorisation into sequential conditional
+ * binomials, x_i ~ Binomial(n − Σ_{j<i} x_j, p_i / Σ_{j≥i} p_j): the log mass is the sum of
+ * their Loader saddle-point log masses (Loader 2000), each ≤ 0 and accurate for counts up to
+ * 2^53 (the direct log n! − Σ log x_i! loses whole units there: Multinomial(2^53 − 1, [1, 1, 0])
+ * gave log masses above 0); the draws are exact (inversion or BTRS). The conditional
+ * probabilities' logs come from the weights' logs, so a positive weight whose normalised
+ * probability underflows (2^-1074 beside 1e308) keeps a finite log mass.
  *
  * @example
  * const d = new MultinomialDistribution(2, new Float64Array([0.5, 0.5]))
@@ -35,24 +40,39 @@ export class MultinomialDistribution implements Distribution<Float64Array> {
   readonly n: number
   /** The normalised probabilities. */
   readonly probs: Float64Array
-  /** log p_i (−∞ where p_i = 0), cached. */
+  /** log p_i (−∞ where the weight is 0), from the weights' logs, cached. */
   readonly logProbs: Float64Array
   /** p_i / Σ_{j≥i} p_j, the conditional success probability of each sequential binomial. */
   readonly conditional: Float64Array
-  /** log n!, cached. */
-  readonly logFactorialN: number
-  constructor(n: number, probs: Float64Array) {
+  /** Σ_{j>i} p_j / Σ_{j≥i} p_j, its complement (kept separately for precision; 0 with no mass left). */
+  readonly complement: Float64Array
+  /** log of `conditional` and of `complement`, cached. */
+  readonly logConditional: Float64Array
+  readonly logComplement: Float64Array
+  constructor(n: number, probs: Float64Array, logProbs: Float64Array = probs.map(Math.log)) {
     const k = probs.length
     this.n = n
     this.probs = probs
-    this.logProbs = probs.map(Math.log)
+    this.logProbs = logProbs
     this.conditional = new Float64Array(k)
+    this.complement = new Float64Array(k)
+    this.logConditional = new Float64Array(k)
+    this.logComplement = new Float64Array(k)
     let tail = 0
+    let logTail = -Infinity
     for (let i = k - 1; i >= 0; i--) {
+      const rest = tail
+      const logRest = logTail
       tail += probs[i]
+      // log-sum-exp, so that tails of weights whose probabilities underflowed keep their logs.
+      const hi = logProbs[i] > logTail ? logProbs[i] : logTail
+      const lo = logProbs[i] > logTail ? logTail : logProbs[i]
+      logTail = hi === -Infinity ? -Infinity : hi + Math.log1p(Math.exp(lo - hi))
       this.conditional[i] = tail > 0 ? Math.min(1, probs[i] / tail) : 0
+      this.complement[i] = tail > 0 ? Math.min(1, rest / tail) : 0
+      this.logConditional[i] = logTail === -Infinity ? -Infinity : Math.min(0, logProbs[i] - logTail)
+      this.logComplement[i] = logTail === -Infinity ? -Infinity : Math.min(0, logRest - logTail)
     }
-    this.logFactorialN = gammaln(n + 1)
     this.support = { _tag: "IntegerVector", dimension: k, total: n }
   }
   sample(rng: Rng): Float64Array {
@@ -68,17 +88,20 @@ export class MultinomialDistribution implements Distribution<Float64Array> {
     return out
   }
   logProb(x: Float64Array): number {
-    if (!isVector(x) || x.length !== this.probs.length) return -Infinity
-    let total = 0
-    let lp = this.logFactorialN
-    for (let i = 0; i < x.length; i++) {
+    const k = this.probs.length
+    if (!isVector(x) || x.length !== k) return -Infinity
+    let left = this.n
+    let lp = 0
+    for (let i = 0; i < k - 1; i++) {
       const xi = x[i]
-      if (!Number.isInteger(xi) || xi < 0) return -Infinity
-      total += xi
-      // 0 · log 0 = 0: a zero count in a zero-probability category is fine.
-      if (xi > 0) lp += xi * this.logProbs[i] - gammaln(xi + 1)
+      if (!Number.isInteger(xi) || xi < 0 || xi > left) return -Infinity
+      // A zero count in a zero-probability category is fine (the kernel's x = 0 end).
+      lp += logBinomialKernel(xi, left - xi, this.conditional[i], this.complement[i], this.logConditional[i], this.logComplement[i])
+      left -= xi
     }
-    return total === this.n ? lp : -Infinity
+    if (x[k - 1] !== left) return -Infinity
+    // Rounding may leave a mass near 1 a few ulps above it.
+    return lp > 0 ? 0 : lp
   }
   isValue(x: unknown): x is Float64Array {
     return isVector(x)
@@ -103,4 +126,4 @@ export class MultinomialDistribution implements Distribution<Float64Array> {
  * @since 0.1.0
  */
 export const Multinomial = (n: number, probs: ArrayLike<number>): MultinomialDistribution =>
-  new MultinomialDistribution(requireInteger("Multinomial", "n", n, 0), normaliseProbabilities("Multinomial", "probs", probs))
+  new MultinomialDistribution(requireInteger("Multinomial", "n", n, 0), normaliseProbabilities("Multinomial", "probs", probs), logNormalisedWeights(probs))

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { HALF_LOG_2PI, isVector, type Distribution, type Support } from "../Distribution.ts"
+import { clampReal } from "../internal/limits.ts"
 import { choleskyFactor, requireFiniteVector } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
@@ -13,7 +14,8 @@ import type { Rng } from "../Rng.ts"
  * MultivariateNormal(mean, covariance): density (2π)^(−K/2) |Σ|^(−½) exp(−½ (x − μ)ᵀ Σ⁻¹ (x − μ)).
  *
  * **Details** With Σ = L Lᵀ (Cholesky), `logProb` solves L y = x − μ and returns
- * −½|y|² − Σ log L_ii − K log(2π)/2; draws are μ + L z for standard normal z.
+ * −½|y|² − Σ log L_ii − K log(2π)/2 (from the halves of x and μ where x − μ overflows); draws
+ * are μ + L z for standard normal z, each coordinate clamped to ±MAX_VALUE if it overflows.
  *
  * @example
  * const d = MultivariateNormal([0, 0], [[1, 0.5], [0.5, 1]])
@@ -54,7 +56,7 @@ export class MultivariateNormalDistribution implements Distribution<Float64Array
     for (let i = 0; i < k; i++) {
       let s = this.mu[i]
       for (let j = 0; j <= i; j++) s += l[i * k + j] * z[j]
-      out[i] = s
+      out[i] = s - s === 0 ? s : clampReal(s)
     }
     return out
   }
@@ -73,8 +75,20 @@ export class MultivariateNormalDistribution implements Distribution<Float64Array
       q += yi * yi
     }
     const lp = this.logNorm - 0.5 * q
-    // Any infinite or NaN coordinate gives NaN or −∞ here.
-    return lp === lp ? lp : -Infinity
+    if (lp > -Infinity) return lp
+    // Rare: a coordinate is NaN or ±∞ (−∞), or some x_i − μ_i overflowed: redo from the halves.
+    for (let i = 0; i < k; i++) if (x[i] - x[i] !== 0) return -Infinity
+    q = 0
+    for (let i = 0; i < k; i++) {
+      let s = 0.5 * x[i] - 0.5 * this.mu[i]
+      for (let j = 0; j < i; j++) s -= l[i * k + j] * y[j]
+      const yi = s / l[i * k + i]
+      y[i] = yi
+      q += yi * yi
+    }
+    // q may be NaN here (0·∞ once some y_i truly overflows): the true value is then below −MAX_VALUE.
+    const lpHalves = this.logNorm - 2 * q
+    return lpHalves > -Infinity ? lpHalves : -Infinity
   }
   isValue(x: unknown): x is Float64Array {
     return isVector(x)

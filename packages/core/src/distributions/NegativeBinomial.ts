@@ -6,7 +6,9 @@
  * @since 0.1.0
  */
 import { fail, isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
-import { binomialLogPmfRaw, samplePoisson, standardGamma } from "../internal/special.ts"
+import { LOG_MAX_FINITE, MAX_FINITE } from "../internal/limits.ts"
+import { logBinomialKernel, logShare } from "../internal/saddlePoint.ts"
+import { logStandardGamma, samplePoisson } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
@@ -15,7 +17,11 @@ const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
  * NegativeBinomial(r, p): mass Γ(k + r) / (k! Γ(r)) p^r (1 − p)^k for k = 0, 1, 2, …
  *
  * **Details** `logProb` is r/(r + k) times Loader's binomial saddle-point form (as in R's
- * dnbinom), accurate for large k and r. Draws are Poisson(λ) with λ ~ Gamma(r, rate p/(1 − p)).
+ * dnbinom, Loader 2000), with r and k passed separately so k ≪ r keeps its digits and r + k may
+ * overflow; it is ≤ 0, and finite for every integer k ≥ 0 where the true value is (down to
+ * r = 2^-1074). Draws are Poisson(λ) with λ ~ Gamma(r, rate p/(1 − p)), λ formed in log space
+ * (log G + log(1 − p) − log p) so a tiny p cannot give 0·∞; a λ beyond MAX_VALUE gives the draw
+ * MAX_VALUE (an integer), the nearest count a double can hold.
  *
  * @example
  * const d = new NegativeBinomialDistribution(2, 0.5)
@@ -38,31 +44,40 @@ export class NegativeBinomialDistribution implements Distribution<number> {
   readonly p: number
   /** 1 − p, kept separately for precision. */
   readonly q: number
-  /** (1 − p)/p, the gamma mixing scale. */
+  /** (1 − p)/p, the gamma mixing scale (+∞ for a subnormal p). */
   readonly odds: number
+  /** log p and log(1 − p) (−∞ at p = 1), cached. */
+  readonly logP: number
+  readonly logQ: number
   constructor(r: number, p: number) {
     this.r = r
     this.p = p
     this.q = 1 - p
     this.odds = this.q / p
+    this.logP = Math.log(p)
+    this.logQ = Math.log1p(-p)
   }
   sample(rng: Rng): number {
     if (this.p === 1) return 0
-    return samplePoisson(rng, standardGamma(rng, this.r) * this.odds)
+    const logLambda = logStandardGamma(rng, this.r) + this.logQ - this.logP
+    return logLambda < LOG_MAX_FINITE ? samplePoisson(rng, Math.exp(logLambda)) : MAX_FINITE
   }
   logProb(k: number): number {
     if (!Number.isInteger(k) || k < 0) return -Infinity
-    const n = this.r + k
-    return Math.log(this.r / n) + binomialLogPmfRaw(this.r, n, this.p, this.q)
+    const lp = logShare(this.r, k) + logBinomialKernel(this.r, k, this.p, this.q, this.logP, this.logQ)
+    // Rounding may leave a mass near 1 a few ulps above it.
+    return lp > 0 ? 0 : lp
   }
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
   mean(): number {
-    return this.r * this.odds
+    const m = this.r * this.odds
+    return m < Infinity ? m : Math.exp(Math.log(this.r) + this.logQ - this.logP)
   }
   variance(): number {
-    return (this.r * this.odds) / this.p
+    const v = (this.r * this.odds) / this.p
+    return v < Infinity ? v : Math.exp(Math.log(this.r) + this.logQ - 2 * this.logP)
   }
 }
 

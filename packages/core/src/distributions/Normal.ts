@@ -4,12 +4,17 @@
  * @since 0.1.0
  */
 import { HALF_LOG_2PI, isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
+import { clampReal } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "Real" }
 
 /**
  * Normal(mu, sigma): density exp(−(x−mu)²/(2σ²)) / (σ√(2π)).
+ *
+ * **Details** Where x − mu overflows (|x|, |mu| near MAX_VALUE with opposite signs) `logProb`
+ * works from the halves, so it is finite wherever the true log density is; a draw that
+ * overflows is clamped to ±MAX_VALUE.
  *
  * @category constructors
  * @since 0.1.0
@@ -36,14 +41,18 @@ export class NormalDistribution implements Distribution<number> {
     this.logNorm = -Math.log(sigma) - HALF_LOG_2PI
   }
   sample(rng: Rng): number {
-    return this.mu + this.sigma * rng.normal()
+    const x = this.mu + this.sigma * rng.normal()
+    return x - x === 0 ? x : clampReal(x)
   }
   logProb(x: number): number {
     if (typeof x !== "number") return -Infinity
     const z = (x - this.mu) / this.sigma
     const lp = this.logNorm - 0.5 * z * z
-    // ±∞ (or a non-number) gives −∞, never NaN.
-    return lp === lp ? lp : -Infinity
+    if (lp > -Infinity) return lp
+    // Rare: x is NaN or ±∞ (−∞), or x − mu overflowed although x is finite (redo from halves).
+    if (x - x !== 0) return -Infinity
+    const h = (0.5 * x - 0.5 * this.mu) / this.sigma
+    return this.logNorm - 2 * h * h
   }
   isValue(x: unknown): x is number {
     return isNumber(x)

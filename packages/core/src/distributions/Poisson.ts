@@ -5,7 +5,8 @@
  * @since 0.1.0
  */
 import { fail, isNumber, type Distribution, type Support } from "../Distribution.ts"
-import { poissonLogPmf, samplePoisson } from "../internal/special.ts"
+import { poissonLogPmf } from "../internal/saddlePoint.ts"
+import { samplePoisson } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
@@ -14,8 +15,8 @@ const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
  * Poisson(rate): mass e^(−rate) rate^k / k! for k = 0, 1, 2, …
  *
  * **Details** `logProb` uses Loader's (2000) saddle-point form, accurate for large counts.
- * Draws use inversion for rate < 10 and Hörmann's PTRS (1993) otherwise. A rate of 0 is the
- * point mass at 0.
+ * Draws use inversion for rate < 10 and Hörmann's PTRS (1993) otherwise, and for rates from
+ * 2^110 (where the spread is below one ulp) a rounded normal draw. A rate of 0 is the point mass at 0.
  *
  * @example
  * const d = new PoissonDistribution(3)
@@ -43,7 +44,9 @@ export class PoissonDistribution implements Distribution<number> {
   }
   logProb(k: number): number {
     if (!Number.isInteger(k) || k < 0) return -Infinity
-    return poissonLogPmf(k, this.rate)
+    const lp = poissonLogPmf(k, this.rate)
+    // Rounding may leave a mass near 1 a few ulps above it.
+    return lp > 0 ? 0 : lp
   }
   isValue(x: unknown): x is number {
     return isNumber(x)

@@ -41,7 +41,7 @@ export class UniformDistribution implements Distribution<number> {
     return x > this.high ? this.high : x
   }
   logProb(x: number): number {
-    return x >= this.low && x <= this.high && typeof x === "number" ? this.logDensity : -Infinity
+    return typeof x === "number" && x >= this.low && x <= this.high ? this.logDensity : -Infinity
   }
   isValue(x: unknown): x is number {
     return isNumber(x)

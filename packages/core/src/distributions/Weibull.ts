@@ -6,6 +6,7 @@
  */
 import gammaln from "@stdlib/math-base-special-gammaln"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
+import { clampPositive, MIN_NORMAL, MIN_POSITIVE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
@@ -13,8 +14,12 @@ const SUPPORT: Support = { _tag: "NonNegative" }
 /**
  * Weibull(shape, scale): density (k/λ)(x/λ)^(k−1) exp(−(x/λ)^k) on x ≥ 0.
  *
- * **Details** At x = 0 `logProb` returns the density's limit: +∞ for k < 1, −log λ for k = 1,
- * −∞ for k > 1.
+ * **Details** `logProb` works with log(x/λ) (from log x − log λ where the ratio leaves the
+ * doubles) and returns −∞ as soon as (x/λ)^k overflows, so it is never ∞ − ∞. Draws are the
+ * inversion λ(−log U)^(1/k), in log space where the power leaves the doubles, clamped into
+ * [2^-1074, MAX_VALUE] (for small k much of the mass lies beyond MAX_VALUE). At x = 0 `logProb`
+ * is −log λ for k = 1 and −∞ for k > 1; for k < 1, where the density diverges, it scores 0 as the
+ * clamped value 2^-1074 (finite).
  *
  * @example
  * const d = new WeibullDistribution(1, 2)
@@ -43,16 +48,22 @@ export class WeibullDistribution implements Distribution<number> {
     this.logNorm = Math.log(shape) - Math.log(scale)
   }
   sample(rng: Rng): number {
-    // Inversion: λ·(−log U)^(1/k).
-    return this.scale * Math.pow(-Math.log(rng.uniform()), 1 / this.shape)
+    // Inversion: λ·(−log U)^(1/k); −log U is in [2^-53, 37], so only the power can leave the doubles.
+    const e = -Math.log(rng.uniform())
+    const x = this.scale * Math.pow(e, 1 / this.shape)
+    if (x > 0 && x < Infinity) return x
+    return clampPositive(Math.exp(Math.log(this.scale) + Math.log(e) / this.shape))
   }
   logProb(x: number): number {
     if (typeof x !== "number") return -Infinity
     if (x > 0 && x < Infinity) {
-      const lz = Math.log(x / this.scale)
-      return this.logNorm + (this.shape - 1) * lz - Math.exp(this.shape * lz)
+      const r = x / this.scale
+      const lz = r >= MIN_NORMAL && r < Infinity ? Math.log(r) : Math.log(x) - Math.log(this.scale)
+      const power = Math.exp(this.shape * lz)
+      // (x/λ)^k = ∞ outweighs (k − 1)·log(x/λ) (which may be +∞ too for huge k).
+      return power < Infinity ? this.logNorm + (this.shape - 1) * lz - power : -Infinity
     }
-    if (x === 0) return this.shape < 1 ? Infinity : this.shape === 1 ? this.logNorm : -Infinity
+    if (x === 0) return this.shape < 1 ? this.logProb(MIN_POSITIVE) : this.shape === 1 ? this.logNorm : -Infinity
     return -Infinity
   }
   isValue(x: unknown): x is number {
@@ -61,11 +72,41 @@ export class WeibullDistribution implements Distribution<number> {
   mean(): number {
     return this.scale * Math.exp(gammaln(1 + 1 / this.shape))
   }
+  /**
+   * λ²(Γ(1 + 2/k) − Γ(1 + 1/k)²), written as mean²·expm1(log Γ(1 + 2ε) − 2 log Γ(1 + ε)) with
+   * ε = 1/k; for k ≥ 10 the exponent comes from its series (the difference of Γ values cancels
+   * to nothing, even to a negative number, for large k).
+   */
   variance(): number {
-    const g1 = Math.exp(gammaln(1 + 1 / this.shape))
-    const g2 = Math.exp(gammaln(1 + 2 / this.shape))
-    return this.scale * this.scale * (g2 - g1 * g1)
+    const e = 1 / this.shape
+    const lg1 = gammaln(1 + e)
+    const d = e <= 0.1 ? logGammaRatioSeries(e) : gammaln(1 + 2 * e) - 2 * lg1
+    const m = this.scale * Math.exp(lg1)
+    return m * m * Math.expm1(d)
   }
+}
+
+/** ζ(2), …, ζ(10); above, ζ(n) = 1 + 2^-n + 3^-n + 4^-n to double precision of the series. */
+const ZETA: ReadonlyArray<number> = [
+  Math.PI ** 2 / 6, 1.2020569031595942, Math.PI ** 4 / 90, 1.0369277551433699, Math.PI ** 6 / 945,
+  1.0083492773819228, 1.0040773561979443, 1.0020083928260822, 1.0009945751278181
+]
+
+/**
+ * log Γ(1 + 2ε) − 2 log Γ(1 + ε) = Σ_{n≥2} (−1)^n ζ(n) (2^n − 2) εⁿ / n for 0 < ε ≤ 0.1, from
+ * log Γ(1 + ε) = −γε + Σ_{n≥2} (−1)^n ζ(n) εⁿ / n (Abramowitz & Stegun 6.1.33); the γ terms cancel.
+ */
+const logGammaRatioSeries = (e: number): number => {
+  let s = 0
+  let p = e * e
+  for (let n = 2; n < 60; n++) {
+    const zeta = n <= 10 ? ZETA[n - 2] : 1 + 2 ** -n + 3 ** -n + 4 ** -n
+    const term = (zeta * (2 ** n - 2) * p) / n
+    s += n % 2 === 0 ? term : -term
+    if (term < 1e-17 * s) break
+    p *= e
+  }
+  return s
 }
 
 /**

@@ -51,10 +51,16 @@ export const stirlerr = (n: number): number => {
  * @category numerics
  * @since 0.1.0
  */
-export const bd0 = (x: number, m: number): number => {
+export const bd0 = (x: number, m: number): number => bd0Given(x, m, x - m)
+
+/**
+ * bd0(x, m) with the difference d = x − m supplied by the caller, more exactly than the rounded
+ * x − m (from a mean known beyond its double, or formed without the rounded mean at all); d
+ * matters only near x ≈ m, where the series is used.
+ */
+const bd0Given = (x: number, m: number, d: number): number => {
   if (x === 0) return m
   // Halved sums so that x + m cannot overflow near the top of the double range.
-  const d = x - m
   const mid = 0.5 * x + 0.5 * m
   if (Math.abs(d) < 0.2 * mid) {
     let v = (0.5 * d) / mid
@@ -73,10 +79,62 @@ export const bd0 = (x: number, m: number): number => {
   return (r >= MIN_NORMAL && r < Infinity ? x * Math.log(r) : x * (Math.log(x) - Math.log(m))) - d
 }
 
+/** bd0(x, m) for a mean m that may be below the normal range, with log m given (d as in bd0Given). */
+const bd0Small = (x: number, m: number, logM: number, d: number): number => {
+  if (m >= MIN_NORMAL) return bd0Given(x, m, d)
+  if (x === 0) return m
+  return x * (Math.log(x) - logM) + m - x
+}
+
+/** Veltkamp's splitting constant 2^27 + 1 (Dekker 1971). */
+const SPLITTER = 134217729
+/** Above this a split would overflow, so the operand is scaled by 2^-28 first. */
+const SPLIT_MAX = 2 ** 996
+
+/** The high half of a for Dekker's product (|a| ≤ 2^996). */
+const splitHigh = (a: number): number => {
+  const c = SPLITTER * a
+  return c - (c - a)
+}
+
+/**
+ * The rounding error of the double product a·b: a·b = fl(a·b) + twoProductError(a, b) exactly
+ * (Dekker 1971, "A floating-point technique for extending the available precision", without FMA;
+ * operands above 2^996 are scaled by 2^-28, which is exact); 0 where fl(a·b) is not a normal
+ * double (there the products this corrects are negligible or already infinite).
+ */
+const twoProductError = (a: number, b: number): number => {
+  const ab = Math.abs(a * b)
+  if (!(ab >= MIN_NORMAL && ab < Infinity)) return 0
+  let scale = 1
+  if (Math.abs(a) > SPLIT_MAX) {
+    a *= 2 ** -28
+    scale = 2 ** 28
+  }
+  if (Math.abs(b) > SPLIT_MAX) {
+    b *= 2 ** -28
+    scale *= 2 ** 28
+  }
+  // Keep the partial products below overflow when a·b itself is near MAX_VALUE.
+  if (scale === 1 && ab > 2 ** 990) {
+    a *= 2 ** -40
+    scale = 2 ** 40
+  }
+  const p = a * b
+  const ah = splitHigh(a)
+  const al = a - ah
+  const bh = splitHigh(b)
+  const bl = b - bh
+  return (ah * bh - p + ah * bl + al * bh + al * bl) * scale
+}
+
 /**
  * bd0(x, u·v) for positive finite factors u and v whose double product may over- or underflow:
  * an overflowing mean is rescaled by 2^-600 (bd0(sx, sm) = s·bd0(x, m)), a mean below the normal
- * range is used through log u + log v (there x log(x/m) dominates).
+ * range is used through log u + log v (there x log(x/m) dominates), and near x ≈ u·v the
+ * product's rounding error is carried exactly (Dekker's product), so the deviance is that of the
+ * exact mean (e.g. Gamma with shape 1e122 at its mode, where one ulp of the mean moves the
+ * deviance by 1e89). `logV`, where given, is log v (so a v that underflowed to 0 still counts).
  *
  * @example
  * bd0Product(1e308, 1e308, 2) // finite: (1e308)(2 − 1 − log 2)
@@ -84,21 +142,22 @@ export const bd0 = (x: number, m: number): number => {
  * @category numerics
  * @since 0.1.0
  */
-export const bd0Product = (x: number, u: number, v: number): number => {
+export const bd0Product = (x: number, u: number, v: number, logV?: number): number => {
   const m = u * v
   if (m >= MIN_NORMAL) {
-    if (m < Infinity) return bd0(x, m)
+    if (m < Infinity) return Math.abs(x - m) < 0.1 * (x + m) ? bd0Given(x, m, x - m - twoProductError(u, v)) : bd0(x, m)
     // u·v > MAX implies u, v > 1, so u·2^-600 stays normal.
     const ms = u * TWO_M600 * v
-    return ms < Infinity ? TWO_P600 * bd0(x * TWO_M600, ms) : Infinity
+    return ms < Infinity ? TWO_P600 * bd0Given(x * TWO_M600, ms, x * TWO_M600 - ms - twoProductError(u * TWO_M600, v)) : Infinity
   }
   if (x === 0) return m
-  return x * (Math.log(x) - Math.log(u) - Math.log(v)) + m - x
+  return x * (Math.log(x) - Math.log(u) - (logV === undefined ? Math.log(v) : logV)) + m - x
 }
 
 /**
  * bd0(x, u/w) for positive finite u and w whose double quotient may over- or underflow (as
- * `bd0Product`; 1/w itself may be infinite for a subnormal w, so the quotient is formed directly).
+ * `bd0Product`; 1/w itself may be infinite for a subnormal w, so the quotient is formed
+ * directly). Near x ≈ u/w the quotient's remainder u − m·w (exact by Dekker's product) corrects it.
  *
  * @example
  * bd0Quotient(2, 1e-300, 1e-310) // bd0(2, 1e10)
@@ -109,12 +168,20 @@ export const bd0Product = (x: number, u: number, v: number): number => {
 export const bd0Quotient = (x: number, u: number, w: number): number => {
   const m = u / w
   if (m >= MIN_NORMAL) {
-    if (m < Infinity) return bd0(x, m)
-    const ms = (u * TWO_M600) / w
-    return ms < Infinity ? TWO_P600 * bd0(x * TWO_M600, ms) : Infinity
+    if (m < Infinity) return Math.abs(x - m) < 0.1 * (x + m) ? bd0Given(x, m, x - m - quotientCorrection(u, w, m)) : bd0(x, m)
+    const us = u * TWO_M600
+    const ms = us / w
+    return ms < Infinity ? TWO_P600 * bd0Given(x * TWO_M600, ms, x * TWO_M600 - ms - quotientCorrection(us, w, ms)) : Infinity
   }
   if (x === 0) return m
   return x * (Math.log(x) - Math.log(u) + Math.log(w)) + m - x
+}
+
+/** u/w − m for m = fl(u/w): the remainder u − m·w is exact (Sterbenz, Dekker), divided by w. */
+const quotientCorrection = (u: number, w: number, m: number): number => {
+  const p = m * w
+  if (!(p >= MIN_NORMAL && p < Infinity)) return 0
+  return (u - p - twoProductError(m, w)) / w
 }
 
 /**
@@ -148,11 +215,45 @@ export const poissonLogPmf = (k: number, lambda: number): number => {
 export const gammaSaddleConstant = (a: number): number => 0.5 * (Math.log(a) - LOG_2PI) - stirlerr(a)
 
 /**
+ * x − n·p for n = x + y and q = 1 − p, as x·q − y·p from Dekker's exact products, so that the
+ * rounding of n (y ≪ x) and of the products never reaches it. Of p and q the smaller is taken as
+ * exact and the larger corrected to 1 − smaller ((1 − larger) − smaller is exact by Sterbenz), so a
+ * q = 1 − p rounded by the caller still counts as the exact complement.
+ */
+const binomialDeviation = (x: number, y: number, p: number, q: number): number => {
+  let d = x * q - y * p + (twoProductError(x, q) - twoProductError(y, p))
+  if (p <= q) d += x * (1 - q - p)
+  else d -= y * (1 - p - q)
+  return d
+}
+
+/**
+ * The deviances bd0(x, n·p) + bd0(y, n·q) of Loader's binomial form, n = x + y (> 0), q = 1 − p,
+ * with x − n·p from `binomialDeviation` (y − n·q is its negative) and n·p below the normal range
+ * taken through log n + log p; `logP`, `logQ` may be NaN (then computed where needed). When n
+ * overflows everything is formed from the halves (bd0 is homogeneous of degree one).
+ */
+const binomialDeviances = (x: number, y: number, p: number, q: number, logP: number, logQ: number): number => {
+  const n = x + y
+  if (n < Infinity) {
+    const d = binomialDeviation(x, y, p, q)
+    const mx = n * p
+    const my = n * q
+    const bx = mx >= MIN_NORMAL ? bd0Given(x, mx, d) : bd0Small(x, mx, Math.log(n) + (logP === logP ? logP : Math.log(p)), d)
+    const by = my >= MIN_NORMAL ? bd0Given(y, my, -d) : bd0Small(y, my, Math.log(n) + (logQ === logQ ? logQ : Math.log(q)), -d)
+    return bx + by
+  }
+  return 2 * binomialDeviances(0.5 * x, 0.5 * y, p, q, logP, logQ)
+}
+
+/**
  * log of the binomial-shaped term Γ(x+y+1)/(Γ(x+1)Γ(y+1)) p^x q^y for real x, y ≥ 0 and
  * q = 1 − p (passed separately so it keeps full precision): Loader's dbinom_raw with n = x + y,
- * where both counts are given, so n − x is never formed (it would lose y when y ≪ x), and n may
- * overflow (then everything is formed from the halves). `logP` and `logQ` are log p and log q,
- * used for the ends x = 0 and y = 0.
+ * where both counts are given, so n − x is never formed (it would lose y when y ≪ x), the
+ * deviations x − n·p are formed from exact products, and n may overflow (then the deviances come
+ * from the halves). `logP` and `logQ` are log p and log q: they decide the zero-probability cases
+ * and keep a p that underflowed to 0 (a tiny conditional probability of Multinomial) at its true,
+ * finite log mass.
  *
  * @example
  * logBinomialKernel(5, 5, 0.5, 0.5, Math.log(0.5), Math.log(0.5)) // log(252/1024)
@@ -163,20 +264,12 @@ export const gammaSaddleConstant = (a: number): number => 0.5 * (Math.log(a) - L
 export const logBinomialKernel = (x: number, y: number, p: number, q: number, logP: number, logQ: number): number => {
   if (x === 0) return y === 0 ? 0 : y * logQ
   if (y === 0) return x * logP
-  if (p === 0 || q === 0) return -Infinity
+  if (logP === -Infinity || logQ === -Infinity) return -Infinity
   const n = x + y
-  if (n < Infinity) {
-    const lc = stirlerr(n) - stirlerr(x) - stirlerr(y) - bd0Product(x, n, p) - bd0Product(y, n, q)
-    // ½ log(n / (2π x y)), grouped so nothing over- or underflows (n/y ≥ 1 is finite for y ≥ 1).
-    const r = n / y
-    return lc + 0.5 * ((r < Infinity ? Math.log(r) : Math.log(n) - Math.log(y)) - Math.log(x) - LOG_2PI)
-  }
-  // n overflows: stirlerr(n) = 0 there, and bd0(x, n·p) = 2·bd0(x/2, (n/2)·p).
-  const xh = 0.5 * x
-  const yh = 0.5 * y
-  const nh = xh + yh
-  const lc = -stirlerr(x) - stirlerr(y) - 2 * (bd0Product(xh, nh, p) + bd0Product(yh, nh, q))
-  return lc + 0.5 * (Math.log(nh / yh) - Math.log(x) - LOG_2PI)
+  // stirlerr(n) = 0 where n overflows; ½ log(n / (2π x y)) grouped so nothing over- or underflows.
+  const logN = n < Infinity ? Math.log(n) : Math.log(0.5 * x + 0.5 * y) + Math.LN2
+  const lc = (n < Infinity ? stirlerr(n) : 0) - stirlerr(x) - stirlerr(y) - binomialDeviances(x, y, p, q, logP, logQ)
+  return lc + 0.5 * (logN - Math.log(x) - Math.log(y) - LOG_2PI)
 }
 
 /**
@@ -194,8 +287,8 @@ export const binomialLogPmfRaw = (k: number, n: number, p: number, q: number): n
 
 /**
  * log B(a, b) for every a, b > 0: @stdlib's betaln (SLATEC's albeta, Stirling corrections for
- * large arguments), except where it breaks down: below 1e-300 (Γ overflows inside it; there
- * log Γ(a) + log Γ(b) − log Γ(a + b) has no cancellation to speak of) and when a + b overflows
+ * large arguments), except where it breaks down: both below 10 and one below 1e-300 (Γ overflows
+ * inside it; there log Γ(a) + log Γ(b) − log Γ(a + b) has no cancellation to speak of) and when a + b overflows
  * (its large-argument formula, rewritten with a/(a + b) from the halves and stirlerr as the
  * log-gamma correction).
  *
@@ -208,7 +301,7 @@ export const binomialLogPmfRaw = (k: number, n: number, p: number, q: number): n
 export const lbeta = (a: number, b: number): number => {
   const p = a < b ? a : b
   const q = a < b ? b : a
-  if (p < 1e-300) return gammaln(p) + gammaln(q) - gammaln(p + q)
+  if (p < 1e-300 && q < 10) return gammaln(p) + gammaln(q) - gammaln(p + q)
   if (p + q < Infinity) return betaln(p, q)
   // SLATEC albeta, both large: −½ log q + log √(2π) + corr + (p − ½) log(p/(p+q)) + q log1p(−p/(p+q)).
   const r = (0.5 * p) / (0.5 * p + 0.5 * q)
@@ -240,14 +333,16 @@ export const betaSaddleConstant = (a: number, b: number): number => {
   const x = a - 1
   const y = b - 1
   const n = x + y
-  if (n < Infinity) return Math.log(n + 1) + stirlerr(n) - stirlerr(x) - stirlerr(y) + 0.5 * (Math.log(n / y) - Math.log(x) - LOG_2PI)
-  const nh = 0.5 * x + 0.5 * y
-  return Math.log(nh) + Math.LN2 - stirlerr(x) - stirlerr(y) + 0.5 * (Math.log(nh / (0.5 * y)) - Math.log(x) - LOG_2PI)
+  const logN = n < Infinity ? Math.log(n) : Math.log(0.5 * x + 0.5 * y) + Math.LN2
+  // log(n + 1) = log n where n + 1 rounds to n; stirlerr(n) = 0 where n overflows.
+  const logN1 = n < Infinity ? Math.log1p(n) : logN
+  return logN1 + (n < Infinity ? stirlerr(n) : 0) - stirlerr(x) - stirlerr(y) + 0.5 * (logN - Math.log(x) - Math.log(y) - LOG_2PI)
 }
 
 /**
  * The x-dependent part of the saddle-point beta density: bd0(a − 1, n·v) + bd0(b − 1, n·w)
- * with n = a + b − 2, v = x and w = 1 − x (formed from the halves when n overflows).
+ * with n = a + b − 2, v = x and w = 1 − x (as the binomial kernel's deviances: exact
+ * deviations, halves where n overflows).
  *
  * @example
  * betaSaddleConstant(3, 3) - betaSaddleDeviance(3, 3, 0.5, 0.5) // log Beta(3, 3) density at ½
@@ -255,16 +350,8 @@ export const betaSaddleConstant = (a: number, b: number): number => {
  * @category numerics
  * @since 0.1.0
  */
-export const betaSaddleDeviance = (a: number, b: number, v: number, w: number): number => {
-  const x = a - 1
-  const y = b - 1
-  const n = x + y
-  if (n < Infinity) return bd0Product(x, n, v) + bd0Product(y, n, w)
-  const xh = 0.5 * x
-  const yh = 0.5 * y
-  const nh = xh + yh
-  return 2 * (bd0Product(xh, nh, v) + bd0Product(yh, nh, w))
-}
+export const betaSaddleDeviance = (a: number, b: number, v: number, w: number): number =>
+  binomialDeviances(a - 1, b - 1, v, w, Number.NaN, Number.NaN)
 
 /**
  * log Γ(x + ½) − log Γ(x) for x > 0, by its asymptotic series for large x (where subtracting

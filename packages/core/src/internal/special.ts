@@ -225,12 +225,33 @@ const sampleBinomialLow = (rng: Rng, n: number, p: number): number => {
 // Parameter checks
 // ---------------------------------------------------------------------------------------------
 
-const isArrayLike = (value: unknown): value is ArrayLike<unknown> =>
-  value != null && typeof value === "object" && typeof (value as { length?: unknown }).length === "number"
+/**
+ * Whether `value` is array-like with a sane length (a safe integer ≥ 0). Getters that throw (a
+ * hostile Proxy) count as not array-like rather than escaping as an untyped error.
+ */
+const isArrayLike = (value: unknown): value is ArrayLike<unknown> => {
+  if (value == null || typeof value !== "object") return false
+  try {
+    const n = (value as { length?: unknown }).length
+    return typeof n === "number" && Number.isSafeInteger(n) && n >= 0
+  } catch {
+    return false
+  }
+}
+
+/** value[i], or undefined where reading it throws. */
+const entry = (value: ArrayLike<unknown>, i: number): unknown => {
+  try {
+    return value[i]
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * Checks a vector parameter: array-like, non-empty (at least `minLength`), every entry a
- * finite number; returns a fresh Float64Array copy.
+ * finite number; returns a fresh Float64Array copy. Entries are checked before anything is
+ * allocated, so a bogus `{ length: 1e9 }` fails at once.
  *
  * @example
  * requireFiniteVector("Dirichlet", "alpha", [1, 2], 2) // Float64Array [1, 2]
@@ -240,13 +261,14 @@ const isArrayLike = (value: unknown): value is ArrayLike<unknown> =>
  */
 export const requireFiniteVector = (family: string, parameter: string, value: ArrayLike<number>, minLength: number): Float64Array => {
   if (!isArrayLike(value)) return fail(family, parameter, value, "must be an array of numbers")
-  if (value.length < minLength) return fail(family, parameter, value, `must have at least ${minLength} entries`)
-  const out = new Float64Array(value.length)
-  for (let i = 0; i < value.length; i++) {
-    const v = value[i]
+  const n = value.length
+  if (n < minLength) return fail(family, parameter, value, `must have at least ${minLength} entries`)
+  for (let i = 0; i < n; i++) {
+    const v = entry(value, i)
     if (typeof v !== "number" || !Number.isFinite(v)) return fail(family, parameter, value, `entry ${i} must be a finite number`)
-    out[i] = v
   }
+  const out = new Float64Array(n)
+  for (let i = 0; i < n; i++) out[i] = value[i]
   return out
 }
 
@@ -262,19 +284,43 @@ export const requireFiniteVector = (family: string, parameter: string, value: Ar
  */
 export const normaliseProbabilities = (family: string, parameter: string, value: ArrayLike<number>): Float64Array => {
   if (!isArrayLike(value)) return fail(family, parameter, value, "must be an array of numbers")
-  if (value.length === 0) return fail(family, parameter, value, "must not be empty")
+  const n = value.length
+  if (n === 0) return fail(family, parameter, value, "must not be empty")
   let max = 0
-  for (let i = 0; i < value.length; i++) {
-    const v = value[i]
+  for (let i = 0; i < n; i++) {
+    const v = entry(value, i)
     if (typeof v !== "number" || !(v >= 0) || v === Infinity) return fail(family, parameter, value, `entry ${i} must be a finite number >= 0`)
     if (v > max) max = v
   }
   if (max === 0) return fail(family, parameter, value, "must not be all zero")
   // Scale by the largest weight first so the sum cannot overflow.
-  const out = new Float64Array(value.length)
+  const out = new Float64Array(n)
   let total = 0
-  for (let i = 0; i < value.length; i++) total += out[i] = value[i] / max
-  for (let i = 0; i < out.length; i++) out[i] /= total
+  for (let i = 0; i < n; i++) total += out[i] = value[i] / max
+  for (let i = 0; i < n; i++) out[i] /= total
+  return out
+}
+
+/**
+ * The logs of already-checked weights, normalised: log w_i − log max − log Σ(w/max). Finite for
+ * every positive weight, also one whose normalised probability underflows to 0 (weights 2^-1074
+ * and 1e308 give log masses ≈ −1453 and ≈ 0).
+ *
+ * @example
+ * logNormalisedWeights([1, 3]) // Float64Array [log 0.25, log 0.75]
+ *
+ * @category numerics
+ * @since 0.1.0
+ */
+export const logNormalisedWeights = (weights: ArrayLike<number>): Float64Array => {
+  const n = weights.length
+  let max = 0
+  for (let i = 0; i < n; i++) if (weights[i] > max) max = weights[i]
+  let total = 0
+  for (let i = 0; i < n; i++) total += weights[i] / max
+  const logMax = Math.log(max) + Math.log(total)
+  const out = new Float64Array(n)
+  for (let i = 0; i < n; i++) out[i] = Math.log(weights[i]) - logMax
   return out
 }
 
@@ -293,18 +339,17 @@ const SYMMETRY_TOLERANCE = 1e-10
  * @since 0.1.0
  */
 export const choleskyFactor = (family: string, covariance: ReadonlyArray<ArrayLike<number>>, k: number): Float64Array => {
-  if (covariance == null || typeof covariance.length !== "number" || covariance.length !== k) {
-    return fail(family, "covariance", covariance, `must be a ${k}×${k} matrix`)
-  }
+  if (!isArrayLike(covariance) || covariance.length !== k) return fail(family, "covariance", covariance, `must be a ${k}×${k} matrix`)
   const a = new Float64Array(k * k)
   for (let i = 0; i < k; i++) {
-    const row = requireFiniteVector(family, "covariance", covariance[i], k)
+    const row = requireFiniteVector(family, "covariance", entry(covariance, i) as ArrayLike<number>, k)
     if (row.length !== k) return fail(family, "covariance", covariance, `must be a ${k}×${k} matrix`)
     a.set(row, i * k)
   }
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < i; j++) {
-      const tol = SYMMETRY_TOLERANCE * Math.sqrt(Math.abs(a[i * k + i] * a[j * k + j]))
+      // √|Σ_ii|·√|Σ_jj|, not √|Σ_ii Σ_jj|: the product of two large variances overflows.
+      const tol = SYMMETRY_TOLERANCE * Math.sqrt(Math.abs(a[i * k + i])) * Math.sqrt(Math.abs(a[j * k + j]))
       if (!(Math.abs(a[i * k + j] - a[j * k + i]) <= tol)) return fail(family, "covariance", covariance, `must be symmetric (entry ${i},${j})`)
     }
   }

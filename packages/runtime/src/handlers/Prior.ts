@@ -24,7 +24,8 @@ import { Trace, type ChoiceValue } from "../Trace.ts"
  */
 export class PriorHandler implements Handler<Trace> {
   readonly rng: Rng
-  readonly trace: Trace
+  /** Where the choices go; a loop that runs many executions may point it at a fresh (pooled) trace between runs. */
+  trace: Trace
   constructor(rng: Rng, trace: Trace = new Trace()) {
     this.rng = rng
     this.trace = trace

@@ -34,16 +34,17 @@ export interface Node {
 /**
  * Loads strictly ascending keys and their values into an EMPTY tree. n ≤ maxNodeSize: the root
  * becomes one leaf that takes ownership of both arrays (no copy; the caller must not touch them
- * again). Larger: sorted-btree's O(n) bulk load (leaves 80 % full), whose root replaces the
- * tree's, so the tree keeps its identity, comparator and node size. The result is a valid tree,
- * as if the keys had been inserted one by one.
+ * again). Larger: sorted-btree's O(n) bulk load with full nodes (load factor 1, as inserting
+ * the keys in order would give: a trace is rewritten in place far more often than it grows, and
+ * full nodes keep it lower), whose root replaces the tree's, so the tree keeps its identity,
+ * comparator and node size. The result is a valid tree.
  */
 export const loadSortedUnsafe = <K, V>(tree: BTree<K, V>, keys: Array<K>, values: Array<V>): void => {
   const n = keys.length
   if (n === 0) return
   const t = tree as unknown as Internals
   if (n <= t._maxNodeSize) t._root = new BNode(keys, values) as Node
-  else t._root = (bulkLoad(keys, values, t._maxNodeSize, t._compare) as unknown as Internals)._root
+  else t._root = (bulkLoad(keys, values, t._maxNodeSize, t._compare, 1) as unknown as Internals)._root
 }
 
 /** Every node of `tree` (leaves and internal nodes), each once, in pre-order, left to right. O(nodes). */
