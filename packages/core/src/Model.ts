@@ -127,6 +127,19 @@ export interface FactorInstruction {
 }
 
 /**
+ * Whether a value is an instruction made by `sample`, `observe`, `factor` or a scope (not a
+ * look-alike object).
+ *
+ * @example
+ * isInstruction(sample("x", Normal(0, 1))) // true
+ * isInstruction({ _tag: "Sample" })        // false
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const isInstruction = (u: unknown): u is Instruction => u instanceof Step
+
+/**
  * Opens (`ScopeEnter`, `address` = the prefix) or closes (`ScopeExit`) an address scope. The
  * driver keeps the stack of open scopes and prefixes every address inside; handlers never see
  * these instructions. Yielded by `scope`, `plate` and `unfold`.

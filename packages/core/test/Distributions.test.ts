@@ -266,16 +266,19 @@ describe("logProb matches independently computed reference values", () => {
     expect(Multinomial(3, [1, 0, 1]).logProb(vec([2, 1, 0]))).toBe(-Infinity)
   })
 
-  it("boundary densities take their limits: finite, +∞ or −∞ by the exponent's sign", () => {
+  it("boundary densities take their limits (finite or −∞), and a diverging end scores as the nearest double inside", () => {
     expect(Beta(2, 2).logProb(0)).toBe(-Infinity)
     expect(Beta(2, 2).logProb(1)).toBe(-Infinity)
     expect(Beta(1, 1).logProb(0)).toBeCloseTo(0, 15)
     expect(Beta(1, 1).logProb(1)).toBeCloseTo(0, 15)
     expect(Beta(3, 1).logProb(1)).toBeCloseTo(Math.log(3), 14)
-    expect(Beta(0.5, 2).logProb(0)).toBe(Infinity)
+    // A diverging end is scored as the nearest interior double (the value a sampler clamps to).
+    expect(Beta(0.5, 2).logProb(0)).toBe(Beta(0.5, 2).logProb(Number.MIN_VALUE))
+    expect(Beta(2, 0.5).logProb(1)).toBe(Beta(2, 0.5).logProb(1 - 2 ** -53))
     expect(Gamma(1, 2).logProb(0)).toBeCloseTo(Math.log(2), 14)
     expect(Gamma(2, 2).logProb(0)).toBe(-Infinity)
-    expect(Gamma(0.5, 2).logProb(0)).toBe(Infinity)
+    expect(Gamma(0.5, 2).logProb(0)).toBe(Gamma(0.5, 2).logProb(Number.MIN_VALUE))
+    expect(Number.isFinite(Gamma(0.5, 2).logProb(0))).toBe(true)
     expect(Exponential(2).logProb(0)).toBeCloseTo(Math.log(2), 14)
     expect(Weibull(1, 2).logProb(0)).toBeCloseTo(-Math.log(2), 14)
     expect(ChiSquared(2).logProb(0)).toBeCloseTo(-Math.log(2), 14)
@@ -283,7 +286,7 @@ describe("logProb matches independently computed reference values", () => {
     expect(LogNormal(0, 1).logProb(0)).toBe(-Infinity)
     expect(Dirichlet([1, 2, 3]).logProb(vec([0, 0.5, 0.5]))).toBeCloseTo(Math.log(60 * 0.5 * 0.25), 12)
     expect(Dirichlet([2, 2, 3]).logProb(vec([0, 0.5, 0.5]))).toBe(-Infinity)
-    expect(Dirichlet([0.5, 2, 3]).logProb(vec([0, 0.5, 0.5]))).toBe(Infinity)
+    expect(Dirichlet([0.5, 2, 3]).logProb(vec([0, 0.5, 0.5]))).toBe(Dirichlet([0.5, 2, 3]).logProb(vec([Number.MIN_VALUE, 0.5, 0.5])))
     // Mixed limits (+∞ from α < 1, −∞ from α > 1) resolve to −∞, not NaN.
     expect(Dirichlet([0.5, 2, 3]).logProb(vec([0, 0, 1]))).toBe(-Infinity)
   })

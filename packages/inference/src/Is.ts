@@ -13,19 +13,20 @@ import type { Model } from "@fugue/core/Model"
 import type * as CoreRng from "@fugue/core/Rng"
 import type { Transform } from "@fugue/runtime/Combinators"
 import { identity } from "@fugue/runtime/Combinators"
-import { Execution } from "@fugue/runtime/Execution"
+import { Execution, InvalidModelError } from "@fugue/runtime/Execution"
 import { PriorHandler } from "@fugue/runtime/handlers/Prior"
 import { SafeScoreGivenTrace } from "@fugue/runtime/handlers/SafeScore"
 import { Trace } from "@fugue/runtime/Trace"
 import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { culprits } from "./internal/culprits.ts"
-import { drive, now, sideStream, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
+import { drive, now, sideStream, streams, streamsUnsafe, transformFor, wrapHandler } from "./internal/shell.ts"
 import { effectiveSampleSize, logSumExp, normalise } from "./internal/weights.ts"
 import {
   checkKeys,
   COMMON_KEYS,
   type Common,
+  InvalidOptionsError,
   maxInstructionsOption,
   modelOption,
   positiveInteger,
@@ -141,13 +142,13 @@ class Sampler<A> {
     this.builder = new Builder<A>(ALGORITHM, 1, config.particles)
     this.seed = seed
     this.prior = new PriorHandler(rng)
-    this.priorExecution = new Execution(model, this.transform(this.prior, this.sideRng), {
+    this.priorExecution = new Execution(model, wrapHandler(ALGORITHM, this.transform, this.prior, this.sideRng), {
       context: this.context,
       maxInstructions: config.maxInstructions
     })
   }
   private execute<R>(model: Model<R>, handler: PriorHandler | SafeScoreGivenTrace): R {
-    return new Execution(model, this.transform(handler, this.sideRng), {
+    return new Execution(model, wrapHandler(ALGORITHM, this.transform, handler, this.sideRng), {
       context: this.context,
       maxInstructions: this.config.maxInstructions
     }).runToEnd()
@@ -183,6 +184,9 @@ class Sampler<A> {
           this.execute(proposal, proposer)
           proposed = proposer.trace
         } catch (error) {
+          if (error instanceof InvalidModelError) {
+            throw new InvalidOptionsError({ algorithm: ALGORITHM, option: "proposal", value: proposal, reason: error.message })
+          }
           this.rejectParticle(error, i, new Trace())
         }
         if (proposed !== undefined) {

@@ -138,9 +138,9 @@ const validate = (model: unknown, options: Options): Config => {
   let tries = DEFAULT_TRIES
   if (options.initial instanceof Trace) initial = options.initial
   else if (options.initial !== undefined) tries = positiveInteger(ALGORITHM, "initial", options.initial)
-  const adaptation = options.adaptation ?? true
+  const adaptation = options.adaptation === undefined ? true : options.adaptation
   if (typeof adaptation !== "boolean") invalid("adaptation", adaptation, "must be a boolean")
-  const concurrency = options.concurrency ?? "unbounded"
+  const concurrency = options.concurrency === undefined ? "unbounded" : options.concurrency
   if (concurrency !== "unbounded") positiveInteger(ALGORITHM, "concurrency", concurrency)
   const transform = transformOption(ALGORITHM, options.transform)
   const maxInstructions = maxInstructionsOption(ALGORITHM, options.maxInstructions)

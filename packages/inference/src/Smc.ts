@@ -60,7 +60,7 @@ export interface Options extends Common {
    * resampled population's sd per continuous site (on the kernel's unconstrained scale).
    */
   readonly rejuvenation?: number | undefined
-  /** Seed (default 0 for `runUnsafe`; `run` uses the `Rng` service's stream when absent). */
+  /** Seed. Default: the `Rng` service's stream (`run`), else a fresh seed, recorded in `posterior.seed`. */
   readonly seed?: number | undefined
 }
 

@@ -18,6 +18,9 @@
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import type { Rng } from "@fugue/core/Rng"
+import { describe } from "@fugue/core/Value"
+import { Data } from "effect"
+import { ObservationTypeError } from "./Execution.ts"
 import type { Handler } from "./Handler.ts"
 import { has, type Selection } from "./Selection.ts"
 
@@ -71,6 +74,40 @@ export const compose = (...transforms: ReadonlyArray<Transform>): Transform => {
     for (let i = transforms.length - 1; i >= 0; i--) h = transforms[i](h, rng)
     return h
   }
+}
+
+/**
+ * A combinator was given an argument it cannot use (a negative, NaN or infinite `scale`
+ * factor, a selector that is not a function, list, set or `Selection`, a missing stream).
+ *
+ * @example
+ * Combinators.scale(handler, -1) // throws InvalidCombinatorError { combinator: "scale", argument: "by", value: -1 }
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidCombinatorError extends Data.TaggedError("InvalidCombinatorError")<{
+  readonly combinator: string
+  readonly argument: string
+  readonly value: unknown
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${this.combinator}: invalid ${this.argument} = ${describe(this.value)} (${this.reason})`
+  }
+}
+
+const checkSelector = (combinator: string, selector: unknown): void => {
+  if (
+    typeof selector === "function" || Array.isArray(selector) || selector instanceof Set ||
+    (typeof selector === "object" && selector !== null && typeof (selector as { _tag?: unknown })._tag === "string")
+  ) return
+  throw new InvalidCombinatorError({ combinator, argument: "selector", value: selector, reason: "must be a predicate, a list or set of addresses, or a Selection" })
+}
+
+const checkValues = (combinator: string, values: unknown): void => {
+  if (values instanceof Map || (typeof values === "object" && values !== null && !Array.isArray(values))) return
+  throw new InvalidCombinatorError({ combinator, argument: "values", value: values, reason: "must be a record or a Map of address → value" })
 }
 
 const toPredicate = (selector: Selector): ((address: Address) => boolean) => {
@@ -177,11 +214,15 @@ export const condition = <Out>(
   handler: Handler<Out>,
   data: Readonly<Record<Address, unknown>> | ReadonlyMap<Address, unknown>
 ): Handler<Out> => {
+  checkValues("condition", data)
   const values = toMap(data)
   return {
     sample<T>(address: Address, dist: Distribution<T>): T {
       if (values.has(address)) {
         const value = values.get(address) as T
+        if (value !== value || !dist.isValue(value)) {
+          throw new ObservationTypeError({ address, family: dist.family, expected: dist.kind, value })
+        }
         handler.observe(address, dist, value)
         return value
       }
@@ -206,11 +247,15 @@ export const substitute = <Out>(
   handler: Handler<Out>,
   values: Readonly<Record<Address, unknown>> | ReadonlyMap<Address, unknown>
 ): Handler<Out> => {
+  checkValues("substitute", values)
   const fixed = toMap(values)
   return {
     sample<T>(address: Address, dist: Distribution<T>): T {
       if (!fixed.has(address)) return handler.sample(address, dist)
       const value = fixed.get(address) as T
+      if (value !== value || !dist.isValue(value)) {
+        throw new InvalidCombinatorError({ combinator: "substitute", argument: `values["${address}"]`, value, reason: `${dist.family} takes ${dist.kind} values` })
+      }
       return handler.sample(address, new PointMass(dist, value, dist.logProb(value)))
     },
     observe: (address, dist, value) => handler.observe(address, dist, value),
@@ -233,6 +278,7 @@ export const intervene = <Out>(
   handler: Handler<Out>,
   values: Readonly<Record<Address, unknown>> | ReadonlyMap<Address, unknown>
 ): Handler<Out> => {
+  checkValues("intervene", values)
   const fixed = toMap(values)
   return {
     sample: <T>(address: Address, dist: Distribution<T>): T =>
@@ -254,6 +300,10 @@ export const intervene = <Out>(
  * @since 0.1.0
  */
 export const block = <Out>(handler: Handler<Out>, hide: Selector, rng: Rng): Handler<Out> => {
+  checkSelector("block", hide)
+  if (typeof rng !== "object" || rng === null || typeof (rng as { uniform?: unknown }).uniform !== "function") {
+    throw new InvalidCombinatorError({ combinator: "block", argument: "rng", value: rng, reason: "must be an Rng stream" })
+  }
   const hidden = toPredicate(hide)
   return {
     sample: <T>(address: Address, dist: Distribution<T>): T =>
@@ -277,6 +327,10 @@ export const block = <Out>(handler: Handler<Out>, hide: Selector, rng: Rng): Han
  * @since 0.1.0
  */
 export const scale = <Out>(handler: Handler<Out>, by: number, where: Selector = () => true): Handler<Out> => {
+  if (typeof by !== "number" || !(by >= 0 && by < Infinity)) {
+    throw new InvalidCombinatorError({ combinator: "scale", argument: "by", value: by, reason: "must be a finite number >= 0" })
+  }
+  checkSelector("scale", where)
   const selected = toPredicate(where)
   return {
     sample: <T>(address: Address, dist: Distribution<T>): T =>
@@ -299,6 +353,7 @@ export const scale = <Out>(handler: Handler<Out>, by: number, where: Selector = 
  * @since 0.1.0
  */
 export const mask = <Out>(handler: Handler<Out>, where: Selector): Handler<Out> => {
+  checkSelector("mask", where)
   const masked = toPredicate(where)
   return {
     sample: <T>(address: Address, dist: Distribution<T>): T => handler.sample(address, dist),
@@ -320,7 +375,14 @@ export const mask = <Out>(handler: Handler<Out>, where: Selector): Handler<Out> 
  * @category combinators
  * @since 0.1.0
  */
-export const seed = <Out>(handler: Handler<Out>, rng: Rng): Handler<Out> => ({
+export const seed = <Out>(handler: Handler<Out>, rng: Rng): Handler<Out> => {
+  if (typeof rng !== "object" || rng === null || typeof (rng as { uniform?: unknown }).uniform !== "function") {
+    throw new InvalidCombinatorError({ combinator: "seed", argument: "rng", value: rng, reason: "must be an Rng stream" })
+  }
+  return seedWith(handler, rng)
+}
+
+const seedWith = <Out>(handler: Handler<Out>, rng: Rng): Handler<Out> => ({
   sample<T>(address: Address, dist: Distribution<T>): T {
     const value = dist.sample(rng)
     return handler.sample(address, new PointMass(dist, value, dist.logProb(value)))

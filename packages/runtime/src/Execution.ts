@@ -15,7 +15,7 @@
 import type { Address } from "@fugue/core/Address"
 import { SCOPE_SEPARATOR } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
-import type { Instruction, Model, Program } from "@fugue/core/Model"
+import { isInstruction, type Instruction, type Model, type Program } from "@fugue/core/Model"
 import { describe } from "@fugue/core/Value"
 import { Data } from "effect"
 import type { Handler } from "./Handler.ts"
@@ -128,6 +128,22 @@ export class ObservationTypeError extends Data.TaggedError("ObservationTypeError
 }> {
   override get message(): string {
     return `observe "${this.address}": ${this.family} scores ${this.expected} values, got ${describe(this.value)}`
+  }
+}
+
+/**
+ * What was run as a model is not one: a model is a generator function (`function* () { … }`)
+ * whose call returns a generator; this one returned something else.
+ *
+ * @example
+ * run(new PriorHandler(rng), (() => 1) as any) // throws InvalidModelError { value: 1 }
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidModelError extends Data.TaggedError("InvalidModelError")<{ readonly value: unknown }> {
+  override get message(): string {
+    return `a model must be a generator function (function* () { … }); calling this one returned ${describe(this.value)}`
   }
 }
 
@@ -302,6 +318,9 @@ export class Execution<A, Out = unknown> {
     } catch (error) {
       throw annotate(error, this.where())
     }
+    if (typeof (this.program as { next?: unknown } | null | undefined)?.next !== "function") {
+      throw new InvalidModelError({ value: this.program })
+    }
   }
 
   /**
@@ -326,6 +345,10 @@ export class Execution<A, Out = unknown> {
     } catch (error) {
       this.done = true
       throw annotate(error, this.where())
+    }
+    if (typeof (this.program as { next?: unknown } | null | undefined)?.next !== "function") {
+      this.done = true
+      throw new InvalidModelError({ value: this.program })
     }
   }
 
@@ -434,7 +457,8 @@ export class Execution<A, Out = unknown> {
       this.address = address
       this.prefix = prefix
       this.done = true
-      if ((instruction === undefined || instruction === null) && step !== undefined && step.done !== true && step.value === instruction) {
+      // a yielded undefined / null (a TypeError at `_tag`) or a look-alike object that broke a handler
+      if (step !== undefined && step.done !== true && step.value === instruction && error instanceof TypeError && !isInstruction(instruction)) {
         throw annotate(new NotAnInstructionError({ value: instruction, address }), this.where())
       }
       throw annotate(error, this.where())

@@ -15,7 +15,7 @@ import { InvalidFactorError, type Model } from "@fugue/core/Model"
 import * as CoreRng from "@fugue/core/Rng"
 import { Context, Effect, Layer } from "effect"
 import * as Combinators from "./Combinators.ts"
-import { InstructionLimitError, ModelCodeError, NotAnInstructionError, ObservationTypeError } from "./Execution.ts"
+import { InstructionLimitError, InvalidModelError, ModelCodeError, NotAnInstructionError, ObservationTypeError } from "./Execution.ts"
 import { DuplicateAddressError, run, type Handler } from "./Handler.ts"
 import { PriorHandler } from "./handlers/Prior.ts"
 import { ReplayHandler } from "./handlers/Replay.ts"
@@ -41,6 +41,8 @@ export type ModelError =
   | NotAnInstructionError
   | ObservationTypeError
   | ModelCodeError
+  | InvalidModelError
+  | Combinators.InvalidCombinatorError
 
 /**
  * Whether a thrown value is one of the typed model errors.
@@ -54,7 +56,8 @@ export type ModelError =
 export const isModelError = (u: unknown): u is ModelError =>
   u instanceof DuplicateAddressError || u instanceof MissingAddressError || u instanceof ChoiceTypeError ||
   u instanceof InvalidDistributionError || u instanceof InvalidFactorError || u instanceof InstructionLimitError ||
-  u instanceof NotAnInstructionError || u instanceof ObservationTypeError || u instanceof ModelCodeError
+  u instanceof NotAnInstructionError || u instanceof ObservationTypeError || u instanceof ModelCodeError ||
+  u instanceof InvalidModelError || u instanceof Combinators.InvalidCombinatorError
 
 /**
  * Runs a synchronous thunk once as an Effect: errors that `isTyped` accepts go to the error

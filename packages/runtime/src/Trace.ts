@@ -150,7 +150,11 @@ export class Trace {
         }
         pending[j + 1] = c
       }
-    } else if (n < INDEX_AT || this.pendingIndex !== undefined) pending.sort(byAddress)
+    } else if (n <= INDEX_AT || this.pendingIndex !== undefined) {
+      // up to INDEX_AT entries nothing checked the order (the ascending check runs when a
+      // record finds INDEX_AT entries already buffered); beyond, it holds unless indexed
+      pending.sort(byAddress)
+    }
     const tree = this.tree
     if (tree.size === 0) {
       const keys = new Array<Address>(n)

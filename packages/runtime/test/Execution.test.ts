@@ -4,9 +4,11 @@ import { InvalidFactorError, type Model } from "@fugue/core/Model"
 import * as Rng from "@fugue/core/Rng"
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
+import * as Combinators from "../src/Combinators.ts"
 import {
   Execution,
   InstructionLimitError,
+  InvalidModelError,
   ModelCodeError,
   NotAnInstructionError,
   ObservationTypeError,
@@ -181,6 +183,27 @@ describe("the one driver", () => {
     expect(() => factor("1" as unknown as number)).toThrow(InvalidFactorError)
     expect(() => factor(Object.create(null))).toThrow(/must be a number, got Object\(null prototype\)/)
     expect(() => factor(Symbol("s") as unknown as number)).toThrow(/Symbol\(s\)/)
+  })
+})
+
+describe("malformed models and combinator arguments", () => {
+  it("a function that is not a generator function is an InvalidModelError; a look-alike instruction a NotAnInstructionError", () => {
+    expect(() => run(new PriorHandler(Rng.make(1)), (() => 1) as unknown as Model<number>)).toThrow(InvalidModelError)
+    const lookAlike = function*() {
+      yield { _tag: "Sample", address: "x" }
+    } as unknown as Model<void>
+    expect(() => run(new PriorHandler(Rng.make(1)), lookAlike)).toThrow(NotAnInstructionError)
+  })
+  it("scale rejects a negative, NaN or infinite factor; condition and substitute check their values' types", () => {
+    for (const by of [-1, Number.NaN, Infinity, -Infinity, "2" as unknown as number]) {
+      expect(() => Combinators.scale(new PriorHandler(Rng.make(1)), by)).toThrow(Combinators.InvalidCombinatorError)
+    }
+    const m: Model<number> = function*() {
+      return yield* sample("x", Normal(0, 1))
+    }
+    expect(() => run(Combinators.condition(new PriorHandler(Rng.make(1)), { x: "abc" }), m)).toThrow(ObservationTypeError)
+    expect(() => run(Combinators.substitute(new PriorHandler(Rng.make(1)), { x: Number.NaN }), m)).toThrow(Combinators.InvalidCombinatorError)
+    expect(() => Combinators.mask(new PriorHandler(Rng.make(1)), 3 as never)).toThrow(/mask: invalid selector = 3/)
   })
 })
 

@@ -201,3 +201,22 @@ describe("Trace error messages", () => {
     )
   })
 })
+
+describe("Trace buffer order (regression: exactly 32 choices out of order)", () => {
+  it("every recorded choice is found after loading, whatever the count and order", () => {
+    for (const n of [16, 17, 31, 32, 33, 63, 64, 65]) {
+      for (const order of ["ascending", "descending", "shuffled"] as const) {
+        const addresses = Array.from({ length: n }, (_, i) => `x${String(i).padStart(2, "0")}`)
+        if (order === "descending") addresses.reverse()
+        if (order === "shuffled") for (let i = n - 1; i > 0; i--) {
+          const j = (i * 7919) % (i + 1)
+          ;[addresses[i], addresses[j]] = [addresses[j], addresses[i]]
+        }
+        const trace = new Trace.Trace()
+        for (const address of addresses) expect(trace.record({ address, value: 1, logProb: 0 })).toBe(true)
+        for (const address of addresses) expect(trace.choices.get(address)?.address).toBe(address)
+        expect(trace.choices.keysArray()).toEqual([...addresses].sort())
+      }
+    }
+  })
+})

@@ -135,21 +135,25 @@ export class DirichletDistribution implements Distribution<Float64Array> {
     const k = x.length
     // Zeros here have α ≤ 1 (checked): score them as the clamped value 2^-1074.
     let r = x[k - 1] > 0 ? x[k - 1] : MIN_POSITIVE
+    let logR = Math.log(r)
     let lp = 0
     for (let i = k - 2; i >= 0; i--) {
       const xi = x[i] > 0 ? x[i] : MIN_POSITIVE
       const ri = xi + r
+      const logRi = Math.log(ri)
       const v = xi / ri
       const w = r / ri
+      // Of v and w = 1 − v the smaller is the accurate one (its log from the numerator's, which
+      // survives a subnormal quotient); the larger's log is log1p(−smaller).
+      const logV = v <= w ? Math.log(xi) - logRi : Math.log1p(-w)
+      const logW = v <= w ? Math.log1p(-v) : logR - logRi
       const a = alpha[i]
       const b = rest[i]
-      // Of v and w = 1 − v the smaller is the accurate one: the larger's log is log1p(−smaller).
-      lp += betaUsesSaddle(a, b)
-        ? norm[i] - betaSaddleDeviance(a, b, v, w)
-        : norm[i] + (a - 1) * (v <= w ? Math.log(v) : Math.log1p(-w)) + (b - 1) * (v <= w ? Math.log1p(-v) : Math.log(w))
+      lp += betaUsesSaddle(a, b) ? norm[i] - betaSaddleDeviance(a, b, v, w, logV, logW) : norm[i] + (a - 1) * logV + (b - 1) * logW
       // The Jacobian r_i, for i < K − 1.
-      lp -= Math.log(ri)
+      lp -= logRi
       r = ri
+      logR = logRi
     }
     return lp
   }

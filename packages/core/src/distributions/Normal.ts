@@ -48,11 +48,8 @@ export class NormalDistribution implements Distribution<number> {
     if (typeof x !== "number") return -Infinity
     const z = (x - this.mu) / this.sigma
     const lp = this.logNorm - 0.5 * z * z
-    if (lp > -Infinity) return lp
-    // Rare: x is NaN or ±∞ (−∞), or x − mu overflowed although x is finite (redo from halves).
-    if (x - x !== 0) return -Infinity
-    const h = (0.5 * x - 0.5 * this.mu) / this.sigma
-    return this.logNorm - 2 * h * h
+    // lp − lp is 0 for finite lp, NaN for NaN and ±∞: the one comparison of the hot path.
+    return lp - lp === 0 ? lp : logProbFromHalves(this, x)
   }
   isValue(x: unknown): x is number {
     return isNumber(x)
@@ -63,6 +60,16 @@ export class NormalDistribution implements Distribution<number> {
   variance(): number {
     return this.sigma * this.sigma
   }
+}
+
+/**
+ * The rare path of `logProb`, out of line so the hot path stays small: NaN and ±∞ get −∞, and a
+ * finite x whose x − mu overflowed is redone from the halves (a true overflow stays −∞).
+ */
+const logProbFromHalves = (d: NormalDistribution, x: number): number => {
+  if (x - x !== 0) return -Infinity
+  const h = (0.5 * x - 0.5 * d.mu) / d.sigma
+  return d.logNorm - 2 * h * h
 }
 
 /**

@@ -57,8 +57,11 @@ export class WeibullDistribution implements Distribution<number> {
   logProb(x: number): number {
     if (typeof x !== "number") return -Infinity
     if (x > 0 && x < Infinity) {
+      // log(x/λ): near 1 as log1p((x − λ)/λ) (x − λ is exact there, and k·log(x/λ) amplifies
+      // the ratio's rounding by k); outside the doubles as log x − log λ.
       const r = x / this.scale
-      const lz = r >= MIN_NORMAL && r < Infinity ? Math.log(r) : Math.log(x) - Math.log(this.scale)
+      const lz =
+        r > 0.5 && r < 2 ? Math.log1p((x - this.scale) / this.scale) : r >= MIN_NORMAL && r < Infinity ? Math.log(r) : Math.log(x) - Math.log(this.scale)
       const power = Math.exp(this.shape * lz)
       // (x/λ)^k = ∞ outweighs (k − 1)·log(x/λ) (which may be +∞ too for huge k).
       return power < Infinity ? this.logNorm + (this.shape - 1) * lz - power : -Infinity

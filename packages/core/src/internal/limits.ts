@@ -73,6 +73,8 @@ export const clampUnit = (x: number): number => (x > 0 ? (x < 1 ? x : ONE_BELOW)
 export const locScale = (loc: number, scale: number, t: number): number => {
   const x = loc + scale * t
   if (x - x === 0) return x
+  // An infinite t (the caller's own overflow) is a draw beyond the doubles whatever loc is.
+  if (t === Infinity || t === -Infinity) return t > 0 ? MAX_FINITE : -MAX_FINITE
   return clampReal(2 * (0.5 * loc + 0.5 * scale * t))
 }
 

@@ -342,7 +342,8 @@ export const betaSaddleConstant = (a: number, b: number): number => {
 /**
  * The x-dependent part of the saddle-point beta density: bd0(a − 1, n·v) + bd0(b − 1, n·w)
  * with n = a + b − 2, v = x and w = 1 − x (as the binomial kernel's deviances: exact
- * deviations, halves where n overflows).
+ * deviations, halves where n overflows). `logV` and `logW`, where given, are log v and log w
+ * (used only where n·v or n·w falls below the normal range).
  *
  * @example
  * betaSaddleConstant(3, 3) - betaSaddleDeviance(3, 3, 0.5, 0.5) // log Beta(3, 3) density at ½
@@ -350,8 +351,8 @@ export const betaSaddleConstant = (a: number, b: number): number => {
  * @category numerics
  * @since 0.1.0
  */
-export const betaSaddleDeviance = (a: number, b: number, v: number, w: number): number =>
-  binomialDeviances(a - 1, b - 1, v, w, Number.NaN, Number.NaN)
+export const betaSaddleDeviance = (a: number, b: number, v: number, w: number, logV = Number.NaN, logW = Number.NaN): number =>
+  binomialDeviances(a - 1, b - 1, v, w, logV, logW)
 
 /**
  * log Γ(x + ½) − log Γ(x) for x > 0, by its asymptotic series for large x (where subtracting

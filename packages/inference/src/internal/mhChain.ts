@@ -35,7 +35,7 @@ import { emptyChoices, Trace } from "@fugue/runtime/Trace"
 import { ZeroWeightError } from "../Options.ts"
 import { culprits } from "./culprits.ts"
 import { MhChoice, ProposalHandler } from "./mhHandler.ts"
-import { sideStream } from "./shell.ts"
+import { sideStream, wrapHandler } from "./shell.ts"
 
 /** Robbins–Monro target acceptance for a one-dimensional random walk (Roberts & Rosenthal 2001). */
 export const TARGET_ACCEPTANCE = 0.44
@@ -119,7 +119,7 @@ export class Chain<A> {
     this.transform = options.transform ?? identity
     this.sideRng = this.transform === identity ? rng : sideStream(rng)
     this.context = options.context ?? { algorithm: "MH" }
-    const driven: Handler<void> = this.transform(this.handler, this.sideRng)
+    const driven: Handler<void> = wrapHandler(this.context.algorithm ?? "MH", this.transform, this.handler, this.sideRng)
     this.execution = new Execution(model, driven, { context: this.context, maxInstructions: options.maxInstructions })
     this.handler.execution = this.execution as Execution<unknown, void>
     this.handler.cut = options.cutAfterBarriers ?? 0
@@ -175,7 +175,7 @@ export class Chain<A> {
       if (init.execution === undefined) {
         init.attempts++
         init.handler = new ReplayHandler(this.rng, base)
-        init.execution = new Execution(this.model, this.transform(init.handler, this.sideRng), { context: this.context, maxInstructions })
+        init.execution = new Execution(this.model, wrapHandler("MH", this.transform, init.handler, this.sideRng), { context: this.context, maxInstructions })
       }
       const h = init.handler!
       let status

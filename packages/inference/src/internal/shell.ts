@@ -13,7 +13,9 @@ import * as CoreRng from "@fugue/core/Rng"
 import type { Transform } from "@fugue/runtime/Combinators"
 import { compose, identity } from "@fugue/runtime/Combinators"
 import { currentTransform } from "@fugue/runtime/Interpreter"
+import type { Handler } from "@fugue/runtime/Handler"
 import { Rng as RngService } from "@fugue/runtime/Rng"
+import { InvalidOptionsError } from "../Options.ts"
 import { Effect } from "effect"
 import { Progress, type Report } from "../Progress.ts"
 import { attemptInference, type InferenceError } from "./attempt.ts"
@@ -77,4 +79,26 @@ export const transformFor = (option: Transform | undefined): Effect.Effect<Trans
 export const sideStream = (rng: CoreRng.Rng): CoreRng.Rng => {
   const probe = rng.clone()
   return CoreRng.make(Math.floor(probe.uniform() * 9007199254740991))
+}
+
+/**
+ * `transform(handler, rng)`, checked: what a transformation returns must be a handler (sample,
+ * observe, factor, finish), else `InvalidOptionsError` naming the `transform` option — before
+ * the model runs.
+ */
+export const wrapHandler = <Out>(algorithm: string, transform: Transform, handler: Handler<Out>, rng: CoreRng.Rng): Handler<Out> => {
+  if (transform === identity) return handler
+  const wrapped = transform(handler, rng) as Partial<Handler<Out>> | null | undefined
+  if (
+    typeof wrapped !== "object" || wrapped === null || typeof wrapped.sample !== "function" || typeof wrapped.observe !== "function" ||
+    typeof wrapped.factor !== "function" || typeof wrapped.finish !== "function"
+  ) {
+    throw new InvalidOptionsError({
+      algorithm,
+      option: "transform",
+      value: wrapped,
+      reason: "must return a handler (sample, observe, factor, finish), e.g. (h) => Combinators.condition(h, data)"
+    })
+  }
+  return wrapped as Handler<Out>
 }

@@ -50,7 +50,7 @@ import { Builder, type Posterior } from "../Posterior.ts"
 import type { Resampler } from "../Resampling.ts"
 import { culprits } from "./culprits.ts"
 import { kernel } from "./mhChain.ts"
-import { now, sideStream } from "./shell.ts"
+import { now, sideStream, wrapHandler } from "./shell.ts"
 import { effectiveSampleSize, logSumExp, normalise } from "./weights.ts"
 
 export type RebuildStrategy = "duplicates" | "all"
@@ -269,7 +269,7 @@ export class SmcEngine<A> {
 
   /** A particle with a fresh execution of the model (live, at the start). */
   private spawn(handler: ParticleHandler = new ParticleHandler(this.rng, this.supports)): Particle<A> {
-    const execution = new Execution<A, void>(this.model, this.transform(handler, this.sideRng), {
+    const execution = new Execution<A, void>(this.model, wrapHandler("SMC", this.transform, handler, this.sideRng), {
       context: this.context,
       maxInstructions: this.config.maxInstructions
     })

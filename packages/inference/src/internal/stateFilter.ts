@@ -16,6 +16,7 @@ import type { Model, Program } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
 import { identity, type Transform } from "@fugue/runtime/Combinators"
 import { Execution } from "@fugue/runtime/Execution"
+import { wrapHandler } from "./shell.ts"
 import type { Handler } from "@fugue/runtime/Handler"
 import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
 import type { Posterior } from "../Posterior.ts"
@@ -95,7 +96,7 @@ export class StateFilter<S> {
       function*() {
         return undefined
       },
-      transform(this.handler, rng),
+      wrapHandler("SMC.filter", transform, this.handler, rng),
       { context: this.context, maxInstructions: config.maxInstructions }
     )
     this.logWeights = new Float64Array(config.particles)

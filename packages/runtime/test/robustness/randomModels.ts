@@ -370,21 +370,31 @@ const described = (extremes: boolean, raw: ReadonlyArray<Step>): ModelDesc => {
 
 /**
  * Wide flat models: `n` sample sites (1 … 70, often at the trace's B-tree node-size boundaries
- * 31, 32, 33, 63, 64, 65), at fresh addresses whose string order differs from their execution
- * order past ten sites, with a few observations and factors in between.
+ * 31, 32, 33, 63, 64, 65) named `w00`, `w01`, … in ascending, descending or shuffled order of
+ * execution (the three paths of `Trace.record`'s duplicate check and of its sort), with a few
+ * observations and factors in between.
  */
 export const wideModelArb = (options: Pick<ModelArbOptions, "extremes"> = {}): fc.Arbitrary<ModelDesc> => {
   const extremes = options.extremes ?? false
   const dist = distArb(extremes)
-  const sampleStep: fc.Arbitrary<Step> = fc.record({ kind: fc.constant("sample" as const), id: ZERO, address: fc.constant<AddressDesc>({ kind: "fresh" }), dist })
   const other: fc.Arbitrary<Step> = fc.oneof(
     fc.record({ kind: fc.constant("observe" as const), id: ZERO, address: addressArb, dist, observed: observedArb }),
     fc.record({ kind: fc.constant("factor" as const), weight: factorArb })
   )
-  const n = fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 1, max: 70 }) }, { weight: 2, arbitrary: fc.constantFrom(31, 32, 33, 63, 64, 65) })
-  return fc.tuple(n.chain((k) => fc.array(sampleStep, { minLength: k, maxLength: k })), fc.array(fc.tuple(fc.nat(), other), { maxLength: 4 }))
-    .map(([samples, others]) => {
-      const steps = [...samples]
+  const n = fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 1, max: 70 }) }, { weight: 3, arbitrary: fc.constantFrom(31, 32, 33, 63, 64, 65) })
+  const order = fc.constantFrom("ascending" as const, "descending" as const, "shuffled" as const)
+  return fc.tuple(n.chain((k) => fc.tuple(fc.array(dist, { minLength: k, maxLength: k }), fc.array(fc.double({ noNaN: true }), { minLength: k, maxLength: k }))), order, fc.array(fc.tuple(fc.nat(), other), { maxLength: 4 }))
+    .map(([[dists, keys], order, others]) => {
+      const k = dists.length
+      const rank = Array.from({ length: k }, (_, i) => i)
+      if (order === "descending") rank.reverse()
+      else if (order === "shuffled") rank.sort((a, b) => keys[a] - keys[b] || a - b)
+      const steps: Array<Step> = dists.map((d, i) => ({
+        kind: "sample",
+        id: 0,
+        address: { kind: "named", name: `w${String(rank[i]).padStart(2, "0")}` },
+        dist: d
+      }))
       for (const [at, step] of others) steps.splice(at % (steps.length + 1), 0, step)
       return described(extremes, steps)
     })
