@@ -347,11 +347,10 @@ describe("logProb is total and never NaN", () => {
     }
   })
 
-  // Normal (pre-existing) coerces wrong-typed values arithmetically, so it is not in this list.
-  const wrongTyped: ReadonlyArray<unknown> = ["1", "0.5", null, undefined, true, {}, [1], 1n]
-  it("wrong-typed values get −∞ from every scalar family but Normal", () => {
-    for (const d of scalarFamilies.filter((d) => d.family !== "Normal")) {
-      for (const x of wrongTyped) expect(d.logProb(x as number), `${d.family} at ${String(x)}`).toBe(-Infinity)
+  const wrongTyped: ReadonlyArray<unknown> = ["1", "0.5", null, undefined, true, {}, Object.create(null), Symbol("x"), [1], 1n]
+  it("wrong-typed values get −∞ from every scalar family (type checked before any comparison)", () => {
+    for (const d of scalarFamilies) {
+      for (const x of wrongTyped) expect(d.logProb(x as number), `${d.family} at a ${typeof x}`).toBe(-Infinity)
       expect(d.isValue(1)).toBe(true)
       expect(d.isValue("1")).toBe(false)
     }
@@ -360,7 +359,7 @@ describe("logProb is total and never NaN", () => {
     for (const d of vectorFamilies) {
       const k = (d.support as { dimension: number }).dimension
       for (const x of [...wrongTyped, [0.5, 0.5], new Float32Array(k), new Float64Array(k + 1), new Float64Array(0)]) {
-        expect(d.logProb(x as Float64Array), `${d.family} at ${String(x)}`).toBe(-Infinity)
+        expect(d.logProb(x as Float64Array), `${d.family} at a ${typeof x}`).toBe(-Infinity)
       }
       expect(d.isValue(new Float64Array(k))).toBe(true)
       expect(d.isValue([0])).toBe(false)

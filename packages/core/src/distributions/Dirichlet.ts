@@ -8,8 +8,8 @@
 import gammaln from "@stdlib/math-base-special-gammaln"
 import { fail, isVector, type Distribution, type Support } from "../Distribution.ts"
 import { LOG_MIN_POSITIVE, LOG_UNSCALE, MIN_POSITIVE } from "../internal/limits.ts"
-import { betaSaddleConstant, betaSaddleDeviance, betaUsesSaddle, lbeta } from "../internal/saddlePoint.ts"
-import { logStandardGammaScaled, requireFiniteVector } from "../internal/special.ts"
+import { betaSaddleConstant, betaSaddleDevianceOfParts, betaUsesSaddle, lbeta, twoSumError } from "../internal/saddlePoint.ts"
+import { logStandardGammaScaled, requireFiniteVector, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
 /** How far Σx may stray from 1 for x to count as a point of the simplex. */
@@ -32,9 +32,9 @@ const DIRECT_MAX_TOTAL = 1000
  * (saddle-point for large shapes), so huge concentrations never give ∞ − ∞. On the boundary
  * (some x_i = 0) it is −∞ if any such α_i > 1; a zero with α_i = 1 contributes nothing, and one
  * with α_i < 1, where the density diverges, is scored as the clamped value 2^-1074. Draws
- * normalise independent Gamma(α_i) draws formed from log-gammas in units of 2^60 (finite for
- * every α ≥ 2^-1074, so small α never gives 0/0), and coordinates that underflow are clamped to
- * 2^-1074, so every draw has a finite log density.
+ * normalise independent Gamma(α_i) draws: directly when every α_i ≥ 1, otherwise from
+ * log-gammas in units of 2^60 (finite for every α ≥ 2^-1074, so small α never gives 0/0), with
+ * coordinates that underflow clamped to 2^-1074, so every draw has a finite log density.
  *
  * @example
  * const d = new DirichletDistribution(new Float64Array([1, 1, 1]))
@@ -63,12 +63,21 @@ export class DirichletDistribution implements Distribution<Float64Array> {
   readonly stickNorm: Float64Array | undefined
   /** Σ_{j>i} α_j for each i (the sticks' second shapes), with the stick-breaking form. */
   readonly stickRest: Float64Array | undefined
+  /** The rounding errors of `stickRest` (TwoSum). */
+  readonly stickRestLow: Float64Array | undefined
+  /** min α_i: draws with every α_i ≥ 1 normalise Gamma draws directly. */
+  readonly minAlpha: number
   constructor(alpha: Float64Array) {
     const k = alpha.length
     this.alpha = alpha
     let sum = 0
-    for (let i = 0; i < k; i++) sum += alpha[i]
+    let min = Infinity
+    for (let i = 0; i < k; i++) {
+      sum += alpha[i]
+      if (alpha[i] < min) min = alpha[i]
+    }
     this.alphaSum = sum
+    this.minAlpha = min
     this.support = { _tag: "Simplex", dimension: k }
     if (sum <= DIRECT_MAX_TOTAL) {
       let lg = 0
@@ -76,24 +85,40 @@ export class DirichletDistribution implements Distribution<Float64Array> {
       this.logNorm = gammaln(sum) - lg
       this.stickNorm = undefined
       this.stickRest = undefined
+      this.stickRestLow = undefined
     } else {
       this.logNorm = 0
       const norm = new Float64Array(k - 1)
       const rest = new Float64Array(k - 1)
+      const restLow = new Float64Array(k - 1)
+      // Suffix sums Σ_{j>i} α_j with their rounding errors (TwoSum): near a huge stick's mode the
+      // deviation moves by the error times the coordinate.
       let tail = alpha[k - 1]
+      let tailLow = 0
       for (let i = k - 2; i >= 0; i--) {
         const a = alpha[i]
         rest[i] = tail
+        restLow[i] = tailLow
         norm[i] = betaUsesSaddle(a, tail) ? betaSaddleConstant(a, tail) : -lbeta(a, tail)
+        tailLow += twoSumError(tail, a)
         tail += a
       }
       this.stickNorm = norm
       this.stickRest = rest
+      this.stickRestLow = restLow
     }
   }
   sample(rng: Rng): Float64Array {
     const k = this.alpha.length
     const out = new Float64Array(k)
+    if (this.minAlpha >= 1) {
+      // Gamma draws directly (full relative precision, which a huge, narrow α needs), each
+      // halved so that their sum cannot overflow.
+      let total = 0
+      for (let i = 0; i < k; i++) total += out[i] = 0.5 * standardGamma(rng, this.alpha[i])
+      for (let i = 0; i < k; i++) out[i] = out[i] / total || MIN_POSITIVE
+      return out
+    }
     let max = -Infinity
     for (let i = 0; i < k; i++) {
       const l = logStandardGammaScaled(rng, this.alpha[i])
@@ -127,14 +152,16 @@ export class DirichletDistribution implements Distribution<Float64Array> {
       else if (alpha[i] < 1) lp += (alpha[i] - 1) * LOG_MIN_POSITIVE
     }
     if (!(Math.abs(sum - 1) <= SIMPLEX_TOLERANCE)) return -Infinity
-    return direct ? lp : this.stickBreaking(x, norm, this.stickRest as Float64Array)
+    return direct ? lp : this.stickBreaking(x, norm, this.stickRest as Float64Array, this.stickRestLow as Float64Array)
   }
   /** The stick-breaking log density (Σα > 1000), for x already checked to be on the simplex. */
-  private stickBreaking(x: Float64Array, norm: Float64Array, rest: Float64Array): number {
+  private stickBreaking(x: Float64Array, norm: Float64Array, rest: Float64Array, restLow: Float64Array): number {
     const alpha = this.alpha
     const k = x.length
     // Zeros here have α ≤ 1 (checked): score them as the clamped value 2^-1074.
     let r = x[k - 1] > 0 ? x[k - 1] : MIN_POSITIVE
+    // r's rounding error as a suffix sum of x (TwoSum), for the deviations of large sticks.
+    let rLow = 0
     let logR = Math.log(r)
     let lp = 0
     for (let i = k - 2; i >= 0; i--) {
@@ -149,9 +176,12 @@ export class DirichletDistribution implements Distribution<Float64Array> {
       const logW = v <= w ? Math.log1p(-v) : logR - logRi
       const a = alpha[i]
       const b = rest[i]
-      lp += betaUsesSaddle(a, b) ? norm[i] - betaSaddleDeviance(a, b, v, w, logV, logW) : norm[i] + (a - 1) * logV + (b - 1) * logW
+      lp += betaUsesSaddle(a, b)
+        ? norm[i] - betaSaddleDevianceOfParts(a, b, xi, r, logV, logW, restLow[i], rLow)
+        : norm[i] + (a - 1) * logV + (b - 1) * logW
       // The Jacobian r_i, for i < K − 1.
       lp -= logRi
+      rLow += twoSumError(r, xi)
       r = ri
       logR = logRi
     }

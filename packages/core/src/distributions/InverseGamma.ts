@@ -8,7 +8,7 @@ import gammaln from "@stdlib/math-base-special-gammaln"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampPositive } from "../internal/limits.ts"
 import { bd0Quotient, gammaSaddleConstant } from "../internal/saddlePoint.ts"
-import { logStandardGamma } from "../internal/special.ts"
+import { logStandardGamma, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "Positive" }
@@ -53,6 +53,9 @@ export class InverseGammaDistribution implements Distribution<number> {
     this.logNorm = shape <= SADDLE_FROM ? shape * Math.log(scale) - gammaln(shape) : gammaSaddleConstant(shape)
   }
   sample(rng: Rng): number {
+    // β/G directly for shape ≥ 1 (exp of a log would cost 1e-13 of relative precision, too much
+    // for a huge, correspondingly narrow shape); in log space below, where G may underflow.
+    if (this.shape >= 1) return clampPositive(this.scale / standardGamma(rng, this.shape))
     return clampPositive(Math.exp(Math.log(this.scale) - logStandardGamma(rng, this.shape)))
   }
   logProb(x: number): number {

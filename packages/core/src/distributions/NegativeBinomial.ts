@@ -8,7 +8,7 @@
 import { fail, isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { LOG_MAX_FINITE, MAX_FINITE } from "../internal/limits.ts"
 import { logBinomialKernel, logShare } from "../internal/saddlePoint.ts"
-import { logStandardGamma, samplePoisson } from "../internal/special.ts"
+import { logStandardGamma, samplePoisson, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
@@ -19,9 +19,9 @@ const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
  * **Details** `logProb` is r/(r + k) times Loader's binomial saddle-point form (as in R's
  * dnbinom, Loader 2000), with r and k passed separately so k ≪ r keeps its digits and r + k may
  * overflow; it is ≤ 0, and finite for every integer k ≥ 0 where the true value is (down to
- * r = 2^-1074). Draws are Poisson(λ) with λ ~ Gamma(r, rate p/(1 − p)), λ formed in log space
- * (log G + log(1 − p) − log p) so a tiny p cannot give 0·∞; a λ beyond MAX_VALUE gives the draw
- * MAX_VALUE (an integer), the nearest count a double can hold.
+ * r = 2^-1074). Draws are Poisson(λ) with λ ~ Gamma(r, rate p/(1 − p)); for r < 1 or a subnormal
+ * p, λ is formed in log space (log G + log(1 − p) − log p) so a tiny r or p cannot give 0·∞; a λ
+ * beyond MAX_VALUE gives the draw MAX_VALUE (an integer), the nearest count a double can hold.
  *
  * @example
  * const d = new NegativeBinomialDistribution(2, 0.5)
@@ -59,6 +59,12 @@ export class NegativeBinomialDistribution implements Distribution<number> {
   }
   sample(rng: Rng): number {
     if (this.p === 1) return 0
+    if (this.r >= 1 && this.odds < Infinity) {
+      // Directly: exp(log λ) would cost λ about 1e-13 of relative precision, which matters
+      // when r is huge and the law correspondingly narrow.
+      const lambda = standardGamma(rng, this.r) * this.odds
+      return lambda < Infinity ? samplePoisson(rng, lambda) : MAX_FINITE
+    }
     const logLambda = logStandardGamma(rng, this.r) + this.logQ - this.logP
     return logLambda < LOG_MAX_FINITE ? samplePoisson(rng, Math.exp(logLambda)) : MAX_FINITE
   }

@@ -233,17 +233,16 @@ const binomialDeviation = (x: number, y: number, p: number, q: number): number =
  * taken through log n + log p; `logP`, `logQ` may be NaN (then computed where needed). When n
  * overflows everything is formed from the halves (bd0 is homogeneous of degree one).
  */
-const binomialDeviances = (x: number, y: number, p: number, q: number, logP: number, logQ: number): number => {
+const binomialDeviances = (x: number, y: number, p: number, q: number, logP: number, logQ: number, d = binomialDeviation(x, y, p, q)): number => {
   const n = x + y
   if (n < Infinity) {
-    const d = binomialDeviation(x, y, p, q)
     const mx = n * p
     const my = n * q
     const bx = mx >= MIN_NORMAL ? bd0Given(x, mx, d) : bd0Small(x, mx, Math.log(n) + (logP === logP ? logP : Math.log(p)), d)
     const by = my >= MIN_NORMAL ? bd0Given(y, my, -d) : bd0Small(y, my, Math.log(n) + (logQ === logQ ? logQ : Math.log(q)), -d)
     return bx + by
   }
-  return 2 * binomialDeviances(0.5 * x, 0.5 * y, p, q, logP, logQ)
+  return 2 * binomialDeviances(0.5 * x, 0.5 * y, p, q, logP, logQ, 0.5 * d)
 }
 
 /**
@@ -353,6 +352,58 @@ export const betaSaddleConstant = (a: number, b: number): number => {
  */
 export const betaSaddleDeviance = (a: number, b: number, v: number, w: number, logV = Number.NaN, logW = Number.NaN): number =>
   binomialDeviances(a - 1, b - 1, v, w, logV, logW)
+
+/**
+ * `betaSaddleDeviance` at v = s/(s + t), w = t/(s + t) for exact positive doubles s and t (a
+ * stick of Dirichlet's stick-breaking): the deviation (a − 1) − n·v is formed as
+ * ((a − 1)·t − (b − 1)·s)/(s + t) from exact products, since the rounded quotients v and w would
+ * move it by n·ulp — at Dirichlet([1e300, 1e300, 2e300])'s mode, by 1e283. `bLow` and `tLow` are
+ * the rounding errors of b and t where those are sums (b = fl(b) + bLow), carried the same way.
+ *
+ * @example
+ * betaSaddleDevianceOfParts(1e300, 2e300, 0.25, 0.5) // 0: the exact mode
+ *
+ * @category numerics
+ * @since 0.1.0
+ */
+export const betaSaddleDevianceOfParts = (
+  a: number,
+  b: number,
+  s: number,
+  t: number,
+  logV: number,
+  logW: number,
+  bLow = 0,
+  tLow = 0
+): number => {
+  const x = a - 1
+  const y = b - 1
+  const sum = s + t
+  const d = (x * t - y * s + (twoProductError(x, t) - twoProductError(y, s)) + (x * tLow - bLow * s)) / sum
+  // The means n·s/(s + t) and n·t/(s + t), formed as (n·s)/(s + t) so a subnormal quotient s/(s + t)
+  // does not lose their digits (unless a product overflows: then from the quotients and halves).
+  const n = x + y
+  const ns = n * s
+  const nt = n * t
+  if (!(ns < Infinity && nt < Infinity)) return binomialDeviances(x, y, s / sum, t / sum, logV, logW, d)
+  const logN = Math.log(n)
+  return bd0Small(x, ns / sum, logN + logV, d) + bd0Small(y, nt / sum, logN + logW, -d)
+}
+
+/**
+ * The rounding error of a + b: a + b = fl(a + b) + twoSumError(a, b) exactly (Knuth's TwoSum).
+ *
+ * @example
+ * twoSumError(1, 1e-20) // 1e-20
+ *
+ * @category numerics
+ * @since 0.1.0
+ */
+export const twoSumError = (a: number, b: number): number => {
+  const s = a + b
+  const bv = s - a
+  return a - (s - bv) + (b - bv)
+}
 
 /**
  * log Γ(x + ½) − log Γ(x) for x > 0, by its asymptotic series for large x (where subtracting

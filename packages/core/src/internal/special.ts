@@ -342,9 +342,13 @@ export const choleskyFactor = (family: string, covariance: ReadonlyArray<ArrayLi
   if (!isArrayLike(covariance) || covariance.length !== k) return fail(family, "covariance", covariance, `must be a ${k}×${k} matrix`)
   const a = new Float64Array(k * k)
   for (let i = 0; i < k; i++) {
-    const row = requireFiniteVector(family, "covariance", entry(covariance, i) as ArrayLike<number>, k)
-    if (row.length !== k) return fail(family, "covariance", covariance, `must be a ${k}×${k} matrix`)
-    a.set(row, i * k)
+    const row = entry(covariance, i)
+    if (!isArrayLike(row) || row.length !== k) return fail(family, "covariance", covariance, `must be a ${k}×${k} matrix`)
+    for (let j = 0; j < k; j++) {
+      const v = entry(row, j)
+      if (typeof v !== "number" || !Number.isFinite(v)) return fail(family, "covariance", covariance, `entry (${i}, ${j}) must be a finite number`)
+      a[i * k + j] = v
+    }
   }
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < i; j++) {
