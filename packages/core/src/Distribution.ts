@@ -66,6 +66,12 @@ export interface Distribution<T> {
   logProb(value: T): number
   /** Whether `value` has the right runtime type for this distribution (not whether it is in the support). */
   isValue(value: unknown): value is T
+  /**
+   * Optional, for an `Interval` support [a, b]: log p(x) at x = a + (b − a)·σ(u), computed from
+   * the logit u itself, so it stays exact where x is within rounding of a or b (where `logProb`
+   * can only score the rounded double). Samplers that walk on the logit scale use it.
+   */
+  logProbLogit?(u: number): number
   /** The mean, or undefined where it does not exist. Vector families return a Float64Array. */
   mean(): number | Float64Array | undefined
   /** The variance (per coordinate for vector families), or undefined where it does not exist. */

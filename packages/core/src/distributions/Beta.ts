@@ -12,6 +12,9 @@ import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "Interval", lower: 0, upper: 1 }
 
+/** log(1 + e^x), without overflow. */
+const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))
+
 /**
  * Beta(alpha, beta): density x^(α−1) (1−x)^(β−1) / B(α, β) on [0, 1].
  *
@@ -78,6 +81,18 @@ export class BetaDistribution implements Distribution<number> {
     if (x === 0) return this.alpha < 1 ? this.logProb(MIN_POSITIVE) : this.alpha === 1 ? this.logNorm : -Infinity
     if (x === 1) return this.beta < 1 ? this.logProb(ONE_BELOW) : this.beta === 1 ? this.logNorm : -Infinity
     return -Infinity
+  }
+  /**
+   * log p(x) at x = σ(u), from u: log σ(u) = −softplus(−u) and log(1 − σ(u)) = −softplus(u) are
+   * exact for every finite u, so the density stays right where x rounds to 0 or 1 (for
+   * Beta(1.01, 0.01), 69 % of the mass lies within 1e-16 of 1).
+   */
+  logProbLogit(u: number): number {
+    if (!(u > -Infinity && u < Infinity)) return u === u ? this.logProb(u > 0 ? 1 : 0) : -Infinity
+    const a = this.alpha
+    const b = this.beta
+    if (!betaUsesSaddle(a, b)) return this.logNorm - (a - 1) * softplus(-u) - (b - 1) * softplus(u)
+    return this.logNorm - betaSaddleDeviance(a, b, 1 / (1 + Math.exp(-u)), 1 / (1 + Math.exp(u)))
   }
   isValue(x: unknown): x is number {
     return isNumber(x)

@@ -47,11 +47,18 @@ export class MhChoice implements Choice {
   readonly value: ChoiceValue
   readonly logProb: number
   stamp: number
-  constructor(address: Address, value: ChoiceValue, logProb: number, stamp: number) {
+  /**
+   * The exact logit of the value, for an interval site walked on the logit scale whose
+   * distribution scores logits (`logProbLogit`); NaN otherwise. The value may be a rounded
+   * σ(u); the state is u, and `logProb` is log p at the exact σ(u).
+   */
+  readonly logit: number
+  constructor(address: Address, value: ChoiceValue, logProb: number, stamp: number, logit = Number.NaN) {
     this.address = address
     this.value = value
     this.logProb = logProb
     this.stamp = stamp
+    this.logit = logit
   }
 }
 
@@ -133,8 +140,9 @@ export class ProposalHandler implements Handler<void> {
     if (old === this.target) {
       choice = this.propose(address, dist as Distribution<any>, value)
     } else {
-      const logProb = dist.logProb(value)
-      if (logProb !== old.logProb) choice = this.rescored(address, dist as Distribution<any>, value, logProb)
+      const logit = old.logit
+      const logProb = logit === logit ? dist.logProbLogit!(logit) : dist.logProb(value)
+      if (logProb !== old.logProb) choice = this.rescored(address, dist as Distribution<any>, value, logProb, logit)
     }
     if (choice.logProb === -Infinity) throw abort
     this.logPrior += choice.logProb
@@ -154,12 +162,12 @@ export class ProposalHandler implements Handler<void> {
     return value
   }
   /** A replayed value whose log probability changed (a parent moved), or a substituted site (its point). */
-  private rescored(address: Address, dist: Distribution<ChoiceValue>, value: ChoiceValue, logProb: number): MhChoice {
+  private rescored(address: Address, dist: Distribution<ChoiceValue>, value: ChoiceValue, logProb: number, logit: number): MhChoice {
     if (dist instanceof PointMass) {
       // a substituted (fixed) site: its value is the point, never proposed
       return new MhChoice(address, dist.value, dist.scoreAs, this.stamp)
     }
-    return new MhChoice(address, value, logProb, this.stamp)
+    return new MhChoice(address, value, logProb, this.stamp, logit)
   }
   observe<T>(_address: Address, dist: Distribution<T>, value: T): void {
     const logProb = dist.logProb(value)
@@ -230,13 +238,18 @@ export class ProposalHandler implements Handler<void> {
         }
         case "Interval": {
           const a = support.lower, b = support.upper
-          if (!(x > a && x < b && Number.isFinite(a) && Number.isFinite(b))) break
-          const u = Math.log(x - a) - Math.log(b - x)
+          if (!(Number.isFinite(a) && Number.isFinite(b))) break
+          // the exact logit when the state carries one (the value may be a rounded σ(u))
+          const known = this.target!.logit
+          if (!(known === known) && !(x > a && x < b)) break
+          const u = known === known ? known : Math.log(x - a) - Math.log(b - x)
           const u2 = u + this.scale * this.rng.normal()
           const value = a + (b - a) / (1 + Math.exp(-u2))
           this.walked = true
           // log σ(u)σ(−u) = −softplus(−u) − softplus(u)
           this.logProposalRatio = softplus(u) + softplus(-u) - softplus(u2) - softplus(-u2)
+          // a distribution that scores logits keeps the state exact near the ends (Beta near 0 or 1)
+          if (dist.logProbLogit !== undefined) return new MhChoice(address, value, dist.logProbLogit(u2), this.stamp, u2)
           return new MhChoice(address, value, dist.logProb(value), this.stamp)
         }
       }
