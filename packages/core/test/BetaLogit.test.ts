@@ -5,7 +5,8 @@ describe("Beta.logProbLogit", () => {
   it("equals logProb at x = σ(u) wherever x is representable, and stays exact where x rounds to 0 or 1", () => {
     for (const [a, b] of [[0.01, 0.01], [1.01, 0.01], [2, 3], [50, 70], [0.5, 4]]) {
       const d = Beta(a, b)
-      for (const u of [-20, -3, -0.5, 0, 0.7, 4, 20]) {
+      // (for large positive u, 1 − x itself is rounded: there logProb(x) is the inexact one)
+      for (const u of [-20, -3, -0.5, 0, 0.7, 4]) {
         const x = 1 / (1 + Math.exp(-u))
         // the two agree to rounding (relative 1e-9: log(x) and log1p(−x) from a rounded x)
         const lp = d.logProb(x)
