@@ -169,9 +169,7 @@ class Sampler<A> {
         const prior = this.prior
         prior.trace = trace
         try {
-          const execution = this.priorExecution
-          execution.restart(model)
-          const result = execution.runToEnd()
+          const result = this.priorExecution.runFresh(model)
           builder.record(0, i, trace, result, this.check(trace.logLikelihood + trace.logFactors))
         } catch (error) {
           this.rejectParticle(error, i, trace)

@@ -305,7 +305,8 @@ export class Execution<A, Out = unknown> {
   /** With `stopRequested`: end the execution there (`end()`), result undefined. */
   private ending = false
   private prefix = ""
-  private readonly prefixes: Array<string> = []
+  /** Enclosing prefixes of open scopes (allocated at the first scope). */
+  private prefixes: Array<string> | undefined = undefined
 
   constructor(model: Model<A> | Program<A>, handler: Handler<Out>, options?: Options) {
     this.handler = handler
@@ -338,23 +339,37 @@ export class Execution<A, Out = unknown> {
     this.ending = false
     if (this.prefix !== "") {
       this.prefix = ""
-      this.prefixes.length = 0
+      if (this.prefixes !== undefined) this.prefixes.length = 0
     }
+    let program: Program<A>
     try {
-      this.program = typeof model === "function" ? model() : model
+      program = typeof model === "function" ? model() : model
     } catch (error) {
       this.done = true
       throw annotate(error, this.where())
     }
-    if (typeof (this.program as { next?: unknown } | null | undefined)?.next !== "function") {
+    if (program === null || typeof program !== "object" || typeof program.next !== "function") {
       this.done = true
-      throw new InvalidModelError({ value: this.program })
+      throw new InvalidModelError({ value: program })
     }
+    this.program = program
   }
 
   /** Whether the model has returned, or will return at the next `resume` without another instruction. */
   get atEnd(): boolean {
     return this.done || (this.pending !== undefined && this.pending.done === true)
+  }
+
+  /**
+   * `restart(model)` then `runToEnd()`, in one call (the per-execution path of loops that run
+   * many small models: the state-space filter, importance sampling).
+   */
+  runFresh(model: Model<A> | Program<A>): A {
+    this.restart(model)
+    while (this.drive(false, Infinity) !== "done") {
+      // a stop request is ignored here
+    }
+    return this.result as A
   }
 
   /** Asks the execution to end the current `resume` after the instruction being handled. */
@@ -476,10 +491,10 @@ export class Execution<A, Out = unknown> {
   private scopeInstruction(instruction: Instruction, prefix: string, address: Address | undefined): string {
     const tag = instruction === null || instruction === undefined ? undefined : instruction._tag
     if (tag === "ScopeEnter") {
-      this.prefixes.push(prefix)
+      ;(this.prefixes ??= []).push(prefix)
       return prefix === "" ? instruction.address : prefix + SCOPE_SEPARATOR + instruction.address
     }
-    if (tag === "ScopeExit") return this.prefixes.pop() ?? ""
+    if (tag === "ScopeExit") return this.prefixes?.pop() ?? ""
     throw new NotAnInstructionError({ value: instruction, address })
   }
 

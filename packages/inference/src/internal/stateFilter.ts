@@ -106,9 +106,7 @@ export class StateFilter<S> {
 
   /** Runs a small model (or its generator) through the driver: prior draws at sample sites, observe / factor into the handler's `logWeight`. */
   private runModel<B>(model: Model<B> | Program<B>): B {
-    const execution = this.execution as Execution<B, void>
-    execution.restart(model)
-    return execution.runToEnd()
+    return (this.execution as Execution<B, void>).runFresh(model)
   }
 
   private get logWeight(): number {
