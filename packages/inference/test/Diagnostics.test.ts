@@ -555,7 +555,7 @@ describe("summary", () => {
     expect(x.essTail).toBe(Diagnostics.essTail(B))
     expect(x.rhat).toBe(Diagnostics.rhat(B))
     expect(x.missing).toBe(0)
-    expect(Object.keys(x)).toEqual(["site", "mean", "sd", "mcse", "q5", "q50", "q95", "essBulk", "essTail", "rhat", "missing"])
+    expect(Object.keys(x)).toEqual(["site", "mean", "sd", "mcse", "q5", "q50", "q95", "essBulk", "essTail", "rhat", "missing", "warnings"])
   })
 
   it("takes the quantiles to report as an option", () => {
@@ -661,7 +661,25 @@ describe("formatting", () => {
   it("a summary of a real posterior formats without NaN", () => {
     const text = Diagnostics.formatSummary(Diagnostics.summary(posteriorOf({ x: B.map((c) => Float64Array.from(c)) })))
     expect(text).not.toContain("NaN")
-    expect(text.split("\n")).toHaveLength(2)
+    const lines = text.split("\n")
+    // header + one row; then one line per warning (these short chains have a low ESS)
+    expect(lines.filter((l) => !l.startsWith("warning: "))).toHaveLength(2)
+    for (const l of lines.slice(2)) expect(l).toMatch(/^warning: x: (bulk|tail) ESS \d+ < 400$|^warning: x: R-hat/)
+  })
+
+  it("warns when a chain never moves (a stuck sampler), when R-hat > 1.01 and when the ESS is low", () => {
+    const n = 200
+    const moving = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1)
+    const stuck = new Float64Array(n).fill(0.25)
+    const rows = Diagnostics.summary(posteriorOf({ x: [moving, stuck] }))
+    expect(rows[0].warnings).toContain("chain 1 never moved (every draw 0.25): the sampler is stuck")
+    expect(rows[0].warnings!.some((w) => w.startsWith("R-hat"))).toBe(true)
+    const text = Diagnostics.formatSummary(rows)
+    expect(text).toMatch(/warning: x: chain 1 never moved/)
+    // a well-mixed pair of chains raises nothing
+    const a = Float64Array.from({ length: 4000 }, (_, i) => Math.sin(i * 78.233) * 43758.5453 % 1)
+    const b = Float64Array.from({ length: 4000 }, (_, i) => Math.sin(i * 39.425) * 43758.5453 % 1)
+    expect(Diagnostics.summary(posteriorOf({ y: [a, b] }))[0].warnings).toEqual([])
   })
 })
 

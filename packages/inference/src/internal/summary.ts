@@ -34,6 +34,12 @@ export interface SummaryRow {
   readonly essTail: number | undefined
   readonly rhat: number | undefined
   readonly missing: number
+  /**
+   * What to worry about, in words: a chain whose draws never change (a stuck sampler: its
+   * R-hat and ESS are undefined, shown "-"), rank-normalised R-hat above 1.01, bulk or tail ESS
+   * below 100 per chain (Vehtari et al. 2021), an importance-weighted ESS below 100.
+   */
+  readonly warnings?: ReadonlyArray<string> | undefined
   readonly [quantile: `q${string}`]: number
 }
 
@@ -82,7 +88,8 @@ const rowOf = (
   site: string,
   stats: RowStats,
   quantiles: ReadonlyArray<readonly [`q${string}`, number]>,
-  missing: number
+  missing: number,
+  warnings: ReadonlyArray<string>
 ): SummaryRow => ({
   site,
   mean: stats.mean,
@@ -92,8 +99,38 @@ const rowOf = (
   essBulk: stats.essBulk,
   essTail: stats.essTail,
   rhat: stats.rhat,
-  missing
+  missing,
+  warnings
 })
+
+/** Thresholds of the warnings (Vehtari, Gelman, Simpson, Carpenter & Bürkner 2021, §4). */
+const RHAT_LIMIT = 1.01
+const ESS_PER_CHAIN = 100
+
+const warningsOf = (chains: ReadonlyArray<Float64Array>, stats: RowStats, weighted: boolean): Array<string> => {
+  const out: Array<string> = []
+  if (weighted) {
+    if (stats.essBulk !== undefined && stats.essBulk < ESS_PER_CHAIN) {
+      out.push(`effective sample size ${stats.essBulk.toFixed(1)} < ${ESS_PER_CHAIN}: the weights are dominated by a few draws`)
+    }
+    return out
+  }
+  const stuck: Array<number> = []
+  chains.forEach((chain, c) => {
+    if (chain.length < 2) return
+    const first = chain[0]
+    for (let i = 1; i < chain.length; i++) if (!Object.is(chain[i], first)) return
+    stuck.push(c)
+  })
+  if (stuck.length > 0) {
+    out.push(`chain${stuck.length > 1 ? "s" : ""} ${stuck.join(", ")} never moved (every draw ${chains[stuck[0]][0]}): the sampler is stuck`)
+  }
+  if (stats.rhat !== undefined && stats.rhat > RHAT_LIMIT) out.push(`R-hat ${stats.rhat.toFixed(3)} > ${RHAT_LIMIT}: the chains disagree`)
+  const limit = ESS_PER_CHAIN * chains.length
+  if (stats.essBulk !== undefined && stats.essBulk < limit) out.push(`bulk ESS ${stats.essBulk.toFixed(0)} < ${limit}`)
+  if (stats.essTail !== undefined && stats.essTail < limit) out.push(`tail ESS ${stats.essTail.toFixed(0)} < ${limit}`)
+  return out
+}
 
 /**
  * MCMC draws: sample mean and sd (n − 1) of the present draws; the chain diagnostics need every
@@ -188,7 +225,7 @@ export const summary = (posterior: Posterior.Posterior<unknown>, options: Summar
       ? unweightedStats(chains, present)
       : weightedStats(present, weights, ess)
     const quantiles = probs.map((q, i) => [keys[i], sampleQuantile(present.values, q, weights)] as const)
-    return rowOf(site, stats, quantiles, present.missing)
+    return rowOf(site, stats, quantiles, present.missing, warningsOf(chains, stats, weights !== undefined && ess !== undefined))
   })
 }
 
@@ -282,7 +319,8 @@ export const formatSummary = (rows: ReadonlyArray<SummaryRow>, options: FormatOp
       .map((c, j) => (c.left ? cell(c).padEnd(widths[j]) : cell(c).padStart(widths[j])))
       .join("  ")
       .trimEnd()
-  return [line((c) => c.header), ...rows.map((_, i) => line((c) => c.cells[i]))].join("\n")
+  const warnings = rows.flatMap((r) => (Array.isArray(r.warnings) ? r.warnings.map((w) => `warning: ${r.site}: ${w}`) : []))
+  return [line((c) => c.header), ...rows.map((_, i) => line((c) => c.cells[i])), ...warnings].join("\n")
 }
 
 /**
