@@ -172,6 +172,8 @@ export class Particle<A> {
   result: A | undefined
   /** Whether the particle's execution raised InvalidDistributionError (weight −∞ from then on). */
   broken = false
+  /** Whether `execution` is driven by `handler` (false: a copy still holding its ancestor's execution, awaiting a rebuild). */
+  bound = true
   constructor(handler: ParticleHandler, execution: Execution<A, void>) {
     this.handler = handler
     this.execution = execution
@@ -382,8 +384,17 @@ export class SmcEngine<A> {
   }
 
   /** A copy of `src` awaiting a rebuild: its tape copied (shared when `share`), weights carried over. */
-  private copy(src: Particle<A>, share: boolean): Particle<A> {
-    const h = new ParticleHandler(this.rng, this.supports)
+  private copy(src: Particle<A>, share: boolean, spare: Particle<A> | undefined): Particle<A> {
+    // a dead particle's handler and execution are reused (fewer allocations per resampling)
+    const h = spare !== undefined ? spare.handler : new ParticleHandler(this.rng, this.supports)
+    if (spare !== undefined) {
+      h.mode = LIVE
+      h.replayTo = 0
+      h.cursor = 0
+      h.source = undefined
+      h.increment = 0
+      h.barrierAddress = ""
+    }
     const s = src.handler
     h.addresses = share ? s.addresses : s.addresses.slice()
     h.values = share ? s.values : s.values.slice()
@@ -392,7 +403,8 @@ export class SmcEngine<A> {
     h.logLikelihood = s.logLikelihood
     h.logFactors = s.logFactors
     h.barriers = s.barriers
-    const p = new Particle<A>(h, src.execution)
+    const p = new Particle<A>(h, spare !== undefined ? spare.execution : src.execution)
+    p.bound = spare !== undefined
     p.done = src.done
     p.result = src.result
     p.broken = src.broken
@@ -408,6 +420,11 @@ export class SmcEngine<A> {
     const live = new Uint8Array(n)
     const taken = new Uint8Array(n)
     const naive = this.config.rebuild === "all"
+    // particles with no descendant: their handler and execution objects can serve the copies
+    const chosen = new Uint8Array(n)
+    for (let k = 0; k < n; k++) chosen[ancestors[k]] = 1
+    const spares: Array<Particle<A>> = []
+    for (let j = 0; j < n; j++) if (chosen[j] === 0 && old[j] !== undefined && old[j].bound) spares.push(old[j])
     for (let k = 0; k < n; k++) {
       const j = ancestors[k]
       const src = old[j]
@@ -418,7 +435,7 @@ export class SmcEngine<A> {
         this.kept++
       } else {
         // Done particles never run again (their tape is shared); the naive rebuild writes a new tape.
-        next[k] = this.copy(src, src.done)
+        next[k] = this.copy(src, src.done, src.done ? undefined : spares.pop())
       }
     }
     this.resamplings++
@@ -517,7 +534,11 @@ export class SmcEngine<A> {
       h.logLikelihood = 0
       h.logFactors = 0
     }
-    const q = this.spawn(h)
+    let q: Particle<A>
+    if (p.bound) {
+      p.execution.restart(this.model)
+      q = p
+    } else q = this.spawn(h)
     const status = target === 0 ? "stopped" : q.execution.resume()
     if (status !== "stopped" || h.barriers !== target) throw new MissingAddressError({ address: `<barrier ${target}>` })
     h.mode = LIVE
