@@ -282,7 +282,7 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
 }
 
 /**
- * Importance sampling as an Effect: interruptible between chunks of 500 draws, progress
+ * Importance sampling as an Effect: interruptible every few milliseconds (time slices), progress
  * reported through `Progress`.
  *
  * **Details**: the same sampler as `runUnsafe`; with a `seed` the result equals

@@ -2,7 +2,7 @@
  * Progress reporting for long inference runs. Algorithms report through the `Progress`
  * reference, which is a no-op unless you provide one: `Progress.layerTerminal` draws a bar
  * on stderr, `Progress.layerCallback(f)` hands each report to your function. Reports are
- * made between chunks of work (never per iteration), so they cost nothing measurable.
+ * made once per time slice of work (a few milliseconds, never per iteration), so they cost nothing measurable.
  *
  * @since 0.1.0
  */

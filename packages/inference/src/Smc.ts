@@ -56,8 +56,10 @@ export interface Options extends Common {
   readonly resampling?: Resampling.Scheme | undefined
   /**
    * MH sweeps per particle after each resampling (default 0; general SMC only): single-site
-   * `Mh.kernelUnsafe` steps, one sweep = one step per choice, with random-walk scales 2.38 × the
-   * resampled population's sd per continuous site (on the kernel's unconstrained scale).
+   * MH steps on the model cut at the current barrier, one sweep = as many steps as the largest
+   * number of choices in the population (the same for every particle, so the move leaves the
+   * intermediate target invariant), with random-walk scales 2.38 × the resampled population's
+   * sd per continuous site (on the kernel's unconstrained scale).
    */
   readonly rejuvenation?: number | undefined
   /** Seed. Default: the `Rng` service's stream (`run`), else a fresh seed, recorded in `posterior.seed`. */
@@ -262,8 +264,9 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
 
 
 /**
- * Runs SMC on `model` as an Effect: interruptible between steps, progress reported through
- * `Progress` once per step.
+ * Runs SMC on `model` as an Effect: interruptible every few milliseconds (time slices, also
+ * between particles within a step), progress reported through `Progress` once per slice, the
+ * model run through the `Interpreter` layers in the context.
  *
  * **Details**: the same algorithm as `runUnsafe`; with a `seed` the result equals
  * `runUnsafe(model, options)` exactly, and without one the stream comes from the `Rng` service
@@ -394,8 +397,8 @@ export const filterUnsafe = <S>(options: FilterOptions<S>): Posterior<Array<S>, 
 }
 
 /**
- * The bootstrap particle filter as an Effect: interruptible between steps, progress reported
- * through `Progress` once per step.
+ * The bootstrap particle filter as an Effect: interruptible between steps (time slices of a
+ * few milliseconds), progress reported through `Progress` once per slice.
  *
  * **Details**: the same filter as `filterUnsafe`; with a `seed` the results are identical,
  * without one the stream comes from the `Rng` service.
