@@ -100,6 +100,12 @@ export class ParticleHandler implements Handler<void> {
   }
   sample<T>(address: Address, dist: Distribution<T>): T {
     const mode = this.mode
+    if (mode === REPLAY_TAPE) {
+      // the hot path of a rebuild: the tape's value, its address checked
+      const k = this.cursor++
+      if (this.addresses[k] !== address) throw new MissingAddressError({ address })
+      return this.values[k] as T
+    }
     if (mode === LIVE) {
       const value = dist.sample(this.rng)
       const logProb = dist.logProb(value)
@@ -111,7 +117,11 @@ export class ParticleHandler implements Handler<void> {
       if (supports !== undefined && !supports.has(address)) supports.set(address, dist.support)
       return value
     }
-    if (mode === REPLAY_TRACE) {
+    return this.sampleOther(address, dist)
+  }
+  /** The rarer replays: a moved trace (by address), or the naive rescoring rebuild. */
+  private sampleOther<T>(address: Address, dist: Distribution<T>): T {
+    if (this.mode === REPLAY_TRACE) {
       const choice = this.source!.choices.get(address)
       if (choice === undefined) throw new MissingAddressError({ address })
       this.addresses.push(address)
@@ -122,17 +132,15 @@ export class ParticleHandler implements Handler<void> {
     const k = this.cursor++
     if (this.addresses[k] !== address) throw new MissingAddressError({ address })
     const value = this.values[k] as T
-    if (mode === RESCORE_TAPE) {
-      const logProb = dist.logProb(value)
-      this.logProbs[k] = logProb
-      this.logPrior += logProb
-    }
+    const logProb = dist.logProb(value)
+    this.logProbs[k] = logProb
+    this.logPrior += logProb
     return value
   }
   observe<T>(address: Address, dist: Distribution<T>, value: T): void {
     if (this.mode !== LIVE) {
       if (this.mode === RESCORE_TAPE) this.logLikelihood += dist.logProb(value)
-      this.replayed()
+      if (++this.barriers >= this.replayTo) this.endReplay()
       return
     }
     const logProb = dist.logProb(value)
@@ -145,7 +153,7 @@ export class ParticleHandler implements Handler<void> {
   factor(logWeight: number): void {
     if (this.mode !== LIVE) {
       if (this.mode === RESCORE_TAPE) this.logFactors += logWeight
-      this.replayed()
+      if (++this.barriers >= this.replayTo) this.endReplay()
       return
     }
     this.logFactors += logWeight
@@ -155,13 +163,11 @@ export class ParticleHandler implements Handler<void> {
     this.execution.stop()
   }
   finish(): void {}
-  /** A barrier met while replaying: at `replayTo` the replay is over and the execution stops there. */
-  private replayed(): void {
-    if (++this.barriers >= this.replayTo) {
-      this.mode = LIVE
-      this.source = undefined
-      this.execution.stop()
-    }
+  /** The replay reached barrier `replayTo`: it is over, and the execution stops there. */
+  private endReplay(): void {
+    this.mode = LIVE
+    this.source = undefined
+    this.execution.stop()
   }
 }
 
