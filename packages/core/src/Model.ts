@@ -144,6 +144,9 @@ export const isInstruction = (u: unknown): u is Instruction => u instanceof Step
  * driver keeps the stack of open scopes and prefixes every address inside; handlers never see
  * these instructions. Yielded by `scope`, `plate` and `unfold`.
  *
+ * @example
+ * const layer = scope("layer1", weights) // yields ScopeEnter "layer1", the inner model's instructions, ScopeExit
+ *
  * @category models
  * @since 0.1.0
  */

@@ -23,6 +23,9 @@ import type { Handler } from "./Handler.ts"
 /**
  * The default instruction limit per execution.
  *
+ * @example
+ * new Execution(model, handler, { maxInstructions: 10 * DEFAULT_MAX_INSTRUCTIONS })
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -31,6 +34,9 @@ export const DEFAULT_MAX_INSTRUCTIONS = 10_000_000
 /**
  * Where an error happened: the address being executed (the last instruction the driver saw),
  * how many instructions had run, and, inside inference, the algorithm, chain and iteration.
+ *
+ * @example
+ * const where: Execution.Where | undefined = Execution.whereOf(error) // { address: "y#3", algorithm: "MH", chain: 1, … }
  *
  * @category models
  * @since 0.1.0
@@ -183,6 +189,9 @@ export class ExecutionAbort {
 /**
  * The one `ExecutionAbort` value (it carries nothing, so it is shared).
  *
+ * @example
+ * observe(_a, dist, value) { if (dist.logProb(value) === -Infinity) throw Execution.abort }
+ *
  * @category errors
  * @since 0.1.0
  */
@@ -237,6 +246,9 @@ const annotate = (error: unknown, where: Where): unknown => {
 
 /**
  * How an execution ended its latest `resume`.
+ *
+ * @example
+ * const status: Execution.Status = execution.resume() // "done" | "stopped" | "paused"
  *
  * @category models
  * @since 0.1.0
