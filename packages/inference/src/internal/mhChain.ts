@@ -30,7 +30,6 @@ import type { Rng } from "@fugue/core/Rng"
 import { identity, type Transform } from "@fugue/runtime/Combinators"
 import { Execution, ExecutionAbort, type Context } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
-import { ReplayHandler } from "@fugue/runtime/handlers/Replay"
 import { emptyChoices, Trace } from "@fugue/runtime/Trace"
 import { ZeroWeightError } from "../Options.ts"
 import { culprits } from "./culprits.ts"
@@ -82,9 +81,10 @@ export class Chain<A> {
     attempts: number
     invalid: number
     lastInvalid: InvalidDistributionError | undefined
-    handler: ReplayHandler | undefined
-    execution: Execution<A, Trace> | undefined
-  } = { attempts: 0, invalid: 0, lastInvalid: undefined, handler: undefined, execution: undefined }
+    running: boolean
+    base: Array<MhChoice> | undefined
+    baseIndex: Map<string, number> | undefined
+  } = { attempts: 0, invalid: 0, lastInvalid: undefined, running: false, base: undefined, baseIndex: undefined }
   /** The execution in progress when a step paused at a deadline, with the step's settings. */
   private paused = false
   private pausedSite: SiteState | undefined = undefined
@@ -168,33 +168,56 @@ export class Chain<A> {
    * otherwise ZeroWeightError.
    */
   initialize(initial: Trace | undefined, tries: number, deadline: number = Infinity): boolean {
-    const base = initial ?? new Trace()
-    const maxInstructions = this.execution.maxInstructions
-    while (this.init.attempts < tries || this.init.execution !== undefined) {
+    // The chain's own proposal handler and execution, with no target: every choice the base
+    // (the given trace, or none) lacks is a prior draw, the others are replayed and rescored.
+    const h = this.handler
+    while (this.init.attempts < tries || this.init.running) {
       const init = this.init
-      if (init.execution === undefined) {
+      if (!init.running) {
         init.attempts++
-        init.handler = new ReplayHandler(this.rng, base)
-        init.execution = new Execution(this.model, wrapHandler("MH", this.transform, init.handler, this.sideRng), { context: this.context, maxInstructions })
+        if (init.base === undefined) {
+          const choices: Array<MhChoice> = []
+          if (initial !== undefined) {
+            initial.choices.forEachPair((a, c) => {
+              choices.push(c instanceof MhChoice ? c : new MhChoice(a, c.value, c.logProb, 0))
+            })
+          }
+          init.base = choices
+          init.baseIndex = new Map(choices.map((c, i) => [c.address, i]))
+        }
+        h.reset(init.base, init.baseIndex!, undefined, 1)
+        this.execution.restart(this.model)
+        init.running = true
       }
-      const h = init.handler!
       let status
       try {
-        status = init.execution.resume(deadline)
+        status = this.execution.resume(deadline)
       } catch (error) {
-        init.execution = undefined
+        init.running = false
+        if (error instanceof ExecutionAbort) {
+          // weight −∞: this try failed
+          if (initial !== undefined && h.fresh === 0) break
+          continue
+        }
         if (!(error instanceof InvalidDistributionError)) throw error
         init.invalid++
         init.lastInvalid = error
         if (initial !== undefined && h.fresh === 0) break
         continue
       }
-      if (status !== "done") return false // paused at the deadline (a barrier stop is ignored)
-      const result = init.execution.result as A
-      init.execution = undefined
-      const w = h.trace.totalLogWeight
+      if (status === "paused") return false
+      init.running = false
+      h.settle()
+      const w = h.logWeight
       if (w > -Infinity && w < Infinity) {
-        this.setState(h.trace, result)
+        this.choices = h.visited
+        h.visited = []
+        this.result = this.execution.result as A
+        this.logPrior = h.logPrior
+        this.logLikelihood = h.logLikelihood
+        this.logFactors = h.logFactors
+        this.logWeight = w
+        this.reindex()
         this.initialized = true
         return true
       }
