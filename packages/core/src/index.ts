@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * as Address from "./Address.ts"
+export * as Bijection from "./Bijection.ts"
 export { addr } from "./Address.ts"
 export * as Distribution from "./Distribution.ts"
 export { InvalidDistributionError } from "./Distribution.ts"

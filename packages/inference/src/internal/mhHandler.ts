@@ -24,11 +24,13 @@
 // it (the redrawn value would be replayed, not redrawn, on the way back), so the move has
 // reverse density 0 and the exact MH ratio is 0.
 //
-// Proposals at the target, given its distribution d and current value x:
-//   kind "real", support Real:               x' = x + s·z                    ratio 0
+// Proposals at the target, given its distribution d and current value x, with u = T⁻¹(x) the
+// support's bijection to ℝ (@fugue/core/Bijection) and log J(u) = log |dx/du|:
+//   kind "real", support Real:               identity, x' = x + s·z           ratio 0
 //   kind "real", support Positive/NonNeg.:   u = log x, u' = u + s·z          ratio u' − u
 //   kind "real", support Interval(a, b):     u = logit((x−a)/(b−a)), u' = u + s·z,
 //                                            ratio log σ(u')σ(−u') − log σ(u)σ(−u)
+//   (half-lines: shifted logs)               ratio log J(u') − log J(u) in every case
 //   anything else (integer, boolean, vector, unknown support, or x on the boundary):
 //                                            x' ~ d (prior proposal), ratio log d(x) − log d(x')
 // The ratio is q(x|x')/q(x'|x) = (dx'/du')/(dx/du): the Gaussian walk is symmetric in u, and the
@@ -36,6 +38,7 @@
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import type { Rng } from "@fugue/core/Rng"
+import * as Bijection from "@fugue/core/Bijection"
 import { PointMass } from "@fugue/runtime/Combinators"
 import { abort, type Execution } from "@fugue/runtime/Execution"
 import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
@@ -67,9 +70,6 @@ let runs = 0
 
 const NO_CHOICES: Array<MhChoice> = []
 const NO_INDEX = new Map<Address, number>()
-
-/** log(1 + e^x), without overflow. */
-const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))
 
 export class ProposalHandler implements Handler<void> {
   rng: Rng
@@ -219,35 +219,18 @@ export class ProposalHandler implements Handler<void> {
   private propose(address: Address, dist: Distribution<ChoiceValue>, x: ChoiceValue): MhChoice {
     if (dist instanceof PointMass) return new MhChoice(address, dist.value, dist.scoreAs, this.stamp) // fixed: nothing to propose
     if (dist.kind === "real" && typeof x === "number") {
-      const support = dist.support
-      switch (support._tag) {
-        case "Real": {
-          if (!Number.isFinite(x)) break
-          const value = x + this.scale * this.rng.normal()
-          this.walked = true
-          return new MhChoice(address, value, dist.logProb(value), this.stamp)
-        }
-        case "Positive":
-        case "NonNegative": {
-          if (!(x > 0 && x < Infinity)) break
-          const step = this.scale * this.rng.normal()
-          const value = Math.exp(Math.log(x) + step)
-          this.walked = true
-          this.logProposalRatio = step
-          return new MhChoice(address, value, dist.logProb(value), this.stamp)
-        }
-        case "Interval": {
-          const a = support.lower, b = support.upper
-          if (!(Number.isFinite(a) && Number.isFinite(b))) break
-          // the exact logit when the state carries one (the value may be a rounded σ(u))
-          const known = this.target!.logit
-          if (!(known === known) && !(x > a && x < b)) break
-          const u = known === known ? known : Math.log(x - a) - Math.log(b - x)
+      // a Gaussian random walk on the unconstrained scale of the support (Bijection: identity,
+      // log, scaled logit, shifted log); ratio q(x|x')/q(x'|x) = |dx'/du'| / |dx/du|
+      const bijection = Bijection.of(dist.support)
+      if (bijection !== undefined && bijection._tag === "Scalar") {
+        // the exact logit when the state carries one (the value may be a rounded σ(u))
+        const known = this.target!.logit
+        const u = known === known ? known : bijection.inverse(x)
+        if (u > -Infinity && u < Infinity) {
           const u2 = u + this.scale * this.rng.normal()
-          const value = a + (b - a) / (1 + Math.exp(-u2))
+          const value = bijection.forward(u2)
           this.walked = true
-          // log σ(u)σ(−u) = −softplus(−u) − softplus(u)
-          this.logProposalRatio = softplus(u) + softplus(-u) - softplus(u2) - softplus(-u2)
+          this.logProposalRatio = bijection.logJacobian(u2) - bijection.logJacobian(u)
           // a distribution that scores logits keeps the state exact near the ends (Beta near 0 or 1)
           if (dist.logProbLogit !== undefined) return new MhChoice(address, value, dist.logProbLogit(u2), this.stamp, u2)
           return new MhChoice(address, value, dist.logProb(value), this.stamp)

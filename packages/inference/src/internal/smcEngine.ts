@@ -39,6 +39,7 @@
 // their choices, and biased such models (P(x) = 0.63 instead of 0.5 on the two-branch test).
 import { InvalidDistributionError, type Distribution, type Support } from "@fugue/core/Distribution"
 import type { Address } from "@fugue/core/Address"
+import * as Bijection from "@fugue/core/Bijection"
 import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
 import { identity, type Transform } from "@fugue/runtime/Combinators"
@@ -202,22 +203,11 @@ export class Particle<A> {
   }
 }
 
-// The unconstrained scale the MH kernel walks on, per support (as in internal/mhHandler.ts).
+// The unconstrained scale the MH kernel walks on (the support's bijection, as in mhHandler.ts).
 const unconstrained = (support: Support | undefined, x: number): number => {
   if (support === undefined) return Number.NaN
-  switch (support._tag) {
-    case "Real":
-      return x
-    case "Positive":
-    case "NonNegative":
-      return Math.log(x)
-    case "Interval": {
-      const p = (x - support.lower) / (support.upper - support.lower)
-      return Math.log(p) - Math.log1p(-p)
-    }
-    default:
-      return Number.NaN
-  }
+  const b = Bijection.of(support)
+  return b !== undefined && b._tag === "Scalar" ? b.inverse(x) : Number.NaN
 }
 
 export class SmcEngine<A> {
