@@ -279,7 +279,9 @@ const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: 
  * **Details**: the same sampler as `runUnsafe`: with a `seed`, the result equals
  * `runUnsafe(model, options)` exactly; without one, chain i uses the i-th split of the `Rng`
  * service's stream, or a fresh seed (recorded in `posterior.seed`) when there is no service.
- * Results never depend on `concurrency`. The `Interpreter` in the context (e.g.
+ * Results never depend on `concurrency`. Each chain works in time slices and yields between
+ * them, so run several chains with `Effect.runPromise` (one chain also works under
+ * `Effect.runSync`). The `Interpreter` in the context (e.g.
  * `Interpreter.layerCondition({ y: 2 })` over `Interpreter.layerPrior`) wraps its combinators
  * around MH's own handlers, so it changes what is inferred. Invalid options fail with
  * `InvalidOptionsError` before any work; model errors (including `ModelCodeError` for an
