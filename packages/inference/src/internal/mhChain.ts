@@ -129,7 +129,7 @@ export class Chain<A> {
   setState(trace: Trace, result: A): void {
     const choices: Array<MhChoice> = []
     trace.choices.forEachPair((a, c) => {
-      choices.push(c instanceof MhChoice ? c : new MhChoice(a, c.value, c.logProb, 0))
+      choices.push(new MhChoice(a, c.value, c.logProb, 0, c instanceof MhChoice ? c.logit : Number.NaN))
     })
     this.choices = choices
     this.result = result
@@ -179,7 +179,7 @@ export class Chain<A> {
           const choices: Array<MhChoice> = []
           if (initial !== undefined) {
             initial.choices.forEachPair((a, c) => {
-              choices.push(c instanceof MhChoice ? c : new MhChoice(a, c.value, c.logProb, 0))
+              choices.push(new MhChoice(a, c.value, c.logProb, 0, c instanceof MhChoice ? c.logit : Number.NaN))
             })
           }
           init.base = choices
