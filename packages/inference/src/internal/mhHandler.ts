@@ -221,7 +221,16 @@ export class ProposalHandler implements Handler<void> {
     if (dist.kind === "real" && typeof x === "number") {
       // a Gaussian random walk on the unconstrained scale of the support (Bijection: identity,
       // log, scaled logit, shifted log); ratio q(x|x')/q(x'|x) = |dx'/du'| / |dx/du|
-      const bijection = Bijection.of(dist.support)
+      const support = dist.support
+      if (support._tag === "Real") {
+        // the identity (the commonest case, kept inline: measured 3 % of MH on the regression)
+        if (x > -Infinity && x < Infinity) {
+          const value = x + this.scale * this.rng.normal()
+          this.walked = true
+          return new MhChoice(address, value, dist.logProb(value), this.stamp)
+        }
+      }
+      const bijection = support._tag === "Real" ? undefined : Bijection.of(support)
       if (bijection !== undefined && bijection._tag === "Scalar") {
         // the exact logit when the state carries one (the value may be a rounded σ(u))
         const known = this.target!.logit
