@@ -299,7 +299,8 @@ const runEffect = Effect.fn("Is.run")(function*(model: Model<unknown>, options: 
   const config = yield* attemptInference(() => validate(model, options))
   const { rngs, seed } = yield* streams(config.seed, 1)
   const transform = yield* transformFor(config.transform)
-  const sampler = new Sampler(model, config, rngs[0], transform, seed)
+  // building the sampler starts the model's generator: its typed errors are failures
+  const sampler = yield* attemptInference(() => new Sampler(model, config, rngs[0], transform, seed))
   const total = config.particles
   yield* drive(
     (deadline) => sampler.draw(deadline),

@@ -248,22 +248,23 @@ const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: 
   const total = totalIterations(config)
   const chains = yield* Effect.forEach(
     rngs,
-    (rng, i) => {
-      const chain = makeChain(model, config, rng, i, transform)
-      const recorder = new Recorder(builder, i)
-      return drive(
-        (deadline) =>
-          (chain.initialized || chain.initialize(config.initial, config.tries, deadline)) &&
-          advance(chain, config, recorder, deadline),
-        () => ({
-          algorithm: ALGORITHM,
-          chain: i,
-          done: chain.iteration,
-          total,
-          phase: chain.iteration < config.warmup ? "warmup" : "sampling"
-        })
-      ).pipe(Effect.as(chain))
-    },
+    (rng, i) =>
+      // building a chain starts the model's generator: its typed errors (InvalidModelError) are failures
+      Effect.flatMap(attemptInference(() => makeChain(model, config, rng, i, transform)), (chain) => {
+        const recorder = new Recorder(builder, i)
+        return drive(
+          (deadline) =>
+            (chain.initialized || chain.initialize(config.initial, config.tries, deadline)) &&
+            advance(chain, config, recorder, deadline),
+          () => ({
+            algorithm: ALGORITHM,
+            chain: i,
+            done: chain.iteration,
+            total,
+            phase: chain.iteration < config.warmup ? "warmup" : "sampling"
+          })
+        ).pipe(Effect.as(chain))
+      }),
     // one chain runs in the caller's fiber (so `Effect.runSync` works); several are forked
     { concurrency: config.chains > 1 ? config.concurrency : 1 }
   )

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { addr, Bernoulli, DiscreteUniform, factor, Gamma, Normal, observe, sample, Uniform } from "@fugue/core"
 import type { Model } from "@fugue/core/Model"
-import { InstructionLimitError, ModelCodeError, NotAnInstructionError, ObservationTypeError, whereOf } from "@fugue/runtime/Execution"
+import { InstructionLimitError, InvalidModelError, ModelCodeError, NotAnInstructionError, ObservationTypeError, whereOf } from "@fugue/runtime/Execution"
 import * as CoreRng from "@fugue/core/Rng"
 import { run as runModel } from "@fugue/runtime/Handler"
 import { PriorHandler } from "@fugue/runtime/handlers/Prior"
@@ -105,6 +105,20 @@ describe("runaway and malformed models fail fast with typed errors", () => {
       }
     }
   })
+})
+
+describe("a function that is not a generator function", () => {
+  it.effect("is a typed InvalidModelError failure (not a defect) in every Effect form, and thrown by every synchronous one", () =>
+    Effect.gen(function*() {
+      const notAModel = (() => 1) as unknown as Model<number>
+      for (const run of [Mh.run(notAModel, { samples: 3, seed: 1 }), Is.run(notAModel, { particles: 3, seed: 1 }), Smc.run(notAModel, { particles: 3, seed: 1 })]) {
+        const error = yield* Effect.flip(run as Effect.Effect<unknown, { _tag: string }>)
+        expect(error._tag).toBe("InvalidModelError")
+      }
+      expect(() => Mh.runUnsafe(notAModel, { samples: 3, seed: 1 })).toThrow(InvalidModelError)
+      expect(() => Is.runUnsafe(notAModel, { particles: 3, seed: 1 })).toThrow(InvalidModelError)
+      expect(() => Smc.runUnsafe(notAModel, { particles: 3, seed: 1 })).toThrow(InvalidModelError)
+    }))
 })
 
 describe("errors say where", () => {
