@@ -281,20 +281,6 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
   return sampler.finish()
 }
 
-/**
- * Importance sampling as an Effect: interruptible every few milliseconds (time slices), progress
- * reported through `Progress`.
- *
- * **Details**: the same sampler as `runUnsafe`; with a `seed` the result equals
- * `runUnsafe(model, options)` exactly, without one the stream comes from the `Rng` service
- * (`Rng.withSeed(s)` gives the same result as `seed: s`). Errors go to the error channel.
- *
- * @example
- * const post = yield* Is.run(model, { particles: 10_000 }).pipe(Rng.withSeed(1))
- *
- * @category constructors
- * @since 0.1.0
- */
 const runEffect = Effect.fn("Is.run")(function*(model: Model<unknown>, options: Options) {
   const config = yield* attemptInference(() => validate(model, options))
   const { rngs, seed } = yield* streams(config.seed, 1)
@@ -309,6 +295,20 @@ const runEffect = Effect.fn("Is.run")(function*(model: Model<unknown>, options: 
   return yield* attemptInference(() => sampler.finish())
 })
 
+/**
+ * Importance sampling as an Effect: interruptible every few milliseconds (time slices), progress
+ * reported through `Progress`.
+ *
+ * **Details**: the same sampler as `runUnsafe`; with a `seed` the result equals
+ * `runUnsafe(model, options)` exactly, without one the stream comes from the `Rng` service
+ * (`Rng.withSeed(s)` gives the same result as `seed: s`). Errors go to the error channel.
+ *
+ * @example
+ * const post = yield* Is.run(model, { particles: 10_000 }).pipe(Rng.withSeed(1))
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
 export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posterior<A, Stats>, InferenceError> =>
   runEffect(model as Model<unknown>, options) as Effect.Effect<Posterior<A, Stats>, InferenceError>
 

@@ -16,9 +16,9 @@ import type * as CoreRng from "@fugue/core/Rng"
 import type { Transform } from "@fugue/runtime/Combinators"
 import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
-import { drive, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
+import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
 import { SmcEngine, type RebuildStrategy } from "./internal/smcEngine.ts"
-import { StateFilter } from "./internal/stateFilter.ts"
+import { StateFilter, type FilterSpec } from "./internal/stateFilter.ts"
 import {
   checkKeys,
   COMMON_KEYS,
@@ -200,12 +200,16 @@ export const engineUnsafe = <A>(
 ): SmcEngine<A> => {
   const config = validate(options)
   validateModel(model)
-  return new SmcEngine(model, rng ?? streamsUnsafe(config.seed, 1).rngs[0], {
-    ...config,
-    rebuild,
-    transform: transform ?? config.transform
-  })
+  return engineOf(model, config, rng ?? streamsUnsafe(config.seed, 1).rngs[0], rebuild, transform ?? config.transform)
 }
+
+const engineOf = <A>(
+  model: Model<A>,
+  config: Config,
+  rng: CoreRng.Rng,
+  rebuild: RebuildStrategy,
+  transform: Transform | undefined
+): SmcEngine<A> => new SmcEngine(model, rng, { ...config, rebuild, transform })
 
 const engineStats = (engine: SmcEngine<unknown>): Stats => ({
   particles: engine.particles.length,
@@ -254,31 +258,13 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
   const config = validate(options)
   validateModel(model)
   const { rngs, seed } = streamsUnsafe(config.seed, 1)
-  const engine = engineUnsafe(model, options, rngs[0])
+  const engine = engineOf(model, config, rngs[0], "duplicates", config.transform)
   while (engine.stepUnsafe()) {
     // each call is one step
   }
   return finishEngine(engine, seed)
 }
 
-
-
-/**
- * Runs SMC on `model` as an Effect: interruptible every few milliseconds (time slices, also
- * between particles within a step), progress reported through `Progress` once per slice, the
- * model run through the `Interpreter` layers in the context.
- *
- * **Details**: the same algorithm as `runUnsafe`; with a `seed` the result equals
- * `runUnsafe(model, options)` exactly, and without one the stream comes from the `Rng` service
- * (seed 0 when none is provided; `Rng.withSeed(s)` gives the same result as `seed: s`). The
- * number of steps is not known in advance, so reports say `total = done + 1` until the last.
- *
- * @example
- * const post = yield* Smc.run(model, { particles: 1000 }).pipe(Rng.withSeed(3))
- *
- * @category constructors
- * @since 0.1.0
- */
 const runEffect = Effect.fn("Smc.run")(function*(model: Model<unknown>, options: Options) {
   const config = yield* attemptInference(() => {
     const c = validate(options)
@@ -287,12 +273,12 @@ const runEffect = Effect.fn("Smc.run")(function*(model: Model<unknown>, options:
   })
   const { rngs, seed } = yield* streams(config.seed, 1)
   const transform = yield* transformFor(config.transform)
-  const engine = yield* attemptInference(() => engineUnsafe(model, options, rngs[0], "duplicates", transform))
+  const engine = yield* attemptInference(() => engineOf(model, config, rngs[0], "duplicates", transform))
   yield* drive(
     (deadline) => {
       while (true) {
         if (!engine.stepUnsafe(deadline)) return true
-        if (engine.midStep || performance.now() > deadline) return false
+        if (engine.midStep || now() > deadline) return false
       }
     },
     () => ({
@@ -306,6 +292,23 @@ const runEffect = Effect.fn("Smc.run")(function*(model: Model<unknown>, options:
   return yield* attemptInference(() => finishEngine(engine, seed))
 })
 
+/**
+ * Runs SMC on `model` as an Effect: interruptible every few milliseconds (time slices, also
+ * between particles within a step), progress reported through `Progress` once per slice, the
+ * model run through the `Interpreter` layers in the context.
+ *
+ * **Details**: the same algorithm as `runUnsafe`; with a `seed` the result equals
+ * `runUnsafe(model, options)` exactly, and without one the stream comes from the `Rng` service
+ * (a fresh seed, recorded in `posterior.seed`, when there is none; `Rng.withSeed(s)` gives the
+ * same result as `seed: s`). The
+ * number of steps is not known in advance, so reports say `total = done + 1` until the last.
+ *
+ * @example
+ * const post = yield* Smc.run(model, { particles: 1000 }).pipe(Rng.withSeed(3))
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
 export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posterior<A, Stats>, InferenceError> =>
   runEffect(model as Model<unknown>, options) as Effect.Effect<Posterior<A, Stats>, InferenceError>
 
@@ -333,7 +336,13 @@ export const filterStats = (posterior: Posterior<unknown, FilterStats>): FilterS
 
 const FILTER = "SMC.filter"
 
-const filterUnsafeWith = <S>(options: FilterOptions<S>, rng: CoreRng.Rng | undefined, transform?: Transform): StateFilter<S> => {
+interface FilterSetup<S> {
+  readonly config: Config
+  readonly spec: FilterSpec<S>
+}
+
+/** Every filter option checked, once, before any work. */
+const validateFilter = <S>(options: FilterOptions<S>): FilterSetup<S> => {
   if (typeof options === "object" && options !== null && (options as Options).rejuvenation !== undefined) {
     invalid(FILTER, "rejuvenation", (options as Options).rejuvenation, "is not supported by the state-space filter")
   }
@@ -346,12 +355,11 @@ const filterUnsafeWith = <S>(options: FilterOptions<S>, rng: CoreRng.Rng | undef
   }
   const name = options.name ?? "state"
   if (typeof name !== "string") invalid(FILTER, "name", name, "must be a string")
-  return new StateFilter<S>(
-    { steps, initial: options.initial, transition: options.transition, observation: options.observation, name },
-    { ...config, transform: transform ?? config.transform },
-    rng ?? streamsUnsafe(config.seed, 1).rngs[0]
-  )
+  return { config, spec: { steps, initial: options.initial, transition: options.transition, observation: options.observation, name } }
 }
+
+const filterOf = <S>(setup: FilterSetup<S>, rng: CoreRng.Rng, transform: Transform | undefined): StateFilter<S> =>
+  new StateFilter<S>(setup.spec, { ...setup.config, transform }, rng)
 
 const filterStatsOf = (f: StateFilter<unknown>): FilterStats => ({
   particles: f.config.particles,
@@ -386,15 +394,30 @@ const finishFilter = <S>(f: StateFilter<S>, seed: number | undefined): Posterior
  * @since 0.1.0
  */
 export const filterUnsafe = <S>(options: FilterOptions<S>): Posterior<Array<S>, FilterStats> => {
-  if (typeof options === "object" && options !== null && (options as Options).rejuvenation !== undefined) {
-    invalid(FILTER, "rejuvenation", (options as Options).rejuvenation, "is not supported by the state-space filter")
-  }
-  const config = validate(options as Options, FILTER, FILTER_KEYS)
-  const { rngs, seed } = streamsUnsafe(config.seed, 1)
-  const f = filterUnsafeWith(options, rngs[0])
+  const setup = validateFilter(options)
+  const { rngs, seed } = streamsUnsafe(setup.config.seed, 1)
+  const f = filterOf(setup, rngs[0], setup.config.transform)
   while (!f.finished) f.stepUnsafe()
   return finishFilter(f, seed)
 }
+
+const filterEffect = Effect.fn("Smc.filter")(function*(options: FilterOptions<unknown>) {
+  const setup = yield* attemptInference(() => validateFilter(options))
+  const { rngs, seed } = yield* streams(setup.config.seed, 1)
+  const transform = yield* transformFor(setup.config.transform)
+  const f = yield* attemptInference(() => filterOf(setup, rngs[0], transform))
+  yield* drive(
+    (deadline) => {
+      while (!f.finished) {
+        f.stepUnsafe()
+        if (now() > deadline) break
+      }
+      return f.finished
+    },
+    () => ({ algorithm: ALGORITHM, chain: 0, done: f.t, total: f.spec.steps, phase: "filtering" })
+  )
+  return finishFilter(f, seed)
+})
 
 /**
  * The bootstrap particle filter as an Effect: interruptible between steps (time slices of a
@@ -409,23 +432,5 @@ export const filterUnsafe = <S>(options: FilterOptions<S>): Posterior<Array<S>, 
  * @category constructors
  * @since 0.1.0
  */
-const filterEffect = Effect.fn("Smc.filter")(function*(options: FilterOptions<unknown>) {
-  const config = yield* attemptInference(() => validate(options as Options, FILTER, FILTER_KEYS))
-  const { rngs, seed } = yield* streams(config.seed, 1)
-  const transform = yield* transformFor(config.transform)
-  const f = yield* attemptInference(() => filterUnsafeWith(options, rngs[0], transform))
-  yield* drive(
-    (deadline) => {
-      while (!f.finished) {
-        f.stepUnsafe()
-        if (performance.now() > deadline) break
-      }
-      return f.finished
-    },
-    () => ({ algorithm: ALGORITHM, chain: 0, done: f.t, total: f.spec.steps, phase: "filtering" })
-  )
-  return finishFilter(f, seed)
-})
-
 export const filter = <S>(options: FilterOptions<S>): Effect.Effect<Posterior<Array<S>, FilterStats>, InferenceError> =>
   filterEffect(options as FilterOptions<unknown>) as Effect.Effect<Posterior<Array<S>, FilterStats>, InferenceError>

@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import type { Address } from "@fugue/core/Address"
-import { SCOPE_SEPARATOR } from "@fugue/core/Address"
+import { scoped } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import { isInstruction, type Instruction, type Model, type Program } from "@fugue/core/Model"
 import { describe } from "@fugue/core/Value"
@@ -301,7 +301,7 @@ export class Execution<A, Out = unknown> {
   readonly handler: Handler<Out>
   readonly maxInstructions: number
   context: Context | undefined
-  /** The generator; undefined before the first `resume` when started lazily. */
+  /** The generator being stepped. */
   private program: Program<A>
   private pending: IteratorResult<Instruction, A> | undefined
   /** Instructions stepped so far. */
@@ -326,14 +326,7 @@ export class Execution<A, Out = unknown> {
     this.context = options?.context
     this.program = undefined as unknown as Program<A>
     this.pending = undefined
-    try {
-      this.program = typeof model === "function" ? model() : model
-    } catch (error) {
-      throw annotate(error, this.where())
-    }
-    if (typeof (this.program as { next?: unknown } | null | undefined)?.next !== "function") {
-      throw new InvalidModelError({ value: this.program })
-    }
+    this.restart(model)
   }
 
   /**
@@ -378,10 +371,7 @@ export class Execution<A, Out = unknown> {
    */
   runFresh(model: Model<A> | Program<A>): A {
     this.restart(model)
-    while (this.drive(false, Infinity) !== "done") {
-      // a stop request is ignored here
-    }
-    return this.result as A
+    return this.runToEnd()
   }
 
   /** Asks the execution to end the current `resume` after the instruction being handled. */
@@ -447,10 +437,10 @@ export class Execution<A, Out = unknown> {
         // a yielded undefined or null throws a TypeError here, turned into NotAnInstructionError below
         const tag = instruction._tag
         if (tag === "Sample") {
-          address = prefix === "" ? instruction.address : prefix + SCOPE_SEPARATOR + instruction.address
+          address = prefix === "" ? instruction.address : scoped(prefix, instruction.address)
           step = program.next(handler.sample(address, (instruction as { dist: Distribution<unknown> }).dist))
         } else if (tag === "Observe") {
-          address = prefix === "" ? instruction.address : prefix + SCOPE_SEPARATOR + instruction.address
+          address = prefix === "" ? instruction.address : scoped(prefix, instruction.address)
           const dist = (instruction as { dist: Distribution<unknown> }).dist
           const observed = (instruction as { observed: unknown }).observed
           // observed !== observed: NaN (any other value equals itself)
@@ -504,7 +494,7 @@ export class Execution<A, Out = unknown> {
     const tag = instruction === null || instruction === undefined ? undefined : instruction._tag
     if (tag === "ScopeEnter") {
       ;(this.prefixes ??= []).push(prefix)
-      return prefix === "" ? instruction.address : prefix + SCOPE_SEPARATOR + instruction.address
+      return prefix === "" ? instruction.address : scoped(prefix, instruction.address)
     }
     if (tag === "ScopeExit") return this.prefixes?.pop() ?? ""
     throw new NotAnInstructionError({ value: instruction, address })

@@ -56,6 +56,18 @@ export interface SiteState {
   rejectedInvalid: number
 }
 
+/**
+ * A trace's choices as this chain's own MhChoice objects: never the trace's objects themselves,
+ * whose visit stamps another chain (paused mid-execution) may be using.
+ */
+const ownChoices = (trace: Trace): Array<MhChoice> => {
+  const choices: Array<MhChoice> = []
+  trace.choices.forEachPair((a, c) => {
+    choices.push(new MhChoice(a, c.value, c.logProb, 0, c instanceof MhChoice ? c.logit : Number.NaN))
+  })
+  return choices
+}
+
 export interface ChainOptions {
   readonly transform?: Transform | undefined
   readonly context?: Context | undefined
@@ -127,11 +139,7 @@ export class Chain<A> {
 
   /** Starts from a given trace and its model result (the kernel's entry point). */
   setState(trace: Trace, result: A): void {
-    const choices: Array<MhChoice> = []
-    trace.choices.forEachPair((a, c) => {
-      choices.push(new MhChoice(a, c.value, c.logProb, 0, c instanceof MhChoice ? c.logit : Number.NaN))
-    })
-    this.choices = choices
+    this.choices = ownChoices(trace)
     this.result = result
     this.logPrior = trace.logPrior
     this.logLikelihood = trace.logLikelihood
@@ -176,12 +184,7 @@ export class Chain<A> {
       if (!init.running) {
         init.attempts++
         if (init.base === undefined) {
-          const choices: Array<MhChoice> = []
-          if (initial !== undefined) {
-            initial.choices.forEachPair((a, c) => {
-              choices.push(new MhChoice(a, c.value, c.logProb, 0, c instanceof MhChoice ? c.logit : Number.NaN))
-            })
-          }
+          const choices = initial === undefined ? [] : ownChoices(initial)
           init.base = choices
           init.baseIndex = new Map(choices.map((c, i) => [c.address, i]))
         }
