@@ -105,6 +105,12 @@ const checkSelector = (combinator: string, selector: unknown): void => {
   throw new InvalidCombinatorError({ combinator, argument: "selector", value: selector, reason: "must be a predicate, a list or set of addresses, or a Selection" })
 }
 
+const checkRng = (combinator: string, rng: unknown): void => {
+  if (typeof rng !== "object" || rng === null || typeof (rng as { uniform?: unknown }).uniform !== "function") {
+    throw new InvalidCombinatorError({ combinator, argument: "rng", value: rng, reason: "must be an Rng stream" })
+  }
+}
+
 const checkValues = (combinator: string, values: unknown): void => {
   if (values instanceof Map || (typeof values === "object" && values !== null && !Array.isArray(values))) return
   throw new InvalidCombinatorError({ combinator, argument: "values", value: values, reason: "must be a record or a Map of address → value" })
@@ -301,9 +307,7 @@ export const intervene = <Out>(
  */
 export const block = <Out>(handler: Handler<Out>, hide: Selector, rng: Rng): Handler<Out> => {
   checkSelector("block", hide)
-  if (typeof rng !== "object" || rng === null || typeof (rng as { uniform?: unknown }).uniform !== "function") {
-    throw new InvalidCombinatorError({ combinator: "block", argument: "rng", value: rng, reason: "must be an Rng stream" })
-  }
+  checkRng("block", rng)
   const hidden = toPredicate(hide)
   return {
     sample: <T>(address: Address, dist: Distribution<T>): T =>
@@ -376,9 +380,7 @@ export const mask = <Out>(handler: Handler<Out>, where: Selector): Handler<Out> 
  * @since 0.1.0
  */
 export const seed = <Out>(handler: Handler<Out>, rng: Rng): Handler<Out> => {
-  if (typeof rng !== "object" || rng === null || typeof (rng as { uniform?: unknown }).uniform !== "function") {
-    throw new InvalidCombinatorError({ combinator: "seed", argument: "rng", value: rng, reason: "must be an Rng stream" })
-  }
+  checkRng("seed", rng)
   return seedWith(handler, rng)
 }
 
