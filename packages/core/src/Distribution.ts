@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
+import type { Kernel } from "./Ad.ts"
 import type { Rng } from "./Rng.ts"
 
 /**
@@ -72,6 +73,14 @@ export interface Distribution<T> {
    * can only score the rounded double). Samplers that walk on the logit scale use it.
    */
   logProbLogit?(u: number): number
+  /**
+   * Optional: the family's analytic log density with its partial derivatives in the value and
+   * in each parameter (an `Ad.Kernel`); gradient-based inference (`LogDensity`) uses it. A
+   * family without one is differentiated by finite differences.
+   */
+  readonly logProbKernel?: Kernel
+  /** With `logProbKernel`: this distribution's numeric parameters, in the kernel's order. */
+  kernelParameters?(): ReadonlyArray<number>
   /** The mean, or undefined where it does not exist. Vector families return a Float64Array. */
   mean(): number | Float64Array | undefined
   /** The variance (per coordinate for vector families), or undefined where it does not exist. */

@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as Ad from "./Ad.ts"
 export * as Address from "./Address.ts"
 export * as Bijection from "./Bijection.ts"
 export { addr } from "./Address.ts"

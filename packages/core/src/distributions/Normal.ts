@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { HALF_LOG_2PI, isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampReal } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
@@ -54,6 +55,12 @@ export class NormalDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return normalKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.mu, this.sigma]
+  }
   mean(): number {
     return this.mu
   }
@@ -73,7 +80,28 @@ const logProbFromHalves = (d: NormalDistribution, x: number): number => {
 }
 
 /**
+ * The normal log density with its partials in (x, mu, sigma): with z = (x − mu)/σ,
+ * ∂x = −z/σ, ∂mu = z/σ, ∂σ = (z² − 1)/σ.
+ *
+ * @example
+ * normalKernel(out, 1, 0, 1, 0) // −0.5 − log(2π)/2, out = [−1, 1, 0]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const normalKernel: Kernel = (out, x, mu, sigma) => {
+  if (!(sigma > 0 && sigma < Infinity) || x - x !== 0 || mu - mu !== 0) return -Infinity
+  const inv = 1 / sigma
+  const z = (x - mu) * inv
+  out[0] = -z * inv
+  out[1] = z * inv
+  out[2] = (z * z - 1) * inv
+  return -Math.log(sigma) - HALF_LOG_2PI - 0.5 * z * z
+}
+
+/**
  * A normal distribution; throws `InvalidDistributionError` unless `mu` is finite and `sigma` > 0.
+ * The parameters may be differentiable values (`Ad.Real`).
  *
  * @example
  * const d = Normal(0, 2)
@@ -82,5 +110,11 @@ const logProbFromHalves = (d: NormalDistribution, x: number): number => {
  * @category constructors
  * @since 0.1.0
  */
-export const Normal = (mu: number, sigma: number): NormalDistribution =>
-  new NormalDistribution(requireFinite("Normal", "mu", mu), requirePositive("Normal", "sigma", sigma))
+export const Normal = (mu: Real, sigma: Real): NormalDistribution => {
+  if (typeof mu === "number" && typeof sigma === "number") {
+    return new NormalDistribution(requireFinite("Normal", "mu", mu), requirePositive("Normal", "sigma", sigma))
+  }
+  const d = new NormalDistribution(requireFinite("Normal", "mu", primal(mu)), requirePositive("Normal", "sigma", primal(sigma)))
+  track(d, [mu, sigma])
+  return d
+}

@@ -1,0 +1,754 @@
+/**
+ * The differentiable math module: arithmetic on model values that gradient-based inference can
+ * differentiate. JavaScript has no operator overloading, so a model that wants exact gradients
+ * writes `Ad.add(mu, Ad.mul(tau, eta))` instead of `mu + tau * eta`. In ordinary runs (prior
+ * draws, MH, SMC) every value is a plain number and these functions are plain arithmetic. Under
+ * the gradient handler (`LogDensity` in `@fugue/inference`) latent values are `Node`s and every
+ * operation records one entry on a reverse-mode tape, with its local partial derivatives; the
+ * tape is differentiated in one backward sweep, or compiled into a straight-line function.
+ * Distributions accept these values as parameters (`Normal(Ad.mul(tau, eta), 1)`) and supply
+ * analytic partials of their `logProb`.
+ *
+ * A `Node` that reaches plain JavaScript arithmetic (`mu + 1`, `Math.exp(mu)`, `mu > 0`,
+ * `` `${mu}` ``) converts to its number through `valueOf`, and the tape records that it escaped:
+ * the gradient through that path is lost, so `LogDensity` does not use the tape and falls back
+ * to finite differences, naming the site whose value escaped. Nothing is guessed.
+ *
+ * @since 0.2.0
+ */
+import { Data } from "effect"
+
+/**
+ * A value a model computes with: a plain number, or a tape node under the gradient handler.
+ *
+ * @example
+ * const f = (x: Ad.Real): Ad.Real => Ad.add(Ad.mul(x, x), 1)
+ * f(2) // 5, a plain number
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type Real = number | Node
+
+/**
+ * The analytic log density of a family with its partial derivatives: returns log p(x | p0, p1,
+ * p2), writes ∂/∂x to `out[0]` and ∂/∂p_i to `out[1 + i]` (unused parameters are ignored), and
+ * returns −∞ (leaving `out` unspecified) where a parameter is invalid or x is outside the support.
+ *
+ * @example
+ * const out = new Float64Array(4)
+ * normalKernel(out, 1, 0, 1, 0) // −0.5 − log √(2π); out[0] = −1, out[1] = 1, out[2] = 0
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type Kernel = (out: Float64Array, x: number, p0: number, p1: number, p2: number) => number
+
+/**
+ * A node of the tape that is recording: its `value` and its position. Only the gradient handler
+ * makes nodes; a model passes them to `Ad` functions and to distributions, never to plain
+ * arithmetic (which works, but loses the gradient and is reported).
+ *
+ * @example
+ * const x = yield* sample("x", Normal(0, 1)) // a Node under LogDensity, a number elsewhere
+ * const y = Ad.exp(x)                          // recorded
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export class Node {
+  readonly tape: Tape
+  readonly index: number
+  readonly generation: number
+  /** The number this node stands for (reading it is not recorded: use `Ad` functions). */
+  readonly value: number
+  constructor(tape: Tape, index: number, value: number) {
+    this.tape = tape
+    this.index = index
+    this.generation = tape.generation
+    this.value = value
+  }
+  valueOf(): number {
+    this.tape.escape(this)
+    return this.value
+  }
+  [Symbol.toPrimitive](): number {
+    this.tape.escape(this)
+    return this.value
+  }
+  toString(): string {
+    this.tape.escape(this)
+    return String(this.value)
+  }
+}
+
+/**
+ * Whether a value is a tape node.
+ *
+ * @example
+ * Ad.isNode(1) // false
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const isNode = (x: unknown): x is Node => x instanceof Node
+
+/**
+ * The number behind a value, without recording anything. For library code (distribution
+ * constructors validating their parameters); a model that does arithmetic on `primal(x)` loses
+ * the gradient without it being reported.
+ *
+ * @example
+ * Ad.primal(3) // 3
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const primal = (x: Real): number => (typeof x === "number" ? x : x instanceof Node ? x.value : (x as number))
+
+/**
+ * A node from another recording (kept from an earlier run) or from a tape that is not recording
+ * was used while a tape records: its gradient cannot be traced.
+ *
+ * @example
+ * // const kept = x (a Node of run 1); in run 2: Ad.add(kept, 1) // throws StaleNodeError
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class StaleNodeError extends Data.TaggedError("StaleNodeError")<{ readonly index: number }> {
+  override get message(): string {
+    return `a differentiable value from an earlier run (node ${this.index}) was used in this run: values must not be kept across model executions`
+  }
+}
+
+// ─── op codes (the compiler in @fugue/inference reads them) ──────────────────────────────────
+/** An input of the recording (an unconstrained coordinate). */
+export const LEAF = 0
+export const ADD = 1
+export const SUB = 2
+export const MUL = 3
+export const DIV = 4
+export const NEG = 5
+export const EXP = 6
+export const LOG = 7
+export const LOG1P = 8
+export const EXPM1 = 9
+export const SQRT = 10
+export const SQUARE = 11
+export const POW = 12
+export const ABS = 13
+export const SIN = 14
+export const COS = 15
+export const TANH = 16
+export const LOGISTIC = 17
+export const LOG_SIGMOID = 18
+export const SOFTPLUS = 19
+/** n-ary: Σ operands. */
+export const SUM = 20
+/** n-ary: Σ operands[2k]·operands[2k+1]. */
+export const DOT = 21
+/** n-ary: log Σ exp(operands). */
+export const LOG_SUM_EXP = 22
+/** n-ary: a family kernel (`kernels[aux]`) at (x, p0, p1, p2). */
+export const KERNEL = 23
+
+/** log(1 + e^x), without overflow. */
+export const softplusValue = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))
+/** 1 / (1 + e^−x), without overflow. */
+export const logisticValue = (x: number): number => {
+  if (x >= 0) return 1 / (1 + Math.exp(-x))
+  const e = Math.exp(x)
+  return e / (1 + e)
+}
+
+const grow32 = (a: Int32Array, n: number): Int32Array => {
+  const b = new Int32Array(Math.max(n, a.length * 2))
+  b.set(a)
+  return b
+}
+const grow64 = (a: Float64Array, n: number): Float64Array => {
+  const b = new Float64Array(Math.max(n, a.length * 2))
+  b.set(a)
+  return b
+}
+const grow8 = (a: Uint8Array, n: number): Uint8Array => {
+  const b = new Uint8Array(Math.max(n, a.length * 2))
+  b.set(a)
+  return b
+}
+
+/** The tape that is recording, if any (distribution constructors look here). */
+let recording: Tape | undefined = undefined
+
+/**
+ * A reverse-mode tape, struct-of-arrays, reused across recordings (`reset` keeps its buffers).
+ * Node i has an op code, operands (a node index ≥ 0, or a constant −1 − k), its value, and its
+ * local partials as edges (parent node, weight) for the backward sweep. For the algorithm that
+ * owns it (the gradient handler); models never touch it.
+ *
+ * @example
+ * const tape = new Ad.Tape()
+ * tape.begin(); const x = tape.leaf(0, 2); const y = Ad.mul(x, x); tape.end()
+ * tape.gradient(y, grad) // grad[0] = 4
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export class Tape {
+  generation = 0
+  /** Number of nodes. */
+  size = 0
+  op: Uint8Array = new Uint8Array(256)
+  /** First operand (node ≥ 0, constant −1 − k), or for n-ary nodes the start in `args`. */
+  x: Int32Array = new Int32Array(256)
+  /** Second operand, or for n-ary nodes the operand count; for LEAF, the input index. */
+  y: Int32Array = new Int32Array(256)
+  /** For KERNEL nodes, the kernel's index in `kernels`. */
+  aux: Int32Array = new Int32Array(256)
+  value: Float64Array = new Float64Array(256)
+  /** Edges of node i are edgeStart[i] … edgeStart[i + 1] − 1. */
+  edgeStart: Int32Array = new Int32Array(257)
+  edgeTo: Int32Array = new Int32Array(512)
+  edgeWeight: Float64Array = new Float64Array(512)
+  edges = 0
+  args: Int32Array = new Int32Array(256)
+  argCount = 0
+  constants: Float64Array = new Float64Array(256)
+  constantCount = 0
+  kernels: Array<Kernel> = []
+  /** The leaf node of each input, or −1. */
+  leafOf: Int32Array = new Int32Array(16)
+  /** The first node that escaped into plain arithmetic in this recording, or −1. */
+  escaped = -1
+  /** Distributions built from nodes in this recording, with their operands. */
+  readonly distributions: Map<object, ReadonlyArray<Real>> = new Map()
+  private readonly scratch = new Float64Array(4)
+  private adjoint: Float64Array = new Float64Array(256)
+
+  /** Starts a recording (makes this tape the active one); nodes of earlier recordings go stale. */
+  begin(inputs = 0): void {
+    if (recording !== undefined && recording !== this) throw new Error("Ad: another tape is recording")
+    recording = this
+    this.generation++
+    this.size = 0
+    this.edges = 0
+    this.edgeStart[0] = 0
+    this.argCount = 0
+    this.constantCount = 0
+    this.kernels.length = 0
+    this.escaped = -1
+    this.distributions.clear()
+    if (this.leafOf.length < inputs) this.leafOf = new Int32Array(inputs)
+    this.leafOf.fill(-1)
+  }
+  /** Ends the recording (the tape's contents stay readable). */
+  end(): void {
+    if (recording === this) recording = undefined
+  }
+  /** Whether this tape is the one recording. */
+  get active(): boolean {
+    return recording === this
+  }
+  /** Records that `node` escaped into plain arithmetic (the first one is kept). */
+  escape(node: Node): void {
+    if (node.generation === this.generation && this.escaped < 0) this.escaped = node.index
+  }
+
+  /** A new input node for coordinate `input` with value `v`. */
+  leaf(input: number, v: number): Node {
+    const i = this.push(LEAF, 0, input, v)
+    this.edgeStart[i + 1] = this.edges
+    if (input >= this.leafOf.length) this.leafOf = grow32(this.leafOf, input + 1)
+    this.leafOf[input] = i
+    return new Node(this, i, v)
+  }
+
+  /** The operand reference of a value: its node index, or a new constant. */
+  ref(a: Real): number {
+    if (typeof a === "number") {
+      if (this.constantCount === this.constants.length) this.constants = grow64(this.constants, this.constantCount + 1)
+      this.constants[this.constantCount] = a
+      return -1 - this.constantCount++
+    }
+    if (!(a instanceof Node) || a.tape !== this || a.generation !== this.generation || recording !== this) {
+      throw new StaleNodeError({ index: a instanceof Node ? a.index : -1 })
+    }
+    return a.index
+  }
+
+  private push(op: number, x: number, y: number, v: number): number {
+    const i = this.size
+    if (i === this.op.length) {
+      const n = i + 1
+      this.op = grow8(this.op, n)
+      this.x = grow32(this.x, n)
+      this.y = grow32(this.y, n)
+      this.aux = grow32(this.aux, n)
+      this.value = grow64(this.value, n)
+      this.edgeStart = grow32(this.edgeStart, n + 2)
+    }
+    this.op[i] = op
+    this.x[i] = x
+    this.y[i] = y
+    this.value[i] = v
+    this.size = i + 1
+    return i
+  }
+  private edge(to: number, w: number): void {
+    if (to < 0) return
+    if (this.edges === this.edgeTo.length) {
+      this.edgeTo = grow32(this.edgeTo, this.edges + 1)
+      this.edgeWeight = grow64(this.edgeWeight, this.edges + 1)
+    }
+    this.edgeTo[this.edges] = to
+    this.edgeWeight[this.edges++] = w
+  }
+  private arg(r: number): void {
+    if (this.argCount === this.args.length) this.args = grow32(this.args, this.argCount + 1)
+    this.args[this.argCount++] = r
+  }
+
+  /** Records a unary or binary op with value v and local partials da, db. */
+  binary(op: number, a: Real, b: Real, v: number, da: number, db: number): Node {
+    const ra = this.ref(a)
+    const rb = this.ref(b)
+    const i = this.push(op, ra, rb, v)
+    this.edge(ra, da)
+    this.edge(rb, db)
+    this.edgeStart[i + 1] = this.edges
+    return new Node(this, i, v)
+  }
+  unary(op: number, a: Real, v: number, da: number): Node {
+    const ra = this.ref(a)
+    const i = this.push(op, ra, 0, v)
+    this.edge(ra, da)
+    this.edgeStart[i + 1] = this.edges
+    return new Node(this, i, v)
+  }
+  /** Records an n-ary op over `operands` with value v and partials `partials[k]` per operand. */
+  nary(op: number, operands: ArrayLike<Real>, count: number, v: number, partials: ArrayLike<number>, aux = 0): Node {
+    const start = this.argCount
+    for (let k = 0; k < count; k++) this.arg(this.ref(operands[k]!))
+    const i = this.push(op, start, count, v)
+    this.aux[i] = aux
+    for (let k = 0; k < count; k++) this.edge(this.args[start + k]!, partials[k]!)
+    this.edgeStart[i + 1] = this.edges
+    return new Node(this, i, v)
+  }
+
+  /** log p from a family kernel at (x, params), a node when any operand is one. */
+  kernel(kernel: Kernel, x: Real, params: ReadonlyArray<Real>): Real {
+    const out = this.scratch
+    const p0 = params.length > 0 ? primal(params[0]!) : 0
+    const p1 = params.length > 1 ? primal(params[1]!) : 0
+    const p2 = params.length > 2 ? primal(params[2]!) : 0
+    const v = kernel(out, primal(x), p0, p1, p2)
+    let anyNode = typeof x !== "number"
+    for (let k = 0; k < params.length; k++) if (typeof params[k] !== "number") anyNode = true
+    if (!anyNode) return v
+    let id = this.kernels.indexOf(kernel)
+    if (id < 0) id = this.kernels.push(kernel) - 1
+    const operands = [x, params.length > 0 ? params[0]! : 0, params.length > 1 ? params[1]! : 0, params.length > 2 ? params[2]! : 0]
+    // at −∞ the partials are meaningless; record zeros so the sweep stays finite
+    if (!(v > -Infinity)) out.fill(0)
+    return this.nary(KERNEL, operands, 4, v, out, id)
+  }
+
+  /**
+   * The gradient of node `output` with respect to the inputs, written to `out` (zeroed first);
+   * inputs without a leaf get 0. One backward sweep over the edges.
+   */
+  gradient(output: Real, out: Float64Array): void {
+    out.fill(0)
+    if (typeof output === "number") return
+    const n = output.index + 1
+    if (this.adjoint.length < n) this.adjoint = new Float64Array(Math.max(n, this.adjoint.length * 2))
+    const adj = this.adjoint
+    adj.fill(0, 0, n)
+    adj[output.index] = 1
+    const start = this.edgeStart, to = this.edgeTo, w = this.edgeWeight
+    for (let i = n - 1; i >= 0; i--) {
+      const g = adj[i]!
+      if (g === 0) continue
+      for (let e = start[i]!, end = start[i + 1]!; e < end; e++) adj[to[e]!] += g * w[e]!
+    }
+    for (let k = 0; k < out.length && k < this.leafOf.length; k++) {
+      const leaf = this.leafOf[k]!
+      if (leaf >= 0) out[k] = adj[leaf]!
+    }
+  }
+}
+
+/**
+ * For distribution constructors: remembers the operands of a distribution built from nodes while
+ * a tape records (so the gradient handler can differentiate its `logProb`). A no-op otherwise.
+ *
+ * @example
+ * // inside a family's constructor function:
+ * if (typeof mu !== "number" || typeof sigma !== "number") Ad.track(d, [mu, sigma])
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const track = (dist: object, operands: ReadonlyArray<Real>): void => {
+  if (recording !== undefined) recording.distributions.set(dist, operands)
+}
+
+/**
+ * The tape that is recording, or undefined.
+ *
+ * @example
+ * Ad.recordingTape() // undefined outside the gradient handler
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const recordingTape = (): Tape | undefined => recording
+
+const tapeOf = (a: Real, b: Real): Tape => (a instanceof Node ? a.tape : (b as Node).tape)
+
+/**
+ * a + b.
+ *
+ * @example
+ * Ad.add(1, 2) // 3
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const add = (a: Real, b: Real): Real =>
+  typeof a === "number" && typeof b === "number" ? a + b : tapeOf(a, b).binary(ADD, a, b, primal(a) + primal(b), 1, 1)
+
+/**
+ * a − b.
+ *
+ * @example
+ * Ad.sub(1, 2) // −1
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const sub = (a: Real, b: Real): Real =>
+  typeof a === "number" && typeof b === "number" ? a - b : tapeOf(a, b).binary(SUB, a, b, primal(a) - primal(b), 1, -1)
+
+/**
+ * a · b.
+ *
+ * @example
+ * Ad.mul(2, 3) // 6
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const mul = (a: Real, b: Real): Real => {
+  if (typeof a === "number" && typeof b === "number") return a * b
+  const va = primal(a), vb = primal(b)
+  return tapeOf(a, b).binary(MUL, a, b, va * vb, vb, va)
+}
+
+/**
+ * a / b.
+ *
+ * @example
+ * Ad.div(1, 4) // 0.25
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const div = (a: Real, b: Real): Real => {
+  if (typeof a === "number" && typeof b === "number") return a / b
+  const va = primal(a), vb = primal(b)
+  const v = va / vb
+  return tapeOf(a, b).binary(DIV, a, b, v, 1 / vb, -v / vb)
+}
+
+/**
+ * a^b (for a node exponent, a must be > 0).
+ *
+ * @example
+ * Ad.pow(2, 10) // 1024
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const pow = (a: Real, b: Real): Real => {
+  if (typeof a === "number" && typeof b === "number") return Math.pow(a, b)
+  const va = primal(a), vb = primal(b)
+  const v = Math.pow(va, vb)
+  const da = vb === 0 ? 0 : vb * Math.pow(va, vb - 1)
+  const db = typeof b === "number" ? 0 : v * Math.log(va)
+  return tapeOf(a, b).binary(POW, a, b, v, da, db)
+}
+
+const unary = (op: number, a: Node, v: number, da: number): Node => a.tape.unary(op, a, v, da)
+
+/**
+ * −a.
+ *
+ * @example
+ * Ad.neg(2) // −2
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const neg = (a: Real): Real => (typeof a === "number" ? -a : unary(NEG, a, -a.value, -1))
+
+/**
+ * e^a.
+ *
+ * @example
+ * Ad.exp(0) // 1
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const exp = (a: Real): Real => {
+  if (typeof a === "number") return Math.exp(a)
+  const v = Math.exp(a.value)
+  return unary(EXP, a, v, v)
+}
+
+/**
+ * log a.
+ *
+ * @example
+ * Ad.log(Math.E) // 1
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const log = (a: Real): Real => (typeof a === "number" ? Math.log(a) : unary(LOG, a, Math.log(a.value), 1 / a.value))
+
+/**
+ * log(1 + a), accurate for small a.
+ *
+ * @example
+ * Ad.log1p(1e-20) // 1e-20
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const log1p = (a: Real): Real =>
+  typeof a === "number" ? Math.log1p(a) : unary(LOG1P, a, Math.log1p(a.value), 1 / (1 + a.value))
+
+/**
+ * e^a − 1, accurate for small a.
+ *
+ * @example
+ * Ad.expm1(1e-20) // 1e-20
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const expm1 = (a: Real): Real => {
+  if (typeof a === "number") return Math.expm1(a)
+  const v = Math.expm1(a.value)
+  return unary(EXPM1, a, v, v + 1)
+}
+
+/**
+ * √a.
+ *
+ * @example
+ * Ad.sqrt(9) // 3
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const sqrt = (a: Real): Real => {
+  if (typeof a === "number") return Math.sqrt(a)
+  const v = Math.sqrt(a.value)
+  return unary(SQRT, a, v, 0.5 / v)
+}
+
+/**
+ * a².
+ *
+ * @example
+ * Ad.square(3) // 9
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const square = (a: Real): Real => (typeof a === "number" ? a * a : unary(SQUARE, a, a.value * a.value, 2 * a.value))
+
+/**
+ * |a| (derivative 0 at 0).
+ *
+ * @example
+ * Ad.abs(-2) // 2
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const abs = (a: Real): Real =>
+  typeof a === "number" ? Math.abs(a) : unary(ABS, a, Math.abs(a.value), a.value > 0 ? 1 : a.value < 0 ? -1 : 0)
+
+/**
+ * sin a.
+ *
+ * @example
+ * Ad.sin(0) // 0
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const sin = (a: Real): Real => (typeof a === "number" ? Math.sin(a) : unary(SIN, a, Math.sin(a.value), Math.cos(a.value)))
+
+/**
+ * cos a.
+ *
+ * @example
+ * Ad.cos(0) // 1
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const cos = (a: Real): Real => (typeof a === "number" ? Math.cos(a) : unary(COS, a, Math.cos(a.value), -Math.sin(a.value)))
+
+/**
+ * tanh a.
+ *
+ * @example
+ * Ad.tanh(0) // 0
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const tanh = (a: Real): Real => {
+  if (typeof a === "number") return Math.tanh(a)
+  const v = Math.tanh(a.value)
+  return unary(TANH, a, v, 1 - v * v)
+}
+
+/**
+ * The logistic function σ(a) = 1 / (1 + e^−a), without overflow.
+ *
+ * @example
+ * Ad.logistic(0) // 0.5
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const logistic = (a: Real): Real => {
+  if (typeof a === "number") return logisticValue(a)
+  const v = logisticValue(a.value)
+  return unary(LOGISTIC, a, v, v * (1 - v))
+}
+
+/**
+ * log σ(a) = −softplus(−a), finite for every finite a.
+ *
+ * @example
+ * Ad.logSigmoid(-800) // −800
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const logSigmoid = (a: Real): Real =>
+  typeof a === "number" ? -softplusValue(-a) : unary(LOG_SIGMOID, a, -softplusValue(-a.value), logisticValue(-a.value))
+
+/**
+ * softplus(a) = log(1 + e^a), without overflow.
+ *
+ * @example
+ * Ad.softplus(800) // 800
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const softplus = (a: Real): Real =>
+  typeof a === "number" ? softplusValue(a) : unary(SOFTPLUS, a, softplusValue(a.value), logisticValue(a.value))
+
+const firstTape = (xs: ArrayLike<Real>): Tape | undefined => {
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]
+    if (typeof x !== "number") return (x as Node).tape
+  }
+  return undefined
+}
+
+const ONES: Array<number> = []
+const ones = (n: number): Array<number> => {
+  while (ONES.length < n) ONES.push(1)
+  return ONES
+}
+
+/**
+ * Σ xs.
+ *
+ * @example
+ * Ad.sum([1, 2, 3]) // 6
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const sum = (xs: ArrayLike<Real>): Real => {
+  let v = 0
+  for (let i = 0; i < xs.length; i++) v += primal(xs[i]!)
+  const tape = firstTape(xs)
+  return tape === undefined ? v : tape.nary(SUM, xs, xs.length, v, ones(xs.length))
+}
+
+/**
+ * Σ a_i · b_i (a and b of the same length; either may hold nodes).
+ *
+ * @example
+ * Ad.dot([1, 2], [3, 4]) // 11
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const dot = (a: ArrayLike<Real>, b: ArrayLike<Real>): Real => {
+  const n = a.length
+  if (b.length !== n) throw new RangeError(`Ad.dot: lengths ${n} and ${b.length} differ`)
+  let v = 0
+  for (let i = 0; i < n; i++) v += primal(a[i]!) * primal(b[i]!)
+  const tape = firstTape(a) ?? firstTape(b)
+  if (tape === undefined) return v
+  const operands: Array<Real> = new Array(2 * n)
+  const partials: Array<number> = new Array(2 * n)
+  for (let i = 0; i < n; i++) {
+    operands[2 * i] = a[i]!
+    operands[2 * i + 1] = b[i]!
+    partials[2 * i] = primal(b[i]!)
+    partials[2 * i + 1] = primal(a[i]!)
+  }
+  return tape.nary(DOT, operands, 2 * n, v, partials)
+}
+
+/**
+ * log Σ exp(xs), without overflow (−∞ for an empty list).
+ *
+ * @example
+ * Ad.logSumExp([0, 0]) // log 2
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const logSumExp = (xs: ArrayLike<Real>): Real => {
+  const n = xs.length
+  let m = -Infinity
+  for (let i = 0; i < n; i++) m = Math.max(m, primal(xs[i]!))
+  if (m === -Infinity || m === Infinity) return m
+  let s = 0
+  for (let i = 0; i < n; i++) s += Math.exp(primal(xs[i]!) - m)
+  const v = m + Math.log(s)
+  const tape = firstTape(xs)
+  if (tape === undefined) return v
+  const partials: Array<number> = new Array(n)
+  for (let i = 0; i < n; i++) partials[i] = Math.exp(primal(xs[i]!) - v)
+  return tape.nary(LOG_SUM_EXP, xs, n, v, partials)
+}
+
+/**
+ * The matrix–vector product M·v for a matrix given as rows (each row is dotted with v).
+ *
+ * @example
+ * Ad.matVec([[1, 0], [0, 2]], [3, 4]) // [3, 8]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const matVec = (rows: ReadonlyArray<ArrayLike<Real>>, v: ArrayLike<Real>): Array<Real> => rows.map((row) => dot(row, v))
