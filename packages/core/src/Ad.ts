@@ -356,17 +356,203 @@ export class Tape {
   }
 
   /**
+   * Re-evaluates the recorded computation at new input values, without the model: every node's
+   * value and local partials (edge weights) in recording order, up to node `output`, whose value
+   * it returns. Valid because a recording without escapes is the same computation at every
+   * point (control flow on a node's value would have gone through `valueOf`). Allocates nothing.
+   */
+  evaluate(inputs: ArrayLike<number>, output: number): number {
+    const op = this.op, xs = this.x, ys = this.y, val = this.value, w = this.edgeWeight, es = this.edgeStart
+    const args = this.args, c = this.constants, out = this.scratch
+    for (let i = 0; i <= output; i++) {
+      const o = op[i]!
+      const xr = xs[i]!, yr = ys[i]!
+      let e = es[i]!
+      if (o === LEAF) {
+        val[i] = inputs[yr]!
+        continue
+      }
+      if (o >= SUM) {
+        const end = xr + yr
+        switch (o) {
+          case SUM: {
+            let v = 0
+            for (let k = xr; k < end; k++) {
+              const r = args[k]!
+              v += r >= 0 ? val[r]! : c[-1 - r]!
+            }
+            val[i] = v
+            break
+          }
+          case DOT: {
+            let v = 0
+            for (let k = xr; k < end; k += 2) {
+              const ra = args[k]!, rb = args[k + 1]!
+              const a = ra >= 0 ? val[ra]! : c[-1 - ra]!, b = rb >= 0 ? val[rb]! : c[-1 - rb]!
+              v += a * b
+              if (ra >= 0) w[e++] = b
+              if (rb >= 0) w[e++] = a
+            }
+            val[i] = v
+            break
+          }
+          case LOG_SUM_EXP: {
+            let m = -Infinity
+            for (let k = xr; k < end; k++) {
+              const r = args[k]!
+              m = Math.max(m, r >= 0 ? val[r]! : c[-1 - r]!)
+            }
+            let v = m
+            if (m !== -Infinity && m !== Infinity) {
+              let sum = 0
+              for (let k = xr; k < end; k++) {
+                const r = args[k]!
+                sum += Math.exp((r >= 0 ? val[r]! : c[-1 - r]!) - m)
+              }
+              v = m + Math.log(sum)
+            }
+            for (let k = xr; k < end; k++) {
+              const r = args[k]!
+              if (r >= 0) w[e++] = Math.exp(val[r]! - v)
+            }
+            val[i] = v
+            break
+          }
+          default: {
+            const r0 = args[xr]!, r1 = args[xr + 1]!, r2 = args[xr + 2]!, r3 = args[xr + 3]!
+            const v = this.kernels[this.aux[i]!]!(
+              out,
+              r0 >= 0 ? val[r0]! : c[-1 - r0]!,
+              r1 >= 0 ? val[r1]! : c[-1 - r1]!,
+              r2 >= 0 ? val[r2]! : c[-1 - r2]!,
+              r3 >= 0 ? val[r3]! : c[-1 - r3]!
+            )
+            const finite = v > -Infinity
+            if (r0 >= 0) w[e++] = finite ? out[0]! : 0
+            if (r1 >= 0) w[e++] = finite ? out[1]! : 0
+            if (r2 >= 0) w[e++] = finite ? out[2]! : 0
+            if (r3 >= 0) w[e++] = finite ? out[3]! : 0
+            val[i] = v
+          }
+        }
+        continue
+      }
+      const a = xr >= 0 ? val[xr]! : c[-1 - xr]!
+      let v: number
+      let da = 0
+      let db = 0
+      switch (o) {
+        case ADD:
+          v = a + (yr >= 0 ? val[yr]! : c[-1 - yr]!)
+          da = 1
+          db = 1
+          break
+        case SUB:
+          v = a - (yr >= 0 ? val[yr]! : c[-1 - yr]!)
+          da = 1
+          db = -1
+          break
+        case MUL: {
+          const b = yr >= 0 ? val[yr]! : c[-1 - yr]!
+          v = a * b
+          da = b
+          db = a
+          break
+        }
+        case DIV: {
+          const b = yr >= 0 ? val[yr]! : c[-1 - yr]!
+          v = a / b
+          da = 1 / b
+          db = -v / b
+          break
+        }
+        case POW: {
+          const b = yr >= 0 ? val[yr]! : c[-1 - yr]!
+          v = Math.pow(a, b)
+          da = b === 0 ? 0 : b * Math.pow(a, b - 1)
+          db = yr >= 0 ? v * Math.log(a) : 0
+          break
+        }
+        case NEG:
+          v = -a
+          da = -1
+          break
+        case EXP:
+          v = Math.exp(a)
+          da = v
+          break
+        case LOG:
+          v = Math.log(a)
+          da = 1 / a
+          break
+        case LOG1P:
+          v = Math.log1p(a)
+          da = 1 / (1 + a)
+          break
+        case EXPM1:
+          v = Math.expm1(a)
+          da = v + 1
+          break
+        case SQRT:
+          v = Math.sqrt(a)
+          da = 0.5 / v
+          break
+        case SQUARE:
+          v = a * a
+          da = 2 * a
+          break
+        case ABS:
+          v = Math.abs(a)
+          da = a > 0 ? 1 : a < 0 ? -1 : 0
+          break
+        case SIN:
+          v = Math.sin(a)
+          da = Math.cos(a)
+          break
+        case COS:
+          v = Math.cos(a)
+          da = -Math.sin(a)
+          break
+        case TANH:
+          v = Math.tanh(a)
+          da = 1 - v * v
+          break
+        case LOGISTIC:
+          v = logisticValue(a)
+          da = v * (1 - v)
+          break
+        case LOG_SIGMOID:
+          v = -softplusValue(-a)
+          da = logisticValue(-a)
+          break
+        default:
+          v = softplusValue(a)
+          da = logisticValue(a)
+      }
+      val[i] = v
+      if (xr >= 0) w[e++] = da
+      if (yr >= 0 && (o <= DIV || o === POW)) w[e] = db
+    }
+    return val[output]!
+  }
+
+  /**
    * The gradient of node `output` with respect to the inputs, written to `out` (zeroed first);
    * inputs without a leaf get 0. One backward sweep over the edges.
    */
   gradient(output: Real, out: Float64Array): void {
+    if (typeof output === "number") out.fill(0)
+    else this.gradientOf(output.index, out)
+  }
+
+  /** `gradient` for the node at index `output` (after `evaluate`, at the new point). */
+  gradientOf(output: number, out: Float64Array): void {
     out.fill(0)
-    if (typeof output === "number") return
-    const n = output.index + 1
+    const n = output + 1
     if (this.adjoint.length < n) this.adjoint = new Float64Array(Math.max(n, this.adjoint.length * 2))
     const adj = this.adjoint
     adj.fill(0, 0, n)
-    adj[output.index] = 1
+    adj[output] = 1
     const start = this.edgeStart, to = this.edgeTo, w = this.edgeWeight
     for (let i = n - 1; i >= 0; i--) {
       const g = adj[i]!

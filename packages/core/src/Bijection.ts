@@ -9,6 +9,8 @@
  *
  * @since 0.1.0
  */
+import * as Ad from "./Ad.ts"
+import type { Real } from "./Ad.ts"
 import type { Support } from "./Distribution.ts"
 
 /**
@@ -30,6 +32,10 @@ export interface Scalar {
   forward(u: number): number
   /** log |dx/du| at u. */
   logJacobian(u: number): number
+  /** `forward` on a differentiable value (recorded on the tape when u is a node). */
+  forwardReal(u: Real): Real
+  /** `logJacobian` on a differentiable value. */
+  logJacobianReal(u: Real): Real
 }
 
 /**
@@ -110,6 +116,32 @@ class ScalarMap implements Scalar {
         const a = this.a, b = this.b
         return u < 0 ? a + (b - a) / (1 + Math.exp(-u)) : b - (b - a) / (1 + Math.exp(u))
       }
+    }
+  }
+  forwardReal(u: Real): Real {
+    if (typeof u === "number") return this.forward(u)
+    switch (this.kind) {
+      case IDENTITY_KIND:
+        return u
+      case EXP_KIND:
+        return Ad.exp(u)
+      case LOWER_KIND:
+        return Ad.add(this.a, Ad.exp(u))
+      case UPPER_KIND:
+        return Ad.sub(this.b, Ad.exp(u))
+      default:
+        return Ad.add(this.a, Ad.mul(this.b - this.a, Ad.logistic(u)))
+    }
+  }
+  logJacobianReal(u: Real): Real {
+    if (typeof u === "number") return this.logJacobian(u)
+    switch (this.kind) {
+      case IDENTITY_KIND:
+        return 0
+      case INTERVAL_KIND:
+        return Ad.sub(Ad.add(Ad.logSigmoid(u), Ad.logSigmoid(Ad.neg(u))), -this.logWidth)
+      default:
+        return u
     }
   }
   logJacobian(u: number): number {

@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
+import { Node, recordingTape, type Real } from "./Ad.ts"
 import { addr, type Address } from "./Address.ts"
 import type { Distribution } from "./Distribution.ts"
 import { describe } from "./Value.ts"
@@ -197,7 +198,7 @@ export const observe = <T>(address: Address, dist: Distribution<T>, value: T): O
   new Step("Observe", address, dist, value, 0) as unknown as ObserveInstruction<T>
 
 /**
- * Adds `logWeight` to the execution's log weight.
+ * Adds `logWeight` to the execution's log weight (a number, or a differentiable `Ad` value).
  *
  * @example
  * yield* factor(-0.5 * x * x)
@@ -205,9 +206,13 @@ export const observe = <T>(address: Address, dist: Distribution<T>, value: T): O
  * @category models
  * @since 0.1.0
  */
-export const factor = (logWeight: number): FactorInstruction => {
-  if (typeof logWeight !== "number") throw new InvalidFactorError({ value: logWeight })
-  return new Step("Factor", "", undefined, undefined, logWeight) as unknown as FactorInstruction
+export const factor = (logWeight: Real): FactorInstruction => {
+  if (typeof logWeight !== "number") {
+    if (!(logWeight instanceof Node)) throw new InvalidFactorError({ value: logWeight })
+    // a differentiable log-weight reaches the gradient handler as it is; elsewhere its number
+    if (recordingTape() === undefined) logWeight = logWeight.value
+  }
+  return new Step("Factor", "", undefined, undefined, logWeight as number) as unknown as FactorInstruction
 }
 
 /**

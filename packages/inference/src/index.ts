@@ -5,6 +5,7 @@
  */
 export * as Diagnostics from "./Diagnostics.ts"
 export * as Is from "./Is.ts"
+export * as LogDensity from "./LogDensity.ts"
 export * as Mh from "./Mh.ts"
 export * as Options from "./Options.ts"
 export { InvalidOptionsError, ZeroWeightError } from "./Options.ts"

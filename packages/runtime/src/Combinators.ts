@@ -173,8 +173,17 @@ export class PointMass<T> implements Distribution<T> {
   }
 }
 
-/** `base` with its log probability multiplied by `factor` (0 × −∞ is taken as 0). */
-class Scaled<T> implements Distribution<T> {
+/**
+ * `base` with its log probability multiplied by `factor` (0 × −∞ is taken as 0): what `scale`
+ * and `mask` hand to the wrapped handler. Gradient handlers unwrap it to differentiate `base`.
+ *
+ * @example
+ * const d = new Scaled(Normal(0, 1), 0.5) // d.logProb(x) = 0.5 · Normal(0, 1).logProb(x)
+ *
+ * @category combinators
+ * @since 0.2.0
+ */
+export class Scaled<T> implements Distribution<T> {
   readonly family: string
   readonly kind: Distribution<T>["kind"]
   readonly support: Distribution<T>["support"]

@@ -1,0 +1,434 @@
+/**
+ * The log density of a model on an unconstrained space, with its gradient: what HMC/NUTS, VI
+ * and MAP need. `LogDensity.make(model)` runs the model once to find its continuous latent
+ * sites, maps each to ℝᵈ with its bijection (log for positive values, scaled logit for
+ * intervals, stick-breaking for simplices; `@fugue/core/Bijection`), and gives
+ * `logDensity(q)` = log p(x(q), data) + log |det ∂x/∂q| and `logDensityGradient(q, out)`.
+ *
+ * **Gradient sources**, chosen automatically (`gradientSource` says which and `gradientReason`
+ * why): *compiled*, the model's recorded `Ad` tape compiled once into a straight-line function
+ * (fixed structure, no allocation per call: the fast path); *taped*, the model re-run under the
+ * tape and swept backwards (when code generation is not allowed or the tape is too large to
+ * compile); *finite differences*, 2·d runs of the model per gradient (central differences), when
+ * the model does plain JavaScript arithmetic on a latent value (detected through `valueOf`, and
+ * the site named), uses a family without an analytic kernel on differentiable values, or has
+ * vector sites. Finite differences are still correct for HMC: any deterministic force keeps the
+ * leapfrog reversible and volume-preserving, and the accept step uses the exact density.
+ *
+ * Models opt into the fast paths by doing arithmetic on latent values with `Ad` (`Ad.mul(tau,
+ * eta)`); distributions take `Ad` values as parameters.
+ *
+ * @since 0.2.0
+ */
+import * as Ad from "@fugue/core/Ad"
+import * as Bijection from "@fugue/core/Bijection"
+import { InvalidDistributionError } from "@fugue/core/Distribution"
+import type { Model } from "@fugue/core/Model"
+import * as CoreRng from "@fugue/core/Rng"
+import type { Transform } from "@fugue/runtime/Combinators"
+import { ModelCodeError, runToEnd } from "@fugue/runtime/Execution"
+import type { Handler } from "@fugue/runtime/Handler"
+import type { Trace } from "@fugue/runtime/Trace"
+import { Data } from "effect"
+import { codeGeneration, compile, liveSize, type Compiled } from "./internal/compileTape.ts"
+import { DiscoverHandler, NoGradient, noRandomness, ScoreHandler, TapeHandler, type Site } from "./internal/density.ts"
+import { checkKeys, COMMON_KEYS, maxInstructionsOption, modelOption, oneOf, positiveInteger, seedOption, transformOption } from "./Options.ts"
+
+export { DiscreteLatentError, RandomnessInDensityError, StructureChangedError, type Site } from "./internal/density.ts"
+import { StructureChangedError } from "./internal/density.ts"
+
+/**
+ * Where a gradient comes from.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type GradientSource = "compiled" | "taped" | "finite-differences"
+
+/**
+ * Options of `LogDensity.make`.
+ *
+ * @example
+ * const options: LogDensity.Options = { gradient: "taped", seed: 1 }
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Options {
+  /** Seed of the discovery run's initial point (uniform(−2, 2) per unconstrained coordinate). */
+  readonly seed?: number | undefined
+  /** Handler combinators around every run of the model (condition, substitute, scale, …). */
+  readonly transform?: Transform | undefined
+  /** Instruction limit per run of the model. */
+  readonly maxInstructions?: number | undefined
+  /** `"auto"` (default): compiled, else taped, else finite differences. A forced source that is not possible fails with `GradientUnavailableError`. */
+  readonly gradient?: "auto" | GradientSource | undefined
+  /** Largest tape (nodes plus n-ary operands) compiled into one function (default 20 000); larger tapes stay taped. */
+  readonly maxCompiledNodes?: number | undefined
+  /** How many initial points discovery tries before giving up on a model whose density is not finite there (default 100). */
+  readonly initAttempts?: number | undefined
+}
+
+const KEYS: ReadonlyArray<string> = [...COMMON_KEYS, "gradient", "maxCompiledNodes", "initAttempts"]
+const DEFAULT_MAX_COMPILED = 20_000
+const DEFAULT_INIT_ATTEMPTS = 100
+
+/**
+ * The gradient source requested with the `gradient` option is not possible for this model.
+ *
+ * @example
+ * LogDensity.make(usesMathExp, { gradient: "compiled" }) // throws GradientUnavailableError
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class GradientUnavailableError extends Data.TaggedError("GradientUnavailableError")<{
+  readonly requested: GradientSource
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `LogDensity: the ${this.requested} gradient is not available: ${this.reason}`
+  }
+}
+
+/**
+ * No initial point with a finite log density was found.
+ *
+ * @example
+ * LogDensity.make(function* () { yield* factor(-Infinity) }) // throws InitializationError
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class InitializationError extends Data.TaggedError("InitializationError")<{
+  readonly attempts: number
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `LogDensity: no initial point with a finite log density in ${this.attempts} attempts (${this.reason})`
+  }
+}
+
+/**
+ * A point of the wrong length was passed.
+ *
+ * @example
+ * ld.logDensity(new Float64Array(ld.dimension + 1)) // throws DimensionError
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class DimensionError extends Data.TaggedError("DimensionError")<{ readonly expected: number; readonly actual: number }> {
+  override get message(): string {
+    return `LogDensity: a point of dimension ${this.actual} was given, the model has ${this.expected} unconstrained coordinates`
+  }
+}
+
+/**
+ * A model's log density on the unconstrained space.
+ *
+ * @example
+ * const ld = LogDensity.make(eightSchools)
+ * const grad = new Float64Array(ld.dimension)
+ * const lp = ld.logDensityGradient(ld.initialPoint, grad)
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface LogDensity {
+  /** Number of unconstrained coordinates. */
+  readonly dimension: number
+  /** The continuous latent sites, in visiting order, with their coordinates. */
+  readonly sites: ReadonlyArray<Site>
+  /** Where gradients come from. */
+  readonly gradientSource: GradientSource
+  /** Why that source (e.g. which site's value escaped into plain arithmetic). */
+  readonly gradientReason: string
+  /** The discovery run's point (finite log density). */
+  readonly initialPoint: Float64Array
+  /** log p(x(q), data) + log |det ∂x/∂q|; −∞ where a parameter is invalid or outside the support (never NaN). */
+  logDensity(q: Float64Array): number
+  /** The same value; writes ∇ log density into `out` (zeros where the value is not finite). */
+  logDensityGradient(q: Float64Array, out: Float64Array): number
+  /** The constrained trace at q (choices with their log probabilities, log prior and likelihood). */
+  constrain(q: Float64Array): Trace
+  /** The unconstrained point of a trace that holds every site (into `out` if given). */
+  unconstrain(trace: Trace, out?: Float64Array): Float64Array
+}
+
+const unwrap = (error: unknown): unknown => (error instanceof ModelCodeError ? error.cause : error)
+
+/** Central differences: h_i = ε^(1/3) · max(1, |q_i|) balances truncation (h²) and rounding (ε/h). */
+const FD_STEP = 6.055454452393343e-6
+
+class LogDensityImpl implements LogDensity {
+  readonly dimension: number
+  readonly sites: ReadonlyArray<Site>
+  gradientSource: GradientSource = "finite-differences"
+  gradientReason = ""
+  readonly initialPoint: Float64Array
+  private readonly model: Model<unknown>
+  private readonly transform: Transform
+  private readonly maxInstructions: number | undefined
+  private readonly score: ScoreHandler
+  private readonly scoreWrapped: Handler<number>
+  private readonly tape = new Ad.Tape()
+  private readonly tapeHandler: TapeHandler
+  private readonly tapeWrapped: Handler<Ad.Real>
+  private compiled: Compiled | undefined = undefined
+  /** With the taped source: the output node of the recording. */
+  private output = -1
+  private readonly shifted: Float64Array
+
+  constructor(model: Model<unknown>, sites: ReadonlyArray<Site>, dimension: number, q0: Float64Array, transform: Transform, maxInstructions: number | undefined) {
+    this.model = model
+    this.sites = sites
+    this.dimension = dimension
+    this.initialPoint = q0
+    this.transform = transform
+    this.maxInstructions = maxInstructions
+    this.score = new ScoreHandler(sites)
+    this.scoreWrapped = transform(this.score, noRandomness)
+    this.tapeHandler = new TapeHandler(sites, this.tape)
+    this.tapeWrapped = transform(this.tapeHandler, noRandomness)
+    this.shifted = new Float64Array(dimension)
+  }
+
+  private check(q: Float64Array): void {
+    if (q.length !== this.dimension) throw new DimensionError({ expected: this.dimension, actual: q.length })
+  }
+
+  /** The generic path: one run of the model with plain numbers. */
+  scoreAt(q: Float64Array): number {
+    this.score.reset(q, false)
+    try {
+      const [, lp] = runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })
+      return lp === lp ? lp : -Infinity
+    } catch (error) {
+      if (unwrap(error) instanceof InvalidDistributionError) return -Infinity
+      throw error
+    }
+  }
+
+  /** One recording at q: the output, or the reason the tape cannot be used. */
+  record(q: Float64Array): { readonly output: Ad.Real } | { readonly reason: string } {
+    this.tapeHandler.reset(q)
+    this.tape.begin(this.dimension)
+    try {
+      const [, output] = runToEnd(this.tapeWrapped, this.model, { maxInstructions: this.maxInstructions })
+      if (this.tape.escaped >= 0) return { reason: this.escapeReason() }
+      return { output }
+    } catch (error) {
+      const cause = unwrap(error)
+      if (cause instanceof NoGradient) return { reason: cause.reason }
+      if (cause instanceof InvalidDistributionError && Ad.isNode(cause.value)) {
+        return { reason: `the ${cause.family} constructor does not take differentiable parameters (${cause.parameter})` }
+      }
+      if (cause instanceof Ad.StaleNodeError) return { reason: cause.message }
+      throw error
+    } finally {
+      this.tape.end()
+    }
+  }
+
+  private escapeReason(): string {
+    const { op, x, y, args } = this.tape
+    let i = this.tape.escaped
+    // walk back to a leaf: the first node operand of each node
+    for (let guard = 0; op[i] !== Ad.LEAF && guard < 1e6; guard++) {
+      const o = op[i]!
+      let next = -1
+      if (o >= Ad.SUM) {
+        for (let k = x[i]!; k < x[i]! + y[i]!; k++) if (args[k]! >= 0) { next = args[k]!; break }
+      } else next = x[i]! >= 0 ? x[i]! : y[i]!
+      if (next < 0) break
+      i = next
+    }
+    const input = op[i] === Ad.LEAF ? y[i]! : -1
+    const site = this.sites.find((s) => input >= s.offset && input < s.offset + s.dimension)
+    const name = site === undefined ? "a latent site" : `"${site.address}"`
+    return `the value of ${name} (or one computed from it) escaped into plain JavaScript arithmetic (valueOf): write that arithmetic with Ad functions to get exact gradients`
+  }
+
+  useCompiled(fn: Compiled): void {
+    this.compiled = fn
+  }
+  useTape(output: number): void {
+    this.output = output
+  }
+
+  logDensity(q: Float64Array): number {
+    this.check(q)
+    if (this.compiled !== undefined) {
+      const lp = this.compiled(q, undefined)
+      return lp === lp ? lp : -Infinity
+    }
+    if (this.output >= 0) {
+      const lp = this.tape.evaluate(q, this.output)
+      return lp === lp ? lp : -Infinity
+    }
+    return this.scoreAt(q)
+  }
+
+  logDensityGradient(q: Float64Array, out: Float64Array): number {
+    this.check(q)
+    if (out.length !== this.dimension) throw new DimensionError({ expected: this.dimension, actual: out.length })
+    switch (this.gradientSource) {
+      case "compiled": {
+        const lp = this.compiled!(q, out)
+        if (lp === lp) return lp
+        out.fill(0)
+        return -Infinity
+      }
+      case "taped":
+        return this.tapedGradient(q, out)
+      default:
+        return this.finiteDifferences(q, out)
+    }
+  }
+
+  /** The taped path: the recorded tape re-evaluated at q (no model run), then one backward sweep. */
+  tapedGradient(q: Float64Array, out: Float64Array): number {
+    const lp = this.tape.evaluate(q, this.output)
+    if (!(lp > -Infinity && lp < Infinity)) {
+      out.fill(0)
+      return lp === lp ? lp : -Infinity
+    }
+    this.tape.gradientOf(this.output, out)
+    return lp
+  }
+
+  private finiteDifferences(q: Float64Array, out: Float64Array): number {
+    const lp = this.scoreAt(q)
+    if (!(lp > -Infinity && lp < Infinity)) {
+      out.fill(0)
+      return lp
+    }
+    const p = this.shifted
+    p.set(q)
+    for (let i = 0; i < this.dimension; i++) {
+      const h = FD_STEP * Math.max(1, Math.abs(q[i]!))
+      p[i] = q[i]! + h
+      const up = this.scoreAt(p)
+      p[i] = q[i]! - h
+      const down = this.scoreAt(p)
+      p[i] = q[i]!
+      const finiteUp = up > -Infinity && up < Infinity, finiteDown = down > -Infinity && down < Infinity
+      out[i] = finiteUp && finiteDown ? (up - down) / (2 * h) : finiteUp ? (up - lp) / h : finiteDown ? (lp - down) / h : 0
+    }
+    return lp
+  }
+
+  constrain(q: Float64Array): Trace {
+    this.check(q)
+    this.score.reset(q, true)
+    runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })
+    return this.score.trace!
+  }
+
+  unconstrain(trace: Trace, out: Float64Array = new Float64Array(this.dimension)): Float64Array {
+    if (out.length !== this.dimension) throw new DimensionError({ expected: this.dimension, actual: out.length })
+    for (const site of this.sites) {
+      const choice = trace.choices.get(site.address)
+      if (choice === undefined) throw new StructureChangedError({ address: site.address, reason: "the trace has no choice there" })
+      const b = Bijection.of(site.support)!
+      if (b._tag === "Scalar") out[site.offset] = b.inverse(choice.value as number)
+      else b.inverse(choice.value as Float64Array, out, site.offset)
+    }
+    return out
+  }
+}
+
+/**
+ * Builds the log density of `model` on its unconstrained space, choosing the fastest exact
+ * gradient source available. Throws `DiscreteLatentError` for a discrete latent site,
+ * `StructureChangedError` if the sites differ between runs, `InitializationError` if no initial
+ * point has a finite density.
+ *
+ * @example
+ * const ld = LogDensity.make(function* () {
+ *   const mu = yield* sample("mu", Normal(0, 5))
+ *   const tau = yield* sample("tau", HalfCauchy(5))
+ *   yield* observe("y", Normal(mu, tau), 1.5)
+ * })
+ * ld.dimension      // 2
+ * ld.gradientSource // "compiled"
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const make = (model: Model<unknown>, options: Options = {}): LogDensity => {
+  const algorithm = "LogDensity"
+  modelOption(algorithm, model)
+  checkKeys(algorithm, options, KEYS)
+  const seed = seedOption(algorithm, options.seed) ?? 20261201
+  const transform = transformOption(algorithm, options.transform) ?? ((h) => h)
+  const maxInstructions = maxInstructionsOption(algorithm, options.maxInstructions)
+  const requested = options.gradient === undefined ? "auto" : oneOf(algorithm, "gradient", options.gradient, ["auto", "compiled", "taped", "finite-differences"] as const)
+  const maxCompiled = options.maxCompiledNodes === undefined ? DEFAULT_MAX_COMPILED : positiveInteger(algorithm, "maxCompiledNodes", options.maxCompiledNodes)
+  const attempts = options.initAttempts === undefined ? DEFAULT_INIT_ATTEMPTS : positiveInteger(algorithm, "initAttempts", options.initAttempts)
+  const rng = CoreRng.make(seed)
+
+  // discovery: the sites, and an initial point with a finite density
+  let density: LogDensityImpl | undefined
+  let lastReason = ""
+  for (let attempt = 0; attempt < attempts && density === undefined; attempt++) {
+    const discover = new DiscoverHandler(rng)
+    let q0: Float64Array
+    try {
+      ;[, q0] = runToEnd(transform(discover, noRandomness), model, { maxInstructions })
+    } catch (error) {
+      if (unwrap(error) instanceof InvalidDistributionError) {
+        lastReason = (unwrap(error) as Error).message
+        continue
+      }
+      throw error
+    }
+    const candidate = new LogDensityImpl(model, discover.sites, discover.dimension, q0, transform, maxInstructions)
+    const lp = candidate.scoreAt(q0)
+    if (lp > -Infinity && lp < Infinity) density = candidate
+    else lastReason = `log density ${lp} at the last point`
+  }
+  if (density === undefined) throw new InitializationError({ attempts, reason: lastReason })
+
+  choose(density, requested, maxCompiled)
+  return density
+}
+
+const choose = (density: LogDensityImpl, requested: "auto" | GradientSource, maxCompiled: number): void => {
+  const use = (source: GradientSource, reason: string): void => {
+    density.gradientSource = source
+    density.gradientReason = reason
+  }
+  if (requested === "finite-differences") return use("finite-differences", "requested")
+  const q0 = density.initialPoint
+  const recorded = density.record(q0)
+  if (!("output" in recorded)) {
+    if (requested !== "auto") throw new GradientUnavailableError({ requested, reason: recorded.reason })
+    return use("finite-differences", recorded.reason)
+  }
+  if (!Ad.isNode(recorded.output)) return use("finite-differences", "the log density does not depend on the latent values")
+  density.useTape(recorded.output.index)
+  if (requested === "taped") return use("taped", "requested")
+  const tape = (density as unknown as { tape: Ad.Tape }).tape
+  const size = liveSize(tape, recorded.output.index)
+  const codegen = codeGeneration()
+  const why = !codegen.allowed ? codegen.reason : size > maxCompiled ? `the tape has ${size} nodes, above maxCompiledNodes (${maxCompiled})` : ""
+  if (why !== "") {
+    if (requested === "compiled") throw new GradientUnavailableError({ requested, reason: why })
+    return use("taped", why)
+  }
+  const fn = compile(tape, recorded.output, density.dimension)
+  // self-check against the tape at the recording point: a mismatch is a bug in the compiler
+  const taped = new Float64Array(density.dimension)
+  tape.gradient(recorded.output, taped)
+  const compiledGradient = new Float64Array(density.dimension)
+  const value = fn(q0, compiledGradient)
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * (1 + Math.abs(a) + Math.abs(b))
+  let ok = close(value, Ad.primal(recorded.output))
+  for (let i = 0; i < density.dimension; i++) ok = ok && close(taped[i]!, compiledGradient[i]!)
+  if (!ok) throw new Error("LogDensity: the compiled gradient disagrees with the tape (a bug: please report it)")
+  density.useCompiled(fn)
+  use("compiled", `the tape (${size} nodes) compiled into one straight-line function`)
+}
+

@@ -1,0 +1,290 @@
+/**
+ * Compiles a recorded `Ad` tape into one straight-line JavaScript function that computes the
+ * value and, on request, the gradient by a reverse sweep written out statement by statement:
+ * the fast path of `LogDensity` for fixed-structure models (the tape of such a model is the
+ * same at every point, because any control flow on a latent value goes through `valueOf` and
+ * is reported as an escape).
+ *
+ * Safety: the generated source contains only identifiers made here (`v12`, `g12`, `K0`), integer
+ * indices, numeric literals (checked to be nothing else: see `literal`) and this file's fixed
+ * templates; family kernels are passed in as functions (`K`). No user string (address, site
+ * name, label) ever enters the code.
+ */
+import * as Ad from "@fugue/core/Ad"
+import { HALF_LOG_2PI } from "@fugue/core/Distribution"
+import { normalKernel } from "@fugue/core/distributions/Normal"
+
+/**
+ * A number as JavaScript source: `String` of a finite double is a numeric literal that reads
+ * back to the same double (ECMAScript's shortest round trip); the non-finite ones by name.
+ * Nothing but digits, '.', 'e', '+', '-' and these names can come out.
+ */
+const literal = (c: number): string => {
+  if (c !== c) return "NaN"
+  if (c === Infinity) return "Infinity"
+  if (c === -Infinity) return "(-Infinity)"
+  if (Object.is(c, -0)) return "(-0)"
+  const text = String(c)
+  if (!/^-?[0-9.e+-]+$/.test(text)) throw new Error(`compile: ${text} is not a numeric literal`)
+  return c < 0 ? `(${text})` : text
+}
+
+/**
+ * The normal kernel written out (the commonest one): z = (x − μ)/σ with 1/σ and the constant
+ * −log σ − log(2π)/2 folded where σ is a constant; −∞ where σ ≤ 0.
+ */
+const normalForward = (i: number, x: number, mu: number, sigma: number, ref: (r: number) => string, constants: Float64Array): Array<string> => {
+  const X = ref(x), M = ref(mu)
+  if (sigma < 0) {
+    const s = constants[-1 - sigma]!
+    if (!(s > 0 && s < Infinity)) return [`const r${i} = 0, z${i} = 0, v${i} = -Infinity;`]
+    return [
+      `const r${i} = ${literal(1 / s)};`,
+      `const z${i} = (${X} - ${M}) * r${i};`,
+      `const v${i} = ${literal(-Math.log(s) - HALF_LOG_2PI)} - 0.5 * z${i} * z${i};`
+    ]
+  }
+  const S = ref(sigma)
+  return [
+    `const r${i} = 1 / ${S};`,
+    `const z${i} = (${X} - ${M}) * r${i};`,
+    `const v${i} = ${S} > 0 && ${S} < Infinity ? -Math.log(${S}) - ${literal(HALF_LOG_2PI)} - 0.5 * z${i} * z${i} : -Infinity;`
+  ]
+}
+
+/** A compiled log density: value at q; with `grad`, also writes ∇ into it. Allocates nothing. */
+export type Compiled = (q: Float64Array, grad: Float64Array | undefined) => number
+
+/** Whether this runtime allows code generation (a Content-Security-Policy without
+ * `unsafe-eval`, or some edge runtimes, forbid `new Function`); the reason when not. */
+export const codeGeneration = (): { readonly allowed: boolean; readonly reason: string } => {
+  try {
+    const f = new Function("return 1") as () => number
+    return f() === 1 ? { allowed: true, reason: "" } : { allowed: false, reason: "new Function did not run" }
+  } catch (error) {
+    return { allowed: false, reason: `code generation is not allowed here (${error instanceof Error ? error.name : "error"})` }
+  }
+}
+
+const isBinary = (op: number): boolean => op === Ad.ADD || op === Ad.SUB || op === Ad.MUL || op === Ad.DIV || op === Ad.POW
+const isUnary = (op: number): boolean => op >= Ad.NEG && op <= Ad.SOFTPLUS && op !== Ad.POW
+const isNary = (op: number): boolean => op >= Ad.SUM
+
+/** How many operands, and the tape's statements, a compiled function would have. */
+export const liveSize = (tape: Ad.Tape, output: number): number => {
+  const live = markLive(tape, output)
+  let size = 0
+  for (let i = 0; i <= output; i++) if (live[i]) size += isNary(tape.op[i]!) ? 1 + tape.y[i]! : 1
+  return size
+}
+
+const markLive = (tape: Ad.Tape, output: number): Uint8Array => {
+  const live = new Uint8Array(output + 1)
+  live[output] = 1
+  const { op, x, y, args } = tape
+  for (let i = output; i >= 0; i--) {
+    if (!live[i]) continue
+    const o = op[i]!
+    if (o === Ad.LEAF) continue
+    if (isNary(o)) {
+      for (let k = x[i]!, end = x[i]! + y[i]!; k < end; k++) if (args[k]! >= 0) live[args[k]!] = 1
+    } else {
+      if (x[i]! >= 0) live[x[i]!] = 1
+      if (isBinary(o) && y[i]! >= 0) live[y[i]!] = 1
+    }
+  }
+  return live
+}
+
+const UNARY_FORWARD: Record<number, (a: string) => string> = {
+  [Ad.NEG]: (a) => `-${a}`,
+  [Ad.EXP]: (a) => `Math.exp(${a})`,
+  [Ad.LOG]: (a) => `Math.log(${a})`,
+  [Ad.LOG1P]: (a) => `Math.log1p(${a})`,
+  [Ad.EXPM1]: (a) => `Math.expm1(${a})`,
+  [Ad.SQRT]: (a) => `Math.sqrt(${a})`,
+  [Ad.SQUARE]: (a) => `${a} * ${a}`,
+  [Ad.ABS]: (a) => `Math.abs(${a})`,
+  [Ad.SIN]: (a) => `Math.sin(${a})`,
+  [Ad.COS]: (a) => `Math.cos(${a})`,
+  [Ad.TANH]: (a) => `Math.tanh(${a})`,
+  [Ad.LOGISTIC]: (a) => `logistic(${a})`,
+  [Ad.LOG_SIGMOID]: (a) => `-softplus(-${a})`,
+  [Ad.SOFTPLUS]: (a) => `softplus(${a})`
+}
+
+/** d(node)/d(operand) for unary ops, from the operand a and the node's value v. */
+const UNARY_PARTIAL: Record<number, (a: string, v: string) => string> = {
+  [Ad.NEG]: () => `-1`,
+  [Ad.EXP]: (_, v) => v,
+  [Ad.LOG]: (a) => `(1 / ${a})`,
+  [Ad.LOG1P]: (a) => `(1 / (1 + ${a}))`,
+  [Ad.EXPM1]: (_, v) => `(${v} + 1)`,
+  [Ad.SQRT]: (_, v) => `(0.5 / ${v})`,
+  [Ad.SQUARE]: (a) => `(2 * ${a})`,
+  [Ad.ABS]: (a) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : 0)`,
+  [Ad.SIN]: (a) => `Math.cos(${a})`,
+  [Ad.COS]: (a) => `(-Math.sin(${a}))`,
+  [Ad.TANH]: (_, v) => `(1 - ${v} * ${v})`,
+  [Ad.LOGISTIC]: (_, v) => `(${v} * (1 - ${v}))`,
+  [Ad.LOG_SIGMOID]: (a) => `logistic(-${a})`,
+  [Ad.SOFTPLUS]: (a) => `logistic(${a})`
+}
+
+const BINARY_FORWARD: Record<number, (a: string, b: string) => string> = {
+  [Ad.ADD]: (a, b) => `${a} + ${b}`,
+  [Ad.SUB]: (a, b) => `${a} - ${b}`,
+  [Ad.MUL]: (a, b) => `${a} * ${b}`,
+  [Ad.DIV]: (a, b) => `${a} / ${b}`,
+  [Ad.POW]: (a, b) => `Math.pow(${a}, ${b})`
+}
+
+const BINARY_PARTIAL: Record<number, readonly [(a: string, b: string, v: string) => string, (a: string, b: string, v: string) => string]> = {
+  [Ad.ADD]: [() => `1`, () => `1`],
+  [Ad.SUB]: [() => `1`, () => `-1`],
+  [Ad.MUL]: [(_, b) => b, (a) => a],
+  [Ad.DIV]: [(_, b) => `(1 / ${b})`, (_, b, v) => `(-${v} / ${b})`],
+  [Ad.POW]: [(a, b) => `(${b} === 0 ? 0 : ${b} * Math.pow(${a}, ${b} - 1))`, (a, _, v) => `(${v} * Math.log(${a}))`]
+}
+
+/**
+ * Compiles the tape's computation of `output` (from inputs 0 … inputs − 1) into a function.
+ * `logistic` and `softplus` are `Ad`'s own, so values agree with the tape's bit for bit except
+ * where V8 fuses differently (in practice to the last bit).
+ */
+export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number): Compiled => {
+  const out = output.index
+  const live = markLive(tape, out)
+  const { op, x, y, aux, args } = tape
+  const constants = tape.constants
+  const ref = (r: number): string => (r >= 0 ? `v${r}` : literal(constants[-1 - r]!))
+  const forward: Array<string> = []
+  const reverse: Array<string> = []
+  const leafOf = new Int32Array(inputs).fill(-1)
+  const accumulate = (r: number, term: string): void => {
+    if (r >= 0) reverse.push(`g${r} += ${term};`)
+  }
+  for (let i = 0; i <= out; i++) {
+    if (!live[i]) continue
+    const o = op[i]!
+    const v = `v${i}`
+    if (o === Ad.LEAF) {
+      forward.push(`const ${v} = q[${y[i]!}];`)
+      if (y[i]! < inputs) leafOf[y[i]!] = i
+      continue
+    }
+    if (isUnary(o)) {
+      const a = ref(x[i]!)
+      forward.push(`const ${v} = ${UNARY_FORWARD[o]!(a)};`)
+      continue
+    }
+    if (isBinary(o)) {
+      forward.push(`const ${v} = ${BINARY_FORWARD[o]!(ref(x[i]!), ref(y[i]!))};`)
+      continue
+    }
+    const start = x[i]!, count = y[i]!
+    switch (o) {
+      case Ad.SUM:
+        forward.push(`let ${v} = 0;`)
+        for (let k = 0; k < count; k++) forward.push(`${v} += ${ref(args[start + k]!)};`)
+        break
+      case Ad.DOT:
+        forward.push(`let ${v} = 0;`)
+        for (let k = 0; k < count; k += 2) forward.push(`${v} += ${ref(args[start + k]!)} * ${ref(args[start + k + 1]!)};`)
+        break
+      case Ad.LOG_SUM_EXP: {
+        const items: Array<string> = []
+        for (let k = 0; k < count; k++) items.push(ref(args[start + k]!))
+        forward.push(`let m${i} = -Infinity;`)
+        for (const it of items) forward.push(`m${i} = Math.max(m${i}, ${it});`)
+        forward.push(`let ${v} = m${i};`, `if (m${i} !== -Infinity && m${i} !== Infinity) {`, `let s${i} = 0;`)
+        for (const it of items) forward.push(`s${i} += Math.exp(${it} - m${i});`)
+        forward.push(`${v} = m${i} + Math.log(s${i});`, `}`)
+        break
+      }
+      case Ad.KERNEL: {
+        if (tape.kernels[aux[i]!] === normalKernel) {
+          forward.push(...normalForward(i, args[start]!, args[start + 1]!, args[start + 2]!, ref, constants))
+          break
+        }
+        forward.push(`const ${v} = K${aux[i]!}(G, ${ref(args[start]!)}, ${ref(args[start + 1]!)}, ${ref(args[start + 2]!)}, ${ref(args[start + 3]!)});`)
+        for (let k = 0; k < 4; k++) if (args[start + k]! >= 0) forward.push(`const p${i}_${k} = G[${k}];`)
+        break
+      }
+      default:
+        throw new Error(`compile: unknown op ${o} at node ${i}`)
+    }
+  }
+  // reverse sweep, in reverse node order
+  for (let i = out; i >= 0; i--) {
+    if (!live[i]) continue
+    const o = op[i]!
+    if (o === Ad.LEAF) continue
+    const g = `g${i}`
+    const v = `v${i}`
+    if (isUnary(o)) {
+      accumulate(x[i]!, `${g} * ${UNARY_PARTIAL[o]!(ref(x[i]!), v)}`)
+      continue
+    }
+    if (isBinary(o)) {
+      const a = ref(x[i]!), b = ref(y[i]!)
+      const [pa, pb] = BINARY_PARTIAL[o]!
+      accumulate(x[i]!, `${g} * ${pa(a, b, v)}`)
+      accumulate(y[i]!, `${g} * ${pb(a, b, v)}`)
+      continue
+    }
+    const start = x[i]!, count = y[i]!
+    switch (o) {
+      case Ad.SUM:
+        for (let k = 0; k < count; k++) accumulate(args[start + k]!, g)
+        break
+      case Ad.DOT:
+        for (let k = 0; k < count; k += 2) {
+          const a = args[start + k]!, b = args[start + k + 1]!
+          accumulate(a, `${g} * ${ref(b)}`)
+          accumulate(b, `${g} * ${ref(a)}`)
+        }
+        break
+      case Ad.LOG_SUM_EXP:
+        for (let k = 0; k < count; k++) accumulate(args[start + k]!, `${g} * Math.exp(${ref(args[start + k]!)} - ${v})`)
+        break
+      case Ad.KERNEL:
+        if (tape.kernels[aux[i]!] === normalKernel) {
+          // ∂x = −z/σ, ∂μ = z/σ, ∂σ = (z² − 1)/σ
+          accumulate(args[start]!, `${g} * (-z${i} * r${i})`)
+          accumulate(args[start + 1]!, `${g} * (z${i} * r${i})`)
+          accumulate(args[start + 2]!, `${g} * ((z${i} * z${i} - 1) * r${i})`)
+          break
+        }
+        for (let k = 0; k < 4; k++) accumulate(args[start + k]!, `${g} * p${i}_${k}`)
+        break
+    }
+  }
+  const declarations: Array<string> = []
+  for (let i = 0; i <= out; i++) if (live[i] && op[i] !== Ad.LEAF && i !== out) declarations.push(`g${i} = 0`)
+  for (let i = 0; i <= out; i++) if (live[i] && op[i] === Ad.LEAF) declarations.push(`g${i} = 0`)
+  const gradientWrites: Array<string> = []
+  for (let k = 0; k < inputs; k++) gradientWrites.push(leafOf[k]! >= 0 ? `grad[${k}] = g${leafOf[k]!};` : `grad[${k}] = 0;`)
+  const kernels = tape.kernels.map((_, k) => `const K${k} = K[${k}];`).join("\n")
+  const body = [
+    kernels,
+    "const G = new Float64Array(4);",
+    "return function compiledLogDensity(q, grad) {",
+    ...forward,
+    `const lp = v${out};`,
+    "if (grad === undefined) return lp;",
+    "if (!(lp > -Infinity) || lp === Infinity) { grad.fill(0); return lp; }",
+    declarations.length > 0 ? `let ${declarations.join(", ")};` : "",
+    `const g${out} = 1;`,
+    ...reverse,
+    ...gradientWrites,
+    "return lp;",
+    "};"
+  ].join("\n")
+  const factory = new Function("K", "logistic", "softplus", body) as (
+    K: ReadonlyArray<Ad.Kernel>,
+    logistic: (x: number) => number,
+    softplus: (x: number) => number
+  ) => Compiled
+  return factory(tape.kernels.slice(), Ad.logisticValue, Ad.softplusValue)
+}

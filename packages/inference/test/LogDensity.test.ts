@@ -1,0 +1,315 @@
+// LogDensity: exact identities against hand-derived log densities and gradients, agreement of
+// the three gradient sources, and the errors and fallbacks. Tolerances:
+// - compiled vs taped vs hand-written analytic: the same floating-point operations up to
+//   reassociation, so 1e-12 relative (|a − b| ≤ 1e-12 · (1 + |a| + |b|));
+// - central finite differences with h = ε^(1/3)·max(1, |q|) ≈ 6e-6: truncation h²/6·|f'''| plus
+//   rounding ε·|f|/h; for the smooth densities here |f'''| ≲ 10 and |f| ≲ 100, so the error is
+//   below 1e-9 + 4e-9; we allow 1e-6 · (1 + |∂f|), three orders of margin, still far below any
+//   wrong factor or sign.
+import { describe, expect, it, vi } from "@effect/vitest"
+import { Ad, addr, Beta, Dirichlet, factor, Gamma, Normal, observe, Poisson, sample, Uniform } from "@fugue/core"
+import type { Model } from "@fugue/core/Model"
+import * as Combinators from "@fugue/runtime/Combinators"
+import fc from "fast-check"
+import * as LogDensity from "../src/LogDensity.ts"
+import { InvalidOptionsError } from "../src/Options.ts"
+
+fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20261201) })
+
+const close = (a: number, b: number, rel: number) => Math.abs(a - b) <= rel * (1 + Math.abs(a) + Math.abs(b))
+const expectClose = (a: ArrayLike<number>, b: ArrayLike<number>, rel: number) => {
+  expect(a.length).toBe(b.length)
+  for (let i = 0; i < a.length; i++) {
+    if (!close(a[i]!, b[i]!, rel)) expect.fail(`coordinate ${i}: ${a[i]} vs ${b[i]} (rel ${rel})`)
+  }
+}
+
+const HL = 0.5 * Math.log(2 * Math.PI)
+const ys = [28, 8, -3, 7, -1, 1, 18, 12]
+const ss = [15, 10, 16, 11, 9, 11, 10, 18]
+
+// Eight schools, non-centred: mu ~ N(0, 5), tau ~ Gamma(2, 0.2) (positive: q = log tau),
+// eta_j ~ N(0, 1), y_j ~ N(mu + tau·eta_j, s_j).
+const eightSchools: Model<void> = function*() {
+  const mu = yield* sample("mu", Normal(0, 5))
+  const tau = yield* sample("tau", Gamma(2, 0.2))
+  for (let j = 0; j < 8; j++) {
+    const eta = yield* sample(addr("eta", j), Normal(0, 1))
+    yield* observe(addr("y", j), Normal(Ad.add(mu, Ad.mul(tau, eta)), ss[j]!), ys[j]!)
+  }
+}
+
+// The same density and gradient written by hand. log p(q) = log N(mu; 0, 5) + log Gamma(tau; 2, 0.2)
+// + log tau (Jacobian of tau = e^q1) + Σ_j [log N(eta_j; 0, 1) + log N(y_j; mu + tau eta_j, s_j)].
+const handEight = (q: Float64Array, g: Float64Array): number => {
+  const mu = q[0]!, lt = q[1]!, tau = Math.exp(lt)
+  let lp = -Math.log(5) - HL - 0.5 * (mu / 5) ** 2
+  lp += 2 * Math.log(0.2) - 0 + (2 - 1) * lt - 0.2 * tau + lt // log Γ(2) = 0
+  let gmu = -mu / 25
+  let glt = 1 - 0.2 * tau + 1
+  for (let j = 0; j < 8; j++) {
+    const eta = q[2 + j]!
+    const r = (ys[j]! - mu - tau * eta) / ss[j]!
+    lp += -HL - 0.5 * eta * eta - Math.log(ss[j]!) - HL - 0.5 * r * r
+    const d = r / ss[j]!
+    gmu += d
+    glt += d * eta * tau
+    g[2 + j] = -eta + d * tau
+  }
+  g[0] = gmu
+  g[1] = glt
+  return lp
+}
+
+const points = (d: number, n: number, seed: number): Array<Float64Array> => {
+  let s = seed
+  const u = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 4 - 2
+  return Array.from({ length: n }, () => Float64Array.from({ length: d }, u))
+}
+
+describe("LogDensity.make", () => {
+  it("finds the sites, their shapes and coordinates", () => {
+    const ld = LogDensity.make(eightSchools)
+    expect(ld.dimension).toBe(10)
+    expect(ld.sites.map((s) => s.address)).toEqual(["mu", "tau", ...Array.from({ length: 8 }, (_, j) => `eta#${j}`)])
+    expect(ld.sites[1]).toMatchObject({ family: "Gamma", shape: [], offset: 1, dimension: 1 })
+    expect(ld.gradientSource).toBe("compiled")
+  })
+
+  it("the eight-schools log density and gradient equal the hand-written ones, in every source", () => {
+    const hand = new Float64Array(10)
+    for (const gradient of ["compiled", "taped", "finite-differences"] as const) {
+      const ld = LogDensity.make(eightSchools, { gradient })
+      expect(ld.gradientSource).toBe(gradient)
+      const out = new Float64Array(10)
+      for (const q of points(10, 20, 7)) {
+        const lp = ld.logDensityGradient(q, out)
+        const expected = handEight(q, hand)
+        expect(close(lp, expected, 1e-12)).toBe(true)
+        expect(close(ld.logDensity(q), expected, 1e-12)).toBe(true)
+        expectClose(out, hand, gradient === "finite-differences" ? 1e-6 : 1e-12)
+      }
+    }
+  })
+
+  it("random models: compiled and taped agree to 1e-12 and match central finite differences", () => {
+    // a random expression over three latent values of different supports, observed under a
+    // Normal and added as a factor
+    type Expr = (v: ReadonlyArray<Ad.Real>) => Ad.Real
+    const leaf = fc.integer({ min: 0, max: 2 }).map((i): Expr => (v) => v[i]!)
+    const expr: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
+      e: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        leaf,
+        fc.tuple(tie("e"), tie("e")).map(([a, b]): Expr => (v) => Ad.add(a(v), b(v))),
+        fc.tuple(tie("e"), tie("e")).map(([a, b]): Expr => (v) => Ad.mul(a(v), b(v))),
+        fc.tuple(tie("e"), tie("e")).map(([a, b]): Expr => (v) => Ad.sub(a(v), b(v))),
+        tie("e").map((a): Expr => (v) => Ad.tanh(a(v))),
+        tie("e").map((a): Expr => (v) => Ad.logistic(a(v))),
+        tie("e").map((a): Expr => (v) => Ad.softplus(a(v))),
+        tie("e").map((a): Expr => (v) => Ad.logSigmoid(a(v))),
+        tie("e").map((a): Expr => (v) => Ad.sin(a(v))),
+        tie("e").map((a): Expr => (v) => Ad.sqrt(Ad.add(1, Ad.square(a(v))))),
+        fc.tuple(tie("e"), tie("e")).map(([a, b]): Expr => (v) => Ad.logSumExp([a(v), b(v), 0])),
+        fc.tuple(tie("e"), tie("e")).map(([a, b]): Expr => (v) => Ad.dot([a(v), 2], [0.5, b(v)]))
+      )
+    })).e
+    fc.assert(
+      fc.property(expr, expr, fc.integer({ min: 1, max: 1000 }), (mean, extra, seed) => {
+        const model: Model<void> = function*() {
+          const a = yield* sample("a", Normal(0, 1))
+          const b = yield* sample("b", Gamma(3, 2))
+          const c = yield* sample("c", Beta(2, 3))
+          const v = [a, b, c]
+          yield* observe("y", Normal(Ad.tanh(mean(v)), Ad.add(0.5, b)), 0.3)
+          yield* factor(Ad.mul(-0.1, Ad.square(extra(v))))
+        }
+        const compiled = LogDensity.make(model, { gradient: "compiled" })
+        const taped = LogDensity.make(model, { gradient: "taped" })
+        const fd = LogDensity.make(model, { gradient: "finite-differences" })
+        const g1 = new Float64Array(3), g2 = new Float64Array(3), g3 = new Float64Array(3)
+        for (const q of points(3, 3, seed)) {
+          const l1 = compiled.logDensityGradient(q, g1)
+          const l2 = taped.logDensityGradient(q, g2)
+          const l3 = fd.logDensityGradient(q, g3)
+          if (!close(l1, l2, 1e-12) || !close(l1, l3, 1e-12)) return false
+          for (let i = 0; i < 3; i++) {
+            if (!close(g1[i]!, g2[i]!, 1e-12)) return false
+            if (Math.abs(g1[i]! - g3[i]!) > 1e-6 * (1 + Math.abs(g1[i]!))) return false
+          }
+        }
+        return true
+      }),
+      { numRuns: 60 }
+    )
+  }, 60_000)
+
+  it("a latent value in plain arithmetic falls back to finite differences and names the site", () => {
+    const model: Model<void> = function*() {
+      const mu = yield* sample("mu", Normal(0, 1))
+      const tau = yield* sample("tau", Gamma(2, 2))
+      yield* observe("y", Normal(Ad.add(mu, 1), Math.exp(tau as number)), 0.5)
+    }
+    const ld = LogDensity.make(model)
+    expect(ld.gradientSource).toBe("finite-differences")
+    expect(ld.gradientReason).toContain('"tau"')
+    // still the right gradient: d/dmu of log N(0.5; mu + 1, e^tau) + prior terms
+    const q = new Float64Array([0.3, -0.2])
+    const g = new Float64Array(2)
+    ld.logDensityGradient(q, g)
+    const sigma = Math.exp(Math.exp(q[1]!))
+    expect(Math.abs(g[0]! - (-(0.3) + (0.5 - 1.3) / sigma ** 2))).toBeLessThan(1e-6)
+    expect(() => LogDensity.make(model, { gradient: "compiled" })).toThrow(LogDensity.GradientUnavailableError)
+  })
+
+  it("a discrete latent site is a DiscreteLatentError naming it", () => {
+    const model: Model<void> = function*() {
+      yield* sample("rate", Gamma(2, 1))
+      yield* sample("k", Poisson(3))
+    }
+    expect(() => LogDensity.make(model)).toThrow(LogDensity.DiscreteLatentError)
+    expect(() => LogDensity.make(model)).toThrow(/"k"/)
+  })
+
+  it("a structure that changes with the values is a StructureChangedError naming the site", () => {
+    const model: Model<void> = function*() {
+      const a = yield* sample("a", Normal(0, 1))
+      if ((a as number) > 0) yield* sample("b", Normal(0, 1))
+    }
+    const ld = LogDensity.make(model, { seed: 3 })
+    const other = ld.dimension === 1 ? new Float64Array([1]) : new Float64Array([-1, 0])
+    if (ld.dimension === 2) expect(() => ld.logDensity(new Float64Array([-1, 0]))).toThrow(/"b"|"a"/)
+    else expect(() => ld.logDensity(other)).toThrow(LogDensity.StructureChangedError)
+  })
+
+  it("handler transforms change the density: condition, substitute, scale; block is refused", () => {
+    const model: Model<void> = function*() {
+      const mu = yield* sample("mu", Normal(0, 1))
+      yield* sample("x", Normal(mu, 1))
+    }
+    // condition x = 2: log N(mu; 0, 1) + log N(2; mu, 1), d/dmu = −mu + (2 − mu)
+    const conditioned = LogDensity.make(model, { transform: (h) => Combinators.condition(h, { x: 2 }) })
+    expect(conditioned.dimension).toBe(1)
+    const g = new Float64Array(1)
+    const lp = conditioned.logDensityGradient(new Float64Array([0.5]), g)
+    expect(close(lp, -2 * HL - 0.125 - 1.125, 1e-12)).toBe(true)
+    expect(close(g[0]!, -0.5 + 1.5, 1e-12)).toBe(true)
+    // substitute x = 2: the same density (scored under the prior), gradient through its parameters
+    const substituted = LogDensity.make(model, { transform: (h) => Combinators.substitute(h, { x: 2 }) })
+    expect(substituted.gradientSource).toBe("compiled")
+    expect(close(substituted.logDensityGradient(new Float64Array([0.5]), g), lp, 1e-12)).toBe(true)
+    expect(close(g[0]!, 1, 1e-12)).toBe(true)
+    // scale 3 on x: log N(mu; 0, 1) + 3 log N(2; mu, 1)
+    const scaled = LogDensity.make(model, {
+      transform: (h) => Combinators.scale(Combinators.condition(h, { x: 2 }), 3, ["x"])
+    })
+    expect(close(scaled.logDensityGradient(new Float64Array([0.5]), g), -HL - 0.125 + 3 * (-HL - 1.125), 1e-12)).toBe(true)
+    expect(close(g[0]!, -0.5 + 3 * 1.5, 1e-12)).toBe(true)
+    expect(() => LogDensity.make(model, { transform: (h, rng) => Combinators.block(h, ["x"], rng) })).toThrow(
+      LogDensity.RandomnessInDensityError
+    )
+  })
+
+  it("bounded and positive sites carry their Jacobians; constrain and unconstrain are inverse", () => {
+    const model: Model<void> = function*() {
+      const p = yield* sample("p", Beta(2, 3))
+      const u = yield* sample("u", Uniform(-1, 4))
+      yield* observe("y", Normal(Ad.mul(p, u), 1), 0.7)
+    }
+    const ld = LogDensity.make(model)
+    expect(ld.gradientSource).toBe("compiled")
+    const q = new Float64Array([0.4, -1.3])
+    const s = 1 / (1 + Math.exp(-0.4)), v = -1 + 5 / (1 + Math.exp(1.3))
+    const logBeta23 = Math.log(12) // 1/B(2, 3) = 12
+    const expected = logBeta23 + Math.log(s) + 2 * Math.log(1 - s) + Math.log(s * (1 - s)) +
+      -Math.log(5) + Math.log(5 * (v + 1) / 5 * (4 - v) / 5) +
+      -HL - 0.5 * (0.7 - s * v) ** 2
+    expect(close(ld.logDensity(q), expected, 1e-12)).toBe(true)
+    const trace = ld.constrain(q)
+    expect(close(trace.choices.get("p")!.value as number, s, 1e-15)).toBe(true)
+    expectClose(ld.unconstrain(trace), q, 1e-12)
+  })
+
+  it("addresses never reach the generated code (hostile names compile and score correctly)", () => {
+    const hostile = ["a\"b", "c'd", "e`f", "*/ g", "h\ni", "${process.exit(1)}", "</script><script>alert(1)</script>", "\\u0041"]
+    const model: Model<void> = function*() {
+      let total: Ad.Real = 0
+      for (const name of hostile) {
+        const x = yield* sample(name, Normal(0, 1))
+        total = Ad.add(total, x)
+      }
+      yield* observe(hostile.join(""), Normal(total, 1), 1)
+    }
+    const ld = LogDensity.make(model)
+    expect(ld.gradientSource).toBe("compiled")
+    const source = String((ld as unknown as { compiled: unknown }).compiled)
+    for (const name of hostile) expect(source.includes(name)).toBe(false)
+    expect(/^[\s\w.,;:=+\-*/()[\]{}<>!?&|]*$/.test(source)).toBe(true)
+    const q = new Float64Array(hostile.length).fill(0.1)
+    const g = new Float64Array(hostile.length)
+    const lp = ld.logDensityGradient(q, g)
+    const n = hostile.length
+    expect(close(lp, n * (-HL - 0.005) - HL - 0.5 * (1 - 0.1 * n) ** 2, 1e-12)).toBe(true)
+    for (let i = 0; i < n; i++) expect(close(g[i]!, -0.1 + (1 - 0.1 * n), 1e-12)).toBe(true)
+  })
+
+  it("where code generation is blocked (CSP without unsafe-eval) the tape is used, and says so", () => {
+    vi.stubGlobal("Function", function() {
+      throw new EvalError("Code generation from strings disallowed for this context")
+    })
+    try {
+      const ld = LogDensity.make(eightSchools)
+      expect(ld.gradientSource).toBe("taped")
+      expect(ld.gradientReason).toMatch(/code generation is not allowed/)
+      const g = new Float64Array(10), hand = new Float64Array(10)
+      const q = points(10, 1, 3)[0]!
+      expect(close(ld.logDensityGradient(q, g), handEight(q, hand), 1e-12)).toBe(true)
+      expectClose(g, hand, 1e-12)
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
+  it("a tape above maxCompiledNodes stays taped, with the reason", () => {
+    const ld = LogDensity.make(eightSchools, { maxCompiledNodes: 10 })
+    expect(ld.gradientSource).toBe("taped")
+    expect(ld.gradientReason).toMatch(/maxCompiledNodes/)
+  })
+
+  it("an invalid parameter gives −∞ and a zero gradient, never NaN, in every source", () => {
+    const model: Model<void> = function*() {
+      const s = yield* sample("s", Normal(1, 1))
+      yield* observe("y", Normal(0, s), 0.5)
+    }
+    for (const gradient of ["compiled", "taped", "finite-differences"] as const) {
+      const ld = LogDensity.make(model, { gradient, seed: 11 })
+      const g = new Float64Array(1).fill(7)
+      expect(ld.logDensityGradient(new Float64Array([-0.5]), g)).toBe(-Infinity)
+      expect(g[0]).toBe(0)
+      expect(ld.logDensity(new Float64Array([-0.5]))).toBe(-Infinity)
+    }
+  })
+
+  it("vector sites use finite differences, with the reason", () => {
+    const model: Model<void> = function*() {
+      const w = yield* sample("w", Dirichlet(new Float64Array([2, 3, 4])))
+      yield* observe("y", Normal(w[0]!, 1), 0.2)
+    }
+    const ld = LogDensity.make(model)
+    expect(ld.dimension).toBe(2)
+    expect(ld.sites[0]!.shape).toEqual([3])
+    expect(ld.gradientSource).toBe("finite-differences")
+    expect(ld.gradientReason).toMatch(/"w"/)
+  })
+
+  it("options are checked; points of the wrong length are refused", () => {
+    expect(() => LogDensity.make(eightSchools, { gradiant: "taped" } as never)).toThrow(InvalidOptionsError)
+    expect(() => LogDensity.make(eightSchools, { gradient: "symbolic" } as never)).toThrow(InvalidOptionsError)
+    const ld = LogDensity.make(eightSchools)
+    expect(() => ld.logDensity(new Float64Array(3))).toThrow(LogDensity.DimensionError)
+    expect(() => LogDensity.make(function*() {
+      yield* sample("x", Normal(0, 1))
+      yield* factor(-Infinity)
+    }, { initAttempts: 3 })).toThrow(LogDensity.InitializationError)
+  })
+})
