@@ -15,6 +15,7 @@
  *
  * @since 0.1.0
  */
+import * as Ad from "@fugue/core/Ad"
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import type { Rng } from "@fugue/core/Rng"
@@ -350,7 +351,8 @@ export const scale = <Out>(handler: Handler<Out>, by: number, where: Selector = 
       selected(address) ? handler.sample(address, new Scaled(dist, by)) : handler.sample(address, dist),
     observe: (address, dist, value) =>
       selected(address) ? handler.observe(address, new Scaled(dist, by), value) : handler.observe(address, dist, value),
-    factor: (logWeight) => handler.factor(by === 0 ? 0 : by * logWeight),
+    // a differentiable log-weight stays differentiable (Ad.mul is plain multiplication on numbers)
+    factor: (logWeight) => handler.factor(by === 0 ? 0 : (Ad.mul(by, logWeight) as number)),
     finish: () => handler.finish()
   }
 }
