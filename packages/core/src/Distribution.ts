@@ -81,6 +81,14 @@ export interface Distribution<T> {
   readonly logProbKernel?: Kernel
   /** With `logProbKernel`: this distribution's numeric parameters, in the kernel's order. */
   kernelParameters?(): ReadonlyArray<number>
+  /**
+   * Optional, for a family that cannot be sampled (the improper priors `Flat`, `FlatPositive`,
+   * whose `sample` throws `ImproperPriorError`): a point of the support where MCMC may start the
+   * site. MH's initialisation uses it in place of a prior draw (and only there; a value in the
+   * `initial` trace takes precedence); a proposal never does, since a fresh site's draw is part
+   * of the acceptance ratio. Families that can be sampled leave it out.
+   */
+  initialValue?(): T
   /** The mean, or undefined where it does not exist. Vector families return a Float64Array. */
   mean(): number | Float64Array | undefined
   /** The variance (per coordinate for vector families), or undefined where it does not exist. */

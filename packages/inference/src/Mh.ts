@@ -9,8 +9,10 @@
  * warm-up; discrete choices, vector choices (Dirichlet, MultivariateNormal, Multinomial) and
  * continuous choices with other supports are redrawn from their prior, an independence proposal
  * that mixes slowly when the posterior is much narrower than the prior (a known limitation; use
- * HMC or SMC for such vector sites). `runUnsafe` is the plain synchronous sampler; `run` is the
- * same as an interruptible Effect with progress reporting and concurrent chains;
+ * HMC or SMC for such vector sites). Improper priors (`Flat`, `FlatPositive`) are accepted: they
+ * add 0 to the log weight, and their sites start at the family's initial value (or the `initial`
+ * trace's) and are then walked like any other. `runUnsafe` is the plain synchronous sampler;
+ * `run` is the same as an interruptible Effect with progress reporting and concurrent chains;
  * `kernelUnsafe` is one sweep of the kernel, for rejuvenation moves in SMC.
  *
  * @since 0.1.0
@@ -73,7 +75,11 @@ export interface Options extends Common {
   readonly thin?: number | undefined
   /** Seed; chain i uses `Rng.streams(seed, chains)[i]`. Default: the `Rng` service's streams (`run`), else a fresh seed, recorded in `posterior.seed`. */
   readonly seed?: number | undefined
-  /** A starting trace (missing choices drawn from the prior), or how many prior draws to try for a finite weight (default 1000). */
+  /**
+   * A starting trace (missing choices drawn from the prior), or how many prior draws to try for a
+   * finite weight (default 1000). Sites of an improper prior (`Flat`, `FlatPositive`) are not
+   * drawn: missing from the trace, they start at the family's `initialValue()` (0 and 1).
+   */
   readonly initial?: Trace | number | undefined
   /** Adapt the random-walk scales during warm-up (default true). */
   readonly adaptation?: boolean | undefined

@@ -200,6 +200,11 @@ export class Scaled<T> implements Distribution<T> {
   sample(rng: Rng): T {
     return this.base.sample(rng)
   }
+  /** The base's starting value for an improper prior (MH's start), if it has one. */
+  get initialValue(): (() => T) | undefined {
+    const base = this.base
+    return base.initialValue === undefined ? undefined : () => base.initialValue!()
+  }
   logProb(x: T): number {
     return this.factor === 0 ? 0 : this.factor * this.base.logProb(x)
   }

@@ -2,8 +2,8 @@
  * The interpreter service: runs models under a handler chosen by a layer. `runUnsafe(model)`
  * is the plain synchronous loop (for inference inner loops); `run(model)` is the same wrapped
  * once in `Effect.sync`, with the model's typed errors (duplicate or missing address, wrong
- * type, invalid distribution) in the error channel. Handlers compose as layers:
- * `Interpreter.layerCondition(data)` wraps whatever interpreter is provided below it, and the
+ * type, invalid distribution, a draw from an improper prior) in the error channel. Handlers
+ * compose as layers: `Interpreter.layerCondition(data)` wraps whatever interpreter is provided below it, and the
  * stack of wrapping layers reaches inference: `Mh.run`, `Is.run`, `Smc.run` apply the
  * context's `transform` to their own handlers, so `Mh.run(model, options)` provided with
  * `Interpreter.layerCondition({ y: 2 })` samples the conditioned posterior.
@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { InvalidDistributionError } from "@fugue/core/Distribution"
+import { ImproperPriorError } from "@fugue/core/distributions/Flat"
 import { InvalidFactorError, type Model } from "@fugue/core/Model"
 import * as CoreRng from "@fugue/core/Rng"
 import { Context, Effect, Layer } from "effect"
@@ -36,6 +37,7 @@ export type ModelError =
   | MissingAddressError
   | ChoiceTypeError
   | InvalidDistributionError
+  | ImproperPriorError
   | InvalidFactorError
   | InstructionLimitError
   | NotAnInstructionError
@@ -55,9 +57,9 @@ export type ModelError =
  */
 export const isModelError = (u: unknown): u is ModelError =>
   u instanceof DuplicateAddressError || u instanceof MissingAddressError || u instanceof ChoiceTypeError ||
-  u instanceof InvalidDistributionError || u instanceof InvalidFactorError || u instanceof InstructionLimitError ||
-  u instanceof NotAnInstructionError || u instanceof ObservationTypeError || u instanceof ModelCodeError ||
-  u instanceof InvalidModelError || u instanceof Combinators.InvalidCombinatorError
+  u instanceof InvalidDistributionError || u instanceof ImproperPriorError || u instanceof InvalidFactorError ||
+  u instanceof InstructionLimitError || u instanceof NotAnInstructionError || u instanceof ObservationTypeError ||
+  u instanceof ModelCodeError || u instanceof InvalidModelError || u instanceof Combinators.InvalidCombinatorError
 
 /**
  * Runs a synchronous thunk once as an Effect: errors that `isTyped` accepts go to the error

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isBoolean, requireProbability, type Distribution, type Support } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
 
@@ -48,6 +49,12 @@ export class BernoulliDistribution implements Distribution<boolean> {
   isValue(x: unknown): x is boolean {
     return isBoolean(x)
   }
+  get logProbKernel(): Kernel {
+    return bernoulliKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.p]
+  }
   /** The mean of the indicator, p. */
   mean(): number {
     return this.p
@@ -58,7 +65,32 @@ export class BernoulliDistribution implements Distribution<boolean> {
 }
 
 /**
+ * The Bernoulli log mass with its partials in (x, p), x = 1 for `true` and 0 for `false`:
+ * ∂p = 1/p at x = 1 and −1/(1 − p) at x = 0; ∂x = 0 (x is discrete). Any other x gives −∞.
+ *
+ * @example
+ * bernoulliKernel(out, 1, 0.25, 0, 0) // log 0.25, out = [0, 4]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const bernoulliKernel: Kernel = (out, x, p) => {
+  if (!(p >= 0 && p <= 1)) return -Infinity
+  out[0] = 0
+  if (x === 1) {
+    out[1] = 1 / p
+    return Math.log(p)
+  }
+  if (x === 0) {
+    out[1] = -1 / (1 - p)
+    return Math.log1p(-p)
+  }
+  return -Infinity
+}
+
+/**
  * A Bernoulli distribution; throws `InvalidDistributionError` unless `p` is in [0, 1].
+ * The parameter may be a differentiable value (`Ad.Real`).
  *
  * @example
  * const d = Bernoulli(0.5)
@@ -67,4 +99,9 @@ export class BernoulliDistribution implements Distribution<boolean> {
  * @category constructors
  * @since 0.1.0
  */
-export const Bernoulli = (p: number): BernoulliDistribution => new BernoulliDistribution(requireProbability("Bernoulli", "p", p))
+export const Bernoulli = (p: Real): BernoulliDistribution => {
+  if (typeof p === "number") return new BernoulliDistribution(requireProbability("Bernoulli", "p", p))
+  const d = new BernoulliDistribution(requireProbability("Bernoulli", "p", primal(p)))
+  track(d, [p])
+  return d
+}

@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import digamma from "@stdlib/math-base-special-digamma"
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampUnit, LOG_UNSCALE, MIN_POSITIVE, ONE_BELOW } from "../internal/limits.ts"
 import { betaSaddleConstant, betaSaddleDeviance, betaUsesSaddle, lbeta } from "../internal/saddlePoint.ts"
@@ -97,6 +99,12 @@ export class BetaDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return betaKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.alpha, this.beta]
+  }
   mean(): number {
     const a = this.alpha
     const b = this.beta
@@ -113,7 +121,34 @@ export class BetaDistribution implements Distribution<number> {
 }
 
 /**
+ * The beta log density with its partials in (x, alpha α, beta β): ∂x = (α − 1)/x − (β − 1)/(1 − x),
+ * ∂α = log x − ψ(α) + ψ(α + β), ∂β = log(1 − x) − ψ(β) + ψ(α + β) (ψ the digamma function).
+ *
+ * **Details** The value is `logProb`'s (the same direct or saddle-point form). Defined on the
+ * open interval 0 < x < 1: at an end a partial in a shape is −∞ (and the density may diverge),
+ * so x ≤ 0 and x ≥ 1 give −∞.
+ *
+ * @example
+ * betaKernel(out, 0.5, 1, 1, 0) // 0, out = [0, 1 − log 2, 1 − log 2]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const betaKernel: Kernel = (out, x, alpha, beta) => {
+  if (!(alpha > 0 && alpha < Infinity && beta > 0 && beta < Infinity && x > 0 && x < 1)) return -Infinity
+  const logX = Math.log(x)
+  const log1mX = Math.log1p(-x)
+  const psiSum = digamma(alpha + beta)
+  out[0] = (alpha - 1) / x - (beta - 1) / (1 - x)
+  out[1] = logX - digamma(alpha) + psiSum
+  out[2] = log1mX - digamma(beta) + psiSum
+  if (!betaUsesSaddle(alpha, beta)) return -lbeta(alpha, beta) + (alpha - 1) * logX + (beta - 1) * log1mX
+  return betaSaddleConstant(alpha, beta) - betaSaddleDeviance(alpha, beta, x, 1 - x)
+}
+
+/**
  * A beta distribution; throws `InvalidDistributionError` unless `alpha` and `beta` are finite and > 0.
+ * The parameters may be differentiable values (`Ad.Real`).
  *
  * @example
  * const d = Beta(1, 1)
@@ -122,5 +157,11 @@ export class BetaDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const Beta = (alpha: number, beta: number): BetaDistribution =>
-  new BetaDistribution(requirePositive("Beta", "alpha", alpha), requirePositive("Beta", "beta", beta))
+export const Beta = (alpha: Real, beta: Real): BetaDistribution => {
+  if (typeof alpha === "number" && typeof beta === "number") {
+    return new BetaDistribution(requirePositive("Beta", "alpha", alpha), requirePositive("Beta", "beta", beta))
+  }
+  const d = new BetaDistribution(requirePositive("Beta", "alpha", primal(alpha)), requirePositive("Beta", "beta", primal(beta)))
+  track(d, [alpha, beta])
+  return d
+}

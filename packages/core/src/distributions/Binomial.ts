@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requireInteger, requireProbability, type Distribution, type Support } from "../Distribution.ts"
 import { logBinomialKernel } from "../internal/saddlePoint.ts"
 import { sampleBinomial } from "../internal/special.ts"
@@ -57,6 +58,12 @@ export class BinomialDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return binomialKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.n, this.p]
+  }
   mean(): number {
     return this.n * this.p
   }
@@ -66,8 +73,29 @@ export class BinomialDistribution implements Distribution<number> {
 }
 
 /**
+ * The binomial log mass with its partials in (k, n, p): ∂p = k/p − (n − k)/(1 − p) (a term
+ * whose count is 0 is left out, so p = 0 and p = 1 stay finite where the mass is); ∂k = ∂n = 0
+ * (both are integers). −∞ unless n is an integer ≥ 0, p in [0, 1] and k an integer in [0, n].
+ *
+ * @example
+ * binomialKernel(out, 5, 10, 0.5, 0) // log(252/1024), out = [0, 0, 0]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const binomialKernel: Kernel = (out, k, n, p) => {
+  if (!(Number.isSafeInteger(n) && n >= 0 && p >= 0 && p <= 1 && Number.isInteger(k) && k >= 0 && k <= n)) return -Infinity
+  const q = 1 - p
+  out[0] = 0
+  out[1] = 0
+  out[2] = (k > 0 ? k / p : 0) - (k < n ? (n - k) / q : 0)
+  const lp = logBinomialKernel(k, n - k, p, q, Math.log(p), Math.log1p(-p))
+  return lp > 0 ? 0 : lp
+}
+
+/**
  * A binomial distribution; throws `InvalidDistributionError` unless `n` is an integer ≥ 0 and
- * `p` is in [0, 1].
+ * `p` is in [0, 1]. `p` may be a differentiable value (`Ad.Real`); `n` is a plain integer.
  *
  * @example
  * const d = Binomial(20, 0.1)
@@ -76,5 +104,9 @@ export class BinomialDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const Binomial = (n: number, p: number): BinomialDistribution =>
-  new BinomialDistribution(requireInteger("Binomial", "n", n, 0), requireProbability("Binomial", "p", p))
+export const Binomial = (n: number, p: Real): BinomialDistribution => {
+  if (typeof p === "number") return new BinomialDistribution(requireInteger("Binomial", "n", n, 0), requireProbability("Binomial", "p", p))
+  const d = new BinomialDistribution(requireInteger("Binomial", "n", n, 0), requireProbability("Binomial", "p", primal(p)))
+  track(d, [n, p])
+  return d
+}

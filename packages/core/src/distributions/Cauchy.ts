@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { locScale, logAbsDiff } from "../internal/limits.ts"
 import { log1pSquare } from "../internal/saddlePoint.ts"
@@ -56,15 +57,16 @@ export class CauchyDistribution implements Distribution<number> {
   logProb(x: number): number {
     if (typeof x !== "number") return -Infinity
     const lp = this.logNorm - log1pSquare((x - this.loc) / this.scale)
-    if (lp > -Infinity) return lp
-    // Rare: NaN or ±∞ (−∞), or z overflowed for a finite x (x − loc or the quotient): then
-    // log(1 + z²) from log|z| = log|x − loc| − log scale.
-    if (x - x !== 0) return -Infinity
-    const logZ = logAbsDiff(x, this.loc) - Math.log(this.scale)
-    return this.logNorm - (logZ > 300 ? 2 * logZ : Math.log1p(Math.exp(2 * logZ)))
+    return lp > -Infinity ? lp : logProbFromLogs(x, this.loc, this.scale, this.logNorm)
   }
   isValue(x: unknown): x is number {
     return isNumber(x)
+  }
+  get logProbKernel(): Kernel {
+    return cauchyKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.loc, this.scale]
   }
   /** Undefined: the Cauchy distribution has no mean. */
   mean(): undefined {
@@ -77,7 +79,44 @@ export class CauchyDistribution implements Distribution<number> {
 }
 
 /**
+ * The rare path of `logProb`: NaN or ±∞ get −∞, and where z overflowed for a finite x (x − loc
+ * or the quotient) log(1 + z²) is taken from log|z| = log|x − loc| − log scale.
+ */
+const logProbFromLogs = (x: number, loc: number, scale: number, logNorm: number): number => {
+  if (x - x !== 0) return -Infinity
+  const logZ = logAbsDiff(x, loc) - Math.log(scale)
+  return logNorm - (logZ > 300 ? 2 * logZ : Math.log1p(Math.exp(2 * logZ)))
+}
+
+/**
+ * The Cauchy log density with its partials in (x, loc, scale s): with z = (x − loc)/s,
+ * ∂x = −2z/(s(1 + z²)), ∂loc = 2z/(s(1 + z²)), ∂s = (z² − 1)/(s(1 + z²)).
+ *
+ * **Details** z/(1 + z²) is formed as 1/(z + 1/z) and z²/(1 + z²) as 1/(1 + 1/z²), so neither
+ * overflows for huge z (nor is NaN at z = 0); the value is `logProb`'s, finite at every finite x.
+ *
+ * @example
+ * cauchyKernel(out, 1, 0, 1, 0) // −log π − log 2, out = [−1, 1, 0]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const cauchyKernel: Kernel = (out, x, loc, scale) => {
+  if (!(scale > 0 && scale < Infinity) || x - x !== 0 || loc - loc !== 0) return -Infinity
+  const z = (x - loc) / scale
+  const ratio = 1 / (z + 1 / z)
+  const share = 1 / (1 + 1 / (z * z))
+  out[0] = (-2 * ratio) / scale
+  out[1] = (2 * ratio) / scale
+  out[2] = (2 * share - 1) / scale
+  const logNorm = -LOG_PI - Math.log(scale)
+  const lp = logNorm - log1pSquare(z)
+  return lp > -Infinity ? lp : logProbFromLogs(x, loc, scale, logNorm)
+}
+
+/**
  * A Cauchy distribution; throws `InvalidDistributionError` unless `loc` is finite and `scale` > 0.
+ * The parameters may be differentiable values (`Ad.Real`).
  *
  * @example
  * const d = Cauchy(0, 2)
@@ -86,5 +125,11 @@ export class CauchyDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const Cauchy = (loc: number, scale: number): CauchyDistribution =>
-  new CauchyDistribution(requireFinite("Cauchy", "loc", loc), requirePositive("Cauchy", "scale", scale))
+export const Cauchy = (loc: Real, scale: Real): CauchyDistribution => {
+  if (typeof loc === "number" && typeof scale === "number") {
+    return new CauchyDistribution(requireFinite("Cauchy", "loc", loc), requirePositive("Cauchy", "scale", scale))
+  }
+  const d = new CauchyDistribution(requireFinite("Cauchy", "loc", primal(loc)), requirePositive("Cauchy", "scale", primal(scale)))
+  track(d, [loc, scale])
+  return d
+}

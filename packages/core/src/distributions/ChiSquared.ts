@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
+import digamma from "@stdlib/math-base-special-digamma"
 import gammaln from "@stdlib/math-base-special-gammaln"
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampPositive, MIN_POSITIVE } from "../internal/limits.ts"
 import { bd0Product, gammaSaddleConstant } from "../internal/saddlePoint.ts"
@@ -15,6 +17,16 @@ const SUPPORT: Support = { _tag: "Positive" }
 
 /** Half-degrees of freedom above this use the saddle-point form (as Gamma's shape). */
 const SADDLE_FROM = 1000
+
+/**
+ * The log density's constant: −(ν/2) log 2 − log Γ(ν/2) (ν ≤ 2000), or the saddle-point constant
+ * of Gamma(ν/2) above. ν/2 underflows to 0 for ν = 2^-1074: log Γ(ν/2) = −log(ν/2) to double
+ * precision there.
+ */
+const logNormOf = (df: number): number => {
+  const k = 0.5 * df
+  return k <= SADDLE_FROM ? -k * Math.LN2 - (k > 0 ? gammaln(k) : Math.LN2 - Math.log(df)) : gammaSaddleConstant(k)
+}
 
 /**
  * ChiSquared(df): density x^(ν/2−1) e^(−x/2) / (2^(ν/2) Γ(ν/2)) on x > 0.
@@ -50,9 +62,7 @@ export class ChiSquaredDistribution implements Distribution<number> {
   readonly logNorm: number
   constructor(df: number) {
     this.df = df
-    const k = 0.5 * df
-    // ν/2 underflows to 0 for ν = 2^-1074: log Γ(ν/2) = −log(ν/2) to double precision there.
-    this.logNorm = k <= SADDLE_FROM ? -k * Math.LN2 - (k > 0 ? gammaln(k) : Math.LN2 - Math.log(df)) : gammaSaddleConstant(k)
+    this.logNorm = logNormOf(df)
   }
   sample(rng: Rng): number {
     const k = 0.5 * this.df
@@ -72,6 +82,12 @@ export class ChiSquaredDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return chiSquaredKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.df]
+  }
   mean(): number {
     return this.df
   }
@@ -81,7 +97,31 @@ export class ChiSquaredDistribution implements Distribution<number> {
 }
 
 /**
+ * The chi-squared log density with its partials in (x, df ν): with k = ν/2,
+ * ∂x = (k − 1)/x − ½, ∂ν = (log x − log 2 − ψ(k))/2 (ψ the digamma function).
+ *
+ * **Details** The value is `logProb`'s (the same direct or saddle-point form). Defined on the
+ * open support x > 0: at x = 0 the partial in ν is −∞, so x ≤ 0 and x = +∞ give −∞.
+ *
+ * @example
+ * chiSquaredKernel(out, 1, 2, 0, 0) // −log 2 − ½, out = [−½, −(log 2 + ψ(1))/2]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const chiSquaredKernel: Kernel = (out, x, df) => {
+  if (!(df > 0 && df < Infinity && x > 0 && x < Infinity)) return -Infinity
+  const k = 0.5 * df
+  const logX = Math.log(x)
+  out[0] = (k - 1) / x - 0.5
+  out[1] = 0.5 * (logX - Math.LN2 - digamma(k))
+  if (k <= SADDLE_FROM) return logNormOf(df) + (k - 1) * logX - 0.5 * x
+  return gammaSaddleConstant(k) - logX - bd0Product(k, 0.5, x)
+}
+
+/**
  * A chi-squared distribution; throws `InvalidDistributionError` unless `df` is finite and > 0.
+ * The parameter may be a differentiable value (`Ad.Real`).
  *
  * @example
  * const d = ChiSquared(2)
@@ -90,4 +130,9 @@ export class ChiSquaredDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const ChiSquared = (df: number): ChiSquaredDistribution => new ChiSquaredDistribution(requirePositive("ChiSquared", "df", df))
+export const ChiSquared = (df: Real): ChiSquaredDistribution => {
+  if (typeof df === "number") return new ChiSquaredDistribution(requirePositive("ChiSquared", "df", df))
+  const d = new ChiSquaredDistribution(requirePositive("ChiSquared", "df", primal(df)))
+  track(d, [df])
+  return d
+}

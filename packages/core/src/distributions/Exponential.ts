@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
@@ -51,6 +52,12 @@ export class ExponentialDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return exponentialKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.rate]
+  }
   mean(): number {
     return 1 / this.rate
   }
@@ -60,7 +67,25 @@ export class ExponentialDistribution implements Distribution<number> {
 }
 
 /**
+ * The exponential log density with its partials in (x, rate): ∂x = −rate, ∂rate = 1/rate − x;
+ * −∞ for x < 0 or x not finite.
+ *
+ * @example
+ * exponentialKernel(out, 1, 2, 0, 0) // log 2 − 2, out = [−2, −0.5]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const exponentialKernel: Kernel = (out, x, rate) => {
+  if (!(rate > 0 && rate < Infinity && x >= 0 && x < Infinity)) return -Infinity
+  out[0] = -rate
+  out[1] = 1 / rate - x
+  return Math.log(rate) - rate * x
+}
+
+/**
  * An exponential distribution; throws `InvalidDistributionError` unless `rate` is finite and > 0.
+ * The parameter may be a differentiable value (`Ad.Real`).
  *
  * @example
  * const d = Exponential(0.5)
@@ -69,5 +94,9 @@ export class ExponentialDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const Exponential = (rate: number): ExponentialDistribution =>
-  new ExponentialDistribution(requirePositive("Exponential", "rate", rate))
+export const Exponential = (rate: Real): ExponentialDistribution => {
+  if (typeof rate === "number") return new ExponentialDistribution(requirePositive("Exponential", "rate", rate))
+  const d = new ExponentialDistribution(requirePositive("Exponential", "rate", primal(rate)))
+  track(d, [rate])
+  return d
+}

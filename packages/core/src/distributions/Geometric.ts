@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { fail, isNumber, type Distribution, type Support } from "../Distribution.ts"
 import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
@@ -55,6 +56,12 @@ export class GeometricDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return geometricKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.p]
+  }
   mean(): number {
     return (1 - this.p) / this.p
   }
@@ -64,7 +71,29 @@ export class GeometricDistribution implements Distribution<number> {
 }
 
 /**
+ * The geometric log mass with its partials in (k, p): ∂p = 1/p − k/(1 − p) (1/p at k = 0, also
+ * at p = 1); ∂k = 0 (k is discrete). −∞ unless p is in (0, 1] and k an integer ≥ 0.
+ *
+ * @example
+ * geometricKernel(out, 2, 0.5, 0, 0) // log(1/8), out = [0, −2]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const geometricKernel: Kernel = (out, k, p) => {
+  if (!(p > 0 && p <= 1 && Number.isInteger(k) && k >= 0)) return -Infinity
+  out[0] = 0
+  if (k === 0) {
+    out[1] = 1 / p
+    return Math.log(p)
+  }
+  out[1] = 1 / p - k / (1 - p)
+  return Math.log(p) + k * Math.log1p(-p)
+}
+
+/**
  * A geometric distribution; throws `InvalidDistributionError` unless `p` is in (0, 1].
+ * The parameter may be a differentiable value (`Ad.Real`).
  *
  * @example
  * const d = Geometric(0.25)
@@ -73,5 +102,11 @@ export class GeometricDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const Geometric = (p: number): GeometricDistribution =>
-  typeof p === "number" && p > 0 && p <= 1 ? new GeometricDistribution(p) : fail("Geometric", "p", p, "must be a probability in (0, 1]")
+export const Geometric = (p: Real): GeometricDistribution => {
+  if (typeof p === "number") return p > 0 && p <= 1 ? new GeometricDistribution(p) : fail("Geometric", "p", p, "must be a probability in (0, 1]")
+  const v = primal(p)
+  if (!(typeof v === "number" && v > 0 && v <= 1)) fail("Geometric", "p", v, "must be a probability in (0, 1]")
+  const d = new GeometricDistribution(v)
+  track(d, [p])
+  return d
+}

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { MAX_FINITE } from "../internal/limits.ts"
 import { log1pSquare } from "../internal/saddlePoint.ts"
@@ -55,6 +56,12 @@ export class HalfCauchyDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return halfCauchyKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.scale]
+  }
   /** +∞: the mean diverges. */
   mean(): number {
     return Infinity
@@ -66,7 +73,30 @@ export class HalfCauchyDistribution implements Distribution<number> {
 }
 
 /**
+ * The half-Cauchy log density with its partials in (x, scale s): with z = x/s,
+ * ∂x = −2z/(s(1 + z²)), ∂s = (z² − 1)/(s(1 + z²)); −∞ for x < 0 or x not finite.
+ *
+ * **Details** The ratios are formed as in `cauchyKernel` (no overflow for huge z); the value is
+ * `logProb`'s.
+ *
+ * @example
+ * halfCauchyKernel(out, 1, 1, 0, 0) // log(2/π) − log 2, out = [−1, 0]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const halfCauchyKernel: Kernel = (out, x, scale) => {
+  if (!(scale > 0 && scale < Infinity && x >= 0 && x < Infinity)) return -Infinity
+  const z = x / scale
+  out[0] = (-2 / (z + 1 / z)) / scale
+  out[1] = (2 / (1 + 1 / (z * z)) - 1) / scale
+  const logNorm = Math.log(2 / Math.PI) - Math.log(scale)
+  return z < Infinity ? logNorm - log1pSquare(z) : logNorm - 2 * (Math.log(x) - Math.log(scale))
+}
+
+/**
  * A half-Cauchy distribution; throws `InvalidDistributionError` unless `scale` is finite and > 0.
+ * The parameter may be a differentiable value (`Ad.Real`).
  *
  * @example
  * const tau = HalfCauchy(2.5)
@@ -75,4 +105,9 @@ export class HalfCauchyDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const HalfCauchy = (scale: number): HalfCauchyDistribution => new HalfCauchyDistribution(requirePositive("HalfCauchy", "scale", scale))
+export const HalfCauchy = (scale: Real): HalfCauchyDistribution => {
+  if (typeof scale === "number") return new HalfCauchyDistribution(requirePositive("HalfCauchy", "scale", scale))
+  const d = new HalfCauchyDistribution(requirePositive("HalfCauchy", "scale", primal(scale)))
+  track(d, [scale])
+  return d
+}

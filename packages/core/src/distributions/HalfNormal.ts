@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { HALF_LOG_2PI, isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
@@ -51,6 +52,12 @@ export class HalfNormalDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return halfNormalKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.sigma]
+  }
   mean(): number {
     return this.sigma * Math.sqrt(2 / Math.PI)
   }
@@ -60,7 +67,27 @@ export class HalfNormalDistribution implements Distribution<number> {
 }
 
 /**
+ * The half-normal log density with its partials in (x, sigma): with z = x/σ, ∂x = −z/σ,
+ * ∂σ = (z² − 1)/σ; −∞ for x < 0 or x not finite.
+ *
+ * @example
+ * halfNormalKernel(out, 1, 1, 0, 0) // log 2 − log(2π)/2 − 0.5, out = [−1, 0]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const halfNormalKernel: Kernel = (out, x, sigma) => {
+  if (!(sigma > 0 && sigma < Infinity && x >= 0 && x < Infinity)) return -Infinity
+  const inv = 1 / sigma
+  const z = x / sigma
+  out[0] = -z * inv
+  out[1] = (z * z - 1) * inv
+  return Math.LN2 - Math.log(sigma) - HALF_LOG_2PI - 0.5 * z * z
+}
+
+/**
  * A half-normal distribution; throws `InvalidDistributionError` unless `sigma` is finite and > 0.
+ * The parameter may be a differentiable value (`Ad.Real`).
  *
  * @example
  * const d = HalfNormal(2)
@@ -69,4 +96,9 @@ export class HalfNormalDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const HalfNormal = (sigma: number): HalfNormalDistribution => new HalfNormalDistribution(requirePositive("HalfNormal", "sigma", sigma))
+export const HalfNormal = (sigma: Real): HalfNormalDistribution => {
+  if (typeof sigma === "number") return new HalfNormalDistribution(requirePositive("HalfNormal", "sigma", sigma))
+  const d = new HalfNormalDistribution(requirePositive("HalfNormal", "sigma", primal(sigma)))
+  track(d, [sigma])
+  return d
+}

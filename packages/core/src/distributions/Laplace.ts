@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { locScale } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
@@ -60,6 +61,12 @@ export class LaplaceDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return laplaceKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.loc, this.scale]
+  }
   mean(): number {
     return this.loc
   }
@@ -69,7 +76,31 @@ export class LaplaceDistribution implements Distribution<number> {
 }
 
 /**
+ * The Laplace log density with its partials in (x, loc, scale s): with a = |x − loc|/s,
+ * ∂x = −sign(x − loc)/s, ∂loc = sign(x − loc)/s, ∂s = (a − 1)/s; at the kink x = loc the
+ * partials in x and loc are 0 (the midpoint of the one-sided ones).
+ *
+ * @example
+ * laplaceKernel(out, 1, 0, 1, 0) // −log 2 − 1, out = [−1, 1, 0]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const laplaceKernel: Kernel = (out, x, loc, scale) => {
+  if (!(scale > 0 && scale < Infinity) || x - x !== 0 || loc - loc !== 0) return -Infinity
+  const d = x - loc
+  // x − loc may overflow for finite x and loc: then |x − loc|/s from the halves, as logProb.
+  const a = d - d === 0 ? Math.abs(d) / scale : 2 * (Math.abs(0.5 * x - 0.5 * loc) / scale)
+  const sign = d > 0 ? 1 : d < 0 ? -1 : 0
+  out[0] = -sign / scale
+  out[1] = sign / scale
+  out[2] = (a - 1) / scale
+  return -Math.LN2 - Math.log(scale) - a
+}
+
+/**
  * A Laplace distribution; throws `InvalidDistributionError` unless `loc` is finite and `scale` > 0.
+ * The parameters may be differentiable values (`Ad.Real`).
  *
  * @example
  * const d = Laplace(1, 0.5)
@@ -78,5 +109,11 @@ export class LaplaceDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const Laplace = (loc: number, scale: number): LaplaceDistribution =>
-  new LaplaceDistribution(requireFinite("Laplace", "loc", loc), requirePositive("Laplace", "scale", scale))
+export const Laplace = (loc: Real, scale: Real): LaplaceDistribution => {
+  if (typeof loc === "number" && typeof scale === "number") {
+    return new LaplaceDistribution(requireFinite("Laplace", "loc", loc), requirePositive("Laplace", "scale", scale))
+  }
+  const d = new LaplaceDistribution(requireFinite("Laplace", "loc", primal(loc)), requirePositive("Laplace", "scale", primal(scale)))
+  track(d, [loc, scale])
+  return d
+}

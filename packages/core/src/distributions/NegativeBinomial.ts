@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import digamma from "@stdlib/math-base-special-digamma"
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { fail, isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { LOG_MAX_FINITE, MAX_FINITE } from "../internal/limits.ts"
 import { logBinomialKernel, logShare } from "../internal/saddlePoint.ts"
@@ -77,6 +79,12 @@ export class NegativeBinomialDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return negativeBinomialKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.r, this.p]
+  }
   mean(): number {
     const m = this.r * this.odds
     return m < Infinity ? m : Math.exp(Math.log(this.r) + this.logQ - this.logP)
@@ -87,9 +95,38 @@ export class NegativeBinomialDistribution implements Distribution<number> {
   }
 }
 
+/** Counts below this sum ψ(r + k) − ψ(r) = Σ_{j<k} 1/(r + j) directly (exact where r ≫ k). */
+const DIGAMMA_STEP_SUM_BELOW = 16
+
+/**
+ * The negative binomial log mass with its partials in (k, r, p): ∂r = ψ(k + r) − ψ(r) + log p
+ * (ψ the digamma function; the difference as Σ_{j<k} 1/(r + j) for small k), ∂p = r/p − k/(1 − p)
+ * (r/p at k = 0, also at p = 1); ∂k = 0 (k is discrete). −∞ unless r is finite and > 0, p in
+ * (0, 1] and k an integer ≥ 0.
+ *
+ * @example
+ * negativeBinomialKernel(out, 0, 3, 0.5, 0) // 3·log 0.5, out = [0, log 0.5, 6]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const negativeBinomialKernel: Kernel = (out, k, r, p) => {
+  if (!(r > 0 && r < Infinity && p > 0 && p <= 1 && Number.isInteger(k) && k >= 0)) return -Infinity
+  const q = 1 - p
+  const logP = Math.log(p)
+  let step = 0
+  if (k < DIGAMMA_STEP_SUM_BELOW) for (let j = 0; j < k; j++) step += 1 / (r + j)
+  else step = digamma(r + k) - digamma(r)
+  out[0] = 0
+  out[1] = step + logP
+  out[2] = k > 0 ? r / p - k / q : r / p
+  const lp = logShare(r, k) + logBinomialKernel(r, k, p, q, logP, Math.log1p(-p))
+  return lp > 0 ? 0 : lp
+}
+
 /**
  * A negative binomial distribution; throws `InvalidDistributionError` unless `r` is finite
- * and > 0 and `p` is in (0, 1].
+ * and > 0 and `p` is in (0, 1]. The parameters may be differentiable values (`Ad.Real`).
  *
  * @example
  * const d = NegativeBinomial(3, 0.4)
@@ -98,8 +135,16 @@ export class NegativeBinomialDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const NegativeBinomial = (r: number, p: number): NegativeBinomialDistribution => {
-  requirePositive("NegativeBinomial", "r", r)
-  if (!(typeof p === "number" && p > 0 && p <= 1)) fail("NegativeBinomial", "p", p, "must be a probability in (0, 1]")
-  return new NegativeBinomialDistribution(r, p)
+export const NegativeBinomial = (r: Real, p: Real): NegativeBinomialDistribution => {
+  if (typeof r === "number" && typeof p === "number") {
+    requirePositive("NegativeBinomial", "r", r)
+    if (!(p > 0 && p <= 1)) fail("NegativeBinomial", "p", p, "must be a probability in (0, 1]")
+    return new NegativeBinomialDistribution(r, p)
+  }
+  const rv = requirePositive("NegativeBinomial", "r", primal(r))
+  const pv = primal(p)
+  if (!(typeof pv === "number" && pv > 0 && pv <= 1)) fail("NegativeBinomial", "p", pv, "must be a probability in (0, 1]")
+  const d = new NegativeBinomialDistribution(rv, pv)
+  track(d, [r, p])
+  return d
 }

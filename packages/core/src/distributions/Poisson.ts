@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { fail, isNumber, type Distribution, type Support } from "../Distribution.ts"
 import { poissonLogPmf } from "../internal/saddlePoint.ts"
 import { samplePoisson } from "../internal/special.ts"
@@ -51,6 +52,12 @@ export class PoissonDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return poissonKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.rate]
+  }
   mean(): number {
     return this.rate
   }
@@ -60,7 +67,26 @@ export class PoissonDistribution implements Distribution<number> {
 }
 
 /**
+ * The Poisson log mass with its partials in (k, rate): ∂rate = k/rate − 1 (−1 at k = 0, also at
+ * rate 0); ∂k = 0 (k is discrete). −∞ unless rate is finite and ≥ 0 and k an integer ≥ 0.
+ *
+ * @example
+ * poissonKernel(out, 0, 3, 0, 0) // −3, out = [0, −1]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const poissonKernel: Kernel = (out, k, rate) => {
+  if (!(rate >= 0 && rate < Infinity && Number.isInteger(k) && k >= 0)) return -Infinity
+  out[0] = 0
+  out[1] = k > 0 ? k / rate - 1 : -1
+  const lp = poissonLogPmf(k, rate)
+  return lp > 0 ? 0 : lp
+}
+
+/**
  * A Poisson distribution; throws `InvalidDistributionError` unless `rate` is finite and ≥ 0.
+ * The rate may be a differentiable value (`Ad.Real`).
  *
  * @example
  * const d = Poisson(4)
@@ -69,5 +95,13 @@ export class PoissonDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const Poisson = (rate: number): PoissonDistribution =>
-  typeof rate === "number" && rate >= 0 && rate < Infinity ? new PoissonDistribution(rate) : fail("Poisson", "rate", rate, "must be a finite number >= 0")
+export const Poisson = (rate: Real): PoissonDistribution => {
+  if (typeof rate === "number") {
+    return rate >= 0 && rate < Infinity ? new PoissonDistribution(rate) : fail("Poisson", "rate", rate, "must be a finite number >= 0")
+  }
+  const r = primal(rate)
+  if (!(typeof r === "number" && r >= 0 && r < Infinity)) fail("Poisson", "rate", r, "must be a finite number >= 0")
+  const d = new PoissonDistribution(r)
+  track(d, [rate])
+  return d
+}

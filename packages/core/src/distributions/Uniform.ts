@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { fail, isNumber, requireFinite, type Distribution, type Support } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
 
@@ -46,6 +47,12 @@ export class UniformDistribution implements Distribution<number> {
   isValue(x: unknown): x is number {
     return isNumber(x)
   }
+  get logProbKernel(): Kernel {
+    return uniformKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.low, this.high]
+  }
   mean(): number {
     return 0.5 * this.low + 0.5 * this.high
   }
@@ -56,8 +63,27 @@ export class UniformDistribution implements Distribution<number> {
 }
 
 /**
+ * The uniform log density with its partials in (x, low, high): with w = high − low, ∂x = 0,
+ * ∂low = 1/w, ∂high = −1/w (the density's, for x inside [low, high]); −∞ for x outside.
+ *
+ * @example
+ * uniformKernel(out, 1, 0, 2, 0) // −log 2, out = [0, ½, −½]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const uniformKernel: Kernel = (out, x, low, high) => {
+  const w = high - low
+  if (!(w > 0 && w < Infinity && low > -Infinity && high < Infinity && x >= low && x <= high)) return -Infinity
+  out[0] = 0
+  out[1] = 1 / w
+  out[2] = -1 / w
+  return -Math.log(w)
+}
+
+/**
  * A uniform distribution; throws `InvalidDistributionError` unless `low` < `high`, both finite
- * and `high − low` finite.
+ * and `high − low` finite. The bounds may be differentiable values (`Ad.Real`).
  *
  * @example
  * const d = Uniform(-1, 1)
@@ -66,7 +92,14 @@ export class UniformDistribution implements Distribution<number> {
  * @category constructors
  * @since 0.1.0
  */
-export const Uniform = (low: number, high: number): UniformDistribution => {
+export const Uniform = (low: Real, high: Real): UniformDistribution => {
+  if (typeof low === "number" && typeof high === "number") return checked(low, high)
+  const d = checked(primal(low), primal(high))
+  track(d, [low, high])
+  return d
+}
+
+const checked = (low: number, high: number): UniformDistribution => {
   requireFinite("Uniform", "low", low)
   requireFinite("Uniform", "high", high)
   if (!(high > low)) fail("Uniform", "high", high, "must be > low")

@@ -5,11 +5,21 @@
  * @since 0.1.0
  */
 import gammaln from "@stdlib/math-base-special-gammaln"
+import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampPositive, MIN_NORMAL, MIN_POSITIVE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
+
+/**
+ * log(x/λ) for x, λ > 0 finite: near 1 as log1p((x − λ)/λ) (x − λ is exact there, and k·log(x/λ)
+ * amplifies the ratio's rounding by k); outside the doubles as log x − log λ.
+ */
+const logRatio = (x: number, scale: number): number => {
+  const r = x / scale
+  return r > 0.5 && r < 2 ? Math.log1p((x - scale) / scale) : r >= MIN_NORMAL && r < Infinity ? Math.log(r) : Math.log(x) - Math.log(scale)
+}
 
 /**
  * Weibull(shape, scale): density (k/λ)(x/λ)^(k−1) exp(−(x/λ)^k) on x ≥ 0.
@@ -57,11 +67,7 @@ export class WeibullDistribution implements Distribution<number> {
   logProb(x: number): number {
     if (typeof x !== "number") return -Infinity
     if (x > 0 && x < Infinity) {
-      // log(x/λ): near 1 as log1p((x − λ)/λ) (x − λ is exact there, and k·log(x/λ) amplifies
-      // the ratio's rounding by k); outside the doubles as log x − log λ.
-      const r = x / this.scale
-      const lz =
-        r > 0.5 && r < 2 ? Math.log1p((x - this.scale) / this.scale) : r >= MIN_NORMAL && r < Infinity ? Math.log(r) : Math.log(x) - Math.log(this.scale)
+      const lz = logRatio(x, this.scale)
       const power = Math.exp(this.shape * lz)
       // (x/λ)^k = ∞ outweighs (k − 1)·log(x/λ) (which may be +∞ too for huge k).
       return power < Infinity ? this.logNorm + (this.shape - 1) * lz - power : -Infinity
@@ -71,6 +77,12 @@ export class WeibullDistribution implements Distribution<number> {
   }
   isValue(x: unknown): x is number {
     return isNumber(x)
+  }
+  get logProbKernel(): Kernel {
+    return weibullKernel
+  }
+  kernelParameters(): ReadonlyArray<number> {
+    return [this.shape, this.scale]
   }
   mean(): number {
     return this.scale * Math.exp(gammaln(1 + 1 / this.shape))
@@ -113,7 +125,33 @@ const logGammaRatioSeries = (e: number): number => {
 }
 
 /**
+ * The Weibull log density with its partials in (x, shape k, scale λ): with p = (x/λ)^k,
+ * ∂x = (k − 1 − k·p)/x, ∂k = 1/k + log(x/λ)·(1 − p), ∂λ = k(p − 1)/λ.
+ *
+ * **Details** The value is `logProb`'s (−∞ where p overflows). Defined on the open support
+ * x > 0: at x = 0 the partial in k is infinite (and for k < 1 the density diverges), so x ≤ 0
+ * and x = +∞ give −∞.
+ *
+ * @example
+ * weibullKernel(out, 1, 2, 1, 0) // log 2 − 1, out = [−1, ½, 0]
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const weibullKernel: Kernel = (out, x, shape, scale) => {
+  if (!(shape > 0 && shape < Infinity && scale > 0 && scale < Infinity && x > 0 && x < Infinity)) return -Infinity
+  const lz = logRatio(x, scale)
+  const power = Math.exp(shape * lz)
+  if (!(power < Infinity)) return -Infinity
+  out[0] = (shape - 1 - shape * power) / x
+  out[1] = 1 / shape + lz * (1 - power)
+  out[2] = (shape * (power - 1)) / scale
+  return Math.log(shape) - Math.log(scale) + (shape - 1) * lz - power
+}
+
+/**
  * A Weibull distribution; throws `InvalidDistributionError` unless `shape` and `scale` are finite and > 0.
+ * The parameters may be differentiable values (`Ad.Real`).
  *
  * @example
  * const d = Weibull(2, 1)
@@ -122,5 +160,11 @@ const logGammaRatioSeries = (e: number): number => {
  * @category constructors
  * @since 0.1.0
  */
-export const Weibull = (shape: number, scale: number): WeibullDistribution =>
-  new WeibullDistribution(requirePositive("Weibull", "shape", shape), requirePositive("Weibull", "scale", scale))
+export const Weibull = (shape: Real, scale: Real): WeibullDistribution => {
+  if (typeof shape === "number" && typeof scale === "number") {
+    return new WeibullDistribution(requirePositive("Weibull", "shape", shape), requirePositive("Weibull", "scale", scale))
+  }
+  const d = new WeibullDistribution(requirePositive("Weibull", "shape", primal(shape)), requirePositive("Weibull", "scale", primal(scale)))
+  track(d, [shape, scale])
+  return d
+}

@@ -258,6 +258,34 @@ export const families: ReadonlyArray<Family> = [
     ([r], k) => (k === 0 ? r : 2 * A(L(k)) + 4 + bd0Bound(k, r)),
     ([r]) => fc.constantFrom(0, 1, Math.round(r), Math.floor(r), Math.ceil(r + Math.sqrt(r)))
   ),
+  {
+    name: "BernoulliLogit",
+    discrete: true,
+    params: fc.tuple(real),
+    make: ([eta]) => F.BernoulliLogit(eta),
+    inSupport: (_p, x) => x === true || x === false,
+    // |log σ(±η)| = softplus(∓η) ≤ |η| + log 2
+    bound: ([eta]) => A(eta) + 1,
+    near: (_p, d) => fc.oneof(fc.boolean(), drawn(d))
+  },
+  integerFamily(
+    "BinomialLogit",
+    fc.tuple(count, real),
+    ([n, eta]) => F.BinomialLogit(n, eta),
+    ([n], k) => k >= 0 && k <= n,
+    // log C(n, k) ≤ n log 2, and each of the n log σ(±η) terms is at most |η| + log 2
+    ([n, eta]) => n * (A(eta) + 2) + 1,
+    ([n]) => fc.constantFrom(0, n, Math.floor(n / 2), n - 1)
+  ),
+  integerFamily(
+    "PoissonLog",
+    fc.tuple(real),
+    ([eta]) => F.PoissonLog(eta),
+    (_p, k) => k >= 0,
+    // |kη − e^η − log k!| ≤ k|η| + e^η + k(|log k| + 1) + 1
+    ([eta], k) => k * A(eta) + Math.exp(eta) + k * (A(L(Math.max(k, 1))) + 1) + 1,
+    ([eta]) => fc.constantFrom(0, 1, Math.min(Math.round(Math.exp(eta)), 2 ** 53))
+  ),
   realFamily(
     "Cauchy",
     fc.tuple(real, positive),

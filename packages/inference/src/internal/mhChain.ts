@@ -19,6 +19,12 @@
 // handler (`Execution.abort`) and rejected; every other error propagates, annotated by the
 // driver with the address, the chain and the iteration.
 //
+// Improper priors (Flat, FlatPositive: log p = 0 on their support) need no normalising constant
+// here, since π only appears in ratios: their sites contribute 0 to log π(x') − log π(x) and the
+// chain targets the likelihood × the proper part of the prior, which the modeller must ensure is
+// integrable. They cannot be drawn, so the start gives such a site its family's `initialValue()`
+// unless `initial` holds it (see mhHandler.ts); a proposal that would draw one fails.
+//
 // Every execution goes through the one driver (`Execution`), reused across steps, with the
 // run's handler transformation (the `Interpreter` layers / `transform` option) wrapped once
 // around the proposal handler. A step can pause at a deadline (inside a long execution) and
@@ -170,8 +176,8 @@ export class Chain<A> {
 
   /**
    * Finds a starting trace: replays `initial` (fresh prior draws where it has no choice; with
-   * no `initial`, every choice is a prior draw) until the log weight is finite, at most
-   * `tries` times. A complete `initial` trace is tried once. If every try threw
+   * no `initial`, every choice is a prior draw; an improper prior's site takes its
+   * `initialValue()`) until the log weight is finite, at most `tries` times. A complete `initial` trace is tried once. If every try threw
    * InvalidDistributionError, that error is rethrown (the model is broken, not unlucky);
    * otherwise ZeroWeightError.
    */
@@ -188,7 +194,7 @@ export class Chain<A> {
           init.base = choices
           init.baseIndex = new Map(choices.map((c, i) => [c.address, i]))
         }
-        h.reset(init.base, init.baseIndex!, undefined, 1)
+        h.reset(init.base, init.baseIndex!, undefined, 1, true)
         this.execution.restart(this.model)
         init.running = true
       }

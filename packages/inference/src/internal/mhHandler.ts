@@ -35,6 +35,15 @@
 //                                            x' ~ d (prior proposal), ratio log d(x) − log d(x')
 // The ratio is q(x|x')/q(x'|x) = (dx'/du')/(dx/du): the Gaussian walk is symmetric in u, and the
 // x-scale densities carry the Jacobians of the inverse transform.
+//
+// Improper priors (Flat, FlatPositive) cannot be drawn: their `sample` throws ImproperPriorError.
+// While the chain searches for its starting state (`initializing`) a fresh site of such a family
+// takes the family's `initialValue()` instead (Flat 0, FlatPositive 1): the start only has to
+// have a finite weight, it is not part of any acceptance ratio. From then on the site is walked
+// like any other real site, and its log prior, 0, drops out of every ratio. A proposal never uses
+// `initialValue`: a fresh draw's density is part of the ratio (logFresh), and a point value has
+// none, so a proposal that needs a fresh improper site (one that appears only in some runs) fails
+// with ImproperPriorError at that address.
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import type { Rng } from "@fugue/core/Rng"
@@ -96,6 +105,8 @@ export class ProposalHandler implements Handler<void> {
   logProposalRatio = 0
   /** Whether the target got a random-walk (adaptable) proposal rather than a prior one. */
   walked = false
+  /** Whether this run searches for the chain's starting state: fresh improper sites take their `initialValue()`. */
+  initializing = false
   /** When > 0: end the execution right after this many barriers (observe / factor), a model cut there. */
   cut = 0
   barriers = 0
@@ -103,8 +114,15 @@ export class ProposalHandler implements Handler<void> {
   constructor(rng: Rng) {
     this.rng = rng
   }
-  reset(base: ReadonlyArray<MhChoice>, baseIndex: ReadonlyMap<Address, number>, target: MhChoice | undefined, scale: number): void {
+  reset(
+    base: ReadonlyArray<MhChoice>,
+    baseIndex: ReadonlyMap<Address, number>,
+    target: MhChoice | undefined,
+    scale: number,
+    initializing = false
+  ): void {
     this.base = base
+    this.initializing = initializing
     this.baseIndex = baseIndex
     this.target = target
     this.scale = scale
@@ -149,9 +167,9 @@ export class ProposalHandler implements Handler<void> {
     this.visited[this.count++] = choice
     return choice.value as T
   }
-  /** A site the base lacks: a fresh prior draw. */
+  /** A site the base lacks: a fresh prior draw (at the start, an improper prior's initial value). */
   private fresh_<T>(address: Address, dist: Distribution<T>): T {
-    const value = dist.sample(this.rng)
+    const value = this.initializing && dist.initialValue !== undefined ? dist.initialValue() : dist.sample(this.rng)
     const logProb = dist.logProb(value)
     if (logProb === -Infinity) throw abort
     this.fresh++
