@@ -23,6 +23,7 @@ import {
   eightSchoolsPosteriorMeanMu,
   kalman,
   linearRegression,
+  linearRegressionAd,
   randomWalk,
   randomWalkData,
   regressionData,
@@ -134,6 +135,24 @@ expectation(Infer({method: 'MCMC', kernel: 'MH', samples: fugueN, burn: 0, model
       webppl,
       handAim: 5,
       webpplAim: 10,
+      truth: `E[slope | y], exact ${fmt(regressionPosteriorMeans().slope)}`
+    })
+  }
+
+  // (b') MH on the regression written with Ad: the chains step on the compiled log density.
+  {
+    const ours = timed(MH_ITERATIONS, () => {
+      const post = Mh.runUnsafe(linearRegressionAd, { samples: MH_ITERATIONS, warmup: 0, thin: 1, chains: 1, seed: 1 })
+      return fmt(Posterior.mean(post, "slope"))
+    }, cheap)
+    let seed = 1
+    const hand = timed(MH_ITERATIONS, () => fmt(mean(regressionMh(Rng.make(seed++), MH_ITERATIONS).draws, 3, 0)), cheap)
+    rows.push({
+      name: `(b') regression with Ad, MH on the compiled density, ${MH_ITERATIONS.toLocaleString("en-US")} iterations`,
+      unit: "iterations/s",
+      ours,
+      hand,
+      handAim: 3,
       truth: `E[slope | y], exact ${fmt(regressionPosteriorMeans().slope)}`
     })
   }

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { addr, Gamma, HalfCauchy, Normal, observe, sample, type Model, type Rng } from "@fugue/core"
+import { Ad, addr, Gamma, HalfCauchy, Normal, observe, sample, type Model, type Rng } from "@fugue/core"
 import { packageRoot } from "./report.ts"
 
 /**
@@ -57,6 +57,28 @@ export const linearRegression: Model.Model<number> = function*() {
   const sd = Math.sqrt(noise)
   for (let i = 0; i < xs.length; i++) {
     yield* observe(addr("y", i), Normal(slope * xs[i] + intercept, sd), ys[i])
+  }
+  return slope
+}
+
+/**
+ * The same regression with its arithmetic on latent values written with `Ad`, so `LogDensity`
+ * compiles it and MH steps on the compiled density without running the model.
+ *
+ * @example
+ * Mh.runUnsafe(linearRegressionAd, { samples: 1000 })
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export const linearRegressionAd: Model.Model<Ad.Real> = function*() {
+  const { xs, ys } = regressionData
+  const slope = yield* sample("slope", Normal(0, 2))
+  const intercept = yield* sample("intercept", Normal(0, 1))
+  const noise = yield* sample("noise", Gamma(2, 1))
+  const sd = Ad.sqrt(noise)
+  for (let i = 0; i < xs.length; i++) {
+    yield* observe(addr("y", i), Normal(Ad.add(Ad.mul(slope, xs[i]), intercept), sd), ys[i])
   }
   return slope
 }

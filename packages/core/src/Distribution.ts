@@ -74,6 +74,11 @@ export interface Distribution<T> {
    */
   logProbLogit?(u: number): number
   /**
+   * Optional, with `logProbLogit`: that function as an `Ad.Kernel` in (u, parameters), so
+   * gradients on the logit scale stay exact near the ends too.
+   */
+  readonly logProbLogitKernel?: Kernel
+  /**
    * Optional: the family's analytic log density with its partial derivatives in the value and
    * in each parameter (an `Ad.Kernel`); gradient-based inference (`LogDensity`) uses it. A
    * family without one is differentiated by finite differences.

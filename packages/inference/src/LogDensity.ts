@@ -7,16 +7,23 @@
  *
  * **Gradient sources**, chosen automatically (`gradientSource` says which and `gradientReason`
  * why): *compiled*, the model's recorded `Ad` tape compiled once into a straight-line function
- * (fixed structure, no allocation per call: the fast path); *taped*, the model re-run under the
- * tape and swept backwards (when code generation is not allowed or the tape is too large to
- * compile); *finite differences*, 2·d runs of the model per gradient (central differences), when
+ * (fixed structure, no allocation per call: the fast path); *taped*, the same recorded tape
+ * re-evaluated at each point and swept backwards, without running the model (when code
+ * generation is not allowed, or the tape is above `maxCompiledNodes`: V8 stops optimising a
+ * function above about 60 KB of bytecode, some 1 800 tape nodes, and a larger compiled function
+ * is slower than the tape); *finite differences*, 2·d runs of the model per gradient (central differences), when
  * the model does plain JavaScript arithmetic on a latent value (detected through `valueOf`, and
  * the site named), uses a family without an analytic kernel on differentiable values, or has
  * vector sites. Finite differences are still correct for HMC: any deterministic force keeps the
  * leapfrog reversible and volume-preserving, and the accept step uses the exact density.
  *
  * Models opt into the fast paths by doing arithmetic on latent values with `Ad` (`Ad.mul(tau,
- * eta)`); distributions take `Ad` values as parameters.
+ * eta)`); distributions take `Ad` values as parameters. Both fast paths rest on one recording:
+ * a recording without escapes is the same computation at every point, since any use of a latent
+ * value by plain JavaScript (`+`, `Math.*`, `<`, string conversion) goes through `valueOf` and is
+ * detected. What cannot be detected: `===` / `typeof` on a latent value, or arithmetic on
+ * `Ad.primal(x)` / `node.value` (library escape hatches); a model that branches on those must use
+ * `gradient: "finite-differences"`.
  *
  * @since 0.2.0
  */
@@ -63,14 +70,14 @@ export interface Options {
   readonly maxInstructions?: number | undefined
   /** `"auto"` (default): compiled, else taped, else finite differences. A forced source that is not possible fails with `GradientUnavailableError`. */
   readonly gradient?: "auto" | GradientSource | undefined
-  /** Largest tape (nodes plus n-ary operands) compiled into one function (default 20 000); larger tapes stay taped. */
+  /** Largest tape (nodes plus n-ary operands) compiled into one function (default 1 500, below V8's optimisation cutoff); larger tapes stay taped. */
   readonly maxCompiledNodes?: number | undefined
   /** How many initial points discovery tries before giving up on a model whose density is not finite there (default 100). */
   readonly initAttempts?: number | undefined
 }
 
 const KEYS: ReadonlyArray<string> = [...COMMON_KEYS, "gradient", "maxCompiledNodes", "initAttempts"]
-const DEFAULT_MAX_COMPILED = 20_000
+const DEFAULT_MAX_COMPILED = 1_500
 const DEFAULT_INIT_ATTEMPTS = 100
 
 /**
@@ -152,6 +159,8 @@ export interface LogDensity {
   logDensityGradient(q: Float64Array, out: Float64Array): number
   /** The constrained trace at q (choices with their log probabilities, log prior and likelihood). */
   constrain(q: Float64Array): Trace
+  /** The model's return value at q (one run of the model). */
+  resultAt(q: Float64Array): unknown
   /** The unconstrained point of a trace that holds every site (into `out` if given). */
   unconstrain(trace: Trace, out?: Float64Array): Float64Array
 }
@@ -324,6 +333,12 @@ class LogDensityImpl implements LogDensity {
     this.score.reset(q, true)
     runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })
     return this.score.trace!
+  }
+
+  resultAt(q: Float64Array): unknown {
+    this.check(q)
+    this.score.reset(q, false)
+    return runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })[0]
   }
 
   unconstrain(trace: Trace, out: Float64Array = new Float64Array(this.dimension)): Float64Array {

@@ -24,6 +24,7 @@ import { Trace } from "@fugue/runtime/Trace"
 import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { Chain, kernel } from "./internal/mhChain.ts"
+import * as LogDensity from "./LogDensity.ts"
 import { Recorder } from "./internal/mhRecorder.ts"
 import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
 import {
@@ -34,6 +35,7 @@ import {
   maxInstructionsOption,
   modelOption,
   nonNegativeInteger,
+  oneOf,
   positiveInteger,
   seedOption,
   transformOption
@@ -85,6 +87,13 @@ export interface Options extends Common {
   readonly adaptation?: boolean | undefined
   /** How many chains `run` steps concurrently (default "unbounded"); results do not depend on it. */
   readonly concurrency?: number | "unbounded" | undefined
+  /**
+   * `"auto"` (default): where the model's latent sites are fixed, continuous and scalar, and its
+   * arithmetic on them is written with `Ad` (so `LogDensity` has a compiled or taped density),
+   * chains step on that density without running the model (the same proposals and random
+   * stream; draws equal to the model-running path up to rounding); `"never"`: always run the model.
+   */
+  readonly logDensity?: "auto" | "never" | undefined
 }
 
 /**
@@ -124,9 +133,10 @@ interface Config {
   readonly concurrency: number | "unbounded"
   readonly transform: Transform | undefined
   readonly maxInstructions: number | undefined
+  readonly logDensity: "auto" | "never"
 }
 
-const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", ...COMMON_KEYS]
+const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", "logDensity", ...COMMON_KEYS]
 
 const invalid = (option: string, value: unknown, reason: string): never => {
   throw new InvalidOptionsError({ algorithm: ALGORITHM, option, value, reason })
@@ -150,7 +160,8 @@ const validate = (model: unknown, options: Options): Config => {
   if (concurrency !== "unbounded") positiveInteger(ALGORITHM, "concurrency", concurrency)
   const transform = transformOption(ALGORITHM, options.transform)
   const maxInstructions = maxInstructionsOption(ALGORITHM, options.maxInstructions)
-  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency, transform, maxInstructions }
+  const logDensity = options.logDensity === undefined ? "auto" : oneOf(ALGORITHM, "logDensity", options.logDensity, ["auto", "never"] as const)
+  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency, transform, maxInstructions, logDensity }
 }
 
 const totalIterations = (config: Config): number => config.warmup + config.samples * config.thin
@@ -172,7 +183,10 @@ const advance = <A>(chain: Chain<A>, config: Config, recorder: Recorder<A>, dead
     } else {
       if (!chain.step(false, false, deadline)) break
       const k = it - warmup + 1
-      if (k % thin === 0) recorder.record(k / thin - 1, chain.choices, chain.structure, chain.result, chain.logWeight)
+      if (k % thin === 0) {
+        if (chain.density !== undefined) recorder.recordPoint(k / thin - 1, chain)
+        else recorder.record(k / thin - 1, chain.choices, chain.structure, chain.result, chain.logWeight)
+      }
     }
     it++
     if (deadline < Infinity && (it & (CLOCK_EVERY - 1)) === 0 && now() > deadline) break
@@ -207,6 +221,45 @@ const collectStats = (chains: ReadonlyArray<Chain<unknown>>): Stats => ({
 const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, seed: number | undefined): Posterior<A, Stats> =>
   builder.build({ stats: collectStats(chains), seed })
 
+/**
+ * The compiled (or taped) log density the chains may step on, or undefined where the model
+ * has no such density (discrete or vector sites, plain arithmetic on latents, randomness in the
+ * transform, a changing structure): those models run the generic path.
+ */
+const densityFor = (model: Model<unknown>, config: Config, transform: Transform | undefined): LogDensity.LogDensity | undefined => {
+  if (config.logDensity === "never") return undefined
+  try {
+    const density = LogDensity.make(model, { transform, maxInstructions: config.maxInstructions })
+    return density.gradientSource === "finite-differences" ? undefined : density
+  } catch {
+    // not a fixed-structure continuous model (or not at the discovery points): the generic path
+    return undefined
+  }
+}
+
+/**
+ * The density, built once, when the first chain has found its start: by then the model is known
+ * to return (building it runs the model, outside the driver's time slices).
+ */
+const lazyDensity = (model: Model<unknown>, config: Config, transform: Transform | undefined) => {
+  let built = false
+  let density: LogDensity.LogDensity | undefined
+  return (): LogDensity.LogDensity | undefined => {
+    if (!built) {
+      built = true
+      density = densityFor(model, config, transform)
+    }
+    return density
+  }
+}
+
+/** After a chain found its start: switch it to the density's fast path where that applies. */
+const started = <A>(chain: Chain<A>, density: () => LogDensity.LogDensity | undefined): boolean => {
+  const d = density()
+  if (d !== undefined && chain.density === undefined) chain.useDensity(d)
+  return true
+}
+
 const makeChain = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, i: number, transform: Transform | undefined): Chain<A> =>
   new Chain(model, rng, {
     transform,
@@ -237,9 +290,11 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
   const { rngs, seed } = streamsUnsafe(config.seed, config.chains)
   const builder = new Builder<A>(ALGORITHM, config.chains, config.samples)
   const chains: Array<Chain<A>> = []
+  const density = lazyDensity(model as Model<unknown>, config, config.transform)
   for (let i = 0; i < config.chains; i++) {
     const chain = makeChain(model, config, rngs[i], i, config.transform)
     chain.initialize(config.initial, config.tries)
+    started(chain, density)
     advance(chain, config, new Recorder(builder, i), Infinity)
     chains.push(chain)
   }
@@ -252,6 +307,7 @@ const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: 
   const transform = yield* transformFor(config.transform)
   const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)
   const total = totalIterations(config)
+  const density = lazyDensity(model, config, transform)
   const chains = yield* Effect.forEach(
     rngs,
     (rng, i) =>
@@ -260,7 +316,7 @@ const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: 
         const recorder = new Recorder(builder, i)
         return drive(
           (deadline) =>
-            (chain.initialized || chain.initialize(config.initial, config.tries, deadline)) &&
+            (chain.initialized || (chain.initialize(config.initial, config.tries, deadline) && started(chain, density))) &&
             advance(chain, config, recorder, deadline),
           () => ({
             algorithm: ALGORITHM,

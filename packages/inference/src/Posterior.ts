@@ -90,6 +90,22 @@ export class Builder<A> {
     this.returns[chain][index] = result
     this.logWeights[chain][index] = logWeight
   }
+  /**
+   * Defers chain `chain`'s return values: `result(index)` computes the index-th one when the
+   * posterior's `returns` are first read (samplers that never run the model per draw use it).
+   */
+  deferReturns(chain: number, result: (index: number) => A): void {
+    this.deferred.set(chain, result)
+  }
+  private readonly deferred = new Map<number, (index: number) => A>()
+  private materialize(): Array<Array<A>> {
+    for (const [chain, result] of this.deferred) {
+      const out = this.returns[chain]
+      for (let i = 0; i < this.size; i++) out[i] = result(i)
+    }
+    this.deferred.clear()
+    return this.returns
+  }
   /** The finished posterior. */
   build<S = Readonly<Record<string, unknown>>>(options: {
     readonly weights?: ReadonlyArray<Float64Array> | undefined
@@ -98,7 +114,7 @@ export class Builder<A> {
     readonly seed?: number | undefined
   } = {}): Posterior<A, S> {
     const sites = Array.from(this.columns.keys()).sort()
-    return {
+    const posterior: Posterior<A, S> = {
       algorithm: this.algorithm,
       sites,
       draws: new Map(sites.map((s) => [s, this.columns.get(s)!])),
@@ -109,6 +125,11 @@ export class Builder<A> {
       stats: (options.stats ?? {}) as S,
       seed: options.seed
     }
+    if (this.deferred.size > 0) {
+      let returns: ReadonlyArray<ReadonlyArray<A>> | undefined
+      Object.defineProperty(posterior, "returns", { enumerable: true, get: () => (returns ??= this.materialize()) })
+    }
+    return posterior
   }
 }
 

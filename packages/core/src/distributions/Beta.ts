@@ -102,6 +102,9 @@ export class BetaDistribution implements Distribution<number> {
   get logProbKernel(): Kernel {
     return betaKernel
   }
+  get logProbLogitKernel(): Kernel {
+    return betaLogitKernel
+  }
   kernelParameters(): ReadonlyArray<number> {
     return [this.alpha, this.beta]
   }
@@ -164,4 +167,27 @@ export const Beta = (alpha: Real, beta: Real): BetaDistribution => {
   const d = new BetaDistribution(requirePositive("Beta", "alpha", primal(alpha)), requirePositive("Beta", "beta", primal(beta)))
   track(d, [alpha, beta])
   return d
+}
+
+/**
+ * `logProbLogit` as a kernel in (u, α, β): log p(σ(u)) with ∂u = (α − 1)σ(−u) − (β − 1)σ(u),
+ * ∂α = −softplus(−u) − ψ(α) + ψ(α + β), ∂β = −softplus(u) − ψ(β) + ψ(α + β); finite for every
+ * finite u, where the value-scale kernel is −∞ once σ(u) rounds to 0 or 1.
+ *
+ * @example
+ * betaLogitKernel(out, 0, 2, 2, 0) // log 1.5 − 2 log 2 … the Beta(2, 2) density at ½
+ *
+ * @category numerics
+ * @since 0.2.0
+ */
+export const betaLogitKernel: Kernel = (out, u, alpha, beta) => {
+  if (!(alpha > 0 && alpha < Infinity && beta > 0 && beta < Infinity && u > -Infinity && u < Infinity)) return -Infinity
+  const spNeg = softplus(-u), spPos = softplus(u)
+  const sigmaPos = Math.exp(-spNeg), sigmaNeg = Math.exp(-spPos)
+  const psiSum = digamma(alpha + beta)
+  out[0] = (alpha - 1) * sigmaNeg - (beta - 1) * sigmaPos
+  out[1] = -spNeg - digamma(alpha) + psiSum
+  out[2] = -spPos - digamma(beta) + psiSum
+  if (!betaUsesSaddle(alpha, beta)) return -lbeta(alpha, beta) - (alpha - 1) * spNeg - (beta - 1) * spPos
+  return betaSaddleConstant(alpha, beta) - betaSaddleDeviance(alpha, beta, 1 / (1 + Math.exp(-u)), 1 / (1 + Math.exp(u)))
 }

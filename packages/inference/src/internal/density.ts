@@ -219,16 +219,19 @@ export class ScoreHandler implements Handler<number> {
     const site = checkSite(this.sites, this.cursor++, address, dist as Distribution<unknown>)
     const b = Bijection.of(dist.support)!
     let x: T
+    let lp: number
     if (b._tag === "Scalar") {
       const u = this.q[site.offset]!
       x = b.forward(u) as T
       this.logDensity += b.logJacobian(u)
+      // on the logit scale where the family scores logits: exact where x rounds to an end
+      lp = dist.logProbLogit !== undefined && dist.support._tag === "Interval" ? dist.logProbLogit(u) : dist.logProb(x)
     } else {
       const v = new Float64Array(b.length)
       this.logDensity += b.forward(this.q, site.offset, v)
       x = v as T
+      lp = dist.logProb(x)
     }
-    const lp = dist.logProb(x)
     this.logDensity += lp
     if (this.trace !== undefined) {
       this.trace.record({ address, value: x as number, logProb: lp })
@@ -312,7 +315,11 @@ export class TapeHandler implements Handler<Ad.Real> {
     const u = this.tape.leaf(site.offset, this.q[site.offset]!)
     const x = b.forwardReal(u)
     this.terms.push(b.logJacobianReal(u))
-    this.terms.push(this.score(address, dist as Distribution<unknown>, x))
+    const logit = dist.logProbLogitKernel
+    if (logit !== undefined && dist.support._tag === "Interval" && !(dist instanceof Scaled)) {
+      const operands = this.tape.distributions.get(dist)
+      this.terms.push(this.tape.kernel(logit, u, operands ?? dist.kernelParameters!()))
+    } else this.terms.push(this.score(address, dist as Distribution<unknown>, x))
     return x as unknown as T
   }
   observe<T>(address: Address, dist: Distribution<T>, value: T): void {

@@ -25,11 +25,23 @@
 // integrable. They cannot be drawn, so the start gives such a site its family's `initialValue()`
 // unless `initial` holds it (see mhHandler.ts); a proposal that would draw one fails.
 //
+// The compiled-density fast path: where the model's latent sites are exactly the continuous
+// sites of its `LogDensity` (fixed structure, every site scalar, a compiled or taped density),
+// a chain started the generic way switches to an unconstrained point q and steps without
+// running the model: the same site pick, the same proposal u' = u + s·z on the same
+// unconstrained scale, and log α = log p(q') − log p(q), which equals the generic ratio (the
+// log density includes the Jacobians, i.e. the generic `logProposalRatio`). It consumes the
+// random stream exactly as the generic step does, so the two paths give the same draws up to
+// rounding (the state is u itself instead of u recomputed from x each time; densities summed in
+// another order); a proposal with an invalid parameter has density −∞ there, so it is an ordinary
+// rejection rather than a `rejectedInvalid` one. Return values are computed only when read.
+//
 // Every execution goes through the one driver (`Execution`), reused across steps, with the
 // run's handler transformation (the `Interpreter` layers / `transform` option) wrapped once
 // around the proposal handler. A step can pause at a deadline (inside a long execution) and
 // resume at the next call, which is what lets the Effect shell interrupt a run within a few
 // milliseconds.
+import * as Bijection from "@fugue/core/Bijection"
 import { InvalidDistributionError } from "@fugue/core/Distribution"
 import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
@@ -37,6 +49,7 @@ import { identity, type Transform } from "@fugue/runtime/Combinators"
 import { Execution, ExecutionAbort, type Context } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
 import { emptyChoices, Trace } from "@fugue/runtime/Trace"
+import type { LogDensity } from "../LogDensity.ts"
 import { ZeroWeightError } from "../Options.ts"
 import { culprits } from "./culprits.ts"
 import { MhChoice, ProposalHandler } from "./mhHandler.ts"
@@ -141,6 +154,97 @@ export class Chain<A> {
     this.execution = new Execution(model, driven, { context: this.context, maxInstructions: options.maxInstructions })
     this.handler.execution = this.execution as Execution<unknown, void>
     this.handler.cut = options.cutAfterBarriers ?? 0
+  }
+
+  /** The fast path's state (see the header): the density, the point, a proposal buffer, log p(q). */
+  density: LogDensity | undefined = undefined
+  point: Float64Array = new Float64Array(0)
+  private proposal: Float64Array = new Float64Array(0)
+  private pointLogDensity = 0
+  private bijections: Array<Bijection.Scalar> = []
+
+  /**
+   * Switches an initialised chain to the fast path on `density` when its current state is
+   * exactly that density's sites (same addresses in visit order, all scalar) at a point of
+   * finite density; returns whether it did.
+   */
+  useDensity(density: LogDensity): boolean {
+    const d = density.dimension
+    if (!this.initialized || d !== this.choices.length || d === 0) return false
+    const q = new Float64Array(d)
+    const bijections: Array<Bijection.Scalar> = []
+    for (let k = 0; k < d; k++) {
+      const site = density.sites[k]!, choice = this.choices[k]!
+      if (site.address !== choice.address || site.dimension !== 1 || site.shape.length !== 0 || typeof choice.value !== "number") return false
+      const b = Bijection.of(site.support)
+      if (b === undefined || b._tag !== "Scalar") return false
+      bijections.push(b)
+      q[k] = choice.logit === choice.logit ? choice.logit : b.inverse(choice.value)
+      if (!(q[k]! > -Infinity && q[k]! < Infinity)) return false
+    }
+    const lp = density.logDensity(q)
+    if (!(lp > -Infinity && lp < Infinity)) return false
+    this.density = density
+    this.point = q
+    this.proposal = q.slice()
+    this.pointLogDensity = lp
+    this.bijections = bijections
+    return true
+  }
+
+  /** The fast path's log weight (log prior + likelihood + factors): log p(q) less the Jacobians. */
+  pointLogWeight(): number {
+    let w = this.pointLogDensity
+    for (let k = 0; k < this.point.length; k++) w -= this.bijections[k]!.logJacobian(this.point[k]!)
+    return w
+  }
+
+  /** The fast path's values at the current point, in site order, into `out`. */
+  pointValues(out: Float64Array): void {
+    for (let k = 0; k < this.point.length; k++) out[k] = this.bijections[k]!.forward(this.point[k]!)
+  }
+
+  /** One step of the fast path (the generic step's pick, proposal and acceptance). */
+  private pointStep(adapt: boolean, warmup: boolean): boolean {
+    const q = this.point, t = this.proposal
+    const n = q.length
+    let pick = Math.floor(this.rng.uniform() * n)
+    if (pick >= n) pick = n - 1
+    const site = this.siteStates[pick]!
+    if (warmup) {
+      this.warmupProposed++
+      site.warmupProposed++
+    } else {
+      this.proposed++
+      site.proposed++
+    }
+    t[pick] = q[pick]! + Math.exp(site.logScale) * this.rng.normal()
+    const lp = this.density!.logDensity(t)
+    const logAlpha = lp === -Infinity ? -Infinity : lp - this.pointLogDensity
+    site.walked = true
+    if (logAlpha !== logAlpha) {
+      t[pick] = q[pick]!
+      this.rejectedInvalid++
+      site.rejectedInvalid++
+      if (adapt) this.adapt(site, 0)
+      return true
+    }
+    const accept = logAlpha >= 0 || Math.log(this.rng.uniform()) < logAlpha
+    if (adapt) this.adapt(site, logAlpha >= 0 ? 1 : Math.exp(logAlpha))
+    if (!accept) {
+      t[pick] = q[pick]!
+      return true
+    }
+    q[pick] = t[pick]!
+    this.pointLogDensity = lp
+    if (warmup) {
+      this.warmupAccepted++
+      site.warmupAccepted++
+    } else {
+      this.accepted++
+      site.accepted++
+    }
+    return true
   }
 
   /** Starts from a given trace and its model result (the kernel's entry point). */
@@ -269,6 +373,7 @@ export class Chain<A> {
    * the step is then paused, and the next call resumes it (with the same settings).
    */
   step(adapt: boolean, warmup: boolean, deadline: number = Infinity): boolean {
+    if (this.density !== undefined) return this.pointStep(adapt, warmup)
     const h = this.handler
     let site: SiteState
     if (this.paused) {
