@@ -33,22 +33,32 @@ const literal = (c: number): string => {
  * The normal kernel written out (the commonest one): z = (x − μ)/σ with 1/σ and the constant
  * −log σ − log(2π)/2 folded where σ is a constant; −∞ where σ ≤ 0.
  */
-const normalForward = (i: number, x: number, mu: number, sigma: number, ref: (r: number) => string, constants: Float64Array): Array<string> => {
+const normalForward = (
+  x: number,
+  mu: number,
+  sigma: number,
+  ref: (r: number) => string,
+  constants: Float64Array,
+  v: string,
+  z: string,
+  r: string,
+  def: (name: string, expr: string) => string
+): Array<string> => {
   const X = ref(x), M = ref(mu)
   if (sigma < 0) {
     const s = constants[-1 - sigma]!
-    if (!(s > 0 && s < Infinity)) return [`const r${i} = 0, z${i} = 0, v${i} = -Infinity;`]
+    if (!(s > 0 && s < Infinity)) return [def(r, "0"), def(z, "0"), def(v, "-Infinity")]
     return [
-      `const r${i} = ${literal(1 / s)};`,
-      `const z${i} = (${X} - ${M}) * r${i};`,
-      `const v${i} = ${literal(-Math.log(s) - HALF_LOG_2PI)} - 0.5 * z${i} * z${i};`
+      def(r, literal(1 / s)),
+      def(z, `(${X} - ${M}) * ${r}`),
+      def(v, `${literal(-Math.log(s) - HALF_LOG_2PI)} - 0.5 * ${z} * ${z}`)
     ]
   }
   const S = ref(sigma)
   return [
-    `const r${i} = 1 / ${S};`,
-    `const z${i} = (${X} - ${M}) * r${i};`,
-    `const v${i} = ${S} > 0 && ${S} < Infinity ? -Math.log(${S}) - ${literal(HALF_LOG_2PI)} - 0.5 * z${i} * z${i} : -Infinity;`
+    def(r, `1 / ${S}`),
+    def(z, `(${X} - ${M}) * ${r}`),
+    def(v, `${S} > 0 && ${S} < Infinity ? -Math.log(${S}) - ${literal(HALF_LOG_2PI)} - 0.5 * ${z} * ${z} : -Infinity`)
   ]
 }
 
@@ -147,68 +157,91 @@ const BINARY_PARTIAL: Record<number, readonly [(a: string, b: string, v: string)
   [Ad.POW]: [(a, b) => `(${b} === 0 ? 0 : ${b} * Math.pow(${a}, ${b} - 1))`, (a, _, v) => `(${v} * Math.log(${a}))`]
 }
 
+/** Statements per generated function in the chunked form (well below V8's ~60 KB bytecode cutoff). */
+const CHUNK_STATEMENTS = 300
+
 /**
  * Compiles the tape's computation of `output` (from inputs 0 … inputs − 1) into a function.
  * `logistic` and `softplus` are `Ad`'s own, so values agree with the tape's bit for bit except
  * where V8 fuses differently (in practice to the last bit).
+ *
+ * **Details** Small tapes (≤ `chunkFrom` statements) become one function whose values and
+ * adjoints are local variables: the fastest form, which V8 optimises while the function stays
+ * under about 60 KB of bytecode. Larger tapes keep values, adjoints and partials in preallocated
+ * Float64Arrays and are split into chunks of about 300 statements each (forward chunks in
+ * order, then reverse chunks in reverse order), so every chunk stays optimisable whatever the
+ * tape's size.
  */
-export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number): Compiled => {
+export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number, chunkFrom = 4000): Compiled => {
   const out = output.index
   const live = markLive(tape, out)
   const { op, x, y, aux, args } = tape
   const constants = tape.constants
-  const ref = (r: number): string => (r >= 0 ? `v${r}` : literal(constants[-1 - r]!))
-  const forward: Array<string> = []
-  const reverse: Array<string> = []
+  let statements = 0
+  for (let i = 0; i <= out; i++) if (live[i]) statements += isNary(op[i]!) ? 2 + 2 * y[i]! : 3
+  const arrays = statements > chunkFrom
+  const V = (i: number): string => (arrays ? `V[${i}]` : `v${i}`)
+  const Gr = (i: number): string => (arrays ? `A[${i}]` : `g${i}`)
+  const Z = (i: number): string => (arrays ? `T[${2 * i}]` : `z${i}`)
+  const R = (i: number): string => (arrays ? `T[${2 * i + 1}]` : `r${i}`)
+  const Pk = (i: number, k: number): string => (arrays ? `P[${4 * i + k}]` : `p${i}_${k}`)
+  const def = (name: string, expr: string): string => (arrays ? `${name} = ${expr};` : `const ${name} = ${expr};`)
+  const ref = (r: number): string => (r >= 0 ? V(r) : literal(constants[-1 - r]!))
+  /** Statements per node, forward and reverse (grouped so chunks split between nodes). */
+  const forward: Array<Array<string>> = []
+  const reverse: Array<Array<string>> = []
   const leafOf = new Int32Array(inputs).fill(-1)
+  let current: Array<string> = []
   const accumulate = (r: number, term: string): void => {
-    if (r >= 0) reverse.push(`g${r} += ${term};`)
+    if (r >= 0) current.push(`${Gr(r)} += ${term};`)
   }
   for (let i = 0; i <= out; i++) {
     if (!live[i]) continue
     const o = op[i]!
-    const v = `v${i}`
+    const v = V(i)
+    const f: Array<string> = []
+    forward.push(f)
     if (o === Ad.LEAF) {
-      forward.push(`const ${v} = q[${y[i]!}];`)
+      f.push(def(v, `q[${y[i]!}]`))
       if (y[i]! < inputs) leafOf[y[i]!] = i
       continue
     }
     if (isUnary(o)) {
-      const a = ref(x[i]!)
-      forward.push(`const ${v} = ${UNARY_FORWARD[o]!(a)};`)
+      f.push(def(v, UNARY_FORWARD[o]!(ref(x[i]!))))
       continue
     }
     if (isBinary(o)) {
-      forward.push(`const ${v} = ${BINARY_FORWARD[o]!(ref(x[i]!), ref(y[i]!))};`)
+      f.push(def(v, BINARY_FORWARD[o]!(ref(x[i]!), ref(y[i]!))))
       continue
     }
     const start = x[i]!, count = y[i]!
+    const let_ = (expr: string) => (arrays ? `${v} = ${expr};` : `let ${v} = ${expr};`)
     switch (o) {
       case Ad.SUM:
-        forward.push(`let ${v} = 0;`)
-        for (let k = 0; k < count; k++) forward.push(`${v} += ${ref(args[start + k]!)};`)
+        f.push(let_("0"))
+        for (let k = 0; k < count; k++) f.push(`${v} += ${ref(args[start + k]!)};`)
         break
       case Ad.DOT:
-        forward.push(`let ${v} = 0;`)
-        for (let k = 0; k < count; k += 2) forward.push(`${v} += ${ref(args[start + k]!)} * ${ref(args[start + k + 1]!)};`)
+        f.push(let_("0"))
+        for (let k = 0; k < count; k += 2) f.push(`${v} += ${ref(args[start + k]!)} * ${ref(args[start + k + 1]!)};`)
         break
       case Ad.LOG_SUM_EXP: {
         const items: Array<string> = []
         for (let k = 0; k < count; k++) items.push(ref(args[start + k]!))
-        forward.push(`let m${i} = -Infinity;`)
-        for (const it of items) forward.push(`m${i} = Math.max(m${i}, ${it});`)
-        forward.push(`let ${v} = m${i};`, `if (m${i} !== -Infinity && m${i} !== Infinity) {`, `let s${i} = 0;`)
-        for (const it of items) forward.push(`s${i} += Math.exp(${it} - m${i});`)
-        forward.push(`${v} = m${i} + Math.log(s${i});`, `}`)
+        f.push(let_("-Infinity"), "{", "let m = -Infinity;")
+        for (const it of items) f.push(`m = Math.max(m, ${it});`)
+        f.push(`${v} = m;`, `if (m !== -Infinity && m !== Infinity) {`, `let s = 0;`)
+        for (const it of items) f.push(`s += Math.exp(${it} - m);`)
+        f.push(`${v} = m + Math.log(s);`, `}`, `}`)
         break
       }
       case Ad.KERNEL: {
         if (tape.kernels[aux[i]!] === normalKernel) {
-          forward.push(...normalForward(i, args[start]!, args[start + 1]!, args[start + 2]!, ref, constants))
+          f.push(...normalForward(args[start]!, args[start + 1]!, args[start + 2]!, ref, constants, V(i), Z(i), R(i), def))
           break
         }
-        forward.push(`const ${v} = K${aux[i]!}(G, ${ref(args[start]!)}, ${ref(args[start + 1]!)}, ${ref(args[start + 2]!)}, ${ref(args[start + 3]!)});`)
-        for (let k = 0; k < 4; k++) if (args[start + k]! >= 0) forward.push(`const p${i}_${k} = G[${k}];`)
+        f.push(def(v, `K${aux[i]!}(G, ${ref(args[start]!)}, ${ref(args[start + 1]!)}, ${ref(args[start + 2]!)}, ${ref(args[start + 3]!)})`))
+        for (let k = 0; k < 4; k++) if (args[start + k]! >= 0) f.push(def(Pk(i, k), `G[${k}]`))
         break
       }
       default:
@@ -220,8 +253,10 @@ export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number): Compile
     if (!live[i]) continue
     const o = op[i]!
     if (o === Ad.LEAF) continue
-    const g = `g${i}`
-    const v = `v${i}`
+    current = []
+    reverse.push(current)
+    const g = Gr(i)
+    const v = V(i)
     if (isUnary(o)) {
       accumulate(x[i]!, `${g} * ${UNARY_PARTIAL[o]!(ref(x[i]!), v)}`)
       continue
@@ -251,36 +286,74 @@ export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number): Compile
       case Ad.KERNEL:
         if (tape.kernels[aux[i]!] === normalKernel) {
           // ∂x = −z/σ, ∂μ = z/σ, ∂σ = (z² − 1)/σ
-          accumulate(args[start]!, `${g} * (-z${i} * r${i})`)
-          accumulate(args[start + 1]!, `${g} * (z${i} * r${i})`)
-          accumulate(args[start + 2]!, `${g} * ((z${i} * z${i} - 1) * r${i})`)
+          const z = Z(i), r = R(i)
+          accumulate(args[start]!, `${g} * (-${z} * ${r})`)
+          accumulate(args[start + 1]!, `${g} * (${z} * ${r})`)
+          accumulate(args[start + 2]!, `${g} * ((${z} * ${z} - 1) * ${r})`)
           break
         }
-        for (let k = 0; k < 4; k++) accumulate(args[start + k]!, `${g} * p${i}_${k}`)
+        for (let k = 0; k < 4; k++) accumulate(args[start + k]!, `${g} * ${Pk(i, k)}`)
         break
     }
   }
-  const declarations: Array<string> = []
-  for (let i = 0; i <= out; i++) if (live[i] && op[i] !== Ad.LEAF && i !== out) declarations.push(`g${i} = 0`)
-  for (let i = 0; i <= out; i++) if (live[i] && op[i] === Ad.LEAF) declarations.push(`g${i} = 0`)
   const gradientWrites: Array<string> = []
-  for (let k = 0; k < inputs; k++) gradientWrites.push(leafOf[k]! >= 0 ? `grad[${k}] = g${leafOf[k]!};` : `grad[${k}] = 0;`)
+  for (let k = 0; k < inputs; k++) gradientWrites.push(leafOf[k]! >= 0 ? `grad[${k}] = ${Gr(leafOf[k]!)};` : `grad[${k}] = 0;`)
   const kernels = tape.kernels.map((_, k) => `const K${k} = K[${k}];`).join("\n")
-  const body = [
-    kernels,
-    "const G = new Float64Array(4);",
-    "return function compiledLogDensity(q, grad) {",
-    ...forward,
-    `const lp = v${out};`,
-    "if (grad === undefined) return lp;",
-    "if (!(lp > -Infinity) || lp === Infinity) { grad.fill(0); return lp; }",
-    declarations.length > 0 ? `let ${declarations.join(", ")};` : "",
-    `const g${out} = 1;`,
-    ...reverse,
-    ...gradientWrites,
-    "return lp;",
-    "};"
-  ].join("\n")
+  let body: string
+  if (!arrays) {
+    const declarations: Array<string> = []
+    for (let i = 0; i <= out; i++) if (live[i] && i !== out) declarations.push(`g${i} = 0`)
+    body = [
+      kernels,
+      "const G = new Float64Array(4);",
+      "return function compiledLogDensity(q, grad) {",
+      ...forward.flat(),
+      `const lp = v${out};`,
+      "if (grad === undefined) return lp;",
+      "if (!(lp > -Infinity) || lp === Infinity) { grad.fill(0); return lp; }",
+      declarations.length > 0 ? `let ${declarations.join(", ")};` : "",
+      `const g${out} = 1;`,
+      ...reverse.flat(),
+      ...gradientWrites,
+      "return lp;",
+      "};"
+    ].join("\n")
+  } else {
+    const chunk = (groups: Array<Array<string>>, name: string): Array<string> => {
+      const fns: Array<string> = []
+      let lines: Array<string> = []
+      const flush = () => {
+        if (lines.length === 0) return
+        fns.push(`const ${name}${fns.length} = (q) => {\n${lines.join("\n")}\n};`)
+        lines = []
+      }
+      for (const group of groups) {
+        if (lines.length + group.length > CHUNK_STATEMENTS) flush()
+        lines.push(...group)
+      }
+      flush()
+      return fns
+    }
+    const forwardFns = chunk(forward, "forward")
+    const reverseFns = chunk(reverse, "reverse")
+    body = [
+      kernels,
+      "const G = new Float64Array(4);",
+      `const V = new Float64Array(${out + 1}), A = new Float64Array(${out + 1}), T = new Float64Array(${2 * (out + 1)}), P = new Float64Array(${4 * (out + 1)});`,
+      ...forwardFns,
+      ...reverseFns,
+      "return function compiledLogDensity(q, grad) {",
+      ...forwardFns.map((_, k) => `forward${k}(q);`),
+      `const lp = V[${out}];`,
+      "if (grad === undefined) return lp;",
+      "if (!(lp > -Infinity) || lp === Infinity) { grad.fill(0); return lp; }",
+      `A.fill(0); A[${out}] = 1;`,
+      ...reverseFns.map((_, k) => `reverse${k}(q);`),
+      ...gradientWrites,
+      "return lp;",
+      "};"
+    ].join("\n")
+  }
   const factory = new Function("K", "logistic", "softplus", body) as (
     K: ReadonlyArray<Ad.Kernel>,
     logistic: (x: number) => number,
