@@ -85,12 +85,14 @@ export class BernoulliLogitDistribution implements Distribution<boolean> {
 export const bernoulliLogitKernel: Kernel = (out, x, eta) => {
   if (eta - eta !== 0 || (x !== 0 && x !== 1)) return -Infinity
   out[0] = 0
-  if (x === 1) {
-    out[1] = logisticValue(-eta)
-    return 0 - softplusValue(-eta)
-  }
-  out[1] = -logisticValue(eta)
-  return 0 - softplusValue(eta)
+  // t = −η for true, η for false: log p = −softplus(t), ∂η = ±σ(t); one exp serves both
+  // (e = e^−|t|: softplus(t) = max(t, 0) + log1p(e), σ(t) = 1/(1 + e) or e/(1 + e)), with the
+  // same arithmetic as softplusValue and logisticValue
+  const t = x === 1 ? -eta : eta
+  const e = Math.exp(-Math.abs(t))
+  const sigma = t >= 0 ? 1 / (1 + e) : e / (1 + e)
+  out[1] = x === 1 ? sigma : -sigma
+  return 0 - (t > 0 ? t + Math.log1p(e) : Math.log1p(e))
 }
 
 /**
