@@ -309,50 +309,47 @@ export class Tape {
     this.args[this.argCount++] = r
   }
 
-  /** Records a unary or binary op with value v and local partials da, db. */
-  binary(op: number, a: Real, b: Real, v: number, da: number, db: number): Node {
+  /**
+   * Records a unary or binary op on a and b (b ignored for unary ops): the node's value and
+   * local partials come from `compute`, the same code `evaluate` runs at later points.
+   */
+  binary(op: number, a: Real, b: Real): Node {
     const ra = this.ref(a)
-    const rb = this.ref(b)
-    const i = this.push(op, ra, rb, v)
-    this.edge(ra, da)
-    this.edge(rb, db)
+    const rb = op <= DIV || op === POW ? this.ref(b) : 0
+    const i = this.push(op, ra, rb, 0)
+    this.edge(ra, 0)
+    if (op <= DIV || op === POW) this.edge(rb, 0)
     this.edgeStart[i + 1] = this.edges
-    return new Node(this, i, v)
+    return this.computed(i)
   }
-  unary(op: number, a: Real, v: number, da: number): Node {
-    const ra = this.ref(a)
-    const i = this.push(op, ra, 0, v)
-    this.edge(ra, da)
-    this.edgeStart[i + 1] = this.edges
-    return new Node(this, i, v)
+  /** Records a unary op on a. */
+  unary(op: number, a: Real): Node {
+    return this.binary(op, a, 0)
   }
-  /** Records an n-ary op over `operands` with value v and partials `partials[k]` per operand. */
-  nary(op: number, operands: ArrayLike<Real>, count: number, v: number, partials: ArrayLike<number>, aux = 0): Node {
+  /** Records an n-ary op over `count` operands (for KERNEL, `aux` is the kernel's index). */
+  nary(op: number, operands: ArrayLike<Real>, count: number, aux = 0): Node {
     const start = this.argCount
     for (let k = 0; k < count; k++) this.arg(this.ref(operands[k]!))
-    const i = this.push(op, start, count, v)
+    const i = this.push(op, start, count, 0)
     this.aux[i] = aux
-    for (let k = 0; k < count; k++) this.edge(this.args[start + k]!, partials[k]!)
+    for (let k = 0; k < count; k++) this.edge(this.args[start + k]!, 0)
     this.edgeStart[i + 1] = this.edges
-    return new Node(this, i, v)
+    return this.computed(i)
+  }
+  private computed(i: number): Node {
+    this.compute(undefined, i, i)
+    return new Node(this, i, this.value[i]!)
   }
 
   /** log p from a family kernel at (x, params), a node when any operand is one. */
   kernel(kernel: Kernel, x: Real, params: ReadonlyArray<Real>): Real {
-    const out = this.scratch
-    const p0 = params.length > 0 ? primal(params[0]!) : 0
-    const p1 = params.length > 1 ? primal(params[1]!) : 0
-    const p2 = params.length > 2 ? primal(params[2]!) : 0
-    const v = kernel(out, primal(x), p0, p1, p2)
-    let anyNode = typeof x !== "number"
-    for (let k = 0; k < params.length; k++) if (typeof params[k] !== "number") anyNode = true
-    if (!anyNode) return v
+    const operands = [x, params.length > 0 ? params[0]! : 0, params.length > 1 ? params[1]! : 0, params.length > 2 ? params[2]! : 0]
+    let anyNode = false
+    for (let k = 0; k < 4; k++) if (typeof operands[k] !== "number") anyNode = true
+    if (!anyNode) return kernel(this.scratch, x as number, operands[1] as number, operands[2] as number, operands[3] as number)
     let id = this.kernels.indexOf(kernel)
     if (id < 0) id = this.kernels.push(kernel) - 1
-    const operands = [x, params.length > 0 ? params[0]! : 0, params.length > 1 ? params[1]! : 0, params.length > 2 ? params[2]! : 0]
-    // at −∞ the partials are meaningless; record zeros so the sweep stays finite
-    if (!(v > -Infinity)) out.fill(0)
-    return this.nary(KERNEL, operands, 4, v, out, id)
+    return this.nary(KERNEL, operands, 4, id)
   }
 
   /**
@@ -362,14 +359,24 @@ export class Tape {
    * point (control flow on a node's value would have gone through `valueOf`). Allocates nothing.
    */
   evaluate(inputs: ArrayLike<number>, output: number): number {
+    this.compute(inputs, 0, output)
+    return this.value[output]!
+  }
+
+  /**
+   * The one definition of every op: the values and local partials (edge weights) of nodes
+   * `from` … `to`, leaves read from `inputs`. Recording runs it on each new node, `evaluate` on
+   * the whole tape.
+   */
+  private compute(inputs: ArrayLike<number> | undefined, from: number, to: number): void {
     const op = this.op, xs = this.x, ys = this.y, val = this.value, w = this.edgeWeight, es = this.edgeStart
     const args = this.args, c = this.constants, out = this.scratch
-    for (let i = 0; i <= output; i++) {
+    for (let i = from; i <= to; i++) {
       const o = op[i]!
       const xr = xs[i]!, yr = ys[i]!
       let e = es[i]!
       if (o === LEAF) {
-        val[i] = inputs[yr]!
+        val[i] = inputs![yr]!
         continue
       }
       if (o >= SUM) {
@@ -380,6 +387,7 @@ export class Tape {
             for (let k = xr; k < end; k++) {
               const r = args[k]!
               v += r >= 0 ? val[r]! : c[-1 - r]!
+              if (r >= 0) w[e++] = 1
             }
             val[i] = v
             break
@@ -533,7 +541,6 @@ export class Tape {
       if (xr >= 0) w[e++] = da
       if (yr >= 0 && (o <= DIV || o === POW)) w[e] = db
     }
-    return val[output]!
   }
 
   /**
@@ -604,7 +611,7 @@ const tapeOf = (a: Real, b: Real): Tape => (a instanceof Node ? a.tape : (b as N
  * @since 0.2.0
  */
 export const add = (a: Real, b: Real): Real =>
-  typeof a === "number" && typeof b === "number" ? a + b : tapeOf(a, b).binary(ADD, a, b, primal(a) + primal(b), 1, 1)
+  typeof a === "number" && typeof b === "number" ? a + b : tapeOf(a, b).binary(ADD, a, b)
 
 /**
  * a − b.
@@ -616,7 +623,7 @@ export const add = (a: Real, b: Real): Real =>
  * @since 0.2.0
  */
 export const sub = (a: Real, b: Real): Real =>
-  typeof a === "number" && typeof b === "number" ? a - b : tapeOf(a, b).binary(SUB, a, b, primal(a) - primal(b), 1, -1)
+  typeof a === "number" && typeof b === "number" ? a - b : tapeOf(a, b).binary(SUB, a, b)
 
 /**
  * a · b.
@@ -627,11 +634,8 @@ export const sub = (a: Real, b: Real): Real =>
  * @category numerics
  * @since 0.2.0
  */
-export const mul = (a: Real, b: Real): Real => {
-  if (typeof a === "number" && typeof b === "number") return a * b
-  const va = primal(a), vb = primal(b)
-  return tapeOf(a, b).binary(MUL, a, b, va * vb, vb, va)
-}
+export const mul = (a: Real, b: Real): Real =>
+  typeof a === "number" && typeof b === "number" ? a * b : tapeOf(a, b).binary(MUL, a, b)
 
 /**
  * a / b.
@@ -642,12 +646,8 @@ export const mul = (a: Real, b: Real): Real => {
  * @category numerics
  * @since 0.2.0
  */
-export const div = (a: Real, b: Real): Real => {
-  if (typeof a === "number" && typeof b === "number") return a / b
-  const va = primal(a), vb = primal(b)
-  const v = va / vb
-  return tapeOf(a, b).binary(DIV, a, b, v, 1 / vb, -v / vb)
-}
+export const div = (a: Real, b: Real): Real =>
+  typeof a === "number" && typeof b === "number" ? a / b : tapeOf(a, b).binary(DIV, a, b)
 
 /**
  * a^b (for a node exponent, a must be > 0).
@@ -658,16 +658,10 @@ export const div = (a: Real, b: Real): Real => {
  * @category numerics
  * @since 0.2.0
  */
-export const pow = (a: Real, b: Real): Real => {
-  if (typeof a === "number" && typeof b === "number") return Math.pow(a, b)
-  const va = primal(a), vb = primal(b)
-  const v = Math.pow(va, vb)
-  const da = vb === 0 ? 0 : vb * Math.pow(va, vb - 1)
-  const db = typeof b === "number" ? 0 : v * Math.log(va)
-  return tapeOf(a, b).binary(POW, a, b, v, da, db)
-}
+export const pow = (a: Real, b: Real): Real =>
+  typeof a === "number" && typeof b === "number" ? Math.pow(a, b) : tapeOf(a, b).binary(POW, a, b)
 
-const unary = (op: number, a: Node, v: number, da: number): Node => a.tape.unary(op, a, v, da)
+const unary = (op: number, a: Node): Node => a.tape.unary(op, a)
 
 /**
  * −a.
@@ -678,7 +672,7 @@ const unary = (op: number, a: Node, v: number, da: number): Node => a.tape.unary
  * @category numerics
  * @since 0.2.0
  */
-export const neg = (a: Real): Real => (typeof a === "number" ? -a : unary(NEG, a, -a.value, -1))
+export const neg = (a: Real): Real => (typeof a === "number" ? -a : unary(NEG, a))
 
 /**
  * e^a.
@@ -689,11 +683,7 @@ export const neg = (a: Real): Real => (typeof a === "number" ? -a : unary(NEG, a
  * @category numerics
  * @since 0.2.0
  */
-export const exp = (a: Real): Real => {
-  if (typeof a === "number") return Math.exp(a)
-  const v = Math.exp(a.value)
-  return unary(EXP, a, v, v)
-}
+export const exp = (a: Real): Real => (typeof a === "number" ? Math.exp(a) : unary(EXP, a))
 
 /**
  * log a.
@@ -704,7 +694,7 @@ export const exp = (a: Real): Real => {
  * @category numerics
  * @since 0.2.0
  */
-export const log = (a: Real): Real => (typeof a === "number" ? Math.log(a) : unary(LOG, a, Math.log(a.value), 1 / a.value))
+export const log = (a: Real): Real => (typeof a === "number" ? Math.log(a) : unary(LOG, a))
 
 /**
  * log(1 + a), accurate for small a.
@@ -716,7 +706,7 @@ export const log = (a: Real): Real => (typeof a === "number" ? Math.log(a) : una
  * @since 0.2.0
  */
 export const log1p = (a: Real): Real =>
-  typeof a === "number" ? Math.log1p(a) : unary(LOG1P, a, Math.log1p(a.value), 1 / (1 + a.value))
+  typeof a === "number" ? Math.log1p(a) : unary(LOG1P, a)
 
 /**
  * e^a − 1, accurate for small a.
@@ -727,11 +717,7 @@ export const log1p = (a: Real): Real =>
  * @category numerics
  * @since 0.2.0
  */
-export const expm1 = (a: Real): Real => {
-  if (typeof a === "number") return Math.expm1(a)
-  const v = Math.expm1(a.value)
-  return unary(EXPM1, a, v, v + 1)
-}
+export const expm1 = (a: Real): Real => (typeof a === "number" ? Math.expm1(a) : unary(EXPM1, a))
 
 /**
  * √a.
@@ -742,11 +728,7 @@ export const expm1 = (a: Real): Real => {
  * @category numerics
  * @since 0.2.0
  */
-export const sqrt = (a: Real): Real => {
-  if (typeof a === "number") return Math.sqrt(a)
-  const v = Math.sqrt(a.value)
-  return unary(SQRT, a, v, 0.5 / v)
-}
+export const sqrt = (a: Real): Real => (typeof a === "number" ? Math.sqrt(a) : unary(SQRT, a))
 
 /**
  * a².
@@ -757,7 +739,7 @@ export const sqrt = (a: Real): Real => {
  * @category numerics
  * @since 0.2.0
  */
-export const square = (a: Real): Real => (typeof a === "number" ? a * a : unary(SQUARE, a, a.value * a.value, 2 * a.value))
+export const square = (a: Real): Real => (typeof a === "number" ? a * a : unary(SQUARE, a))
 
 /**
  * |a| (derivative 0 at 0).
@@ -769,7 +751,7 @@ export const square = (a: Real): Real => (typeof a === "number" ? a * a : unary(
  * @since 0.2.0
  */
 export const abs = (a: Real): Real =>
-  typeof a === "number" ? Math.abs(a) : unary(ABS, a, Math.abs(a.value), a.value > 0 ? 1 : a.value < 0 ? -1 : 0)
+  typeof a === "number" ? Math.abs(a) : unary(ABS, a)
 
 /**
  * sin a.
@@ -780,7 +762,7 @@ export const abs = (a: Real): Real =>
  * @category numerics
  * @since 0.2.0
  */
-export const sin = (a: Real): Real => (typeof a === "number" ? Math.sin(a) : unary(SIN, a, Math.sin(a.value), Math.cos(a.value)))
+export const sin = (a: Real): Real => (typeof a === "number" ? Math.sin(a) : unary(SIN, a))
 
 /**
  * cos a.
@@ -791,7 +773,7 @@ export const sin = (a: Real): Real => (typeof a === "number" ? Math.sin(a) : una
  * @category numerics
  * @since 0.2.0
  */
-export const cos = (a: Real): Real => (typeof a === "number" ? Math.cos(a) : unary(COS, a, Math.cos(a.value), -Math.sin(a.value)))
+export const cos = (a: Real): Real => (typeof a === "number" ? Math.cos(a) : unary(COS, a))
 
 /**
  * tanh a.
@@ -802,11 +784,7 @@ export const cos = (a: Real): Real => (typeof a === "number" ? Math.cos(a) : una
  * @category numerics
  * @since 0.2.0
  */
-export const tanh = (a: Real): Real => {
-  if (typeof a === "number") return Math.tanh(a)
-  const v = Math.tanh(a.value)
-  return unary(TANH, a, v, 1 - v * v)
-}
+export const tanh = (a: Real): Real => (typeof a === "number" ? Math.tanh(a) : unary(TANH, a))
 
 /**
  * The logistic function σ(a) = 1 / (1 + e^−a), without overflow.
@@ -817,11 +795,7 @@ export const tanh = (a: Real): Real => {
  * @category numerics
  * @since 0.2.0
  */
-export const logistic = (a: Real): Real => {
-  if (typeof a === "number") return logisticValue(a)
-  const v = logisticValue(a.value)
-  return unary(LOGISTIC, a, v, v * (1 - v))
-}
+export const logistic = (a: Real): Real => (typeof a === "number" ? logisticValue(a) : unary(LOGISTIC, a))
 
 /**
  * log σ(a) = −softplus(−a), finite for every finite a.
@@ -833,7 +807,7 @@ export const logistic = (a: Real): Real => {
  * @since 0.2.0
  */
 export const logSigmoid = (a: Real): Real =>
-  typeof a === "number" ? -softplusValue(-a) : unary(LOG_SIGMOID, a, -softplusValue(-a.value), logisticValue(-a.value))
+  typeof a === "number" ? -softplusValue(-a) : unary(LOG_SIGMOID, a)
 
 /**
  * softplus(a) = log(1 + e^a), without overflow.
@@ -845,7 +819,7 @@ export const logSigmoid = (a: Real): Real =>
  * @since 0.2.0
  */
 export const softplus = (a: Real): Real =>
-  typeof a === "number" ? softplusValue(a) : unary(SOFTPLUS, a, softplusValue(a.value), logisticValue(a.value))
+  typeof a === "number" ? softplusValue(a) : unary(SOFTPLUS, a)
 
 const firstTape = (xs: ArrayLike<Real>): Tape | undefined => {
   for (let i = 0; i < xs.length; i++) {
@@ -853,12 +827,6 @@ const firstTape = (xs: ArrayLike<Real>): Tape | undefined => {
     if (typeof x !== "number") return (x as Node).tape
   }
   return undefined
-}
-
-const ONES: Array<number> = []
-const ones = (n: number): Array<number> => {
-  while (ONES.length < n) ONES.push(1)
-  return ONES
 }
 
 /**
@@ -871,10 +839,11 @@ const ones = (n: number): Array<number> => {
  * @since 0.2.0
  */
 export const sum = (xs: ArrayLike<Real>): Real => {
-  let v = 0
-  for (let i = 0; i < xs.length; i++) v += primal(xs[i]!)
   const tape = firstTape(xs)
-  return tape === undefined ? v : tape.nary(SUM, xs, xs.length, v, ones(xs.length))
+  if (tape !== undefined) return tape.nary(SUM, xs, xs.length)
+  let v = 0
+  for (let i = 0; i < xs.length; i++) v += xs[i] as number
+  return v
 }
 
 /**
@@ -889,19 +858,18 @@ export const sum = (xs: ArrayLike<Real>): Real => {
 export const dot = (a: ArrayLike<Real>, b: ArrayLike<Real>): Real => {
   const n = a.length
   if (b.length !== n) throw new RangeError(`Ad.dot: lengths ${n} and ${b.length} differ`)
-  let v = 0
-  for (let i = 0; i < n; i++) v += primal(a[i]!) * primal(b[i]!)
   const tape = firstTape(a) ?? firstTape(b)
-  if (tape === undefined) return v
+  if (tape === undefined) {
+    let v = 0
+    for (let i = 0; i < n; i++) v += (a[i] as number) * (b[i] as number)
+    return v
+  }
   const operands: Array<Real> = new Array(2 * n)
-  const partials: Array<number> = new Array(2 * n)
   for (let i = 0; i < n; i++) {
     operands[2 * i] = a[i]!
     operands[2 * i + 1] = b[i]!
-    partials[2 * i] = primal(b[i]!)
-    partials[2 * i + 1] = primal(a[i]!)
   }
-  return tape.nary(DOT, operands, 2 * n, v, partials)
+  return tape.nary(DOT, operands, 2 * n)
 }
 
 /**
@@ -920,12 +888,8 @@ export const logSumExp = (xs: ArrayLike<Real>): Real => {
   if (m === -Infinity || m === Infinity) return m
   let s = 0
   for (let i = 0; i < n; i++) s += Math.exp(primal(xs[i]!) - m)
-  const v = m + Math.log(s)
   const tape = firstTape(xs)
-  if (tape === undefined) return v
-  const partials: Array<number> = new Array(n)
-  for (let i = 0; i < n; i++) partials[i] = Math.exp(primal(xs[i]!) - v)
-  return tape.nary(LOG_SUM_EXP, xs, n, v, partials)
+  return tape === undefined ? m + Math.log(s) : tape.nary(LOG_SUM_EXP, xs, n)
 }
 
 /**
