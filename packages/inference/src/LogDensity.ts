@@ -186,7 +186,8 @@ class LogDensityImpl implements LogDensity {
   private readonly maxInstructions: number | undefined
   private readonly score: ScoreHandler
   private readonly scoreWrapped: Handler<number>
-  private readonly tape = new Ad.Tape()
+  /** The recording (its compiled form is built from it in `choose`). */
+  readonly tape = new Ad.Tape()
   private readonly tapeHandler: TapeHandler
   private readonly tapeWrapped: Handler<Ad.Real>
   private compiled: Compiled | undefined = undefined
@@ -430,7 +431,7 @@ const choose = (density: LogDensityImpl, requested: "auto" | GradientSource, max
   if (!Ad.isNode(recorded.output)) return use("finite-differences", "the log density does not depend on the latent values")
   density.useTape(recorded.output.index)
   if (requested === "taped") return use("taped", "requested")
-  const tape = (density as unknown as { tape: Ad.Tape }).tape
+  const tape = density.tape
   const size = liveSize(tape, recorded.output.index)
   const codegen = codeGeneration()
   const why = !codegen.allowed ? codegen.reason : size > maxCompiled ? `the tape has ${size} nodes, above maxCompiledNodes (${maxCompiled})` : ""

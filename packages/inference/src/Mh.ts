@@ -231,9 +231,12 @@ const densityFor = (model: Model<unknown>, config: Config, transform: Transform 
   try {
     const density = LogDensity.make(model, { transform, maxInstructions: config.maxInstructions })
     return density.gradientSource === "finite-differences" ? undefined : density
-  } catch {
-    // not a fixed-structure continuous model (or not at the discovery points): the generic path
-    return undefined
+  } catch (error) {
+    // a typed error (discrete or vector site, changing structure, randomness, the model's own
+    // errors): not a fixed-structure continuous model, so the generic path, which reports the
+    // model's errors itself; anything else is a bug and propagates
+    if (typeof (error as { _tag?: unknown } | null)?._tag === "string") return undefined
+    throw error
   }
 }
 

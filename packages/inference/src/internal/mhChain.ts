@@ -207,29 +207,19 @@ export class Chain<A> {
   /** One step of the fast path (the generic step's pick, proposal and acceptance). */
   private pointStep(adapt: boolean, warmup: boolean): boolean {
     const q = this.point, t = this.proposal
-    const n = q.length
-    let pick = Math.floor(this.rng.uniform() * n)
-    if (pick >= n) pick = n - 1
+    const pick = this.pick(q.length)
     const site = this.siteStates[pick]!
-    if (warmup) {
-      this.warmupProposed++
-      site.warmupProposed++
-    } else {
-      this.proposed++
-      site.proposed++
-    }
+    this.countProposal(site, warmup)
     t[pick] = q[pick]! + Math.exp(site.logScale) * this.rng.normal()
     const lp = this.density!.logDensity(t)
     const logAlpha = lp === -Infinity ? -Infinity : lp - this.pointLogDensity
-    site.walked = true
     if (logAlpha !== logAlpha) {
       t[pick] = q[pick]!
-      this.rejectedInvalid++
-      site.rejectedInvalid++
-      if (adapt) this.adapt(site, 0)
+      this.rejectInvalid(site, adapt, true)
       return true
     }
     const accept = logAlpha >= 0 || Math.log(this.rng.uniform()) < logAlpha
+    site.walked = true
     if (adapt) this.adapt(site, logAlpha >= 0 ? 1 : Math.exp(logAlpha))
     if (!accept) {
       t[pick] = q[pick]!
@@ -237,6 +227,27 @@ export class Chain<A> {
     }
     q[pick] = t[pick]!
     this.pointLogDensity = lp
+    this.countAcceptance(site, warmup)
+    return true
+  }
+
+  /** The site to propose at: uniform over the n sites (clamped: uniform() may round to 1). */
+  private pick(n: number): number {
+    const pick = Math.floor(this.rng.uniform() * n)
+    return pick >= n ? n - 1 : pick
+  }
+
+  private countProposal(site: SiteState, warmup: boolean): void {
+    if (warmup) {
+      this.warmupProposed++
+      site.warmupProposed++
+    } else {
+      this.proposed++
+      site.proposed++
+    }
+  }
+
+  private countAcceptance(site: SiteState, warmup: boolean): void {
     if (warmup) {
       this.warmupAccepted++
       site.warmupAccepted++
@@ -244,7 +255,6 @@ export class Chain<A> {
       this.accepted++
       site.accepted++
     }
-    return true
   }
 
   /** Starts from a given trace and its model result (the kernel's entry point). */
@@ -385,17 +395,10 @@ export class Chain<A> {
       const current = this.choices
       const n = current.length
       if (n === 0) return true
-      let pick = Math.floor(this.rng.uniform() * n)
-      if (pick >= n) pick = n - 1
+      const pick = this.pick(n)
       site = this.siteStates[pick]
       h.reset(current, this.index, current[pick], Math.exp(site.logScale))
-      if (warmup) {
-        this.warmupProposed++
-        site.warmupProposed++
-      } else {
-        this.proposed++
-        site.proposed++
-      }
+      this.countProposal(site, warmup)
       this.execution.restart(this.model)
     }
     try {
@@ -436,13 +439,7 @@ export class Chain<A> {
       if (adapt) this.adapt(site, logAlpha >= 0 ? 1 : Math.exp(logAlpha))
     }
     if (!accept) return
-    if (warmup) {
-      this.warmupAccepted++
-      site.warmupAccepted++
-    } else {
-      this.accepted++
-      site.accepted++
-    }
+    this.countAcceptance(site, warmup)
     // Swap the buffers: the proposal becomes the state, the old state the next scratch array.
     this.choices = h.visited
     h.visited = current
@@ -462,10 +459,11 @@ export class Chain<A> {
     }
   }
 
-  private rejectInvalid(site: SiteState, adapt: boolean): void {
+  /** A proposal the model (or the density) could not score: rejected and counted. */
+  private rejectInvalid(site: SiteState, adapt: boolean, walked = this.handler.walked): void {
     this.rejectedInvalid++
     site.rejectedInvalid++
-    if (this.handler.walked) {
+    if (walked) {
       site.walked = true
       if (adapt) this.adapt(site, 0)
     }
