@@ -5,7 +5,8 @@
  * chains are worth for the centre and the tails), `mcse` / `mcseQuantile` (Monte Carlo
  * standard errors), `geweke` (a single-chain drift test), `quantile` (the library's one
  * sample-quantile rule), and `summary` / `formatSummary` for a printable table over a
- * `Posterior`. The estimators follow Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021),
+ * `Posterior`, and `report` for the table with every warning (the sites' and the sampler's).
+ * The estimators follow Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021),
  * "Rank-normalization, folding, and localization: an improved R-hat for assessing convergence
  * of MCMC", as implemented in Stan (`stan/analyze/mcmc`), ArviZ (`arviz.stats.diagnostics`)
  * and the R package posterior. Inputs are chains of equal length (at least one chain of at
@@ -45,6 +46,7 @@ export {
   type FormatOptions,
   formatSummary,
   quantileKey,
+  report,
   summary,
   summaryToMarkdown,
   type SummaryOptions,

@@ -115,9 +115,14 @@ export class GradientUnavailableError extends Data.TaggedError("GradientUnavaila
 export class InitializationError extends Data.TaggedError("InitializationError")<{
   readonly attempts: number
   readonly reason: string
+  /** The sampler that was starting (`"NUTS"`, `"HMC"`); absent for `LogDensity.make`. */
+  readonly algorithm?: string | undefined
+  /** The chain that could not start. */
+  readonly chain?: number | undefined
 }> {
   override get message(): string {
-    return `LogDensity: no initial point with a finite log density in ${this.attempts} attempts (${this.reason})`
+    const who = `${this.algorithm ?? "LogDensity"}${this.chain === undefined ? "" : ` chain ${this.chain}`}`
+    return `${who}: no initial point with a finite log density and gradient in ${this.attempts} attempts (${this.reason})`
   }
 }
 
@@ -168,6 +173,19 @@ export interface LogDensity {
   resultAt(q: Float64Array): unknown
   /** The unconstrained point of a trace that holds every site (into `out` if given). */
   unconstrain(trace: Trace, out?: Float64Array): Float64Array
+  /** Names of the constrained values, site by site: the address, or `"address[k]"` for a vector site (as `Posterior` columns). */
+  readonly valueNames: ReadonlyArray<string>
+  /**
+   * The constrained site values at q, flattened in `valueNames` order, into `out` (no model run);
+   * returns log |det ∂x/∂q|, so `logDensity(q)` less it is the log joint of the trace at q.
+   */
+  constrainValues(q: Float64Array, out: Float64Array): number
+  /**
+   * Why the density or its gradient is not finite at q: the sites, observations and factors whose
+   * log probability is −∞ or NaN there, and the sites whose gradient coordinates are not finite
+   * (one run of the model, plus one gradient). Empty when both are finite.
+   */
+  explain(q: Float64Array): Array<string>
 }
 
 const unwrap = (error: unknown): unknown => (error instanceof ModelCodeError ? error.cause : error)
@@ -194,6 +212,8 @@ class LogDensityImpl implements LogDensity {
   /** With the taped source: the output node of the recording. */
   private output = -1
   private readonly shifted: Float64Array
+  readonly valueNames: ReadonlyArray<string>
+  private readonly bijections: ReadonlyArray<Bijection.Bijection>
 
   constructor(model: Model<unknown>, sites: ReadonlyArray<Site>, dimension: number, q0: Float64Array, transform: Transform, maxInstructions: number | undefined) {
     this.model = model
@@ -207,6 +227,9 @@ class LogDensityImpl implements LogDensity {
     this.tapeHandler = new TapeHandler(sites, this.tape)
     this.tapeWrapped = transform(this.tapeHandler, noRandomness)
     this.shifted = new Float64Array(dimension)
+    this.bijections = sites.map((site) => Bijection.of(site.support)!)
+    this.valueNames = sites.flatMap((site) =>
+      site.shape.length === 0 ? [site.address] : Array.from({ length: site.shape[0]! }, (_, k) => `${site.address}[${k}]`))
   }
 
   private check(q: Float64Array): void {
@@ -345,6 +368,52 @@ class LogDensityImpl implements LogDensity {
     this.check(q)
     this.score.reset(q, false)
     return runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })[0]
+  }
+
+  constrainValues(q: Float64Array, out: Float64Array): number {
+    this.check(q)
+    let logJacobian = 0
+    let k = 0
+    for (let s = 0; s < this.sites.length; s++) {
+      const site = this.sites[s]!, b = this.bijections[s]!
+      if (b._tag === "Scalar") {
+        const u = q[site.offset]!
+        out[k++] = b.forward(u)
+        logJacobian += b.logJacobian(u)
+      } else {
+        logJacobian += b.forward(q, site.offset, out.subarray(k, k + b.length))
+        k += b.length
+      }
+    }
+    return logJacobian
+  }
+
+  explain(q: Float64Array): Array<string> {
+    this.check(q)
+    const notes: Array<string> = []
+    this.score.reset(q, false, notes)
+    try {
+      runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })
+    } catch (error) {
+      const cause = unwrap(error)
+      if (cause instanceof InvalidDistributionError) notes.push(cause.message)
+      else throw error
+    } finally {
+      this.score.reset(q, false)
+    }
+    const g = new Float64Array(this.dimension)
+    const lp = this.logDensityGradient(q, g)
+    if (lp > -Infinity && lp < Infinity) {
+      for (const site of this.sites) {
+        for (let i = site.offset; i < site.offset + site.dimension; i++) {
+          if (!Number.isFinite(g[i]!)) {
+            notes.push(`the gradient at site "${site.address}" is ${g[i]}`)
+            break
+          }
+        }
+      }
+    }
+    return notes
   }
 
   unconstrain(trace: Trace, out: Float64Array = new Float64Array(this.dimension)): Float64Array {

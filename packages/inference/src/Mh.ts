@@ -184,7 +184,7 @@ const advance = <A>(chain: Chain<A>, config: Config, recorder: Recorder<A>, dead
       if (!chain.step(false, false, deadline)) break
       const k = it - warmup + 1
       if (k % thin === 0) {
-        if (chain.density !== undefined) recorder.recordPoint(k / thin - 1, chain)
+        if (chain.density !== undefined) recorder.recordPoint(k / thin - 1, chain.density, chain.point, chain.pointLogDensity)
         else recorder.record(k / thin - 1, chain.choices, chain.structure, chain.result, chain.logWeight)
       }
     }

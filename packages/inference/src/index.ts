@@ -4,9 +4,11 @@
  * @since 0.1.0
  */
 export * as Diagnostics from "./Diagnostics.ts"
+export * as Hmc from "./Hmc.ts"
 export * as Is from "./Is.ts"
 export * as LogDensity from "./LogDensity.ts"
 export * as Mh from "./Mh.ts"
+export * as Nuts from "./Nuts.ts"
 export * as Options from "./Options.ts"
 export { InvalidOptionsError, ZeroWeightError } from "./Options.ts"
 export * as Posterior from "./Posterior.ts"

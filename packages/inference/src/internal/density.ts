@@ -16,6 +16,7 @@ import type { Rng } from "@fugue/core/Rng"
 import { PointMass, Scaled } from "@fugue/runtime/Combinators"
 import type { Handler } from "@fugue/runtime/Handler"
 import { Trace } from "@fugue/runtime/Trace"
+import { describe } from "@fugue/core/Value"
 import { Data } from "effect"
 
 /**
@@ -197,14 +198,20 @@ export class ScoreHandler implements Handler<number> {
   cursor = 0
   logDensity = 0
   trace: Trace | undefined = undefined
+  /** When set (`LogDensity.explain`): where a log probability is −∞ or NaN, in words. */
+  notes: Array<string> | undefined = undefined
   constructor(sites: ReadonlyArray<Site>) {
     this.sites = sites
   }
-  reset(q: Float64Array, record: boolean): void {
+  reset(q: Float64Array, record: boolean, notes?: Array<string>): void {
     this.q = q
     this.cursor = 0
     this.logDensity = 0
     this.trace = record ? new Trace() : undefined
+    this.notes = notes
+  }
+  private note(what: string, lp: number): void {
+    if (this.notes !== undefined && !(lp > -Infinity && lp < Infinity)) this.notes.push(`${what} has log probability ${lp}`)
   }
   sample<T>(address: Address, dist: Distribution<T>): T {
     if (dist instanceof PointMass) {
@@ -233,18 +240,21 @@ export class ScoreHandler implements Handler<number> {
       lp = dist.logProb(x)
     }
     this.logDensity += lp
+    this.note(`site "${address}" (${dist.family}) at ${describe(x)}`, lp)
     if (this.trace !== undefined) {
       this.trace.record({ address, value: x as number, logProb: lp })
       this.trace.logPrior += lp
     }
     return x
   }
-  observe<T>(_address: Address, dist: Distribution<T>, value: T): void {
+  observe<T>(address: Address, dist: Distribution<T>, value: T): void {
     const lp = dist.logProb(value)
     this.logDensity += lp
+    this.note(`observation "${address}" (${dist.family})`, lp)
     if (this.trace !== undefined) this.trace.logLikelihood += lp
   }
   factor(logWeight: number): void {
+    this.note("a factor", logWeight)
     this.logDensity += logWeight
     if (this.trace !== undefined) this.trace.logFactors += logWeight
   }

@@ -160,8 +160,7 @@ export class Chain<A> {
   density: LogDensity | undefined = undefined
   point: Float64Array = new Float64Array(0)
   private proposal: Float64Array = new Float64Array(0)
-  private pointLogDensity = 0
-  private bijections: Array<Bijection.Scalar> = []
+  pointLogDensity = 0
 
   /**
    * Switches an initialised chain to the fast path on `density` when its current state is
@@ -172,13 +171,11 @@ export class Chain<A> {
     const d = density.dimension
     if (!this.initialized || d !== this.choices.length || d === 0) return false
     const q = new Float64Array(d)
-    const bijections: Array<Bijection.Scalar> = []
     for (let k = 0; k < d; k++) {
       const site = density.sites[k]!, choice = this.choices[k]!
       if (site.address !== choice.address || site.dimension !== 1 || site.shape.length !== 0 || typeof choice.value !== "number") return false
       const b = Bijection.of(site.support)
       if (b === undefined || b._tag !== "Scalar") return false
-      bijections.push(b)
       q[k] = choice.logit === choice.logit ? choice.logit : b.inverse(choice.value)
       if (!(q[k]! > -Infinity && q[k]! < Infinity)) return false
     }
@@ -188,20 +185,7 @@ export class Chain<A> {
     this.point = q
     this.proposal = q.slice()
     this.pointLogDensity = lp
-    this.bijections = bijections
     return true
-  }
-
-  /** The fast path's log weight (log prior + likelihood + factors): log p(q) less the Jacobians. */
-  pointLogWeight(): number {
-    let w = this.pointLogDensity
-    for (let k = 0; k < this.point.length; k++) w -= this.bijections[k]!.logJacobian(this.point[k]!)
-    return w
-  }
-
-  /** The fast path's values at the current point, in site order, into `out`. */
-  pointValues(out: Float64Array): void {
-    for (let k = 0; k < this.point.length; k++) out[k] = this.bijections[k]!.forward(this.point[k]!)
   }
 
   /** One step of the fast path (the generic step's pick, proposal and acceptance). */

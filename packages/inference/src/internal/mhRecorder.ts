@@ -5,7 +5,7 @@
 // created exactly as `Builder` does (NaN-filled, one Float64Array per chain; vectors flattened
 // to "name[k]"; booleans as 0/1), so a site absent from a draw stays NaN.
 import type { Builder } from "../Posterior.ts"
-import type { Chain } from "./mhChain.ts"
+import type { LogDensity } from "../LogDensity.ts"
 import type { MhChoice } from "./mhHandler.ts"
 
 const columnOf = <A>(builder: Builder<A>, site: string): Array<Float64Array> => {
@@ -52,25 +52,25 @@ export class Recorder<A> {
     this.builder.logWeights[this.chain][index] = logWeight
   }
 
-  /** For a chain on the compiled-density fast path: its site values, its point (for the return value, computed when read). */
+  /** For a chain on a density's point (MH's fast path, HMC, NUTS): its value columns, its points (for the return value, computed when read). */
   private pointColumns: Array<Float64Array> | undefined = undefined
   private points: Float64Array | undefined = undefined
   private values: Float64Array | undefined = undefined
-  recordPoint(index: number, chain: Chain<A>): void {
-    const density = chain.density!
+  /** Records the point q of `density` (log density `logDensity`, Jacobian included) as draw `index`. */
+  recordPoint(index: number, density: LogDensity, q: Float64Array, logDensity: number): void {
     const d = density.dimension
     if (this.pointColumns === undefined) {
-      this.pointColumns = density.sites.map((site) => columnOf(this.builder, site.address)[this.chain]!)
+      this.pointColumns = density.valueNames.map((name) => columnOf(this.builder, name)[this.chain]!)
       const points = new Float64Array(this.builder.size * d)
       this.points = points
-      this.values = new Float64Array(d)
+      this.values = new Float64Array(density.valueNames.length)
       this.builder.deferReturns(this.chain, (i) => density.resultAt(points.subarray(i * d, (i + 1) * d)) as A)
     }
     const values = this.values!
-    chain.pointValues(values)
+    const logJacobian = density.constrainValues(q, values)
     const columns = this.pointColumns
-    for (let k = 0; k < d; k++) columns[k]![index] = values[k]!
-    this.points!.set(chain.point, index * d)
-    this.builder.logWeights[this.chain][index] = chain.pointLogWeight()
+    for (let k = 0; k < columns.length; k++) columns[k]![index] = values[k]!
+    this.points!.set(q, index * d)
+    this.builder.logWeights[this.chain][index] = logDensity - logJacobian
   }
 }

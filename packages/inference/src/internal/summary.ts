@@ -341,3 +341,25 @@ export const summaryToMarkdown = (rows: ReadonlyArray<SummaryRow>, options: Form
   const body = rows.map((_, i) => `| ${columns.map((c) => escape(c.cells[i])).join(" | ")} |`)
   return [header, rule, ...body].join("\n")
 }
+
+/**
+ * The summary table of a posterior with every warning under it: the per-site ones (R-hat, ESS,
+ * stuck chains), then the sampler's own (NUTS and HMC divergences, tree-depth saturation, low
+ * E-BFMI, from `posterior.stats.warnings`). Options as for `summary` and `formatSummary`.
+ *
+ * @example
+ * console.log(Diagnostics.report(Nuts.runUnsafe(model, { samples: 1000, chains: 4 })))
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const report = (posterior: Posterior.Posterior<unknown>, options: SummaryOptions & FormatOptions = {}): string => {
+  checkKeys("report", options, [...SUMMARY_KEYS, ...FORMAT_KEYS])
+  const { digits, ...rest } = options
+  const table = formatSummary(summary(posterior, rest), digits === undefined ? {} : { digits })
+  const stats = posterior.stats as { readonly warnings?: unknown } | null | undefined
+  const own = typeof stats === "object" && stats !== null && Array.isArray(stats.warnings)
+    ? stats.warnings.filter((w): w is string => typeof w === "string").map((w) => `warning: ${w}`)
+    : []
+  return own.length === 0 ? table : [table, ...own].join("\n")
+}

@@ -1,0 +1,135 @@
+/**
+ * The No-U-Turn Sampler with Stan's warm-up: the default sampler for models whose latent sites
+ * are continuous and fixed. Each transition integrates Hamilton's equations on the model's
+ * unconstrained log density (`LogDensity`) forwards and backwards in doubling trees until the
+ * trajectory turns back on itself (the generalised no-U-turn criterion, Betancourt 2017), and
+ * picks the next draw along it by multinomial sampling on the energies; a trajectory whose energy
+ * error exceeds 1000 (or is not finite) is a divergence: it ends the tree, is counted, and never
+ * throws. Warm-up as in Stan: step size by dual averaging towards `targetAcceptance` (Hoffman &
+ * Gelman 2014), the inverse metric (diagonal, or dense as an option) from slow doubling windows
+ * between an initial and a terminal fast interval, regularised towards 10⁻³·I. Chains start at
+ * uniform(−2, 2) on the unconstrained space (or at your values), on independent streams, so the
+ * draws do not depend on `chains` or `concurrency`. Models opt into exact, fast gradients by
+ * writing arithmetic on latent values with `Ad` (see `LogDensity`); plain arithmetic still works
+ * with finite-difference gradients. Discrete latent sites are an error (`DiscreteLatentError`,
+ * naming the site and suggesting MH or SMC): condition or substitute them, or use `Mh`.
+ *
+ * @since 0.2.0
+ */
+import type { Model } from "@fugue/core/Model"
+import type { Effect } from "effect"
+import type { InferenceError } from "./internal/attempt.ts"
+import type { Hamiltonian } from "./internal/hamiltonian.ts"
+import * as Driver from "./internal/hmcRun.ts"
+import type { Posterior } from "./Posterior.ts"
+
+export type { InitialValues, Stats } from "./internal/hmcRun.ts"
+
+/**
+ * Options for `run` / `runUnsafe`.
+ *
+ * **Details**: each chain runs `warmup` transitions (adapting, then discarded), then
+ * `samples × thin` transitions of which every `thin`-th is kept. Warm-up follows Stan: with the
+ * default 1000 warm-up transitions, an initial fast interval of 75 (`initBuffer`), slow windows
+ * of 25, 50, 100, 200, 500 (`baseWindow`) and a terminal fast interval of 50 (`termBuffer`);
+ * below 20 warm-up transitions the metric is not adapted, and when the three intervals do not
+ * fit they become 15 % / 75 % / 10 % of the warm-up.
+ *
+ * @example
+ * const options: Nuts.Options = { samples: 1000, warmup: 1000, chains: 4, seed: 1, targetAcceptance: 0.9 }
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Options extends Driver.CommonOptions {
+  /** Draws kept per chain (≥ 1). */
+  readonly samples: number
+  /** Warm-up transitions per chain (≥ 0; default `samples`). */
+  readonly warmup?: number | undefined
+  /** Independent chains (default 1); chain i uses `Rng.streams(seed, chains)[i]`. */
+  readonly chains?: number | undefined
+  /** Keep every `thin`-th transition after warm-up (default 1). */
+  readonly thin?: number | undefined
+  /** Target mean acceptance statistic of the step-size adaptation, in (0, 1) (default 0.8); raise it (0.9, 0.99) against divergences. */
+  readonly targetAcceptance?: number | undefined
+  /** Largest tree depth: at most 2^maxTreeDepth − 1 leapfrog steps per transition (1–30, default 10). */
+  readonly maxTreeDepth?: number | undefined
+  /** `"diag"` (default): a diagonal inverse metric adapted from the warm-up's variances; `"dense"`: a full covariance; `"unit"`: the identity, never adapted. */
+  readonly metric?: "diag" | "dense" | "unit" | undefined
+  /** The initial step size (default 1), then searched by Stan's heuristic when adapting; without adaptation, the step size used throughout. */
+  readonly stepSize?: number | undefined
+  /** Adapt step size and metric during warm-up (default true). */
+  readonly adaptation?: boolean | undefined
+  /** Warm-up intervals (Stan's adapt init_buffer, term_buffer, window): defaults 75, 50, 25. */
+  readonly initBuffer?: number | undefined
+  readonly termBuffer?: number | undefined
+  readonly baseWindow?: number | undefined
+  /** Initial values on the sites' own scale, by address (e.g. `{ tau: 1 }`), for every chain or one object per chain; sites left out start at random. */
+  readonly initial?: Driver.InitialValues | ReadonlyArray<Driver.InitialValues> | undefined
+  /** Random initial coordinates are uniform(−initRadius, initRadius) on the unconstrained scale (default 2; 0 starts at 0). */
+  readonly initRadius?: number | undefined
+  /** Random starts tried per chain before `InitializationError` (default 100). */
+  readonly initAttempts?: number | undefined
+  /** How many chains `run` steps concurrently (default "unbounded"); results do not depend on it. */
+  readonly concurrency?: number | "unbounded" | undefined
+  /** The gradient source (`LogDensity`'s `gradient` option; default "auto"). */
+  readonly gradient?: "auto" | "compiled" | "taped" | "finite-differences" | undefined
+}
+
+const KIND: Driver.Kind = {
+  algorithm: "NUTS",
+  keys: [...Driver.COMMON_HMC_KEYS, "maxTreeDepth"],
+  transition: () => (h: Hamiltonian) => h.nutsTransition()
+}
+
+/**
+ * Samples the posterior of `model` with NUTS, synchronously.
+ *
+ * **Details**: chains run one after another. Throws `InvalidOptionsError` before any work;
+ * `DiscreteLatentError`, `StructureChangedError` or `RandomnessInDensityError` when the model has
+ * no fixed continuous density; `InitializationError` (with the chain and the sites, observations
+ * or factors whose log probability or gradient is not finite) when a chain cannot start, or when no
+ * step size works (an improper posterior). Divergences are never thrown: they are counted in
+ * `Nuts.stats(post).divergences` and warned about in `stats.warnings`.
+ *
+ * @example
+ * const post = Nuts.runUnsafe(eightSchools, { samples: 1000, warmup: 1000, chains: 4, seed: 1 })
+ * Posterior.mean(post, "tau")
+ * Nuts.stats(post).divergences // per chain
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Driver.Stats> => Driver.runUnsafe(KIND, model, options)
+
+/**
+ * Samples the posterior of `model` with NUTS, as an Effect: chains stepped concurrently in time
+ * slices (interruptible within a few milliseconds), progress through `Progress`, the model run
+ * through the `Interpreter` layers in the context (e.g. `Interpreter.layerCondition`).
+ *
+ * **Details**: with a `seed`, the result equals `runUnsafe(model, options)` exactly, whatever
+ * `concurrency`; without one, chain i uses the i-th split of the `Rng` service's stream, or a
+ * fresh seed (recorded in `posterior.seed`). Errors as in `runUnsafe`, in the error channel.
+ *
+ * @example
+ * const post = yield* Nuts.run(model, { samples: 1000, chains: 4 }).pipe(
+ *   Effect.provide(Interpreter.layerCondition({ y: 2 }).pipe(Layer.provide(Interpreter.layerPrior))),
+ *   Effect.provide(Progress.layerTerminal)
+ * )
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posterior<A, Driver.Stats>, InferenceError> =>
+  Driver.run(KIND, model, options)
+
+/**
+ * The sampler statistics of a NUTS or HMC posterior, typed.
+ *
+ * @example
+ * const { divergences, treeDepth, ebfmi, warnings } = Nuts.stats(post)
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const stats = (posterior: Posterior<unknown, Driver.Stats>): Driver.Stats => posterior.stats

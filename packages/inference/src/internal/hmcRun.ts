@@ -1,0 +1,481 @@
+// The one driver of `Nuts` and `Hmc`: options, the per-chain state (initialisation, warm-up
+// adaptation, transitions, recording) and the synchronous and Effect runs. The two samplers
+// differ only in their transition (`Hamiltonian.nutsTransition` / `staticTransition`) and a few
+// options. The model runs only to build its `LogDensity` (and, lazily, for return values): the
+// chains move on the density's point, so a transition costs its gradient evaluations and the
+// integrator's vector arithmetic.
+import type { Model } from "@fugue/core/Model"
+import * as Bijection from "@fugue/core/Bijection"
+import type * as CoreRng from "@fugue/core/Rng"
+import { describe } from "@fugue/core/Value"
+import type { Transform } from "@fugue/runtime/Combinators"
+import { Effect } from "effect"
+import * as LogDensity from "../LogDensity.ts"
+import {
+  checkKeys,
+  COMMON_KEYS,
+  type Common,
+  InvalidOptionsError,
+  maxInstructionsOption,
+  modelOption,
+  nonNegativeInteger,
+  oneOf,
+  positiveInteger,
+  seedOption,
+  transformOption
+} from "../Options.ts"
+import { Builder, type Posterior } from "../Posterior.ts"
+import { DualAveraging, Welford, Windows } from "./adaptation.ts"
+import { attemptInference, type InferenceError } from "./attempt.ts"
+import { Hamiltonian, Metric } from "./hamiltonian.ts"
+import { Recorder } from "./mhRecorder.ts"
+import { drive, now, streams, streamsUnsafe, transformFor } from "./shell.ts"
+
+/** Initial values of some sites on their own (constrained) scale, by address. */
+export type InitialValues = Readonly<Record<string, number | ArrayLike<number>>>
+
+/** The options both samplers take. */
+export interface CommonOptions extends Common {
+  readonly samples: number
+  readonly warmup?: number | undefined
+  readonly chains?: number | undefined
+  readonly thin?: number | undefined
+  readonly targetAcceptance?: number | undefined
+  readonly metric?: "diag" | "dense" | "unit" | undefined
+  readonly stepSize?: number | undefined
+  readonly adaptation?: boolean | undefined
+  readonly initBuffer?: number | undefined
+  readonly termBuffer?: number | undefined
+  readonly baseWindow?: number | undefined
+  readonly initial?: InitialValues | ReadonlyArray<InitialValues> | undefined
+  readonly initRadius?: number | undefined
+  readonly initAttempts?: number | undefined
+  readonly concurrency?: number | "unbounded" | undefined
+  readonly gradient?: "auto" | LogDensity.GradientSource | undefined
+}
+
+/** What is particular to one sampler. */
+export interface Kind {
+  readonly algorithm: "NUTS" | "HMC"
+  readonly keys: ReadonlyArray<string>
+  /** From the validated options (unknown keys already rejected): the transition to run. */
+  readonly transition: (options: Record<string, unknown>) => (h: Hamiltonian) => void
+}
+
+/**
+ * Per-chain statistics of `Nuts` and `Hmc` (`posterior.stats`): Stan's sampler parameters per
+ * kept draw, and per-chain totals.
+ */
+export interface Stats {
+  /** Per chain per kept draw: the log density on the unconstrained space, Jacobian included (Stan's lp__). */
+  readonly lp: ReadonlyArray<Float64Array>
+  /** Per chain per kept draw: the mean Metropolis acceptance probability over the trajectory (NUTS), or the acceptance probability (HMC). */
+  readonly acceptStat: ReadonlyArray<Float64Array>
+  /** Per chain per kept draw: the step size. */
+  readonly stepSize: ReadonlyArray<Float64Array>
+  /** Per chain per kept draw: the tree depth (NUTS; 0 for HMC). */
+  readonly treeDepth: ReadonlyArray<Float64Array>
+  /** Per chain per kept draw: leapfrog steps (gradient evaluations) of the transition. */
+  readonly leapfrogSteps: ReadonlyArray<Float64Array>
+  /** Per chain per kept draw: 1 where the trajectory diverged (energy error above 1000, or not finite), else 0. */
+  readonly diverging: ReadonlyArray<Float64Array>
+  /** Per chain per kept draw: the Hamiltonian at the draw (Stan's energy__). */
+  readonly energy: ReadonlyArray<Float64Array>
+  /** Per chain: divergent transitions after warm-up. */
+  readonly divergences: ReadonlyArray<number>
+  /** Per chain: divergent transitions during warm-up. */
+  readonly warmupDivergences: ReadonlyArray<number>
+  /** Per chain: kept transitions that stopped at `maxTreeDepth` (NUTS). */
+  readonly treeDepthSaturated: ReadonlyArray<number>
+  /** Per chain: the energy Bayesian fraction of missing information, Σ(Eₙ − Eₙ₋₁)² / Σ(Eₙ − Ē)² (NaN with fewer than 2 draws). */
+  readonly ebfmi: ReadonlyArray<number>
+  /** Per chain: the step size after warm-up. */
+  readonly stepSizeFinal: ReadonlyArray<number>
+  /** Per chain: the inverse metric after warm-up (its diagonal, or row-major d×d for `metric: "dense"`). */
+  readonly inverseMetric: ReadonlyArray<Float64Array>
+  /** Per chain: gradient evaluations, warm-up and initialisation included. */
+  readonly gradientEvaluations: ReadonlyArray<number>
+  /** Per chain: gradient evaluations during warm-up and initialisation. */
+  readonly warmupGradientEvaluations: ReadonlyArray<number>
+  /** The tree-depth limit (NUTS; 0 for HMC). */
+  readonly maxTreeDepth: number
+  /** The metric's form. */
+  readonly metric: "diag" | "dense" | "unit"
+  /** Where the gradient came from, and why (`LogDensity.gradientSource` / `gradientReason`). */
+  readonly gradientSource: LogDensity.GradientSource
+  readonly gradientReason: string
+  /** The unconstrained coordinates. */
+  readonly dimension: number
+  /** The sampler's warnings: divergences, tree-depth saturation, E-BFMI below 0.3 (R-hat and ESS warnings are in `Diagnostics.summary`). */
+  readonly warnings: ReadonlyArray<string>
+}
+
+interface Config {
+  readonly samples: number
+  readonly warmup: number
+  readonly chains: number
+  readonly thin: number
+  readonly seed: number | undefined
+  readonly targetAcceptance: number
+  readonly metric: "diag" | "dense" | "unit"
+  readonly stepSize: number
+  readonly adaptation: boolean
+  readonly initBuffer: number
+  readonly termBuffer: number
+  readonly baseWindow: number
+  readonly initial: ReadonlyArray<InitialValues> | undefined
+  readonly initRadius: number
+  readonly initAttempts: number
+  readonly concurrency: number | "unbounded"
+  readonly transform: Transform | undefined
+  readonly maxInstructions: number | undefined
+  readonly gradient: "auto" | LogDensity.GradientSource
+  readonly transition: (h: Hamiltonian) => void
+  readonly maxTreeDepth: number
+}
+
+/** Option keys both samplers take. */
+export const COMMON_HMC_KEYS: ReadonlyArray<string> = [
+  "samples", "warmup", "chains", "thin", "targetAcceptance", "metric", "stepSize", "adaptation", "initBuffer",
+  "termBuffer", "baseWindow", "initial", "initRadius", "initAttempts", "concurrency", "gradient", ...COMMON_KEYS
+]
+
+const positiveNumber = (algorithm: string, option: string, value: unknown): number => {
+  if (typeof value !== "number" || !(value > 0 && value < Infinity)) {
+    throw new InvalidOptionsError({ algorithm, option, value, reason: "must be a finite number > 0" })
+  }
+  return value
+}
+
+const validate = (kind: Kind, model: unknown, options: CommonOptions): Config => {
+  const A = kind.algorithm
+  checkKeys(A, options, kind.keys)
+  modelOption(A, model)
+  const samples = positiveInteger(A, "samples", options.samples)
+  const warmup = options.warmup === undefined ? samples : nonNegativeInteger(A, "warmup", options.warmup)
+  const chains = options.chains === undefined ? 1 : positiveInteger(A, "chains", options.chains)
+  const thin = options.thin === undefined ? 1 : positiveInteger(A, "thin", options.thin)
+  const seed = seedOption(A, options.seed)
+  const targetAcceptance = options.targetAcceptance === undefined ? 0.8 : options.targetAcceptance
+  if (typeof targetAcceptance !== "number" || !(targetAcceptance > 0 && targetAcceptance < 1)) {
+    throw new InvalidOptionsError({ algorithm: A, option: "targetAcceptance", value: targetAcceptance, reason: "must be a number in (0, 1)" })
+  }
+  const metric = options.metric === undefined ? "diag" : oneOf(A, "metric", options.metric, ["diag", "dense", "unit"] as const)
+  const stepSize = options.stepSize === undefined ? 1 : positiveNumber(A, "stepSize", options.stepSize)
+  const adaptation = options.adaptation === undefined ? true : options.adaptation
+  if (typeof adaptation !== "boolean") throw new InvalidOptionsError({ algorithm: A, option: "adaptation", value: adaptation, reason: "must be a boolean" })
+  const initBuffer = options.initBuffer === undefined ? 75 : nonNegativeInteger(A, "initBuffer", options.initBuffer)
+  const termBuffer = options.termBuffer === undefined ? 50 : nonNegativeInteger(A, "termBuffer", options.termBuffer)
+  const baseWindow = options.baseWindow === undefined ? 25 : positiveInteger(A, "baseWindow", options.baseWindow)
+  let initial: ReadonlyArray<InitialValues> | undefined
+  if (options.initial !== undefined) {
+    const given = options.initial
+    if (Array.isArray(given)) {
+      if (given.length !== chains) {
+        throw new InvalidOptionsError({ algorithm: A, option: "initial", value: given, reason: `an array of initial values needs one entry per chain (${chains}), got ${given.length}` })
+      }
+      initial = given as ReadonlyArray<InitialValues>
+    } else if (typeof given === "object" && given !== null) initial = Array.from({ length: chains }, () => given as InitialValues)
+    else throw new InvalidOptionsError({ algorithm: A, option: "initial", value: given, reason: "must be an object of site values (or one per chain)" })
+  }
+  const initRadius = options.initRadius === undefined ? 2 : options.initRadius
+  if (typeof initRadius !== "number" || !(initRadius >= 0 && initRadius < Infinity)) {
+    throw new InvalidOptionsError({ algorithm: A, option: "initRadius", value: initRadius, reason: "must be a finite number >= 0" })
+  }
+  const initAttempts = options.initAttempts === undefined ? 100 : positiveInteger(A, "initAttempts", options.initAttempts)
+  const concurrency = options.concurrency === undefined ? "unbounded" : options.concurrency
+  if (concurrency !== "unbounded") positiveInteger(A, "concurrency", concurrency)
+  const transform = transformOption(A, options.transform)
+  const maxInstructions = maxInstructionsOption(A, options.maxInstructions)
+  const gradient = options.gradient === undefined ? "auto" : oneOf(A, "gradient", options.gradient, ["auto", "compiled", "taped", "finite-differences"] as const)
+  const rest = options as unknown as Record<string, unknown>
+  const maxTreeDepth = rest.maxTreeDepth === undefined ? 10 : positiveInteger(A, "maxTreeDepth", rest.maxTreeDepth)
+  if (maxTreeDepth > 30) throw new InvalidOptionsError({ algorithm: A, option: "maxTreeDepth", value: maxTreeDepth, reason: "must be at most 30" })
+  return {
+    samples, warmup, chains, thin, seed, targetAcceptance, metric, stepSize, adaptation, initBuffer, termBuffer, baseWindow,
+    initial, initRadius, initAttempts, concurrency, transform, maxInstructions, gradient,
+    transition: kind.transition(rest), maxTreeDepth: A === "NUTS" ? maxTreeDepth : 0
+  }
+}
+
+/** One chain: its integrator, adaptation state, statistics and recorder. */
+class Chain<A> {
+  readonly index: number
+  readonly config: Config
+  readonly density: LogDensity.LogDensity
+  readonly ham: Hamiltonian
+  readonly rng: CoreRng.Rng
+  readonly recorder: Recorder<A>
+  readonly algorithm: string
+  iteration = 0
+  initialized = false
+  private readonly dual: DualAveraging
+  private readonly windows: Windows
+  private readonly welford: Welford
+  private readonly estimate: Float64Array
+  readonly lp: Float64Array
+  readonly acceptStat: Float64Array
+  readonly stepSize: Float64Array
+  readonly treeDepth: Float64Array
+  readonly leapfrogSteps: Float64Array
+  readonly diverging: Float64Array
+  readonly energy: Float64Array
+  divergences = 0
+  warmupDivergences = 0
+  saturated = 0
+  warmupGradients = 0
+
+  constructor(algorithm: string, index: number, config: Config, density: LogDensity.LogDensity, rng: CoreRng.Rng, builder: Builder<A>) {
+    this.algorithm = algorithm
+    this.index = index
+    this.config = config
+    this.density = density
+    this.rng = rng
+    const d = density.dimension
+    this.ham = new Hamiltonian(density, new Metric(config.metric, d), rng)
+    this.ham.stepSize = config.stepSize
+    this.ham.maxTreeDepth = config.maxTreeDepth
+    this.recorder = new Recorder(builder, index)
+    this.dual = new DualAveraging(config.targetAcceptance)
+    this.windows = new Windows(config.warmup, config.initBuffer, config.termBuffer, config.baseWindow)
+    this.welford = new Welford(d, config.metric === "dense")
+    this.estimate = new Float64Array(config.metric === "dense" ? d * d : d)
+    const n = config.samples
+    this.lp = new Float64Array(n)
+    this.acceptStat = new Float64Array(n)
+    this.stepSize = new Float64Array(n)
+    this.treeDepth = new Float64Array(n)
+    this.leapfrogSteps = new Float64Array(n)
+    this.diverging = new Float64Array(n)
+    this.energy = new Float64Array(n)
+  }
+
+  private fail(attempts: number, reason: string): never {
+    throw new LogDensity.InitializationError({ algorithm: this.algorithm, chain: this.index, attempts, reason })
+  }
+
+  /** The starting point: the user's values where given, uniform(−r, r) elsewhere; retried. */
+  initialize(): void {
+    const density = this.density, config = this.config, d = density.dimension
+    const q = new Float64Array(d)
+    const fixed = new Uint8Array(d)
+    const given = config.initial?.[this.index]
+    if (given !== undefined) fillInitial(this.algorithm, density, given, q, fixed)
+    const free = fixed.indexOf(0) >= 0
+    const attempts = free ? config.initAttempts : 1
+    let reasons: Array<string> = []
+    for (let a = 0; a < attempts; a++) {
+      for (let i = 0; i < d; i++) if (fixed[i] === 0) q[i] = config.initRadius * (2 * this.rng.uniform() - 1)
+      const lp = this.ham.setPosition(q)
+      let finite = lp > -Infinity && lp < Infinity
+      const g = this.ham.current.g
+      for (let i = 0; finite && i < d; i++) finite = Number.isFinite(g[i]!)
+      if (finite) {
+        this.initialized = true
+        if (config.adaptation && config.warmup > 0) {
+          if (!this.ham.initStepSize()) {
+            this.fail(a + 1, this.ham.stepSize > 1 ? "no step size works: the step size grew beyond 1e7, so the posterior is probably improper (a Flat prior without enough data?)" : "no step size works: the step size shrank to 0, so the density or its gradient is probably not continuous or not finite near the start")
+          }
+          this.dual.restart(this.ham.stepSize)
+        }
+        this.warmupGradients = this.ham.gradients
+        return
+      }
+      reasons = density.explain(q)
+    }
+    const at = Array.from(q, (x) => Number(x.toPrecision(4)))
+    this.fail(attempts, `${reasons.length > 0 ? reasons.slice(0, 5).join("; ") : "the log density or its gradient is not finite"} (last point tried, unconstrained: [${at.join(", ")}])`)
+  }
+
+  /** Runs iterations until the end or the deadline; returns whether the chain is finished. */
+  advance(deadline: number): boolean {
+    const config = this.config, warmup = config.warmup, thin = config.thin
+    const total = warmup + config.samples * thin
+    const ham = this.ham, transition = config.transition, stats = ham.stats
+    const adapt = config.adaptation
+    let it = this.iteration
+    while (it < total) {
+      transition(ham)
+      if (it < warmup) {
+        if (stats.diverging) this.warmupDivergences++
+        if (adapt) this.adapt(it === warmup - 1)
+        if (it === warmup - 1) this.warmupGradients = ham.gradients
+      } else {
+        const k = it - warmup + 1
+        if (k % thin === 0) this.record(k / thin - 1)
+      }
+      it++
+      if (deadline < Infinity && now() > deadline) break
+    }
+    this.iteration = it
+    return it >= total
+  }
+
+  private adapt(last: boolean): void {
+    const ham = this.ham
+    ham.stepSize = this.dual.learn(ham.stats.acceptStat)
+    const windows = this.windows
+    if (windows.inWindow()) this.welford.add(ham.current.q)
+    const end = windows.endOfWindow()
+    windows.advance(end)
+    if (end) {
+      this.welford.regularised(this.estimate)
+      // a dense estimate that is not positive definite (too few draws): keep the last metric
+      ham.metric.set(this.estimate)
+      this.welford.restart()
+      const before = ham.stepSize
+      if (!ham.initStepSize()) ham.stepSize = before
+      this.dual.restart(ham.stepSize)
+    }
+    if (last) ham.stepSize = this.dual.final()
+  }
+
+  private record(index: number): void {
+    const ham = this.ham, s = ham.stats, cur = ham.current
+    this.recorder.recordPoint(index, this.density, cur.q, cur.lp)
+    this.lp[index] = cur.lp
+    this.acceptStat[index] = s.acceptStat
+    this.stepSize[index] = ham.stepSize
+    this.treeDepth[index] = s.treeDepth
+    this.leapfrogSteps[index] = s.leapfrogSteps
+    this.diverging[index] = s.diverging ? 1 : 0
+    this.energy[index] = s.energy
+    if (s.diverging) this.divergences++
+    if (this.config.maxTreeDepth > 0 && s.treeDepth >= this.config.maxTreeDepth) this.saturated++
+  }
+}
+
+/** Writes the user's initial values into q (unconstrained), marking their coordinates. */
+const fillInitial = (algorithm: string, density: LogDensity.LogDensity, given: InitialValues, q: Float64Array, fixed: Uint8Array): void => {
+  const bad = (option: string, value: unknown, reason: string): never => {
+    throw new InvalidOptionsError({ algorithm, option, value, reason })
+  }
+  if (typeof given !== "object" || given === null) bad("initial", given, "must be an object of site values")
+  const byAddress = new Map(density.sites.map((s) => [s.address as string, s]))
+  for (const [address, value] of Object.entries(given)) {
+    const site = byAddress.get(address)
+    if (site === undefined) bad(`initial.${address}`, value, `the model has no continuous latent site ${describe(address)} (sites: ${[...byAddress.keys()].join(", ")})`)
+    const b = Bijection.of(site!.support)!
+    if (b._tag === "Scalar") {
+      if (typeof value !== "number") bad(`initial.${address}`, value, "must be a number")
+      q[site!.offset] = b.inverse(value as number)
+    } else {
+      const v = value as ArrayLike<number>
+      if (typeof v !== "object" || v === null || v.length !== b.length) bad(`initial.${address}`, value, `must be an array of length ${b.length}`)
+      b.inverse(Float64Array.from(v), q, site!.offset)
+    }
+    for (let i = site!.offset; i < site!.offset + site!.dimension; i++) {
+      if (!Number.isFinite(q[i]!)) bad(`initial.${address}`, value, `is outside the support of ${site!.family} (${describe(site!.support)})`)
+      fixed[i] = 1
+    }
+  }
+}
+
+const ebfmi = (energy: Float64Array): number => {
+  const n = energy.length
+  if (n < 2) return Number.NaN
+  let mean = 0
+  for (let i = 0; i < n; i++) mean += energy[i]!
+  mean /= n
+  let num = 0, den = 0
+  for (let i = 0; i < n; i++) {
+    den += (energy[i]! - mean) ** 2
+    if (i > 0) num += (energy[i]! - energy[i - 1]!) ** 2
+  }
+  return den > 0 ? num / den : Number.NaN
+}
+
+/** E-BFMI below this suggests the momentum resampling explores the energy poorly (Betancourt 2016). */
+const EBFMI_LIMIT = 0.3
+
+const collectStats = (chains: ReadonlyArray<Chain<unknown>>, config: Config, density: LogDensity.LogDensity): Stats => {
+  const e = chains.map((c) => ebfmi(c.energy))
+  const warnings: Array<string> = []
+  chains.forEach((c, i) => {
+    const kept = config.samples
+    if (c.divergences > 0) {
+      warnings.push(`chain ${i}: ${c.divergences} of ${kept} transitions after warm-up diverged: the draws may be biased; raise targetAcceptance (now ${config.targetAcceptance}) or reparameterise (e.g. non-centred)`)
+    }
+    if (c.saturated > 0) {
+      warnings.push(`chain ${i}: ${c.saturated} of ${kept} transitions stopped at maxTreeDepth ${config.maxTreeDepth}: the trajectories were cut short; raise maxTreeDepth or reparameterise`)
+    }
+    if (e[i]! < EBFMI_LIMIT) warnings.push(`chain ${i}: E-BFMI ${e[i]!.toFixed(3)} < ${EBFMI_LIMIT}: the sampler explores the energy distribution poorly (heavy tails?); reparameterise`)
+  })
+  return {
+    lp: chains.map((c) => c.lp),
+    acceptStat: chains.map((c) => c.acceptStat),
+    stepSize: chains.map((c) => c.stepSize),
+    treeDepth: chains.map((c) => c.treeDepth),
+    leapfrogSteps: chains.map((c) => c.leapfrogSteps),
+    diverging: chains.map((c) => c.diverging),
+    energy: chains.map((c) => c.energy),
+    divergences: chains.map((c) => c.divergences),
+    warmupDivergences: chains.map((c) => c.warmupDivergences),
+    treeDepthSaturated: chains.map((c) => c.saturated),
+    ebfmi: e,
+    stepSizeFinal: chains.map((c) => c.ham.stepSize),
+    inverseMetric: chains.map((c) => c.ham.metric.inverse.slice()),
+    gradientEvaluations: chains.map((c) => c.ham.gradients),
+    warmupGradientEvaluations: chains.map((c) => c.warmupGradients),
+    maxTreeDepth: config.maxTreeDepth,
+    metric: config.metric,
+    gradientSource: density.gradientSource,
+    gradientReason: density.gradientReason,
+    dimension: density.dimension,
+    warnings
+  }
+}
+
+const densityOf = (model: Model<unknown>, config: Config, transform: Transform | undefined): LogDensity.LogDensity =>
+  LogDensity.make(model, { transform, maxInstructions: config.maxInstructions, gradient: config.gradient })
+
+const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, config: Config, density: LogDensity.LogDensity, seed: number | undefined): Posterior<A, Stats> =>
+  builder.build({ stats: collectStats(chains as ReadonlyArray<Chain<unknown>>, config, density), seed })
+
+/** The synchronous run: chains one after another on their own streams. */
+export const runUnsafe = <A>(kind: Kind, model: Model<A>, options: CommonOptions): Posterior<A, Stats> => {
+  const config = validate(kind, model, options)
+  const { rngs, seed } = streamsUnsafe(config.seed, config.chains)
+  const density = densityOf(model as Model<unknown>, config, config.transform)
+  const builder = new Builder<A>(kind.algorithm, config.chains, config.samples)
+  const chains: Array<Chain<A>> = []
+  for (let i = 0; i < config.chains; i++) {
+    const chain = new Chain(kind.algorithm, i, config, density, rngs[i]!, builder)
+    chain.initialize()
+    chain.advance(Infinity)
+    chains.push(chain)
+  }
+  return finish(builder, chains, config, density, seed)
+}
+
+/** The Effect run: chains stepped in time slices, concurrently, with progress; the context's handler layers apply. */
+export const run = <A>(kind: Kind, model: Model<A>, options: CommonOptions): Effect.Effect<Posterior<A, Stats>, InferenceError> =>
+  Effect.gen(function*() {
+    const config = yield* attemptInference(() => validate(kind, model, options))
+    const { rngs, seed } = yield* streams(config.seed, config.chains)
+    const transform = yield* transformFor(config.transform)
+    const density = yield* attemptInference(() => densityOf(model as Model<unknown>, config, transform))
+    const builder = new Builder<A>(kind.algorithm, config.chains, config.samples)
+    const total = config.warmup + config.samples * config.thin
+    const chains = yield* Effect.forEach(
+      rngs,
+      (rng, i) => {
+        const chain = new Chain(kind.algorithm, i, config, density, rng, builder)
+        return drive(
+          (deadline) => {
+            if (!chain.initialized) chain.initialize()
+            return chain.advance(deadline)
+          },
+          () => ({
+            algorithm: kind.algorithm,
+            chain: i,
+            done: chain.iteration,
+            total,
+            phase: chain.iteration < config.warmup ? "warmup" : "sampling"
+          })
+        ).pipe(Effect.as(chain))
+      },
+      { concurrency: config.chains > 1 ? config.concurrency : 1 }
+    )
+    return finish(builder, chains, config, density, seed)
+  })
