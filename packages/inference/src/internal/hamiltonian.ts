@@ -275,6 +275,12 @@ export class Hamiltonian {
     return this.current.lp
   }
 
+  /** H at z (its velocity computed into the scratch velocity). */
+  energyOf(z: Point): number {
+    this.metric.velocity(z.p, this.v)
+    return this.hamiltonian(z, this.v)
+  }
+
   /** H = −log p(q) + ½ pᵀ M⁻¹ p, with v = M⁻¹ p already computed; NaN counts as +∞. */
   private hamiltonian(z: Point, v: Float64Array): number {
     const h = -z.lp + 0.5 * dot(z.p, v, this.d)
@@ -287,7 +293,7 @@ export class Hamiltonian {
    * then counts as divergent). With a diagonal metric the velocity and the kinetic energy are
    * computed inside the momentum updates (one pass per half step).
    */
-  private leapfrog(z: Point, epsilon: number): number {
+  leapfrog(z: Point, epsilon: number): number {
     const d = this.d, q = z.q, p = z.p, g = z.g, v = this.v
     const half = 0.5 * epsilon
     const metric = this.metric
