@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Ad, addr, BernoulliLogit, HalfCauchy, Normal, observe, Rng, sample, type Model } from "@fugue/core"
+import { Ad, addr, BernoulliLogit, factor, HalfCauchy, Normal, observe, Rng, sample, type Model } from "@fugue/core"
 import { type EightSchoolsData, HALF_LOG_2PI } from "./models.ts"
 import { packageRoot } from "./report.ts"
 
@@ -311,3 +311,87 @@ export const wellsLogisticHand = (data: WellsData): DensityGradient => {
  * @since 0.2.0
  */
 export const wellsPoints = (count: number, seed = 2): Array<Float64Array> => gradientPoints([0, -0.9, 0.46], [0.1, 0.1, 0.05], count, seed)
+
+// ---------------------------------------------------------------------------------------------
+// Kid IQ, linear regression on the mother's IQ
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The kid IQ data (Gelman & Hill 2007, ch. 3), from posteriordb (`data/kidiq.json`): the test
+ * score of each of N = 434 children at age 3 and their mother's IQ.
+ *
+ * @example
+ * const { N, kid_score, mom_iq } = kidiqData()
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface KidiqData {
+  readonly N: number
+  readonly kid_score: ReadonlyArray<number>
+  readonly mom_iq: ReadonlyArray<number>
+}
+
+/**
+ * Reads `data/kidiq.json`.
+ *
+ * @example
+ * const data = kidiqData()
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const kidiqData = (): KidiqData => JSON.parse(readFileSync(join(packageRoot, "data", "kidiq.json"), "utf8")) as KidiqData
+
+/** The prior scale of the two coefficients (nearly flat against the likelihood). */
+const KIDIQ_BETA_SCALE = 100
+/** The prior scale of sigma (ARM's kidscore_momiq.stan: sigma ~ cauchy(0, 2.5), sigma > 0). */
+const KIDIQ_SIGMA_SCALE = 2.5
+
+/**
+ * kid_score_i ~ N(beta0 + beta1·mom_iq_i, sigma), beta0, beta1 ~ N(0, 100), sigma ~
+ * HalfCauchy(2.5) (ARM's `kidscore_momiq.stan`, whose betas are flat), on the raw mom_iq (mean
+ * 100, sd 15): the posterior correlation of beta0 and beta1 is about −0.99, a geometry a
+ * diagonal metric cannot undo. Coordinates: q = [beta0, beta1, log sigma].
+ *
+ * **Details** The 434 rows enter through their sufficient statistics, as one `factor`:
+ * Σ log N(y_i; beta0 + beta1·x_i, sigma) = −N·log sigma − N·log(2π)/2 − S/(2·sigma²), with
+ * S = Σy² − 2·beta0·Σy − 2·beta1·Σxy + N·beta0² + 2·beta0·beta1·Σx + beta1²·Σx² (the same
+ * density; `test/nuts.test.ts` checks it against the row-by-row sum). Written row by row the
+ * tape has 3 500 nodes, above `LogDensity`'s default `maxCompiledNodes`, and would be taped;
+ * this way it is 49 nodes and compiled.
+ *
+ * @example
+ * Nuts.runUnsafe(kidiqRegression(kidiqData()), { samples: 1000 })
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export const kidiqRegression = (data: KidiqData): Model.Model<Ad.Real> => {
+  const n = data.N
+  let sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0
+  for (let i = 0; i < n; i++) {
+    const x = data.mom_iq[i], y = data.kid_score[i]
+    sx += x
+    sy += y
+    sxx += x * x
+    sxy += x * y
+    syy += y * y
+  }
+  return function*() {
+    const beta0 = yield* sample("beta0", Normal(0, KIDIQ_BETA_SCALE))
+    const beta1 = yield* sample("beta1", Normal(0, KIDIQ_BETA_SCALE))
+    const sigma = yield* sample("sigma", HalfCauchy(KIDIQ_SIGMA_SCALE))
+    const squares = Ad.sum([
+      syy,
+      Ad.mul(-2 * sy, beta0),
+      Ad.mul(-2 * sxy, beta1),
+      Ad.mul(n, Ad.square(beta0)),
+      Ad.mul(2 * sx, Ad.mul(beta0, beta1)),
+      Ad.mul(sxx, Ad.square(beta1))
+    ])
+    const logLikelihood = Ad.sub(Ad.mul(-n, Ad.log(sigma)), Ad.add(n * HALF_LOG_2PI, Ad.div(squares, Ad.mul(2, Ad.square(sigma)))))
+    yield* factor(logLikelihood)
+    return beta1
+  }
+}

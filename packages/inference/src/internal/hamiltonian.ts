@@ -171,20 +171,14 @@ const logAddExp = (a: number, b: number): number => {
 
 /** Per-depth scratch of the tree recursion (Stan's build_tree locals). */
 class Level {
-  readonly propose: Point
   readonly pInitEnd: Float64Array
-  readonly vInitEnd: Float64Array
   readonly rhoInit: Float64Array
   readonly pFinalBeg: Float64Array
-  readonly vFinalBeg: Float64Array
   readonly rhoFinal: Float64Array
   constructor(d: number) {
-    this.propose = new Point(d)
     this.pInitEnd = new Float64Array(d)
-    this.vInitEnd = new Float64Array(d)
     this.rhoInit = new Float64Array(d)
     this.pFinalBeg = new Float64Array(d)
-    this.vFinalBeg = new Float64Array(d)
     this.rhoFinal = new Float64Array(d)
   }
 }
@@ -225,19 +219,20 @@ export class Hamiltonian {
   private readonly rho: Float64Array
   private readonly rhoFwd: Float64Array
   private readonly rhoBck: Float64Array
+  /** Scratch for the dense metric's criteria: ρ sums and their velocities. */
+  private readonly sums: Array<Float64Array>
   private readonly pFwdFwd: Float64Array
   private readonly pFwdBck: Float64Array
   private readonly pBckFwd: Float64Array
   private readonly pBckBck: Float64Array
-  private readonly vFwdFwd: Float64Array
-  private readonly vFwdBck: Float64Array
-  private readonly vBckFwd: Float64Array
-  private readonly vBckBck: Float64Array
   // accumulators of one transition
   private H0 = 0
   private sumMetroProb = 0
   private divergent = false
   private proposeEnergy = 0
+  /** The current subtree's summed leaf weights: Σ e^{δᵢ − shift}. */
+  private subtreeWeight = 0
+  private subtreeShift = 0
   private sampleEnergy = 0
 
   constructor(target: Target, metric: Metric, rng: Rng) {
@@ -257,14 +252,11 @@ export class Hamiltonian {
     this.rho = vec()
     this.rhoFwd = vec()
     this.rhoBck = vec()
+    this.sums = [vec(), vec(), vec(), vec(), vec(), vec()]
     this.pFwdFwd = vec()
     this.pFwdBck = vec()
     this.pBckFwd = vec()
     this.pBckBck = vec()
-    this.vFwdFwd = vec()
-    this.vFwdBck = vec()
-    this.vBckFwd = vec()
-    this.vBckBck = vec()
   }
 
   /** Sets the chain's position; returns its log density (the force is written into `current.g`). */
@@ -351,11 +343,10 @@ export class Hamiltonian {
     this.metric.sampleMomentum(rng, fwd.p)
     this.metric.velocity(fwd.p, this.v)
     {
-      const cq = cur.q, cg = cur.g, fq = fwd.q, fg = fwd.g, fp = fwd.p, bq = bck.q, bg = bck.g, bp = bck.p, v = this.v
-      const pFF = this.pFwdFwd, pFB = this.pFwdBck, pBF = this.pBckFwd, pBB = this.pBckBck
-      const vFF = this.vFwdFwd, vFB = this.vFwdBck, vBF = this.vBckFwd, vBB = this.vBckBck, rho = this.rho
+      const cq = cur.q, cg = cur.g, fq = fwd.q, fg = fwd.g, fp = fwd.p, bq = bck.q, bg = bck.g, bp = bck.p
+      const pFF = this.pFwdFwd, pFB = this.pFwdBck, pBF = this.pBckFwd, pBB = this.pBckBck, rho = this.rho
       for (let i = 0; i < d; i++) {
-        const q = cq[i]!, g = cg[i]!, p = fp[i]!, vi = v[i]!
+        const q = cq[i]!, g = cg[i]!, p = fp[i]!
         fq[i] = q
         bq[i] = q
         fg[i] = g
@@ -366,10 +357,6 @@ export class Hamiltonian {
         pBF[i] = p
         pBB[i] = p
         rho[i] = p
-        vFF[i] = vi
-        vFB[i] = vi
-        vBF[i] = vi
-        vBB[i] = vi
       }
       fwd.lp = bck.lp = cur.lp
     }
@@ -384,30 +371,35 @@ export class Hamiltonian {
     const before = this.gradients
     while (depth < this.maxTreeDepth) {
       while (this.levels.length <= depth) this.levels.push(new Level(d))
-      let logSumWeightSubtree: number
+      let valid: boolean
       // the new subtree integrates from one end of the trajectory, moving that end
       if (rng.uniform() > 0.5) {
         this.z = fwd
-        const rho = this.rho, rhoBck = this.rhoBck, rhoFwd = this.rhoFwd, pFB = this.pFwdBck, pBF = this.pBckFwd, vFB = this.vFwdBck, vBF = this.vBckFwd
+        // the old trajectory becomes the backward part: its forward end is the old forward end
+        const rho = this.rho, rhoBck = this.rhoBck, rhoFwd = this.rhoFwd, pFF = this.pFwdFwd, pBF = this.pBckFwd
         for (let i = 0; i < d; i++) {
           rhoBck[i] = rho[i]!
           rhoFwd[i] = 0
-          pBF[i] = pFB[i]!
-          vBF[i] = vFB[i]!
+          pBF[i] = pFF[i]!
         }
-        logSumWeightSubtree = this.buildTree(depth, this.propose, this.vFwdBck, this.vFwdFwd, this.rhoFwd, this.pFwdBck, this.pFwdFwd, 1)
+        this.subtreeWeight = 0
+        this.subtreeShift = 0
+        valid = this.buildTree(depth, this.rhoFwd, this.pFwdBck, this.pFwdFwd, 1)
       } else {
         this.z = bck
-        const rho = this.rho, rhoBck = this.rhoBck, rhoFwd = this.rhoFwd, pFB = this.pFwdBck, pBF = this.pBckFwd, vFB = this.vFwdBck, vBF = this.vBckFwd
+        // the old trajectory becomes the forward part: its backward end is the old backward end
+        const rho = this.rho, rhoBck = this.rhoBck, rhoFwd = this.rhoFwd, pFB = this.pFwdBck, pBB = this.pBckBck
         for (let i = 0; i < d; i++) {
           rhoFwd[i] = rho[i]!
           rhoBck[i] = 0
-          pFB[i] = pBF[i]!
-          vFB[i] = vBF[i]!
+          pFB[i] = pBB[i]!
         }
-        logSumWeightSubtree = this.buildTree(depth, this.propose, this.vBckFwd, this.vBckBck, this.rhoBck, this.pBckFwd, this.pBckBck, -1)
+        this.subtreeWeight = 0
+        this.subtreeShift = 0
+        valid = this.buildTree(depth, this.rhoBck, this.pBckFwd, this.pBckBck, -1)
       }
-      if (logSumWeightSubtree !== logSumWeightSubtree) break // the new subtree was invalid
+      if (!valid) break
+      const logSumWeightSubtree = Math.log(this.subtreeWeight) + this.subtreeShift
       depth++
       // biased progressive sampling (Betancourt 2017, §A.3.2)
       if (logSumWeightSubtree > logSumWeight || rng.uniform() < Math.exp(logSumWeightSubtree - logSumWeight)) {
@@ -415,26 +407,9 @@ export class Hamiltonian {
         this.sampleEnergy = this.proposeEnergy
       }
       logSumWeight = logAddExp(logSumWeight, logSumWeightSubtree)
-      // the no-U-turn criterion over the whole trajectory and across the merged halves
-      const rho = this.rho, rhoBck = this.rhoBck, rhoFwd = this.rhoFwd
-      const vBckBck = this.vBckBck, vFwdFwd = this.vFwdFwd, vFwdBck = this.vFwdBck, vBckFwd = this.vBckFwd
-      const pFwdBck = this.pFwdBck, pBckFwd = this.pBckFwd
-      let a = 0, b = 0, c = 0, e = 0, f = 0, k = 0
-      for (let i = 0; i < d; i++) {
-        const rb = rhoBck[i]!, rf = rhoFwd[i]!
-        const s = rb + rf
-        rho[i] = s
-        const vbb = vBckBck[i]!, vff = vFwdFwd[i]!
-        a += vbb * s
-        b += vff * s
-        const x = rb + pFwdBck[i]!
-        c += vbb * x
-        e += vFwdBck[i]! * x
-        const y = rf + pBckFwd[i]!
-        f += vBckFwd[i]! * y
-        k += vff * y
-      }
-      if (!(a > 0 && b > 0 && c > 0 && e > 0 && f > 0 && k > 0)) break
+      // the no-U-turn criterion over the whole trajectory and across the merged halves: the
+      // backward part (ρ_bck, ending with p_bck_fwd) then the forward part (starting with p_fwd_bck)
+      if (!this.persists(this.pBckBck, this.pFwdFwd, this.rhoBck, this.rhoFwd, this.pBckFwd, this.pFwdBck, this.rho, false)) break
     }
     leapfrogs = this.gradients - before
     stats.treeDepth = depth
@@ -445,79 +420,117 @@ export class Hamiltonian {
   }
 
   /**
-   * Builds a subtree of 2^depth leapfrog steps from `this.z` in direction `sign`, writing its
-   * multinomial proposal into `propose`, its end momenta/velocities and adding its momenta to
-   * `rho`. Returns the subtree's log sum of weights, or NaN when it is invalid (a divergence, or
-   * a U-turn inside it), in which case nothing of it may be used.
+   * Builds a subtree of 2^depth leapfrog steps from `this.z` in direction `sign`, writing its end
+   * momenta and adding its momenta to `rho`. Returns false when the subtree is invalid
+   * (a divergence, or a U-turn inside it), in which case nothing of it may be used.
+   *
+   * The subtree's multinomial proposal is drawn as its leaves are made: leaf i replaces the
+   * proposal in `this.propose` with probability w_i / (w_1 + … + w_i), so the proposal is leaf i
+   * with probability w_i / W, the distribution Stan's pairwise selection at each merge gives
+   * (Betancourt 2017, §A.3.1), with one copy per replacement (about log n) instead of one per leaf.
+   * `subtreeWeight` accumulates W (times e^{−subtreeShift}).
    */
-  private buildTree(
-    depth: number,
-    propose: Point,
-    vBeg: Float64Array,
-    vEnd: Float64Array,
-    rho: Float64Array,
-    pBeg: Float64Array,
-    pEnd: Float64Array,
-    sign: number
-  ): number {
+  private buildTree(depth: number, rho: Float64Array, pBeg: Float64Array, pEnd: Float64Array, sign: number): boolean {
     const d = this.d
     if (depth === 0) {
       const z = this.z
       const h = this.leapfrog(z, sign * this.stepSize)
       const delta = this.H0 - h
-      if (!(-delta <= MAX_DELTA_H)) this.divergent = true
-      this.sumMetroProb += delta > 0 ? 1 : Math.exp(delta)
-      this.proposeEnergy = h
-      propose.lp = z.lp
-      const zq = z.q, zg = z.g, zp = z.p, v = this.v, pq = propose.q, pg = propose.g
+      if (!(-delta <= MAX_DELTA_H)) {
+        this.divergent = true
+        return false
+      }
+      // the leaf's weight e^{δ} (δ = H0 − H), summed in linear scale relative to e^{shift} (one exp
+      // per leaf instead of a log-sum-exp); the shift moves up when a weight would overflow
+      let ratio = delta - this.subtreeShift
+      if (ratio > 600) {
+        this.subtreeWeight *= Math.exp(-ratio)
+        this.subtreeShift = delta
+        ratio = 0
+      }
+      const w = Math.exp(ratio)
+      this.sumMetroProb += delta > 0 ? 1 : ratio === delta ? w : Math.exp(delta)
+      const total = this.subtreeWeight + w
+      this.subtreeWeight = total
+      if (w >= total || this.rng.uniform() * total < w) {
+        const propose = this.propose, zq = z.q, zg = z.g, pq = propose.q, pg = propose.g
+        for (let i = 0; i < d; i++) {
+          pq[i] = zq[i]!
+          pg[i] = zg[i]!
+        }
+        propose.lp = z.lp
+        this.proposeEnergy = h
+      }
+      const zp = z.p
       for (let i = 0; i < d; i++) {
-        pq[i] = zq[i]!
-        pg[i] = zg[i]!
-        const vi = v[i]!, pi = zp[i]!
-        vBeg[i] = vi
-        vEnd[i] = vi
+        const pi = zp[i]!
         pBeg[i] = pi
         pEnd[i] = pi
         rho[i] = rho[i]! + pi
       }
-      return this.divergent ? Number.NaN : delta
+      return true
     }
     const level = this.levels[depth]!
-    // the initial subtree
-    const rhoInit = level.rhoInit
+    const rhoInit = level.rhoInit, rhoFinal = level.rhoFinal
     zero(rhoInit, d)
-    const logInit = this.buildTree(depth - 1, propose, vBeg, level.vInitEnd, rhoInit, pBeg, level.pInitEnd, sign)
-    if (logInit !== logInit) return Number.NaN
-    const energyInit = this.proposeEnergy
-    // the final subtree
-    const rhoFinal = level.rhoFinal
+    if (!this.buildTree(depth - 1, rhoInit, pBeg, level.pInitEnd, sign)) return false
     zero(rhoFinal, d)
-    const logFinal = this.buildTree(depth - 1, level.propose, level.vFinalBeg, vEnd, rhoFinal, level.pFinalBeg, pEnd, sign)
-    if (logFinal !== logFinal) return Number.NaN
-    // uniform multinomial sampling between the two halves
-    const logSubtree = logAddExp(logInit, logFinal)
-    if (logFinal > logSubtree || this.rng.uniform() < Math.exp(logFinal - logSubtree)) {
-      propose.copyState(level.propose)
-    } else this.proposeEnergy = energyInit
-    // the criterion over the subtree (ρ = ρ_init + ρ_final) and across its two halves (ρ_init
-    // with the final half's first momentum, ρ_final with the initial half's last), in one pass
-    const pFinalBeg = level.pFinalBeg, vFinalBeg = level.vFinalBeg, pInitEnd = level.pInitEnd, vInitEnd = level.vInitEnd
-    let a = 0, b = 0, c = 0, e = 0, f = 0, k = 0
-    for (let i = 0; i < d; i++) {
-      const ri = rhoInit[i]!, rf = rhoFinal[i]!
-      const s = ri + rf
-      rho[i] = rho[i]! + s
-      const vb = vBeg[i]!, ve = vEnd[i]!
-      a += vb * s
-      b += ve * s
-      const x = ri + pFinalBeg[i]!
-      c += vb * x
-      e += vFinalBeg[i]! * x
-      const y = rf + pInitEnd[i]!
-      f += vInitEnd[i]! * y
-      k += ve * y
+    if (!this.buildTree(depth - 1, rhoFinal, level.pFinalBeg, pEnd, sign)) return false
+    return this.persists(pBeg, pEnd, rhoInit, rhoFinal, level.pInitEnd, level.pFinalBeg, rho, true)
+  }
+
+  /**
+   * The generalised no-U-turn criterion of a merge of part A (momenta summed in ρA, last
+   * momentum pAEnd) followed by part B (ρB, first momentum pBBeg), with p₋ and p₊ the merged
+   * trajectory's end momenta: p♯₋·ρ > 0 and p♯₊·ρ > 0 (p♯ = M⁻¹p) for ρ = ρA + ρB, and the same
+   * across the junction for ρA + pBBeg (ends p₋, pBBeg) and pAEnd + ρB (ends pAEnd, p₊) — the
+   * checks Stan added in 2.23 (stan-dev/stan#2800). Writes ρA + ρB into `rho` (added to it when
+   * `accumulate`). With a diagonal metric p♯·ρ = Σ pᵢ mᵢ ρᵢ, all six products in one pass.
+   */
+  private persists(
+    pMinus: Float64Array,
+    pPlus: Float64Array,
+    rhoA: Float64Array,
+    rhoB: Float64Array,
+    pAEnd: Float64Array,
+    pBBeg: Float64Array,
+    rho: Float64Array,
+    accumulate: boolean
+  ): boolean {
+    const d = this.d, metric = this.metric
+    if (metric.kind !== "dense") {
+      const m = metric.inverse
+      let a = 0, b = 0, c = 0, e = 0, f = 0, k = 0
+      for (let i = 0; i < d; i++) {
+        const ra = rhoA[i]!, rb = rhoB[i]!, mi = m[i]!
+        const s = ra + rb
+        rho[i] = accumulate ? rho[i]! + s : s
+        const pm = pMinus[i]!, pp = pPlus[i]!, pbb = pBBeg[i]!, pae = pAEnd[i]!
+        const ms = mi * s
+        a += pm * ms
+        b += pp * ms
+        const mx = mi * (ra + pbb)
+        c += pm * mx
+        e += pbb * mx
+        const my = mi * (rb + pae)
+        f += pae * my
+        k += pp * my
+      }
+      return a > 0 && b > 0 && c > 0 && e > 0 && f > 0 && k > 0
     }
-    return a > 0 && b > 0 && c > 0 && e > 0 && f > 0 && k > 0 ? logSubtree : Number.NaN
+    const [s, x, y, vs, vx, vy] = this.sums as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array]
+    for (let i = 0; i < d; i++) {
+      const ra = rhoA[i]!, rb = rhoB[i]!
+      s[i] = ra + rb
+      rho[i] = accumulate ? rho[i]! + s[i]! : s[i]!
+      x[i] = ra + pBBeg[i]!
+      y[i] = rb + pAEnd[i]!
+    }
+    metric.velocity(s, vs)
+    metric.velocity(x, vx)
+    metric.velocity(y, vy)
+    return dot(pMinus, vs, d) > 0 && dot(pPlus, vs, d) > 0 && dot(pMinus, vx, d) > 0 && dot(pBBeg, vx, d) > 0 &&
+      dot(pAEnd, vy, d) > 0 && dot(pPlus, vy, d) > 0
   }
 
   /**
