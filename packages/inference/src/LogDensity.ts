@@ -122,7 +122,7 @@ export class InitializationError extends Data.TaggedError("InitializationError")
 }> {
   override get message(): string {
     const who = `${this.algorithm ?? "LogDensity"}${this.chain === undefined ? "" : ` chain ${this.chain}`}`
-    return `${who}: no initial point with a finite log density and gradient in ${this.attempts} attempts (${this.reason})`
+    return `${who}: no initial point with a finite log density and gradient in ${this.attempts} attempt${this.attempts === 1 ? "" : "s"} (${this.reason})`
   }
 }
 
