@@ -34,15 +34,17 @@ export type Support =
   | { readonly _tag: "Simplex"; readonly dimension: number }
   | { readonly _tag: "RealVector"; readonly dimension: number }
   | { readonly _tag: "IntegerVector"; readonly dimension: number; readonly total: number }
+  | { readonly _tag: "Finite"; readonly size: number }
 
 /**
  * The runtime kind of a distribution's values: `real` and `integer` are `number`,
- * `boolean` is `boolean`, `vector` is `Float64Array`.
+ * `boolean` is `boolean`, `vector` is `Float64Array`, `value` is any value compared
+ * structurally (a `Marginal` over strings or objects).
  *
  * @category models
  * @since 0.1.0
  */
-export type ValueKind = "real" | "integer" | "boolean" | "vector"
+export type ValueKind = "real" | "integer" | "boolean" | "vector" | "value"
 
 /**
  * A probability distribution over values of type `T`.

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * as Diagnostics from "./Diagnostics.ts"
+export * as Enumerate from "./Enumerate.ts"
 export * as Hmc from "./Hmc.ts"
 export * as Is from "./Is.ts"
 export * as LogDensity from "./LogDensity.ts"
