@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import { Marginal, type MarginalDistribution } from "@fugue/core/distributions/Marginal"
 import { describe } from "@fugue/core/Value"
 import type { Trace } from "@fugue/runtime/Trace"
 import { Data } from "effect"
@@ -85,7 +86,9 @@ export class Builder<A> {
       const v = choice.value
       if (typeof v === "number") this.column(address)[chain][index] = v
       else if (typeof v === "boolean") this.column(address)[chain][index] = v ? 1 : 0
-      else for (let k = 0; k < v.length; k++) this.column(`${address}[${k}]`)[chain][index] = v[k]
+      else if (v instanceof Float64Array) for (let k = 0; k < v.length; k++) this.column(`${address}[${k}]`)[chain][index] = v[k]
+      // other values (a string or an object drawn from a `Marginal`) have no numeric column; the
+      // model's return value carries them
     })
     this.returns[chain][index] = result
     this.logWeights[chain][index] = logWeight
@@ -496,4 +499,31 @@ export const toJSON = <A>(posterior: Posterior<A>): {
     logEvidence: posterior.logEvidence ? [...posterior.logEvidence] : null,
     stats: { ...(posterior.stats as object) } as Record<string, unknown>
   }
+}
+
+/**
+ * The distribution of the model's return value that a posterior's draws represent, as a
+ * `Marginal` (equal values merged): equally weighted draws for MCMC, the importance weights for
+ * IS and SMC. It can be sampled and scored inside another model: nested inference.
+ *
+ * @example
+ * const speaker = Posterior.marginal(Mh.runUnsafe(speakerModel, { samples: 2000, seed: 1 }))
+ * // in an outer model: yield* observe("utterance", speaker, "blue")
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const marginal = <A>(posterior: Posterior<A>): MarginalDistribution<A> => {
+  checkPosterior("marginal", posterior)
+  const values: Array<A> = []
+  const logWeights: Array<number> = []
+  posterior.returns.forEach((chain, c) => {
+    const w = posterior.weights?.[c]
+    for (let i = 0; i < chain.length; i++) {
+      values.push(chain[i]!)
+      // chains weigh equally; within a weighted chain, its normalised weights
+      logWeights.push(w === undefined ? 0 : Math.log(w[i]!))
+    }
+  })
+  return Marginal(values, logWeights)
 }

@@ -39,7 +39,7 @@ export class Recorder<A> {
       if (typeof v === "number" || typeof v === "boolean") {
         if (!(slot instanceof Float64Array)) slot = slots[k] = columnOf(this.builder, choices[k].address)[this.chain]
         slot[index] = typeof v === "number" ? v : v ? 1 : 0
-      } else {
+      } else if (v instanceof Float64Array) {
         if (!Array.isArray(slot) || slot.length !== v.length) {
           const cols: Array<Float64Array> = []
           for (let j = 0; j < v.length; j++) cols.push(columnOf(this.builder, `${choices[k].address}[${j}]`)[this.chain])
