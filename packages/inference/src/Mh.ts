@@ -24,6 +24,8 @@ import { Trace } from "@fugue/runtime/Trace"
 import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { Chain, kernel } from "./internal/mhChain.ts"
+import type { UserProposal } from "./internal/mhHandler.ts"
+export type { UserProposal } from "./internal/mhHandler.ts"
 import * as LogDensity from "./LogDensity.ts"
 import { Recorder } from "./internal/mhRecorder.ts"
 import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
@@ -94,6 +96,14 @@ export interface Options extends Common {
    * stream; draws equal to the model-running path up to rounding); `"never"`: always run the model.
    */
   readonly logDensity?: "auto" | "never" | undefined
+  /**
+   * User proposals per site: `{ sigma: (x) => LogNormal(Math.log(x as number), 0.3) }`, or a
+   * function from the address to a proposal (undefined: the default). A proposal maps the current
+   * value to the distribution of the proposed one; the acceptance ratio uses its forward and
+   * reverse densities, so it need not be symmetric. Those sites are not scale-adapted, and the
+   * compiled-density path is not used.
+   */
+  readonly proposals?: Readonly<Record<string, UserProposal>> | ((address: string) => UserProposal | undefined) | undefined
 }
 
 /**
@@ -134,9 +144,19 @@ interface Config {
   readonly transform: Transform | undefined
   readonly maxInstructions: number | undefined
   readonly logDensity: "auto" | "never"
+  readonly proposals: ((address: string) => UserProposal | undefined) | undefined
 }
 
-const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", "logDensity", ...COMMON_KEYS]
+const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", "logDensity", "proposals", ...COMMON_KEYS]
+
+const proposalsOption = (value: unknown): ((address: string) => UserProposal | undefined) | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value === "function") return value as (address: string) => UserProposal | undefined
+  if (typeof value !== "object" || value === null) invalid("proposals", value, "must be an object of per-site proposal functions, or a function of the address")
+  const table = value as Record<string, unknown>
+  for (const [address, f] of Object.entries(table)) if (typeof f !== "function") invalid(`proposals["${address}"]`, f, "must be a function from the current value to a distribution")
+  return (address) => (Object.hasOwn(table, address) ? (table[address] as UserProposal) : undefined)
+}
 
 const invalid = (option: string, value: unknown, reason: string): never => {
   throw new InvalidOptionsError({ algorithm: ALGORITHM, option, value, reason })
@@ -161,7 +181,8 @@ const validate = (model: unknown, options: Options): Config => {
   const transform = transformOption(ALGORITHM, options.transform)
   const maxInstructions = maxInstructionsOption(ALGORITHM, options.maxInstructions)
   const logDensity = options.logDensity === undefined ? "auto" : oneOf(ALGORITHM, "logDensity", options.logDensity, ["auto", "never"] as const)
-  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency, transform, maxInstructions, logDensity }
+  const proposals = proposalsOption(options.proposals)
+  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency, transform, maxInstructions, logDensity, proposals }
 }
 
 const totalIterations = (config: Config): number => config.warmup + config.samples * config.thin
@@ -227,7 +248,7 @@ const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, seed: n
  * transform, a changing structure): those models run the generic path.
  */
 const densityFor = (model: Model<unknown>, config: Config, transform: Transform | undefined): LogDensity.LogDensity | undefined => {
-  if (config.logDensity === "never") return undefined
+  if (config.logDensity === "never" || config.proposals !== undefined) return undefined
   try {
     const density = LogDensity.make(model, { transform, maxInstructions: config.maxInstructions })
     return density.gradientSource === "finite-differences" ? undefined : density
@@ -267,7 +288,8 @@ const makeChain = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, i: numb
   new Chain(model, rng, {
     transform,
     context: { algorithm: ALGORITHM, chain: i, iteration: undefined },
-    maxInstructions: config.maxInstructions
+    maxInstructions: config.maxInstructions,
+    proposals: config.proposals
   })
 
 /**

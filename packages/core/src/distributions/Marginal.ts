@@ -91,7 +91,7 @@ const keyInner = (v: unknown, depth: number): string | undefined => {
  * @since 0.2.0
  */
 export class MarginalDistribution<T> implements Distribution<T> {
-  get family(): "Marginal" {
+  get family(): string {
     return "Marginal"
   }
   readonly kind: ValueKind
@@ -233,4 +233,44 @@ export const Marginal = <T>(values: ReadonlyArray<T>, logWeights: ArrayLike<numb
     Float64Array.from(ranked, (r) => r.lp),
     ranked.map((r) => r.k)
   )
+}
+
+/**
+ * The point mass at one value (WebPPL's `Delta`): log probability 0 there, −∞ elsewhere; any
+ * value with a structural key (numbers, booleans, strings, arrays, plain objects).
+ *
+ * @example
+ * const d = new DeltaDistribution("yes")
+ * d.logProb("yes") // 0
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export class DeltaDistribution<T> extends MarginalDistribution<T> {
+  override get family(): string {
+    return "Delta"
+  }
+  /** The value. */
+  readonly value: T
+  constructor(value: T, key: string) {
+    super([value], new Float64Array([0]), [key])
+    this.value = value
+  }
+}
+
+/**
+ * Delta(value): all the mass at `value`. Throws `InvalidDistributionError` for a value without a
+ * structural key (a function, a class instance) or a NaN.
+ *
+ * @example
+ * Delta(3).sample(Rng.make(1)) // 3
+ * Delta({ a: 1 }).logProb({ a: 1 }) // 0
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const Delta = <T>(value: T): DeltaDistribution<T> => {
+  const key = typeof value === "number" && Number.isNaN(value) ? undefined : keyOf(value)
+  if (key === undefined) throw new InvalidDistributionError({ family: "Delta", parameter: "value", value, reason: "must be a value with a structural key (not NaN, a function, a symbol or a class instance)" })
+  return new DeltaDistribution(value, key)
 }

@@ -41,6 +41,7 @@
 // around the proposal handler. A step can pause at a deadline (inside a long execution) and
 // resume at the next call, which is what lets the Effect shell interrupt a run within a few
 // milliseconds.
+import type { Address } from "@fugue/core/Address"
 import * as Bijection from "@fugue/core/Bijection"
 import { InvalidDistributionError } from "@fugue/core/Distribution"
 import type { Model } from "@fugue/core/Model"
@@ -52,7 +53,7 @@ import { emptyChoices, Trace } from "@fugue/runtime/Trace"
 import type { LogDensity } from "../LogDensity.ts"
 import { ZeroWeightError } from "../Options.ts"
 import { culprits } from "./culprits.ts"
-import { MhChoice, ProposalHandler } from "./mhHandler.ts"
+import { MhChoice, ProposalHandler, type UserProposal } from "./mhHandler.ts"
 import { sideStream, wrapHandler } from "./shell.ts"
 
 /** Robbins–Monro target acceptance for a one-dimensional random walk (Roberts & Rosenthal 2001). */
@@ -94,6 +95,8 @@ export interface ChainOptions {
   readonly initialLogScale?: number | undefined
   /** End every execution right after this many barriers: the kernel targets the model cut there (SMC). */
   readonly cutAfterBarriers?: number | undefined
+  /** User proposals by address (`Mh`'s `proposals` option). */
+  readonly proposals?: ((address: Address) => UserProposal | undefined) | undefined
 }
 
 export class Chain<A> {
@@ -146,6 +149,7 @@ export class Chain<A> {
     this.model = model
     this.rng = rng
     this.handler = new ProposalHandler(rng)
+    this.handler.proposals = options.proposals
     this.initialLogScale = options.initialLogScale ?? 0
     this.transform = options.transform ?? identity
     this.sideRng = this.transform === identity ? rng : sideStream(rng)

@@ -52,6 +52,22 @@ import { PointMass } from "@fugue/runtime/Combinators"
 import { abort, type Execution } from "@fugue/runtime/Execution"
 import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
 import { ChoiceTypeError, typeOf, type Choice, type ChoiceValue } from "@fugue/runtime/Trace"
+import { InvalidOptionsError } from "../Options.ts"
+
+/**
+ * A user proposal at one site: the proposal distribution given the current value. The forward
+ * density q(x' | x) and the reverse q(x | x') (the same function at the proposed value) both enter
+ * the acceptance ratio, so asymmetric proposals are exact.
+ */
+export type UserProposal = (current: ChoiceValue, address: Address) => Distribution<ChoiceValue>
+
+const badProposal = (address: Address, value: unknown): never => {
+  throw new InvalidOptionsError({ algorithm: "MH", option: `proposals["${address}"]`, value, reason: "must return a distribution (an object with sample and logProb) for the current value" })
+}
+
+const isDistribution = (d: unknown): d is Distribution<ChoiceValue> =>
+  typeof d === "object" && d !== null && typeof (d as { sample?: unknown }).sample === "function" &&
+  typeof (d as { logProb?: unknown }).logProb === "function"
 
 /** A choice with a scratch stamp: the number of the last proposal run that visited it. */
 export class MhChoice implements Choice {
@@ -111,6 +127,8 @@ export class ProposalHandler implements Handler<void> {
   cut = 0
   barriers = 0
   execution: Execution<unknown, void> | undefined = undefined
+  /** User proposals by address (the `proposals` option of `Mh`). */
+  proposals: ((address: Address) => UserProposal | undefined) | undefined = undefined
   constructor(rng: Rng) {
     this.rng = rng
   }
@@ -236,6 +254,18 @@ export class ProposalHandler implements Handler<void> {
 
   private propose(address: Address, dist: Distribution<ChoiceValue>, x: ChoiceValue): MhChoice {
     if (dist instanceof PointMass) return new MhChoice(address, dist.value, dist.scoreAs, this.stamp) // fixed: nothing to propose
+    const user = this.proposals?.(address)
+    if (user !== undefined) {
+      // ratio q(x | x') / q(x' | x), both from the user's proposal
+      const forward = user(x, address)
+      if (!isDistribution(forward)) badProposal(address, forward)
+      const value = forward.sample(this.rng)
+      const backward = user(value, address)
+      if (!isDistribution(backward)) badProposal(address, backward)
+      const ratio = backward.logProb(x) - forward.logProb(value)
+      this.logProposalRatio = ratio === ratio ? ratio : -Infinity
+      return new MhChoice(address, value, dist.isValue(value) ? dist.logProb(value) : -Infinity, this.stamp)
+    }
     if (dist.kind === "real" && typeof x === "number") {
       // a Gaussian random walk on the unconstrained scale of the support (Bijection: identity,
       // log, scaled logit, shifted log); ratio q(x|x')/q(x'|x) = |dx'/du'| / |dx/du|
