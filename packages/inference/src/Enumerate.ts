@@ -17,7 +17,7 @@
  */
 import type { Address } from "@fugue/core/Address"
 import { type Distribution, InvalidDistributionError } from "@fugue/core/Distribution"
-import { Marginal, type MarginalDistribution } from "@fugue/core/distributions/Marginal"
+import { MarginalBuilder, type MarginalDistribution } from "@fugue/core/distributions/Marginal"
 import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
 import { describe } from "@fugue/core/Value"
@@ -405,8 +405,11 @@ class Enumeration<A> {
   readonly execution: Execution<A, void>
   readonly model: Model<A>
   executions = 0
-  readonly returns: Array<A> = []
-  readonly logWeights: Array<number> = []
+  readonly returns = new MarginalBuilder<A>()
+  paths = 0
+  /** log Σ of the complete paths' weights, as a running log-sum-exp (max, scaled sum). */
+  private maxWeight = -Infinity
+  private sumWeight = 0
   best: { choices: Record<string, unknown>; logWeight: number } = { choices: {}, logWeight: -Infinity }
   private started = false
   constructor(model: Model<A>, config: Config, transform: Transform) {
@@ -432,8 +435,7 @@ class Enumeration<A> {
       try {
         if (this.executions > 1) this.execution.restart(this.model)
         const result = this.execution.runToEnd()
-        this.returns.push(result)
-        this.logWeights.push(h.logWeight)
+        this.record(result, h.logWeight)
         if (h.logWeight > this.best.logWeight) {
           const choices: Record<string, unknown> = {}
           h.addresses.forEach((a, i) => (choices[a] = h.values[i]))
@@ -446,24 +448,27 @@ class Enumeration<A> {
     }
     return true
   }
-  result(): Result<A> {
-    if (this.returns.length === 0) {
-      throw new ZeroWeightError({ algorithm: ALGORITHM, attempts: this.executions, detail: `every one of the ${this.handler.pruned} explored branches has weight -Infinity` })
-    }
-    let distribution: MarginalDistribution<A>
+  private record(result: A, w: number): void {
     try {
-      distribution = Marginal(this.returns, this.logWeights)
+      this.returns.add(result, w)
     } catch (error) {
       if (error instanceof InvalidDistributionError && error.parameter === "values") {
         throw new InvalidOptionsError({ algorithm: ALGORITHM, option: "model", value: error.value, reason: "returned a value enumeration cannot compare (a function, symbol, class instance or cyclic object): return plain data" })
       }
       throw error
     }
-    let max = -Infinity
-    for (const w of this.logWeights) max = Math.max(max, w)
-    let s = 0
-    for (const w of this.logWeights) s += Math.exp(w - max)
-    const logEvidence = max + Math.log(s)
+    this.paths++
+    if (w > this.maxWeight) {
+      this.sumWeight = this.sumWeight * Math.exp(this.maxWeight - w) + 1
+      this.maxWeight = w
+    } else this.sumWeight += Math.exp(w - this.maxWeight)
+  }
+  result(): Result<A> {
+    if (this.paths === 0) {
+      throw new ZeroWeightError({ algorithm: ALGORITHM, attempts: this.executions, detail: `every one of the ${this.handler.pruned} explored branches has weight -Infinity` })
+    }
+    const distribution = this.returns.build()
+    const logEvidence = this.maxWeight + Math.log(this.sumWeight)
     const unexplored = this.frontier.logWeight()
     const truncated = this.handler.truncatedLogWeight
     const warnings: Array<string> = []
@@ -480,7 +485,7 @@ class Enumeration<A> {
       mapProbability: distribution.probabilities[0]!,
       mapExecution: this.best,
       executions: this.executions,
-      paths: this.returns.length,
+      paths: this.paths,
       pruned: this.handler.pruned,
       complete: unexplored === -Infinity && truncated === -Infinity,
       unexploredLogWeight: unexplored,

@@ -180,6 +180,72 @@ export class MarginalDistribution<T> implements Distribution<T> {
 }
 
 /**
+ * Accumulates weighted values into a `Marginal` one at a time, merging equal values as they come
+ * (a running log-sum-exp per value), so enumerating 10⁴ paths keeps one entry per distinct return
+ * value instead of every path. `Marginal(values, logWeights)` is built with it.
+ *
+ * @example
+ * const b = new MarginalBuilder<string>()
+ * b.add("a", Math.log(0.2)); b.add("b", Math.log(0.6)); b.add("a", Math.log(0.2))
+ * b.build().probability("a") // 0.4
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export class MarginalBuilder<T> {
+  private readonly keys: Array<string> = []
+  private readonly values: Array<T> = []
+  private readonly max: Array<number> = []
+  private readonly sum: Array<number> = []
+  private readonly index = new Map<string, number>()
+  /** Distinct values so far. */
+  get size(): number {
+    return this.values.length
+  }
+  /**
+   * Adds `value` with log weight `logWeight` (−∞ is ignored). Throws `InvalidDistributionError`
+   * for a NaN or +∞ weight, or a value without a structural key.
+   */
+  add(value: T, logWeight: number): void {
+    if (typeof logWeight !== "number" || Number.isNaN(logWeight) || logWeight === Infinity) {
+      throw new InvalidDistributionError({ family: "Marginal", parameter: "logWeights", value: logWeight, reason: "every weight must be a number < +Infinity" })
+    }
+    if (logWeight === -Infinity) return
+    const key = typeof value === "number" && !Object.is(value, -0) ? `n${value}` : keyOf(value)
+    if (key === undefined) {
+      throw new InvalidDistributionError({ family: "Marginal", parameter: "values", value, reason: "has no structural key (functions, symbols, class instances and cyclic objects cannot be compared)" })
+    }
+    const i = this.index.get(key)
+    if (i === undefined) {
+      this.index.set(key, this.values.length)
+      this.keys.push(key)
+      this.values.push(value)
+      this.max.push(logWeight)
+      this.sum.push(1)
+    } else if (logWeight > this.max[i]!) {
+      this.sum[i] = this.sum[i]! * Math.exp(this.max[i]! - logWeight) + 1
+      this.max[i] = logWeight
+    } else this.sum[i] = this.sum[i]! + Math.exp(logWeight - this.max[i]!)
+  }
+  /** The distribution; throws `InvalidDistributionError` when nothing of finite weight was added. */
+  build(): MarginalDistribution<T> {
+    const n = this.values.length
+    if (n === 0) throw new InvalidDistributionError({ family: "Marginal", parameter: "logWeights", value: [], reason: "must have at least one finite entry" })
+    const logMass = this.values.map((_, i) => this.max[i]! + Math.log(this.sum[i]!))
+    const top = Math.max(...logMass)
+    let total = 0
+    for (const l of logMass) total += Math.exp(l - top)
+    const logTotal = top + Math.log(total)
+    const ranked = logMass.map((l, i) => ({ i, lp: l - logTotal })).sort((a, b) => b.lp - a.lp || a.i - b.i)
+    return new MarginalDistribution(
+      ranked.map((r) => this.values[r.i]!),
+      Float64Array.from(ranked, (r) => r.lp),
+      ranked.map((r) => this.keys[r.i]!)
+    )
+  }
+}
+
+/**
  * A distribution over `values` with mass ∝ exp(logWeights[i]); equal values (structurally, see
  * `keyOf`) are merged, weights of −∞ dropped. Throws `InvalidDistributionError` for mismatched
  * lengths, no finite weight, a NaN or +∞ weight, or a value without a structural key.
@@ -198,41 +264,9 @@ export const Marginal = <T>(values: ReadonlyArray<T>, logWeights: ArrayLike<numb
   if (!Array.isArray(values)) fail("values", values, "must be an array")
   if (logWeights === null || typeof logWeights !== "object" || typeof logWeights.length !== "number") fail("logWeights", logWeights, "must be an array of numbers")
   if (values.length !== logWeights.length) fail("logWeights", logWeights, `must have one entry per value (${values.length}), got ${logWeights.length}`)
-  const order: Array<string> = []
-  const merged = new Map<string, { value: T; max: number; terms: Array<number> }>()
-  for (let i = 0; i < values.length; i++) {
-    const w = logWeights[i]
-    if (typeof w !== "number" || Number.isNaN(w) || w === Infinity) fail("logWeights", logWeights, `entry ${i} = ${describe(w)} must be a number < +Infinity`)
-    if (w === -Infinity) continue
-    const key = keyOf(values[i])
-    if (key === undefined) fail("values", values[i], `entry ${i} has no structural key (functions, symbols, class instances and cyclic objects cannot be compared)`)
-    let entry = merged.get(key!)
-    if (entry === undefined) {
-      entry = { value: values[i]!, max: -Infinity, terms: [] }
-      merged.set(key!, entry)
-      order.push(key!)
-    }
-    entry.terms.push(w as number)
-    if ((w as number) > entry.max) entry.max = w as number
-  }
-  if (order.length === 0) fail("logWeights", logWeights, "must have at least one finite entry")
-  // log Σ exp per value, then normalise over values
-  const logMass = order.map((k) => {
-    const e = merged.get(k)!
-    let s = 0
-    for (const t of e.terms) s += Math.exp(t - e.max)
-    return e.max + Math.log(s)
-  })
-  const top = Math.max(...logMass)
-  let total = 0
-  for (const l of logMass) total += Math.exp(l - top)
-  const logTotal = top + Math.log(total)
-  const ranked = order.map((k, i) => ({ k, i, lp: logMass[i]! - logTotal })).sort((a, b) => b.lp - a.lp || a.i - b.i)
-  return new MarginalDistribution(
-    ranked.map((r) => merged.get(r.k)!.value),
-    Float64Array.from(ranked, (r) => r.lp),
-    ranked.map((r) => r.k)
-  )
+  const builder = new MarginalBuilder<T>()
+  for (let i = 0; i < values.length; i++) builder.add(values[i]!, logWeights[i]!)
+  return builder.build()
 }
 
 /**
