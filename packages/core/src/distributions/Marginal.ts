@@ -11,6 +11,7 @@
  */
 import { InvalidDistributionError, type Distribution, type Support, type ValueKind } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
+import { CategoricalDistribution } from "./Categorical.ts"
 import { describe } from "../Value.ts"
 
 /**
@@ -103,7 +104,8 @@ export class MarginalDistribution<T> implements Distribution<T> {
   /** Their log probabilities (exact where a probability underflows). */
   readonly logProbabilities: Float64Array
   private readonly index: Map<string, number>
-  private readonly cdf: Float64Array
+  /** The categorical over the values' indices: sampling by its inverse cdf. */
+  private readonly indices: CategoricalDistribution
   /** Internal: use `Marginal(values, logWeights)`, which validates and merges. */
   constructor(values: ReadonlyArray<T>, logProbabilities: Float64Array, keys: ReadonlyArray<string>) {
     this.values = values
@@ -111,10 +113,7 @@ export class MarginalDistribution<T> implements Distribution<T> {
     this.probabilities = logProbabilities.map(Math.exp)
     this.index = new Map(keys.map((k, i) => [k, i]))
     const n = values.length
-    this.cdf = new Float64Array(n)
-    let acc = 0
-    for (let i = 0; i < n; i++) this.cdf[i] = acc += this.probabilities[i]!
-    this.cdf[n - 1] = 1
+    this.indices = new CategoricalDistribution(this.probabilities, logProbabilities)
     const all = (p: (v: unknown) => boolean) => values.every(p)
     if (all((v) => typeof v === "boolean")) {
       this.kind = "boolean"
@@ -129,16 +128,7 @@ export class MarginalDistribution<T> implements Distribution<T> {
     }
   }
   sample(rng: Rng): T {
-    const u = rng.uniform()
-    const cdf = this.cdf
-    let lo = 0
-    let hi = cdf.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (cdf[mid]! >= u) hi = mid
-      else lo = mid + 1
-    }
-    return this.values[lo]!
+    return this.values[this.indices.sample(rng)]!
   }
   logProb(value: T): number {
     const k = keyOf(value)
