@@ -59,26 +59,32 @@ export class Point {
 /**
  * The Euclidean metric: kinetic energy ½ pᵀ M⁻¹ p. `inverse` holds M⁻¹ (its diagonal for
  * "diag" and "unit", row-major d×d for "dense"); for "dense", `cholesky` holds the lower factor L
- * of M⁻¹ = L Lᵀ, so a momentum p = L⁻ᵀ u, u ~ N(0, I), has covariance (L Lᵀ)⁻¹ = M.
+ * of M⁻¹ = L Lᵀ, so a momentum p = L⁻ᵀ u, u ~ N(0, I), has covariance (L Lᵀ)⁻¹ = M. While M⁻¹ is
+ * diagonal (always for "diag" and "unit"; for "dense" until the first estimate replaces the
+ * identity) the integrator works with `diagonal`, its diagonal: O(d) per step instead of O(d²).
  */
 export class Metric {
   readonly kind: "unit" | "diag" | "dense"
   readonly d: number
   readonly inverse: Float64Array
   readonly cholesky: Float64Array
-  /** √(M⁻¹)ᵢᵢ for "diag"/"unit": a momentum is uᵢ / √(M⁻¹)ᵢᵢ. */
-  private readonly sqrtInverse: Float64Array
+  /** Whether M⁻¹ is diagonal now. */
+  isDiagonal = true
+  /** The diagonal of M⁻¹ (while `isDiagonal`). */
+  readonly diagonal: Float64Array
+  /** √ of the diagonal: a momentum is uᵢ / √(M⁻¹)ᵢᵢ. */
+  private readonly sqrtDiagonal: Float64Array
   constructor(kind: "unit" | "diag" | "dense", d: number) {
     this.kind = kind
     this.d = d
+    this.diagonal = new Float64Array(d).fill(1)
+    this.sqrtDiagonal = new Float64Array(d).fill(1)
     if (kind === "dense") {
       this.inverse = new Float64Array(d * d)
       this.cholesky = new Float64Array(d * d)
       for (let i = 0; i < d; i++) this.inverse[i * d + i] = this.cholesky[i * d + i] = 1
-      this.sqrtInverse = new Float64Array(0)
     } else {
-      this.inverse = new Float64Array(d).fill(1)
-      this.sqrtInverse = new Float64Array(d).fill(1)
+      this.inverse = this.diagonal
       this.cholesky = new Float64Array(0)
     }
   }
@@ -88,8 +94,8 @@ export class Metric {
     const d = this.d
     if (this.kind !== "dense") {
       for (let i = 0; i < d; i++) {
-        this.inverse[i] = inverse[i]!
-        this.sqrtInverse[i] = Math.sqrt(inverse[i]!)
+        this.diagonal[i] = inverse[i]!
+        this.sqrtDiagonal[i] = Math.sqrt(inverse[i]!)
       }
       return true
     }
@@ -107,14 +113,15 @@ export class Metric {
     }
     this.inverse.set(inverse)
     this.cholesky.set(L)
+    this.isDiagonal = false
     return true
   }
 
   /** Draws p ~ N(0, M) into `p`. */
   sampleMomentum(rng: Rng, p: Float64Array): void {
     const d = this.d
-    if (this.kind !== "dense") {
-      const s = this.sqrtInverse
+    if (this.isDiagonal) {
+      const s = this.sqrtDiagonal
       for (let i = 0; i < d; i++) p[i] = rng.normal() / s[i]!
       return
     }
@@ -130,11 +137,13 @@ export class Metric {
 
   /** v = M⁻¹ p (the velocity, Betancourt's p♯). */
   velocity(p: Float64Array, v: Float64Array): void {
-    const d = this.d, m = this.inverse
-    if (this.kind !== "dense") {
+    const d = this.d
+    if (this.isDiagonal) {
+      const m = this.diagonal
       for (let i = 0; i < d; i++) v[i] = m[i]! * p[i]!
       return
     }
+    const m = this.inverse
     for (let i = 0; i < d; i++) {
       let s = 0
       const row = i * d
@@ -289,8 +298,8 @@ export class Hamiltonian {
     const d = this.d, q = z.q, p = z.p, g = z.g, v = this.v
     const half = 0.5 * epsilon
     const metric = this.metric
-    const dense = metric.kind === "dense"
-    const m = metric.inverse
+    const dense = !metric.isDiagonal
+    const m = metric.diagonal
     if (dense) {
       for (let i = 0; i < d; i++) p[i] = p[i]! + half * g[i]!
       metric.velocity(p, v)
@@ -498,8 +507,8 @@ export class Hamiltonian {
     accumulate: boolean
   ): boolean {
     const d = this.d, metric = this.metric
-    if (metric.kind !== "dense") {
-      const m = metric.inverse
+    if (metric.isDiagonal) {
+      const m = metric.diagonal
       let a = 0, b = 0, c = 0, e = 0, f = 0, k = 0
       for (let i = 0; i < d; i++) {
         const ra = rhoA[i]!, rb = rhoB[i]!, mi = m[i]!
