@@ -27,6 +27,7 @@ import type { Handler } from "@fugue/runtime/Handler"
 import { Data, Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { drive, now, transformFor, wrapHandler } from "./internal/shell.ts"
+import { finiteSupportValues } from "./internal/support.ts"
 import {
   checkKeys,
   COMMON_KEYS,
@@ -284,35 +285,19 @@ const supportOf = (address: Address, dist: Distribution<unknown>, truncation: nu
     values.push(v)
     logProbs.push(dist.logProb(v))
   }
-  switch (s._tag) {
-    case "Boolean":
-      add(false)
-      add(true)
-      return { values, logProbs, leftOut: 0 }
-    case "Integers": {
-      if (Number.isFinite(s.upper)) {
-        if (s.upper - s.lower >= MAX_SUPPORT) break
-        for (let k = s.lower; k <= s.upper; k++) add(k)
-        return { values, logProbs, leftOut: 0 }
-      }
-      let mass = 0
-      for (let k = s.lower; k < s.lower + MAX_SUPPORT; k++) {
-        add(k)
-        mass += Math.exp(logProbs[logProbs.length - 1]!)
-        if (1 - mass < truncation) return { values, logProbs, leftOut: Math.max(0, 1 - mass) }
-      }
-      return { values, logProbs, leftOut: Math.max(0, 1 - mass) }
+  const finite = finiteSupportValues(dist, MAX_SUPPORT)
+  if (finite !== undefined) {
+    for (const v of finite) add(v)
+    return { values, logProbs, leftOut: 0 }
+  }
+  if (s._tag === "Integers" && Number.isFinite(s.lower) && s.upper === Infinity) {
+    let mass = 0
+    for (let k = s.lower; k < s.lower + MAX_SUPPORT; k++) {
+      add(k)
+      mass += Math.exp(logProbs[logProbs.length - 1]!)
+      if (1 - mass < truncation) break
     }
-    case "Finite": {
-      const m = dist as unknown as { values?: ReadonlyArray<unknown> }
-      if (Array.isArray(m.values)) {
-        for (const v of m.values) add(v)
-        return { values, logProbs, leftOut: 0 }
-      }
-      break
-    }
-    default:
-      break
+    return { values, logProbs, leftOut: Math.max(0, 1 - mass) }
   }
   throw new NotEnumerableError({ address, family: dist.family, support: describe(s) })
 }

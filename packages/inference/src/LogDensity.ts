@@ -38,10 +38,21 @@ import type { Handler } from "@fugue/runtime/Handler"
 import type { Trace } from "@fugue/runtime/Trace"
 import { Data } from "effect"
 import { codeGeneration, compile, liveSize, type Compiled } from "./internal/compileTape.ts"
-import { DiscoverHandler, NoGradient, noRandomness, ScoreHandler, TapeHandler, type Site } from "./internal/density.ts"
+import {
+  DependentDiscreteError,
+  DiscoverHandler,
+  type DiscreteSite,
+  NoGradient,
+  noRandomness,
+  runsFor,
+  ScoreHandler,
+  type Site,
+  sumSegments,
+  TapeHandler
+} from "./internal/density.ts"
 import { checkKeys, COMMON_KEYS, maxInstructionsOption, modelOption, oneOf, positiveInteger, seedOption, transformOption } from "./Options.ts"
 
-export { DiscreteLatentError, RandomnessInDensityError, StructureChangedError, type Site } from "./internal/density.ts"
+export { DependentDiscreteError, DiscreteLatentError, type DiscreteSite, RandomnessInDensityError, StructureChangedError, type Site } from "./internal/density.ts"
 import { StructureChangedError } from "./internal/density.ts"
 
 /**
@@ -79,9 +90,19 @@ export interface Options {
   readonly maxCompiledNodes?: number | undefined
   /** How many initial points discovery tries before giving up on a model whose density is not finite there (default 100). */
   readonly initAttempts?: number | undefined
+  /**
+   * `"error"` (default): a discrete latent site is `DiscreteLatentError`. `"sumOut"`: discrete
+   * sites with finite support are summed out, each over its values, which is exact when each one's
+   * log probabilities after it (up to the next discrete site) depend on it alone given the
+   * continuous sites, as a mixture's per-point assignments do: O(N·K) for N sites of K values
+   * (the model runs K times per evaluation, or its K runs are on one tape). Checked at
+   * construction (`DependentDiscreteError` otherwise). `discreteProbabilities(q)` recovers their
+   * conditional distributions.
+   */
+  readonly discrete?: "error" | "sumOut" | undefined
 }
 
-const KEYS: ReadonlyArray<string> = [...COMMON_KEYS, "gradient", "maxCompiledNodes", "initAttempts"]
+const KEYS: ReadonlyArray<string> = [...COMMON_KEYS, "gradient", "maxCompiledNodes", "initAttempts", "discrete"]
 const DEFAULT_MAX_COMPILED = 1_500
 const DEFAULT_INIT_ATTEMPTS = 100
 
@@ -167,12 +188,19 @@ export interface LogDensity {
   logDensity(q: Float64Array): number
   /** The same value; writes ∇ log density into `out` (zeros where the value is not finite). */
   logDensityGradient(q: Float64Array, out: Float64Array): number
-  /** The constrained trace at q (choices with their log probabilities, log prior and likelihood). */
+  /** The constrained trace at q (choices with their log probabilities, log prior and likelihood); summed-out sites at their most probable values given q. */
   constrain(q: Float64Array): Trace
-  /** The model's return value at q (one run of the model). */
+  /** The model's return value at q (one run of the model; summed-out sites at their most probable values given q). */
   resultAt(q: Float64Array): unknown
   /** The unconstrained point of a trace that holds every site (into `out` if given). */
   unconstrain(trace: Trace, out?: Float64Array): Float64Array
+  /** Discrete sites summed out (`discrete: "sumOut"`), in visiting order; empty otherwise. */
+  readonly discreteSites: ReadonlyArray<DiscreteSite>
+  /**
+   * Per summed-out discrete site, the probabilities of its values given the continuous point q
+   * (the Rao–Blackwellised posterior of the site, averaged over draws of q).
+   */
+  discreteProbabilities(q: Float64Array): Array<Float64Array>
   /** Names of the constrained values, site by site: the address, or `"address[k]"` for a vector site (as `Posterior` columns). */
   readonly valueNames: ReadonlyArray<string>
   /**
@@ -215,16 +243,30 @@ class LogDensityImpl implements LogDensity {
   readonly valueNames: ReadonlyArray<string>
   private readonly bijections: ReadonlyArray<Bijection.Bijection>
 
-  constructor(model: Model<unknown>, sites: ReadonlyArray<Site>, dimension: number, q0: Float64Array, transform: Transform, maxInstructions: number | undefined) {
+  readonly discreteSites: ReadonlyArray<DiscreteSite>
+  /** Runs per evaluation (the largest summed-out support; 1 without discrete sites). */
+  private readonly runs: number
+
+  constructor(
+    model: Model<unknown>,
+    sites: ReadonlyArray<Site>,
+    dimension: number,
+    q0: Float64Array,
+    transform: Transform,
+    maxInstructions: number | undefined,
+    discrete: ReadonlyArray<DiscreteSite> = []
+  ) {
     this.model = model
     this.sites = sites
+    this.discreteSites = discrete
+    this.runs = runsFor(discrete)
     this.dimension = dimension
     this.initialPoint = q0
     this.transform = transform
     this.maxInstructions = maxInstructions
-    this.score = new ScoreHandler(sites)
+    this.score = new ScoreHandler(sites, discrete)
     this.scoreWrapped = transform(this.score, noRandomness)
-    this.tapeHandler = new TapeHandler(sites, this.tape)
+    this.tapeHandler = new TapeHandler(sites, this.tape, discrete)
     this.tapeWrapped = transform(this.tapeHandler, noRandomness)
     this.shifted = new Float64Array(dimension)
     this.bijections = sites.map((site) => Bijection.of(site.support)!)
@@ -236,11 +278,16 @@ class LogDensityImpl implements LogDensity {
     if (q.length !== this.dimension) throw new DimensionError({ expected: this.dimension, actual: q.length })
   }
 
-  /** The generic path: one run of the model with plain numbers. */
+  /** The generic path: one run of the model with plain numbers (K runs, summed out, with discrete sites). */
   scoreAt(q: Float64Array): number {
-    this.score.reset(q, false)
     try {
-      const [, lp] = runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })
+      if (this.discreteSites.length === 0) {
+        this.score.reset(q, false)
+        const [, lp] = runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })
+        return lp === lp ? lp : -Infinity
+      }
+      this.segmentsAt(q)
+      const lp = sumSegments(this.score.pre, this.score.segments, this.discreteSites, this.runs)
       return lp === lp ? lp : -Infinity
     } catch (error) {
       if (unwrap(error) instanceof InvalidDistributionError) return -Infinity
@@ -248,12 +295,79 @@ class LogDensityImpl implements LogDensity {
     }
   }
 
+  /** The K runs of a summed-out evaluation at q: `score.pre` and `score.segments` hold their weights. */
+  private segmentsAt(q: Float64Array, notes?: Array<string>): void {
+    for (let r = 0; r < this.runs; r++) {
+      this.score.reset(q, false, notes, { run: r, assignment: undefined })
+      runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })
+    }
+  }
+
+  /** One run with each discrete site at a given value index; `score.segments[j·K]` holds site j's segment. */
+  private runAssignment(q: Float64Array, assignment: Int32Array, record: boolean): unknown {
+    this.score.reset(q, record, undefined, { run: 0, assignment })
+    return runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })[0]
+  }
+
+  discreteProbabilities(q: Float64Array): Array<Float64Array> {
+    this.check(q)
+    if (this.discreteSites.length === 0) return []
+    this.segmentsAt(q)
+    const K = this.runs, seg = this.score.segments
+    return this.discreteSites.map((site, j) => {
+      const n = site.values.length
+      let max = -Infinity
+      for (let r = 0; r < n; r++) max = Math.max(max, seg[j * K + r]!)
+      const p = new Float64Array(n)
+      let total = 0
+      for (let r = 0; r < n; r++) total += p[r] = max === -Infinity ? 0 : Math.exp(seg[j * K + r]! - max)
+      for (let r = 0; r < n; r++) p[r] = total > 0 ? p[r]! / total : 1 / n
+      return p
+    })
+  }
+
+  /** Each discrete site's most probable value index given q. */
+  private mapAssignment(q: Float64Array): Int32Array {
+    const probs = this.discreteProbabilities(q)
+    return Int32Array.from(probs, (p) => {
+      let best = 0
+      for (let r = 1; r < p.length; r++) if (p[r]! > p[best]!) best = r
+      return best
+    })
+  }
+
+  /**
+   * Checks at q that each discrete site's segment depends on that site alone: runs with other
+   * assignments must reproduce, site by site, the segments of the uniform runs.
+   */
+  checkIndependence(q: Float64Array, rng: CoreRng.Rng): void {
+    const sites = this.discreteSites, K = this.runs, n = sites.length
+    if (n < 2) return
+    this.segmentsAt(q)
+    const uniform = this.score.segments.slice()
+    const assignments: Array<Int32Array> = []
+    for (let shift = 1; shift < Math.min(K, 4); shift++) assignments.push(Int32Array.from(sites, (s, j) => (j + shift) % s.values.length))
+    for (let t = 0; t < 2; t++) assignments.push(Int32Array.from(sites, (s) => Math.floor(rng.uniform() * s.values.length)))
+    for (const a of assignments) {
+      this.runAssignment(q, a, false)
+      for (let j = 0; j < n; j++) {
+        const got = this.score.segments[j * K]!, want = uniform[j * K + a[j]!]!
+        const same = got === want || Math.abs(got - want) <= 1e-9 * (1 + Math.abs(want))
+        if (!same) throw new DependentDiscreteError({ address: sites[j]!.address, other: j > 0 ? sites[j - 1]!.address : sites[1]!.address })
+      }
+    }
+  }
+
   /** One recording at q: the output, or the reason the tape cannot be used. */
   record(q: Float64Array): { readonly output: Ad.Real } | { readonly reason: string } {
-    this.tapeHandler.reset(q)
     this.tape.begin(this.dimension)
     try {
-      const [, output] = runToEnd(this.tapeWrapped, this.model, { maxInstructions: this.maxInstructions })
+      let output: Ad.Real = 0
+      for (let r = 0; r < this.runs; r++) {
+        this.tapeHandler.reset(q, r)
+        ;[, output] = runToEnd(this.tapeWrapped, this.model, { maxInstructions: this.maxInstructions })
+      }
+      if (this.discreteSites.length > 0) output = this.tapeHandler.marginal()
       if (this.tape.escaped >= 0) return { reason: this.escapeReason() }
       return { output }
     } catch (error) {
@@ -359,6 +473,10 @@ class LogDensityImpl implements LogDensity {
 
   constrain(q: Float64Array): Trace {
     this.check(q)
+    if (this.discreteSites.length > 0) {
+      this.runAssignment(q, this.mapAssignment(q), true)
+      return this.score.trace!
+    }
     this.score.reset(q, true)
     runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })
     return this.score.trace!
@@ -366,6 +484,7 @@ class LogDensityImpl implements LogDensity {
 
   resultAt(q: Float64Array): unknown {
     this.check(q)
+    if (this.discreteSites.length > 0) return this.runAssignment(q, this.mapAssignment(q), false)
     this.score.reset(q, false)
     return runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })[0]
   }
@@ -393,7 +512,8 @@ class LogDensityImpl implements LogDensity {
     const notes: Array<string> = []
     this.score.reset(q, false, notes)
     try {
-      runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })
+      if (this.discreteSites.length > 0) this.segmentsAt(q, notes)
+      else runToEnd(this.scoreWrapped, this.model, { maxInstructions: this.maxInstructions })
     } catch (error) {
       const cause = unwrap(error)
       if (cause instanceof InvalidDistributionError) notes.push(cause.message)
@@ -457,13 +577,14 @@ export const make = (model: Model<unknown>, options: Options = {}): LogDensity =
   const requested = options.gradient === undefined ? "auto" : oneOf(algorithm, "gradient", options.gradient, ["auto", "compiled", "taped", "finite-differences"] as const)
   const maxCompiled = options.maxCompiledNodes === undefined ? DEFAULT_MAX_COMPILED : positiveInteger(algorithm, "maxCompiledNodes", options.maxCompiledNodes)
   const attempts = options.initAttempts === undefined ? DEFAULT_INIT_ATTEMPTS : positiveInteger(algorithm, "initAttempts", options.initAttempts)
+  const sumOut = (options.discrete === undefined ? "error" : oneOf(algorithm, "discrete", options.discrete, ["error", "sumOut"] as const)) === "sumOut"
   const rng = CoreRng.make(seed)
 
   // discovery: the sites, and an initial point with a finite density
   let density: LogDensityImpl | undefined
   let lastReason = ""
   for (let attempt = 0; attempt < attempts && density === undefined; attempt++) {
-    const discover = new DiscoverHandler(rng)
+    const discover = new DiscoverHandler(rng, sumOut)
     let q0: Float64Array
     try {
       ;[, q0] = runToEnd(transform(discover, noRandomness), model, { maxInstructions })
@@ -474,12 +595,13 @@ export const make = (model: Model<unknown>, options: Options = {}): LogDensity =
       }
       throw error
     }
-    const candidate = new LogDensityImpl(model, discover.sites, discover.dimension, q0, transform, maxInstructions)
+    const candidate = new LogDensityImpl(model, discover.sites, discover.dimension, q0, transform, maxInstructions, discover.discrete)
     const lp = candidate.scoreAt(q0)
     if (lp > -Infinity && lp < Infinity) density = candidate
     else lastReason = `log density ${lp} at the last point`
   }
   if (density === undefined) throw new InitializationError({ attempts, reason: lastReason })
+  density.checkIndependence(density.initialPoint, rng)
 
   choose(density, requested, maxCompiled)
   return density

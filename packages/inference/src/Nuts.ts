@@ -11,8 +11,11 @@
  * uniform(−2, 2) on the unconstrained space (or at your values), on independent streams, so the
  * draws do not depend on `chains` or `concurrency`. Models opt into exact, fast gradients by
  * writing arithmetic on latent values with `Ad` (see `LogDensity`); plain arithmetic still works
- * with finite-difference gradients. Discrete latent sites are an error (`DiscreteLatentError`,
- * naming the site and suggesting MH or SMC): condition or substitute them, or use `Mh`.
+ * with finite-difference gradients. Discrete latent sites with finite support that are
+ * independent given the continuous ones (a mixture's per-point assignments) are summed out of the
+ * density and their values drawn afterwards from their exact conditionals (Rao–Blackwellised);
+ * other discrete sites are an error (`DiscreteLatentError` / `DependentDiscreteError`, naming the
+ * site and suggesting MH or SMC).
  *
  * @since 0.2.0
  */
@@ -74,6 +77,14 @@ export interface Options extends Driver.CommonOptions {
   readonly concurrency?: number | "unbounded" | undefined
   /** The gradient source (`LogDensity`'s `gradient` option; default "auto"). */
   readonly gradient?: "auto" | "compiled" | "taped" | "finite-differences" | undefined
+  /**
+   * `"sumOut"` (default): discrete latent sites with finite support that are independent given
+   * the continuous ones (a mixture's assignments) are summed out of the density NUTS moves on, and
+   * each kept draw records a value for each, drawn from its exact conditional (see `LogDensity`'s
+   * `discrete` option); other discrete sites are `DependentDiscreteError` or `DiscreteLatentError`.
+   * `"error"`: any discrete latent site is `DiscreteLatentError`.
+   */
+  readonly discrete?: "sumOut" | "error" | undefined
 }
 
 const KIND: Driver.Kind = {

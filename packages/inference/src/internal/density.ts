@@ -17,6 +17,7 @@ import { PointMass, Scaled } from "@fugue/runtime/Combinators"
 import type { Handler } from "@fugue/runtime/Handler"
 import { Trace } from "@fugue/runtime/Trace"
 import { describe } from "@fugue/core/Value"
+import { finiteSupportValues } from "./support.ts"
 import { Data } from "effect"
 
 /**
@@ -35,6 +36,79 @@ export interface Site {
   readonly offset: number
   /** Number of unconstrained coordinates (a simplex of length n has n − 1). */
   readonly dimension: number
+}
+
+/**
+ * A discrete latent site that `LogDensity` sums out: its finite support, in order.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface DiscreteSite {
+  readonly address: Address
+  readonly family: string
+  readonly values: ReadonlyArray<unknown>
+}
+
+/**
+ * Summing out discrete sites needs each one's log probabilities after it (up to the next
+ * discrete site) to depend on it alone (given the continuous sites), as per-point assignments of a
+ * mixture do; they did not here: with other values at the other discrete sites, the segment after
+ * `address` changed.
+ *
+ * @example
+ * // z1 ~ Bernoulli(0.5); z2 ~ Bernoulli(z1 ? 0.9 : 0.1): z2's probability depends on z1
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class DependentDiscreteError extends Data.TaggedError("DependentDiscreteError")<{
+  readonly address: Address
+  readonly other: Address
+}> {
+  override get message(): string {
+    return `the discrete sites cannot be summed out one by one: the log probabilities after "${this.address}" depend on the value of "${this.other}" (sum out only sites that are independent given the continuous ones, e.g. a mixture's per-point assignments; otherwise use MH, SMC or Enumerate)`
+  }
+}
+
+/** Values one run gives the discrete sites: run r gives each site its r-th value, or an explicit assignment. */
+export interface DiscreteRun {
+  readonly run: number
+  readonly assignment: Int32Array | undefined
+}
+
+/** Index of the value site j takes in a run (a site with fewer values takes its first). */
+const valueIndex = (sites: ReadonlyArray<DiscreteSite>, j: number, run: DiscreteRun): number =>
+  run.assignment !== undefined ? run.assignment[j]! : run.run < sites[j]!.values.length ? run.run : 0
+
+/** The discrete site expected at position j. */
+const checkDiscrete = (sites: ReadonlyArray<DiscreteSite>, j: number, address: Address): DiscreteSite => {
+  const site = sites[j]
+  if (site === undefined || site.address !== address) {
+    throw new StructureChangedError({ address, reason: site === undefined ? "a discrete site that the first run did not have" : `discrete site ${j} was "${site.address}" in the first run` })
+  }
+  return site
+}
+
+/** The runs that sum out discrete sites: as many as the largest support. */
+export const runsFor = (sites: ReadonlyArray<DiscreteSite>): number => sites.reduce((k, s) => Math.max(k, s.values.length), 1)
+
+/**
+ * log Σ over each site's values of its segment weights, plus the part before the first discrete
+ * site: `segments[j·K + r]` is site j's segment in run r.
+ */
+export const sumSegments = (pre: number, segments: Float64Array, sites: ReadonlyArray<DiscreteSite>, K: number): number => {
+  let total = pre
+  for (let j = 0; j < sites.length; j++) {
+    const n = sites[j]!.values.length
+    let max = -Infinity
+    for (let r = 0; r < n; r++) max = Math.max(max, segments[j * K + r]!)
+    if (max === -Infinity) return -Infinity
+    let sum = 0
+    for (let r = 0; r < n; r++) sum += Math.exp(segments[j * K + r]! - max)
+    total += max + Math.log(sum)
+  }
+  return total
 }
 
 /**
@@ -144,6 +218,8 @@ const checkSite = (sites: ReadonlyArray<Site>, k: number, address: Address, dist
 }
 
 const UNIFORM_INIT = 2
+/** Largest support summed out at one site. */
+const MAX_SUMMED = 1000
 
 /**
  * Discovery: each continuous latent site gets a point drawn uniformly in (−2, 2) on its
@@ -151,19 +227,27 @@ const UNIFORM_INIT = 2
  */
 export class DiscoverHandler implements Handler<Float64Array> {
   readonly sites: Array<Site> = []
+  readonly discrete: Array<DiscreteSite> = []
   readonly seen = new Set<Address>()
   dimension = 0
   readonly values: Array<number> = []
   private readonly rng: Rng
-  constructor(rng: Rng) {
+  private readonly sumOut: boolean
+  constructor(rng: Rng, sumOut = false) {
     this.rng = rng
+    this.sumOut = sumOut
   }
   sample<T>(address: Address, dist: Distribution<T>): T {
     if (this.seen.has(address)) throw new StructureChangedError({ address, reason: "the address is used twice in one execution" })
     this.seen.add(address)
     if (dist instanceof PointMass) return dist.value as T
     const b = Bijection.of(dist.support)
-    if (b === undefined) throw new DiscreteLatentError({ address, family: dist.family })
+    if (b === undefined) {
+      const values = this.sumOut ? finiteSupportValues(dist as Distribution<unknown>, MAX_SUMMED) : undefined
+      if (values === undefined || values.length === 0) throw new DiscreteLatentError({ address, family: dist.family })
+      this.discrete.push({ address, family: dist.family, values })
+      return values[0] as T
+    }
     const draw = () => (2 * this.rng.uniform() - 1) * UNIFORM_INIT
     if (b._tag === "Scalar") {
       const u = draw()
@@ -194,21 +278,60 @@ export class DiscoverHandler implements Handler<Float64Array> {
  */
 export class ScoreHandler implements Handler<number> {
   readonly sites: ReadonlyArray<Site>
+  /** Summed-out discrete sites (empty: none). */
+  readonly discrete: ReadonlyArray<DiscreteSite>
+  /** Runs per evaluation when summing out: the largest support. */
+  readonly K: number
   q: Float64Array = new Float64Array(0)
   cursor = 0
+  /** The running log weight of the current segment (all of it without discrete sites). */
   logDensity = 0
   trace: Trace | undefined = undefined
   /** When set (`LogDensity.explain`): where a log probability is −∞ or NaN, in words. */
   notes: Array<string> | undefined = undefined
-  constructor(sites: ReadonlyArray<Site>) {
+  // summing out: the segments of the runs of one evaluation
+  run: DiscreteRun = { run: 0, assignment: undefined }
+  private dcursor = 0
+  private segment = -1
+  pre = 0
+  readonly segments: Float64Array
+  constructor(sites: ReadonlyArray<Site>, discrete: ReadonlyArray<DiscreteSite> = []) {
     this.sites = sites
+    this.discrete = discrete
+    this.K = runsFor(discrete)
+    this.segments = new Float64Array(discrete.length * this.K)
   }
-  reset(q: Float64Array, record: boolean, notes?: Array<string>): void {
+  reset(q: Float64Array, record: boolean, notes?: Array<string>, run: DiscreteRun = { run: 0, assignment: undefined }): void {
     this.q = q
     this.cursor = 0
     this.logDensity = 0
     this.trace = record ? new Trace() : undefined
     this.notes = notes
+    this.run = run
+    this.dcursor = 0
+    this.segment = -1
+  }
+  /** Ends the current segment: its weight goes to the part before the discrete sites, or to its site's slot for this run. */
+  private flush(): void {
+    if (this.segment < 0) {
+      if (this.run.run === 0) this.pre = this.logDensity
+    } else this.segments[this.segment * this.K + (this.run.assignment === undefined ? this.run.run : 0)] = this.logDensity
+    this.logDensity = 0
+  }
+  private discreteSample(address: Address, dist: Distribution<unknown>): unknown {
+    const j = this.dcursor++
+    const site = checkDiscrete(this.discrete, j, address)
+    const v = site.values[valueIndex(this.discrete, j, this.run)]
+    this.flush()
+    this.segment = j
+    const lp = dist.logProb(v)
+    this.logDensity += lp
+    this.note(`site "${address}" (${dist.family}) at ${describe(v)}`, lp)
+    if (this.trace !== undefined) {
+      this.trace.record({ address, value: v as number, logProb: lp })
+      this.trace.logPrior += lp
+    }
+    return v
   }
   private note(what: string, lp: number): void {
     if (this.notes !== undefined && !(lp > -Infinity && lp < Infinity)) this.notes.push(`${what} has log probability ${lp}`)
@@ -223,6 +346,7 @@ export class ScoreHandler implements Handler<number> {
       }
       return dist.value as T
     }
+    if (this.discrete.length > 0 && Bijection.of(dist.support) === undefined) return this.discreteSample(address, dist as Distribution<unknown>) as T
     const site = checkSite(this.sites, this.cursor++, address, dist as Distribution<unknown>)
     const b = Bijection.of(dist.support)!
     let x: T
@@ -262,7 +386,12 @@ export class ScoreHandler implements Handler<number> {
     if (this.cursor !== this.sites.length) {
       throw new StructureChangedError({ address: this.sites[this.cursor]!.address, reason: "the site was not visited" })
     }
-    return this.logDensity
+    if (this.discrete.length === 0) return this.logDensity
+    if (this.dcursor !== this.discrete.length) {
+      throw new StructureChangedError({ address: this.discrete[this.dcursor]!.address, reason: "the discrete site was not visited" })
+    }
+    this.flush()
+    return this.pre
   }
 }
 
@@ -278,17 +407,53 @@ const PARAMETER_BOUNDED: ReadonlySet<string> = new Set(["Uniform"])
 export class TapeHandler implements Handler<Ad.Real> {
   readonly sites: ReadonlyArray<Site>
   readonly tape: Ad.Tape
+  readonly discrete: ReadonlyArray<DiscreteSite>
+  readonly K: number
   q: Float64Array = new Float64Array(0)
   cursor = 0
   terms: Array<Ad.Real> = []
-  constructor(sites: ReadonlyArray<Site>, tape: Ad.Tape) {
+  // summing out: every run of one recording shares the leaves; segments per site per run
+  private run = 0
+  private dcursor = 0
+  private segment = -1
+  private leaves: Array<Ad.Node | undefined> = []
+  private pre: Array<Ad.Real> = []
+  private segments: Array<Array<Ad.Real>> = []
+  constructor(sites: ReadonlyArray<Site>, tape: Ad.Tape, discrete: ReadonlyArray<DiscreteSite> = []) {
     this.sites = sites
     this.tape = tape
+    this.discrete = discrete
+    this.K = runsFor(discrete)
   }
-  reset(q: Float64Array): void {
+  reset(q: Float64Array, run = 0): void {
     this.q = q
     this.cursor = 0
-    this.terms.length = 0
+    this.terms = []
+    this.run = run
+    this.dcursor = 0
+    this.segment = -1
+    if (run === 0) {
+      this.leaves = []
+      this.pre = []
+      this.segments = Array.from({ length: this.discrete.length * this.K }, () => [])
+    }
+  }
+  private flush(): void {
+    if (this.segment < 0) {
+      if (this.run === 0) this.pre = this.terms
+    } else this.segments[this.segment * this.K + this.run] = this.terms
+    this.terms = []
+  }
+  /** After the K runs of one recording: the part before the discrete sites plus, per site, log Σ over its values. */
+  marginal(): Ad.Real {
+    const parts: Array<Ad.Real> = [Ad.sum(this.pre)]
+    for (let j = 0; j < this.discrete.length; j++) {
+      const n = this.discrete[j]!.values.length
+      const perValue: Array<Ad.Real> = []
+      for (let r = 0; r < n; r++) perValue.push(Ad.sum(this.segments[j * this.K + r]!))
+      parts.push(n === 1 ? perValue[0]! : Ad.logSumExp(perValue))
+    }
+    return Ad.sum(parts)
   }
   private score(address: Address, dist: Distribution<unknown>, x: unknown): Ad.Real {
     let k = 1
@@ -314,6 +479,15 @@ export class TapeHandler implements Handler<Ad.Real> {
       this.terms.push(this.score(address, dist.base, dist.value))
       return dist.value as T
     }
+    if (this.discrete.length > 0 && Bijection.of(dist.support) === undefined) {
+      const j = this.dcursor++
+      const site = checkDiscrete(this.discrete, j, address)
+      const v = site.values[valueIndex(this.discrete, j, { run: this.run, assignment: undefined })]
+      this.flush()
+      this.segment = j
+      this.terms.push(this.score(address, dist as Distribution<unknown>, v))
+      return v as T
+    }
     const site = checkSite(this.sites, this.cursor++, address, dist as Distribution<unknown>)
     if (site.dimension !== 1 || site.shape.length !== 0) {
       throw new NoGradient(`"${address}" is a vector site (${site.family}); the tape differentiates scalar sites only`)
@@ -322,7 +496,8 @@ export class TapeHandler implements Handler<Ad.Real> {
       throw new NoGradient(`the support of the ${dist.family} at "${address}" depends on differentiable parameters`)
     }
     const b = Bijection.of(dist.support) as Bijection.Scalar
-    const u = this.tape.leaf(site.offset, this.q[site.offset]!)
+    const k = this.cursor - 1
+    const u = this.leaves[k] ?? (this.leaves[k] = this.tape.leaf(site.offset, this.q[site.offset]!))
     const x = b.forwardReal(u)
     this.terms.push(b.logJacobianReal(u))
     const logit = dist.logProbLogitKernel
@@ -342,6 +517,11 @@ export class TapeHandler implements Handler<Ad.Real> {
     if (this.cursor !== this.sites.length) {
       throw new StructureChangedError({ address: this.sites[this.cursor]!.address, reason: "the site was not visited" })
     }
-    return Ad.sum(this.terms)
+    if (this.discrete.length === 0) return Ad.sum(this.terms)
+    if (this.dcursor !== this.discrete.length) {
+      throw new StructureChangedError({ address: this.discrete[this.dcursor]!.address, reason: "the discrete site was not visited" })
+    }
+    this.flush()
+    return 0
   }
 }

@@ -29,7 +29,7 @@ import { DualAveraging, Welford, Windows } from "./adaptation.ts"
 import { attemptInference, type InferenceError } from "./attempt.ts"
 import { Hamiltonian, Metric } from "./hamiltonian.ts"
 import { Recorder } from "./mhRecorder.ts"
-import { drive, now, streams, streamsUnsafe, transformFor } from "./shell.ts"
+import { drive, now, sideStream, streams, streamsUnsafe, transformFor } from "./shell.ts"
 
 /** Initial values of some sites on their own (constrained) scale, by address. */
 export type InitialValues = Readonly<Record<string, number | ArrayLike<number>>>
@@ -52,6 +52,7 @@ export interface CommonOptions extends Common {
   readonly initAttempts?: number | undefined
   readonly concurrency?: number | "unbounded" | undefined
   readonly gradient?: "auto" | LogDensity.GradientSource | undefined
+  readonly discrete?: "sumOut" | "error" | undefined
 }
 
 /** What is particular to one sampler. */
@@ -130,6 +131,7 @@ interface Config {
   readonly transform: Transform | undefined
   readonly maxInstructions: number | undefined
   readonly gradient: "auto" | LogDensity.GradientSource
+  readonly discrete: "sumOut" | "error"
   readonly transition: (h: Hamiltonian) => void
   readonly maxTreeDepth: number
 }
@@ -137,7 +139,7 @@ interface Config {
 /** Option keys both samplers take. */
 export const COMMON_HMC_KEYS: ReadonlyArray<string> = [
   "samples", "warmup", "chains", "thin", "targetAcceptance", "metric", "stepSize", "adaptation", "initBuffer",
-  "termBuffer", "baseWindow", "initial", "initRadius", "initAttempts", "concurrency", "gradient", ...COMMON_KEYS
+  "termBuffer", "baseWindow", "initial", "initRadius", "initAttempts", "concurrency", "gradient", "discrete", ...COMMON_KEYS
 ]
 
 const positiveNumber = (algorithm: string, option: string, value: unknown): number => {
@@ -188,12 +190,13 @@ const validate = (kind: Kind, model: unknown, options: CommonOptions): Config =>
   const transform = transformOption(A, options.transform)
   const maxInstructions = maxInstructionsOption(A, options.maxInstructions)
   const gradient = options.gradient === undefined ? "auto" : oneOf(A, "gradient", options.gradient, ["auto", "compiled", "taped", "finite-differences"] as const)
+  const discrete = options.discrete === undefined ? "sumOut" : oneOf(A, "discrete", options.discrete, ["sumOut", "error"] as const)
   const rest = options as unknown as Record<string, unknown>
   const maxTreeDepth = rest.maxTreeDepth === undefined ? 10 : positiveInteger(A, "maxTreeDepth", rest.maxTreeDepth)
   if (maxTreeDepth > 30) throw new InvalidOptionsError({ algorithm: A, option: "maxTreeDepth", value: maxTreeDepth, reason: "must be at most 30" })
   return {
     samples, warmup, chains, thin, seed, targetAcceptance, metric, stepSize, adaptation, initBuffer, termBuffer, baseWindow,
-    initial, initRadius, initAttempts, concurrency, transform, maxInstructions, gradient,
+    initial, initRadius, initAttempts, concurrency, transform, maxInstructions, gradient, discrete,
     transition: kind.transition(rest), maxTreeDepth: A === "NUTS" ? maxTreeDepth : 0
   }
 }
@@ -330,9 +333,25 @@ class Chain<A> {
     if (last) ham.stepSize = this.dual.final()
   }
 
+  /** The stream summed-out discrete sites are drawn from (apart from the chain's, so the continuous draws do not depend on them). */
+  private discreteRng: CoreRng.Rng | undefined = undefined
+
   private record(index: number): void {
     const ham = this.ham, s = ham.stats, cur = ham.current
     this.recorder.recordPoint(index, this.density, cur.q, cur.lp)
+    const discrete = this.density.discreteSites
+    if (discrete.length > 0) {
+      // each summed-out site drawn from its exact conditional given the draw's continuous point
+      const rng = (this.discreteRng ??= sideStream(this.rng))
+      const probs = this.density.discreteProbabilities(cur.q)
+      discrete.forEach((site, j) => {
+        const p = probs[j]!
+        let u = rng.uniform(), k = 0
+        while (k < p.length - 1 && u >= p[k]!) u -= p[k++]!
+        const v = site.values[k]
+        this.recorder.recordValue(index, site.address, typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "number" ? v : k)
+      })
+    }
     this.lp[index] = cur.lp
     this.acceptStat[index] = s.acceptStat
     this.stepSize[index] = ham.stepSize
@@ -427,7 +446,7 @@ const collectStats = (chains: ReadonlyArray<Chain<unknown>>, config: Config, den
 }
 
 const densityOf = (model: Model<unknown>, config: Config, transform: Transform | undefined): LogDensity.LogDensity =>
-  LogDensity.make(model, { transform, maxInstructions: config.maxInstructions, gradient: config.gradient })
+  LogDensity.make(model, { transform, maxInstructions: config.maxInstructions, gradient: config.gradient, discrete: config.discrete })
 
 const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, config: Config, density: LogDensity.LogDensity, seed: number | undefined): Posterior<A, Stats> =>
   builder.build({ stats: collectStats(chains as ReadonlyArray<Chain<unknown>>, config, density), seed })

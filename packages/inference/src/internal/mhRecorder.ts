@@ -73,4 +73,9 @@ export class Recorder<A> {
     this.points!.set(q, index * d)
     this.builder.logWeights[this.chain][index] = logDensity - logJacobian
   }
+
+  /** Writes `value` into column `name` at draw `index` (a summed-out discrete site's drawn value). */
+  recordValue(index: number, name: string, value: number): void {
+    columnOf(this.builder, name)[this.chain]![index] = value
+  }
 }
