@@ -24,7 +24,8 @@ import { describe } from "@fugue/core/Value"
 import { identity, PointMass, type Transform } from "@fugue/runtime/Combinators"
 import { abort, Execution, ExecutionAbort } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
+import { NotEnumerableError, RandomnessInEnumerationError } from "./internal/errors.ts"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { drive, now, transformFor, wrapHandler } from "./internal/shell.ts"
 import { finiteSupportValues } from "./internal/support.ts"
@@ -109,40 +110,7 @@ export interface Result<A> {
   readonly warnings: ReadonlyArray<string>
 }
 
-/**
- * A latent site cannot be enumerated: its support is continuous (or a vector).
- *
- * @example
- * Enumerate.runUnsafe(function* () { yield* sample("x", Normal(0, 1)) }) // throws NotEnumerableError { address: "x" }
- *
- * @category errors
- * @since 0.2.0
- */
-export class NotEnumerableError extends Data.TaggedError("NotEnumerableError")<{
-  readonly address: Address
-  readonly family: string
-  readonly support: string
-}> {
-  override get message(): string {
-    return `Enumerate: latent site "${this.address}" (${this.family}, support ${this.support}) cannot be enumerated: enumeration needs discrete latent sites; use MH, SMC or NUTS for this model, or condition / substitute the site`
-  }
-}
-
-/**
- * A random number was drawn during enumeration (by `Combinators.block` or `seed`, which draw
- * hidden sites at random): enumeration is exact and deterministic, so it refuses.
- *
- * @example
- * Enumerate.runUnsafe(model, { transform: (h, rng) => Combinators.block(h, ["x"], rng) }) // throws RandomnessInEnumerationError
- *
- * @category errors
- * @since 0.2.0
- */
-export class RandomnessInEnumerationError extends Data.TaggedError("RandomnessInEnumerationError")<{}> {
-  override get message(): string {
-    return "Enumerate: a random number was drawn (e.g. by Combinators.block or seed); enumeration is exact: remove the transformation or use a sampler"
-  }
-}
+export { NotEnumerableError, RandomnessInEnumerationError } from "./internal/errors.ts"
 
 const noRandomness: Rng = {
   uniform: () => {

@@ -21,6 +21,7 @@ import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { culprits } from "./internal/culprits.ts"
 import { drive, now, sideStream, streams, streamsUnsafe, transformFor, wrapHandler } from "./internal/shell.ts"
+import { essReport } from "./internal/essHistory.ts"
 import { effectiveSampleSize, logSumExp, normalise } from "./internal/weights.ts"
 import {
   checkKeys,
@@ -83,6 +84,8 @@ export interface Stats {
   readonly mismatched: number
   /** With a proposal: proposal sites the target never visited (a proposal over extra sites biases the weights). */
   readonly unused: number
+  /** A warning when the weights collapsed onto about one draw (ESS below 2): the evidence and the posterior then rest on it. */
+  readonly warnings: ReadonlyArray<string>
 }
 
 interface Config {
@@ -240,9 +243,11 @@ class Sampler<A> {
     }
     const weights = new Float64Array(n)
     normalise(logWeights, weights)
+    const ess = effectiveSampleSize(weights)
     const stats: Stats = {
       particles: n,
-      ess: effectiveSampleSize(weights),
+      ess,
+      warnings: essReport(ALGORITHM, [ess], n, undefined).warnings,
       invalid: this.invalid,
       rejectedInvalid: this.rejectedInvalid,
       zero,

@@ -1,8 +1,10 @@
 /**
- * @fugue/inference: MCMC, importance sampling, SMC, diagnostics and posterior containers.
+ * @fugue/inference: MCMC (NUTS, HMC, MH), importance sampling, SMC and tempered SMC, ABC, exact enumeration,
+ * log densities and gradients, diagnostics and posterior containers.
  *
  * @since 0.1.0
  */
+export * as Abc from "./Abc.ts"
 export * as Diagnostics from "./Diagnostics.ts"
 export * as Enumerate from "./Enumerate.ts"
 export * as Hmc from "./Hmc.ts"
@@ -16,3 +18,4 @@ export * as Posterior from "./Posterior.ts"
 export * as Progress from "./Progress.ts"
 export * as Resampling from "./Resampling.ts"
 export * as Smc from "./Smc.ts"
+export * as Tempered from "./Tempered.ts"

@@ -450,9 +450,14 @@ describe("Nuts.run (Effect)", () => {
       expect(performance.now() - t0).toBeLessThan(2_000)
     }), TIMEOUT)
 
-  it.effect("fails with the typed error in the error channel", () =>
+  it.effect("fails with the typed error in the error channel (options; a model without a usable density)", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Nuts.run(correlated(0.5), { samples: 0 }))
       expect(error).toBeInstanceOf(InvalidOptionsError)
+      const discrete = yield* Effect.flip(Nuts.run(function*() {
+        const k = yield* sample("k", Poisson(3))
+        yield* observe("y", Normal(k, 1), 2)
+      }, { samples: 10 }))
+      expect(discrete).toBeInstanceOf(LogDensity.DiscreteLatentError)
     }))
 })

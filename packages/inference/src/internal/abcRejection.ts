@@ -1,0 +1,131 @@
+// Rejection ABC (Pritchard et al. 1999; Beaumont, Zhang & Balding 2002, without the regression
+// adjustment): N simulations from the prior, each kept when its distance d to the observed
+// summary is within the tolerance ε (the uniform kernel 1[d ≤ ε]). With `quantile` q, ε is the
+// ⌈q·N⌉-th smallest finite distance, and every simulation at distance ≤ ε is kept (ties at ε
+// included, so the result is rejection ABC at that ε). The kept draws are iid from the ABC
+// posterior π(θ | d ≤ ε); a model with observe or factor statements weights each kept draw by
+// exp(logLikelihood + logFactors), as importance sampling does.
+//
+// Memory: with a tolerance only the kept simulations are held; with a quantile the candidates
+// at distance ≤ the running ⌈q·N⌉-th smallest, pruned whenever they reach twice that many.
+import type { Trace } from "@fugue/runtime/Trace"
+import { ZeroWeightError } from "../Options.ts"
+import { Builder, type Posterior } from "../Posterior.ts"
+import { ACCEPTABLE, type Simulator } from "./abcSimulator.ts"
+import { now } from "./shell.ts"
+import { effectiveSampleSize, normalise } from "./weights.ts"
+
+export interface RejectionConfig {
+  readonly simulations: number
+  readonly tolerance: number | undefined
+  readonly quantile: number | undefined
+}
+
+/** What `finish` puts in the stats (Abc.RejectionStats). */
+export interface RejectionOutcome {
+  readonly simulations: number
+  readonly accepted: number
+  readonly acceptanceRate: number
+  readonly tolerance: number
+  readonly distances: Float64Array
+  readonly smallestDistance: number
+  readonly ess: number
+  readonly invalid: number
+  readonly impossible: number
+  readonly rejectedInvalid: number
+}
+
+const CLOCK_EVERY = 8
+
+export class RejectionSampler<A> {
+  readonly simulator: Simulator<A>
+  readonly config: RejectionConfig
+  /** The number kept by a quantile, ⌈q·N⌉ (rounding noise in q·N forgiven). */
+  readonly keep: number
+  private threshold: number
+  private traces: Array<Trace> = []
+  private results: Array<A> = []
+  private distances: Array<number> = []
+  private logWeights: Array<number> = []
+  constructor(simulator: Simulator<A>, config: RejectionConfig) {
+    this.simulator = simulator
+    this.config = config
+    this.keep = config.quantile === undefined ? 0 : Math.max(1, Math.ceil(config.quantile * config.simulations - 1e-9))
+    this.threshold = config.tolerance ?? Infinity
+  }
+  get done(): number {
+    return this.simulator.simulations
+  }
+  /** Simulates until all are done or the clock passes `deadline`; returns whether all are done. */
+  draw(deadline: number): boolean {
+    const sim = this.simulator
+    const n = this.config.simulations
+    const byQuantile = this.config.quantile !== undefined
+    while (sim.simulations < n) {
+      if (sim.simulate() === ACCEPTABLE) {
+        const d = sim.distance
+        if (d <= this.threshold && !(byQuantile && d === Infinity)) {
+          this.traces.push(sim.trace)
+          this.results.push(sim.result as A)
+          this.distances.push(d)
+          this.logWeights.push(sim.logWeight)
+          if (byQuantile && this.distances.length >= 2 * this.keep + 16) this.prune()
+        }
+      }
+      if ((sim.simulations & (CLOCK_EVERY - 1)) === 0 && deadline < Infinity && now() > deadline) break
+    }
+    return sim.simulations >= n
+  }
+  /** Keeps the candidates within the ⌈q·N⌉-th smallest distance (ties included), in simulation order. */
+  private prune(): void {
+    const sorted = Float64Array.from(this.distances).sort()
+    const cut = sorted[Math.min(this.keep, sorted.length) - 1]
+    this.threshold = cut
+    let m = 0
+    for (let i = 0; i < this.distances.length; i++) {
+      if (this.distances[i] > cut) continue
+      this.traces[m] = this.traces[i]
+      this.results[m] = this.results[i]
+      this.distances[m] = this.distances[i]
+      this.logWeights[m] = this.logWeights[i]
+      m++
+    }
+    this.traces.length = this.results.length = this.distances.length = this.logWeights.length = m
+  }
+  finish(algorithm: string, seed: number | undefined): Posterior<A, RejectionOutcome> {
+    const sim = this.simulator
+    if (this.config.quantile !== undefined && this.distances.length > 0) this.prune()
+    const m = this.distances.length
+    if (m === 0) {
+      const within = this.config.tolerance === undefined ? "at a finite distance" : `within tolerance ${this.config.tolerance}`
+      throw new ZeroWeightError({
+        algorithm,
+        attempts: sim.simulations,
+        detail: `no simulation ${within}; the smallest distance was ${sim.smallest} (${sim.invalid} invalid, ${sim.impossible} impossible, ${sim.rejectedInvalid} raised InvalidDistributionError)`
+      })
+    }
+    const builder = new Builder<A>(algorithm, 1, m)
+    const logWeights = new Float64Array(this.logWeights)
+    for (let i = 0; i < m; i++) builder.record(0, i, this.traces[i], this.results[i], logWeights[i])
+    let equal = true
+    for (let i = 1; i < m && equal; i++) equal = logWeights[i] === logWeights[0]
+    let weights: Float64Array | undefined
+    if (!equal) {
+      weights = new Float64Array(m)
+      normalise(logWeights, weights)
+    }
+    const stats: RejectionOutcome = {
+      simulations: sim.simulations,
+      accepted: m,
+      acceptanceRate: m / sim.simulations,
+      tolerance: this.config.tolerance ?? this.threshold,
+      distances: Float64Array.from(this.distances),
+      smallestDistance: sim.smallest,
+      ess: weights === undefined ? m : effectiveSampleSize(weights),
+      invalid: sim.invalid,
+      impossible: sim.impossible,
+      rejectedInvalid: sim.rejectedInvalid
+    }
+    return builder.build({ weights: weights === undefined ? undefined : [weights], stats, seed })
+  }
+}
