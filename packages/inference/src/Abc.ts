@@ -24,8 +24,8 @@ import { attemptWith } from "@fugue/runtime/Interpreter"
 import { has, type Selection } from "@fugue/runtime/Selection"
 import { Effect } from "effect"
 import { SimulationHandler } from "./internal/abcHandler.ts"
-import { PmcSampler } from "./internal/abcPmc.ts"
-import { RejectionSampler } from "./internal/abcRejection.ts"
+import { PmcSampler, type PmcOutcome } from "./internal/abcPmc.ts"
+import { RejectionSampler, type RejectionOutcome } from "./internal/abcRejection.ts"
 import * as Simulation from "./internal/abcSimulator.ts"
 import { type InferenceError, isInferenceError } from "./internal/attempt.ts"
 import { drive, sideStream, streams, streamsUnsafe, transformFor, wrapHandler } from "./internal/shell.ts"
@@ -176,28 +176,7 @@ export interface RejectionOptions<D> extends Comparison<D> {
  * @category models
  * @since 0.2.0
  */
-export interface RejectionStats {
-  /** Simulations run (N). */
-  readonly simulations: number
-  /** Simulations kept (the posterior's draws). */
-  readonly accepted: number
-  /** accepted / simulations. */
-  readonly acceptanceRate: number
-  /** The tolerance ε: the option, or the kept quantile's largest distance. */
-  readonly tolerance: number
-  /** The kept simulations' distances, in the posterior's draw order. */
-  readonly distances: Float64Array
-  /** The smallest valid distance of all simulations. */
-  readonly smallestDistance: number
-  /** The draws' effective sample size: `accepted` unless observe or factor statements weight them. */
-  readonly ess: number
-  /** Simulations rejected for a NaN summary or distance (or a negative distance, a NaN or +∞ log weight). */
-  readonly invalid: number
-  /** Simulations rejected because a factor, observation or prior was impossible (log weight −∞). */
-  readonly impossible: number
-  /** Simulations whose execution raised InvalidDistributionError (rejected, the run goes on). */
-  readonly rejectedInvalid: number
-}
+export type RejectionStats = RejectionOutcome
 
 /**
  * Options for `smc` / `smcUnsafe`.
@@ -250,36 +229,7 @@ export interface SmcOptions<D> extends Comparison<D> {
  * @category models
  * @since 0.2.0
  */
-export interface SmcStats {
-  readonly particles: number
-  /** Complete generations, the prior one (0) included. */
-  readonly generations: number
-  /** The tolerance of each complete generation (generation 0: Infinity). */
-  readonly tolerances: ReadonlyArray<number>
-  /** The ESS 1/Σw² of each complete generation's weights. */
-  readonly ess: ReadonlyArray<number>
-  /** Accepted / simulated in each complete generation. */
-  readonly acceptanceRates: ReadonlyArray<number>
-  readonly simulationsPerGeneration: ReadonlyArray<number>
-  /** Simulations in all, an abandoned generation's included. */
-  readonly simulations: number
-  /** The result's tolerance (the last complete generation's). */
-  readonly tolerance: number
-  /** The result's distances, in draw order. */
-  readonly distances: Float64Array
-  /** The parameter sites the kernel perturbed, in visit order. */
-  readonly parameters: ReadonlyArray<string>
-  /** Simulations rejected for a NaN summary or distance (or a negative distance, a NaN or +∞ log weight, a parameter on the boundary of its support). */
-  readonly invalid: number
-  /** Simulations rejected because a factor, observation or the proposed parameters' prior was impossible (log weight −∞). */
-  readonly impossible: number
-  /** Simulations whose execution raised InvalidDistributionError (rejected, the run goes on). */
-  readonly rejectedInvalid: number
-  /** Why the run stopped: "generations", "tolerance", "exact" (ε = 0), "stalled", "acceptance" or "budget". */
-  readonly stopped: StopReason
-  /** Weight collapse (ESS below 10 % of the particles), an abandoned generation, a stalled tolerance, a final tolerance not reached. */
-  readonly warnings: ReadonlyArray<string>
-}
+export type SmcStats = PmcOutcome
 
 // ---------------------------------------------------------------------------------------------
 // Options

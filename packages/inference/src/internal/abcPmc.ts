@@ -67,19 +67,32 @@ export type StopReason = "generations" | "tolerance" | "exact" | "stalled" | "ac
 /** What `finish` puts in the stats (Abc.SmcStats). */
 export interface PmcOutcome {
   readonly particles: number
+  /** Complete generations, the prior one (0) included. */
   readonly generations: number
+  /** The tolerance of each complete generation (generation 0: Infinity). */
   readonly tolerances: ReadonlyArray<number>
+  /** The ESS 1/Σw² of each complete generation's weights. */
   readonly ess: ReadonlyArray<number>
+  /** Accepted / simulated in each complete generation. */
   readonly acceptanceRates: ReadonlyArray<number>
   readonly simulationsPerGeneration: ReadonlyArray<number>
+  /** Simulations in all, an abandoned generation's included. */
   readonly simulations: number
+  /** The result's tolerance (the last complete generation's). */
   readonly tolerance: number
+  /** The result's distances, in draw order. */
   readonly distances: Float64Array
+  /** The parameter sites the kernel perturbed, in visit order. */
   readonly parameters: ReadonlyArray<string>
+  /** Simulations rejected for a NaN summary or distance (or a negative distance, a NaN or +∞ log weight, a parameter on the boundary of its support). */
   readonly invalid: number
+  /** Simulations rejected because a factor, observation or the proposed parameters' prior was impossible (log weight −∞). */
   readonly impossible: number
+  /** Simulations whose execution raised InvalidDistributionError (rejected, the run goes on). */
   readonly rejectedInvalid: number
+  /** Why the run stopped: "generations", "tolerance", "exact" (ε = 0), "stalled", "acceptance" or "budget". */
   readonly stopped: StopReason
+  /** Weight collapse (ESS below 10 % of the particles), an abandoned generation, a stalled tolerance, a final tolerance not reached. */
   readonly warnings: ReadonlyArray<string>
 }
 

@@ -23,15 +23,25 @@ export interface RejectionConfig {
 
 /** What `finish` puts in the stats (Abc.RejectionStats). */
 export interface RejectionOutcome {
+  /** Simulations run (N). */
   readonly simulations: number
+  /** Simulations kept (the posterior's draws). */
   readonly accepted: number
+  /** accepted / simulations. */
   readonly acceptanceRate: number
+  /** The tolerance ε: the option, or the kept quantile's largest distance. */
   readonly tolerance: number
+  /** The kept simulations' distances, in the posterior's draw order. */
   readonly distances: Float64Array
+  /** The smallest valid distance of all simulations. */
   readonly smallestDistance: number
+  /** The draws' effective sample size: `accepted` unless observe or factor statements weight them. */
   readonly ess: number
+  /** Simulations rejected for a NaN summary or distance (or a negative distance, a NaN or +∞ log weight). */
   readonly invalid: number
+  /** Simulations rejected because a factor, observation or prior was impossible (log weight −∞). */
   readonly impossible: number
+  /** Simulations whose execution raised InvalidDistributionError (rejected, the run goes on). */
   readonly rejectedInvalid: number
 }
 
