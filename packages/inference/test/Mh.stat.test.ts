@@ -29,7 +29,8 @@ import { PriorHandler } from "@fugue/runtime/handlers/Prior"
 import { describe, expect, it } from "@effect/vitest"
 import * as Mh from "../src/Mh.ts"
 import * as Posterior from "../src/Posterior.ts"
-import { linearRegression, seedData } from "@fugue/examples"
+// the seed model, from the examples package (imported by path: examples depends on inference)
+import { linearRegression, seedData } from "../../examples/src/models.ts"
 import * as Diagnostics from "../src/Diagnostics.ts"
 import eightSchools from "./data/eight_schools.json" with { type: "json" }
 import { checkMean, checkSd, rankRhat, splitRhat, type MeanCheck } from "./utils/mcmc.ts"
