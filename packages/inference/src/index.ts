@@ -1,6 +1,7 @@
 /**
- * @fugue/inference: MCMC (NUTS, HMC, MH), importance sampling, SMC and tempered SMC, ABC, exact enumeration,
- * log densities and gradients, diagnostics and posterior containers.
+ * @fugue/inference: MCMC (NUTS, HMC, MH), variational inference, MAP and Laplace, importance
+ * sampling, SMC and tempered SMC, ABC, exact enumeration, log densities and gradients,
+ * diagnostics and posterior containers.
  *
  * @since 0.1.0
  */
@@ -19,3 +20,4 @@ export * as Progress from "./Progress.ts"
 export * as Resampling from "./Resampling.ts"
 export * as Smc from "./Smc.ts"
 export * as Tempered from "./Tempered.ts"
+export * as Vi from "./Vi.ts"

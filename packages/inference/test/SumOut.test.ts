@@ -12,6 +12,7 @@ import * as CoreRng from "@fugue/core/Rng"
 import * as LogDensity from "../src/LogDensity.ts"
 import * as Nuts from "../src/Nuts.ts"
 import * as Posterior from "../src/Posterior.ts"
+import * as Vi from "../src/Vi.ts"
 import { checkMean } from "./utils/mcmc.ts"
 
 const TIMEOUT = 60_000
@@ -108,6 +109,14 @@ describe("summing out discrete sites", () => {
       const check = checkMean(z, expected / n)
       expect(check.z).toBeLessThan(4)
     }
+  })
+
+  it("VI's MAP of the explicit mixture is the hand-marginalised mixture's (discrete sites summed out; to 1e-6)", () => {
+    const a = Vi.mapUnsafe(explicit, { seed: 1, initial: { mu0: -3, mu1: 3 } })
+    const b = Vi.mapUnsafe(marginalised, { seed: 1, initial: { mu0: -3, mu1: 3 } })
+    expect(a.converged && b.converged).toBe(true)
+    expect(Math.abs((a.values.mu0 as number) - (b.values.mu0 as number))).toBeLessThan(1e-6)
+    expect(Math.abs((a.values.mu1 as number) - (b.values.mu1 as number))).toBeLessThan(1e-6)
   })
 
   it("dependent discrete sites are DependentDiscreteError; infinite supports and the default are DiscreteLatentError", () => {

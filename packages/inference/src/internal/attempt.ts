@@ -1,6 +1,6 @@
 // Runs a synchronous piece of inference once as an Effect: the typed errors an inference run
 // can raise (invalid options, zero weight, the model's own typed errors, a model without a
-// usable log density, an enumeration or a simulation that cannot proceed) go to the error
+// usable log density, an enumeration, a simulation or an optimisation that cannot proceed) go to the error
 // channel; anything else is a defect.
 import { attemptWith, isModelError, type ModelError } from "@fugue/runtime/Interpreter"
 import { Effect } from "effect"
@@ -9,6 +9,8 @@ import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
 import { SimulationError } from "./abcSimulator.ts"
 import { DependentDiscreteError, DiscreteLatentError, RandomnessInDensityError, StructureChangedError } from "./density.ts"
 import { NotEnumerableError, RandomnessInEnumerationError } from "./errors.ts"
+import { NonFiniteDensityError, NotPositiveDefiniteError } from "./viCommon.ts"
+import { GuideError } from "./viGuide.ts"
 
 /** Why a model has no log density an algorithm can use (`LogDensity.make` and what builds on it). */
 export type DensityError =
@@ -28,6 +30,9 @@ export type InferenceError =
   | NotEnumerableError
   | RandomnessInEnumerationError
   | SimulationError
+  | NonFiniteDensityError
+  | NotPositiveDefiniteError
+  | GuideError
 
 const CLASSES: ReadonlyArray<abstract new(...args: never) => unknown> = [
   InvalidOptionsError,
@@ -41,7 +46,10 @@ const CLASSES: ReadonlyArray<abstract new(...args: never) => unknown> = [
   DimensionError,
   NotEnumerableError,
   RandomnessInEnumerationError,
-  SimulationError
+  SimulationError,
+  NonFiniteDensityError,
+  NotPositiveDefiniteError,
+  GuideError
 ]
 
 export const isInferenceError = (u: unknown): u is InferenceError => isModelError(u) || CLASSES.some((c) => u instanceof c)

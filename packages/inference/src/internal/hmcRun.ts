@@ -28,11 +28,11 @@ import { Builder, type Posterior } from "../Posterior.ts"
 import { DualAveraging, Welford, Windows } from "./adaptation.ts"
 import { attemptInference, type InferenceError } from "./attempt.ts"
 import { Hamiltonian, Metric } from "./hamiltonian.ts"
+import { fillInitial, type InitialValues } from "./initial.ts"
 import { Recorder } from "./mhRecorder.ts"
 import { drive, now, sideStream, streams, streamsUnsafe, transformFor } from "./shell.ts"
 
-/** Initial values of some sites on their own (constrained) scale, by address. */
-export type InitialValues = Readonly<Record<string, number | ArrayLike<number>>>
+export type { InitialValues } from "./initial.ts"
 
 /** The options both samplers take. */
 export interface CommonOptions extends Common {
@@ -361,32 +361,6 @@ class Chain<A> {
     this.energy[index] = s.energy
     if (s.diverging) this.divergences++
     if (this.config.maxTreeDepth > 0 && s.treeDepth >= this.config.maxTreeDepth) this.saturated++
-  }
-}
-
-/** Writes the user's initial values into q (unconstrained), marking their coordinates. */
-const fillInitial = (algorithm: string, density: LogDensity.LogDensity, given: InitialValues, q: Float64Array, fixed: Uint8Array): void => {
-  const bad = (option: string, value: unknown, reason: string): never => {
-    throw new InvalidOptionsError({ algorithm, option, value, reason })
-  }
-  if (typeof given !== "object" || given === null) bad("initial", given, "must be an object of site values")
-  const byAddress = new Map(density.sites.map((s) => [s.address as string, s]))
-  for (const [address, value] of Object.entries(given)) {
-    const site = byAddress.get(address)
-    if (site === undefined) bad(`initial.${address}`, value, `the model has no continuous latent site ${describe(address)} (sites: ${[...byAddress.keys()].join(", ")})`)
-    const b = Bijection.of(site!.support)!
-    if (b._tag === "Scalar") {
-      if (typeof value !== "number") bad(`initial.${address}`, value, "must be a number")
-      q[site!.offset] = b.inverse(value as number)
-    } else {
-      const v = value as ArrayLike<number>
-      if (typeof v !== "object" || v === null || v.length !== b.length) bad(`initial.${address}`, value, `must be an array of length ${b.length}`)
-      b.inverse(Float64Array.from(v), q, site!.offset)
-    }
-    for (let i = site!.offset; i < site!.offset + site!.dimension; i++) {
-      if (!Number.isFinite(q[i]!)) bad(`initial.${address}`, value, `is outside the support of ${site!.family} (${describe(site!.support)})`)
-      fixed[i] = 1
-    }
   }
 }
 
