@@ -85,6 +85,8 @@ export interface Options extends Driver.CommonOptions {
    * `"error"`: any discrete latent site is `DiscreteLatentError`.
    */
   readonly discrete?: "sumOut" | "error" | undefined
+  /** Largest tape compiled into straight-line code (`LogDensity`'s option; default 1 500): raise it for a large model that runs many gradients. */
+  readonly maxCompiledNodes?: number | undefined
 }
 
 const KIND: Driver.Kind = {

@@ -53,6 +53,7 @@ export interface CommonOptions extends Common {
   readonly concurrency?: number | "unbounded" | undefined
   readonly gradient?: "auto" | LogDensity.GradientSource | undefined
   readonly discrete?: "sumOut" | "error" | undefined
+  readonly maxCompiledNodes?: number | undefined
 }
 
 /** What is particular to one sampler. */
@@ -132,6 +133,7 @@ interface Config {
   readonly maxInstructions: number | undefined
   readonly gradient: "auto" | LogDensity.GradientSource
   readonly discrete: "sumOut" | "error"
+  readonly maxCompiledNodes: number | undefined
   readonly transition: (h: Hamiltonian) => void
   readonly maxTreeDepth: number
 }
@@ -139,7 +141,7 @@ interface Config {
 /** Option keys both samplers take. */
 export const COMMON_HMC_KEYS: ReadonlyArray<string> = [
   "samples", "warmup", "chains", "thin", "targetAcceptance", "metric", "stepSize", "adaptation", "initBuffer",
-  "termBuffer", "baseWindow", "initial", "initRadius", "initAttempts", "concurrency", "gradient", "discrete", ...COMMON_KEYS
+  "termBuffer", "baseWindow", "initial", "initRadius", "initAttempts", "concurrency", "gradient", "discrete", "maxCompiledNodes", ...COMMON_KEYS
 ]
 
 const positiveNumber = (algorithm: string, option: string, value: unknown): number => {
@@ -191,12 +193,13 @@ const validate = (kind: Kind, model: unknown, options: CommonOptions): Config =>
   const maxInstructions = maxInstructionsOption(A, options.maxInstructions)
   const gradient = options.gradient === undefined ? "auto" : oneOf(A, "gradient", options.gradient, ["auto", "compiled", "taped", "finite-differences"] as const)
   const discrete = options.discrete === undefined ? "sumOut" : oneOf(A, "discrete", options.discrete, ["sumOut", "error"] as const)
+  const maxCompiledNodes = options.maxCompiledNodes === undefined ? undefined : positiveInteger(A, "maxCompiledNodes", options.maxCompiledNodes)
   const rest = options as unknown as Record<string, unknown>
   const maxTreeDepth = rest.maxTreeDepth === undefined ? 10 : positiveInteger(A, "maxTreeDepth", rest.maxTreeDepth)
   if (maxTreeDepth > 30) throw new InvalidOptionsError({ algorithm: A, option: "maxTreeDepth", value: maxTreeDepth, reason: "must be at most 30" })
   return {
     samples, warmup, chains, thin, seed, targetAcceptance, metric, stepSize, adaptation, initBuffer, termBuffer, baseWindow,
-    initial, initRadius, initAttempts, concurrency, transform, maxInstructions, gradient, discrete,
+    initial, initRadius, initAttempts, concurrency, transform, maxInstructions, gradient, discrete, maxCompiledNodes,
     transition: kind.transition(rest), maxTreeDepth: A === "NUTS" ? maxTreeDepth : 0
   }
 }
@@ -420,7 +423,7 @@ const collectStats = (chains: ReadonlyArray<Chain<unknown>>, config: Config, den
 }
 
 const densityOf = (model: Model<unknown>, config: Config, transform: Transform | undefined): LogDensity.LogDensity =>
-  LogDensity.make(model, { transform, maxInstructions: config.maxInstructions, gradient: config.gradient, discrete: config.discrete })
+  LogDensity.make(model, { transform, maxInstructions: config.maxInstructions, gradient: config.gradient, discrete: config.discrete, maxCompiledNodes: config.maxCompiledNodes })
 
 const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, config: Config, density: LogDensity.LogDensity, seed: number | undefined): Posterior<A, Stats> =>
   builder.build({ stats: collectStats(chains as ReadonlyArray<Chain<unknown>>, config, density), seed })
