@@ -32,6 +32,21 @@ describe("Enumerate.runUnsafe", () => {
     expect(r.mapExecution.logWeight).toBeCloseTo(Math.log(1 / 4), 14)
   })
 
+  it("two dice with a factor: sum ≥ 10 leaves 6 of 36 pairs, P(first = 6) = 3/6, evidence 6/36 (exact)", () => {
+    const dice: Model<number> = function*() {
+      const a = yield* sample("a", DiscreteUniform(1, 6))
+      const b = yield* sample("b", DiscreteUniform(1, 6))
+      yield* factor(a + b >= 10 ? 0 : -Infinity)
+      return a
+    }
+    const r = Enumerate.runUnsafe(dice)
+    expect(r.distribution.probability(6)).toBeCloseTo(3 / 6, 14)
+    expect(r.distribution.probability(5)).toBeCloseTo(2 / 6, 14)
+    expect(r.distribution.probability(4)).toBeCloseTo(1 / 6, 14)
+    expect(r.logEvidence).toBeCloseTo(Math.log(6 / 36), 14)
+    expect([r.paths, r.pruned]).toEqual([6, 30])
+  })
+
   it("depth-first runs one execution per leaf; every strategy gives the same distribution and evidence (to 1e-12)", () => {
     // three dependent choices: k ~ DiscreteUniform(0, 3), j ~ Binomial(k, 0.3), c ~ Categorical over 3
     const model: Model<number> = function*() {
@@ -107,10 +122,14 @@ describe("Enumerate.runUnsafe", () => {
     expect(r.logEvidence).toBeCloseTo(Math.log(z), 9)
     expect(r.distribution.mean()!).toBeCloseTo(m / z, 9)
     // Geometric: an infinite support from 0 too
+    // Geometric(1/2) from 0: truncated where the mass left, 2^-(k+1), falls below 1e-9 — k = 29,
+    // leaving 2^-30 ≈ 9.3e-10, which is the reported mass left out
     const g = Enumerate.runUnsafe(function*() {
       return yield* sample("n", Geometric(0.5))
     })
-    expect(g.distribution.probability(0)).toBeCloseTo(0.5, 8)
+    expect(g.distribution.values.length).toBe(30)
+    expect(Math.exp(g.truncatedLogWeight)).toBeCloseTo(2 ** -30, 20)
+    expect(g.distribution.probability(0)).toBeCloseTo(0.5 / (1 - 2 ** -30), 14)
   })
 
   it("likely-first under maxExecutions keeps the heaviest paths and reports the unexplored weight", () => {
