@@ -2,8 +2,11 @@
  * The inference suite: whole inference runs, timed end to end after a warm-up run, as
  * iterations (or filter runs) per second. (b) single-site MH on the seed's regression, 100 000
  * iterations; (c) a bootstrap particle filter, 1000 particles, on the 50-step random walk of
- * `data/random-walk.json`, through the general SMC entry point and the state-space fast path;
- * (d) eight schools (centered), MH, 100 000 iterations. Each against a hand-written JavaScript
+ * `data/random-walk.json`, through the general SMC entry point (the model written as a loop, and
+ * written with `unfold`, which SMC runs in time linear in the number of steps) and the
+ * state-space fast path; (d) eight schools (centered), MH, 100 000 iterations; (e) how SMC's
+ * time grows with the number of steps T (100 particles, T = 50, 200, 800, with and without
+ * rejuvenation), with the fitted exponent. Each against a hand-written JavaScript
  * version (same `Rng`, same proposals, inlined densities) and WebPPL's own algorithm on the same
  * model. A second table prints what each run estimated, so a fast wrong answer shows. Run
  * alone: `node src/inference.ts`.
@@ -11,7 +14,7 @@
  * @since 0.1.0
  */
 import { fileURLToPath } from "node:url"
-import { Normal, Rng, sample } from "@fugue/core"
+import { Normal, observe, Rng, sample, unfold } from "@fugue/core"
 import * as Mh from "@fugue/inference/Mh"
 import * as Posterior from "@fugue/inference/Posterior"
 import * as Smc from "@fugue/inference/Smc"
@@ -99,6 +102,103 @@ const randomWalkFilter = (ys: ReadonlyArray<number>, seed: number): Smc.FilterOp
   observation: (x, t) => Normal(x, 1).logProb(ys[t])
 })
 
+// The random walk written with `unfold`, in the fast step form: a closure over a module-level
+// generator function (a `function*` made per step costs V8 0.5–1 µs more per step, measured).
+function* walkStep(ys: ReadonlyArray<number>, prev: number, t: number) {
+  const x = yield* sample("x", t === 0 ? Normal(0, 1) : Normal(prev, 0.5))
+  yield* observe("y", Normal(x, 1), ys[t])
+  return x
+}
+const randomWalkUnfold = (ys: ReadonlyArray<number>) => unfold("w", ys.length, 0, (prev: number, t: number) => () => walkStep(ys, prev, t))
+// The same model with a `function*` made per step (the form `unfold`'s example shows).
+const randomWalkUnfoldClosures = (ys: ReadonlyArray<number>) =>
+  unfold("w", ys.length, 0, (prev: number, t: number) =>
+    function*() {
+      const x = yield* sample("x", t === 0 ? Normal(0, 1) : Normal(prev, 0.5))
+      yield* observe("y", Normal(x, 1), ys[t])
+      return x
+    })
+
+/** The random walk's generative process (as in `data/random-walk.json`), `steps` observations. */
+const randomWalkObservations = (steps: number, seed: number): Array<number> => {
+  const rng = Rng.make(seed)
+  const ys: Array<number> = []
+  let x = rng.normal()
+  for (let t = 0; t < steps; t++) {
+    if (t > 0) x += 0.5 * rng.normal()
+    ys.push(x + rng.normal())
+  }
+  return ys
+}
+
+/** Least-squares slope of log(time) on log(T): the growth exponent. */
+const growthExponent = (points: ReadonlyArray<readonly [number, number]>): number => {
+  const xs = points.map(([t]) => Math.log(t)), ys = points.map(([, ms]) => Math.log(ms))
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = ys.reduce((a, b) => a + b, 0) / ys.length
+  let sxy = 0, sxx = 0
+  for (let i = 0; i < xs.length; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my)
+    sxx += (xs[i] - mx) ** 2
+  }
+  return sxy / sxx
+}
+
+interface Growth {
+  readonly name: string
+  readonly points: ReadonlyArray<readonly [number, number]>
+  readonly estimate: string
+  readonly aim?: number
+}
+
+/** (e): SMC time against the number of steps, 100 particles, on the random walk. */
+const growthTable = (): string => {
+  const all = randomWalkObservations(800, 2025)
+  const steps = [50, 200, 800]
+  const rows: Array<Growth> = []
+  const measure = (
+    name: string,
+    run: (ys: ReadonlyArray<number>) => Posterior.Posterior<unknown, Smc.Stats>,
+    ts: ReadonlyArray<number>,
+    aimExponent?: number
+  ) => {
+    run(all.slice(0, ts[0]))
+    let estimate = ""
+    const points = ts.map((t) => {
+      const ys = all.slice(0, t)
+      const times = timeRuns(() => {
+        const post = run(ys)
+        estimate = `T = ${t}: log Z ${fmt(post.logEvidence![0], 2)} (Kalman ${fmt(kalman(ys).logEvidence, 2)})`
+      }, { warmup: t <= 200 ? 1 : 0, runs: t <= 200 ? 5 : 3 })
+      return [t, times.medianMs] as const
+    })
+    rows.push({ name, points, estimate, aim: aimExponent })
+  }
+  const options = { particles: 100, seed: 1 }
+  measure("general engine (the loop model), no rejuvenation", (ys) => Smc.runUnsafe(randomWalk(ys), options), steps)
+  measure("unfold engine, no rejuvenation", (ys) => Smc.runUnsafe(randomWalkUnfold(ys), options), steps, 1.2)
+  measure(
+    "unfold engine, rejuvenation 1 sweep, lag 5",
+    (ys) => Smc.runUnsafe(randomWalkUnfold(ys), { ...options, rejuvenation: 1, rejuvenationLag: 5 }),
+    steps,
+    1.2
+  )
+  // the general engine's rejuvenation is cubic: T = 200 takes about a minute, so smaller T here
+  measure("general engine (the loop model), rejuvenation 1 sweep", (ys) => Smc.runUnsafe(randomWalk(ys), { ...options, rejuvenation: 1 }), [25, 50, 100])
+  return markdownTable(
+    ["SMC, 100 particles, random walk", "time at T (ms)", "fitted exponent (log-log slope)", "aim", "estimate at the largest T"],
+    rows.map((r) => {
+      const exponent = growthExponent(r.points)
+      return [
+        r.name,
+        r.points.map(([t, ms]) => `${t}: ${fmt(ms, 1)}`).join(", "),
+        fmt(exponent, 2),
+        r.aim === undefined ? "" : `${exponent <= r.aim ? "✓" : "✗"} ≈ 1 (≤ ${r.aim})`,
+        r.estimate
+      ]
+    })
+  )
+}
+
 /**
  * Runs the inference suite and returns its markdown.
  *
@@ -168,6 +268,17 @@ expectation(Infer({method: 'MCMC', kernel: 'MH', samples: fugueN, burn: 0, model
       const post = Smc.runUnsafe(model, { particles: PARTICLES, threshold: 1, resampling: "systematic", seed: oursSeed++ })
       return `E[x₅₀] ${fmt(Posterior.mean(post, last))}, log Z ${fmt(post.logEvidence![0], 2)}`
     }, { warmup: 2, runs: 7 })
+    const unfolded = randomWalkUnfold(data.ys)
+    const unfoldLast = `w#${data.steps - 1}/x`
+    const viaUnfold = timed(1, () => {
+      const post = Smc.runUnsafe(unfolded, { particles: PARTICLES, threshold: 1, resampling: "systematic", seed: oursSeed++ })
+      return `E[x₅₀] ${fmt(Posterior.mean(post, unfoldLast))}, log Z ${fmt(post.logEvidence![0], 2)}`
+    }, { warmup: 3, runs: 11 })
+    const unfoldedClosures = randomWalkUnfoldClosures(data.ys)
+    const viaUnfoldClosures = timed(1, () => {
+      const post = Smc.runUnsafe(unfoldedClosures, { particles: PARTICLES, threshold: 1, resampling: "systematic", seed: oursSeed++ })
+      return `E[x₅₀] ${fmt(Posterior.mean(post, unfoldLast))}, log Z ${fmt(post.logEvidence![0], 2)}`
+    }, { warmup: 2, runs: 7 })
     const fastPath = timed(1, () => {
       const post = Smc.filterUnsafe(randomWalkFilter(data.ys, oursSeed++))
       return `E[x₅₀] ${fmt(Smc.filterStats(post).filteringMeans[data.steps - 1])}, log Z ${fmt(post.logEvidence![0], 2)}`
@@ -188,6 +299,24 @@ var d = Infer({method: 'SMC', particles: fugueN, model: randomWalk}); [expectati
     const truth = `Kalman: E[x₅₀] ${fmt(exact.mean)}, log Z ${fmt(exact.logEvidence, 2)}`
     const name = `(c) bootstrap PF, ${PARTICLES} particles, ${data.steps} steps`
     rows.push({ name: `${name}: general SMC`, unit: "filter runs/s", ours: general, hand, webppl, webpplAim: 4, truth })
+    rows.push({
+      name: `${name}: general SMC, written with unfold`,
+      unit: "filter runs/s",
+      ours: viaUnfold,
+      hand,
+      webppl,
+      handAim: 5,
+      webpplAim: 4,
+      truth
+    })
+    rows.push({
+      name: `${name}: general SMC, written with unfold, a function* per step`,
+      unit: "filter runs/s",
+      ours: viaUnfoldClosures,
+      hand,
+      webppl,
+      truth
+    })
     rows.push({ name: `${name}: state-space fast path`, unit: "filter runs/s", ours: fastPath, hand, webppl, webpplAim: 4, truth })
   }
 
@@ -215,6 +344,8 @@ expectation(Infer({method: 'MCMC', kernel: 'MH', samples: fugueN, burn: 0, model
       truth: `E[mu | y], exact ${fmt(eightSchoolsPosteriorMeanMu(data))}`
     })
   }
+
+  const growth = growthTable()
 
   const show = (t: Timed | undefined): string => (t === undefined ? "–" : `${formatRate(t.rate)} (${fmt(t.times.medianMs, 0)} ms/run)`)
   const speedTable = markdownTable(
@@ -251,6 +382,11 @@ expectation(Infer({method: 'MCMC', kernel: 'MH', samples: fugueN, burn: 0, model
     "",
     estimateTable,
     "",
+    "(e) How SMC's time grows with the number of steps T (median of 3–5 runs; the exponent is the least-squares slope",
+    "of log time on log T):",
+    "",
+    growth,
+    "",
     "- Rates are work units divided by the median wall time of whole runs (Fugue and WebPPL: 1 warm-up + 3 timed runs;",
     "  hand-written: more, since they are short). WebPPL draws from unseeded `Math.random`.",
     `- WebPPL compile time, once per program and excluded from the rates: ${compileMs.join(", ")}.`,
@@ -261,6 +397,10 @@ expectation(Infer({method: 'MCMC', kernel: 'MH', samples: fugueN, burn: 0, model
     "  100000, burn: 0})`, whose single-site proposals redraw the site from its prior.",
     "- PF: every filter resamples at every step: Fugue with `threshold: 1, resampling: \"systematic\"`, hand-written\n  systematic; WebPPL's SMC resamples at every observation. Log Z is the",
     "  log evidence estimate, checkable against the Kalman filter's exact value.",
+    "- \"written with unfold\": `unfold(\"w\", 50, 0, (prev, t) => () => walkStep(ys, prev, t))` with a module-level",
+    "  `function* walkStep`, which `Smc.runUnsafe` runs with its unfold engine (resampled copies share their completed",
+    "  steps, steps run unscoped; see `Smc.stats(post).engine`); \"a function* per step\" is the same model with",
+    "  `(prev, t) => function* () { … }`, whose fresh generator function per particle per step costs V8 0.5–1 µs more.",
     "- Eight schools: WebPPL has no HalfCauchy, so its tau is |Cauchy(0, 5)| (the same distribution)."
   ].join("\n")
 }

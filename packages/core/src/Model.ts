@@ -320,7 +320,11 @@ export const plate = <A>(name: string, n: number, body: (index: number) => Model
 /**
  * A state-space model over `steps` steps with explicit state: `step(state, t)` returns the
  * model for step t, whose addresses are scoped under `name#t`. The state is a plain value,
- * so SMC can resample states instead of replaying generators.
+ * so SMC can resample states instead of replaying generators: `Smc.runUnsafe` recognises a
+ * model made by `unfold` (see `unfoldSpec`) and shares resampled particles' completed steps,
+ * at a cost linear in `steps`. The fastest step form returns a closure over a module-level
+ * generator function, `(s, t) => () => stepProgram(s, t)`: a `function*` created per call costs
+ * V8 0.5–1 µs more per step (measured: its first call builds a fresh generator map).
  *
  * @example
  * const walk = unfold("x", 50, 0, (prev, t) => function* () {
@@ -335,7 +339,47 @@ export const unfold = <S>(
   steps: number,
   initial: S,
   step: (state: S, t: number) => Model<S>
-): Model<Array<S>> => () => unfoldProgram(name, steps, initial, step)
+): Model<Array<S>> => {
+  const model: Model<Array<S>> = () => unfoldProgram(name, steps, initial, step)
+  const spec: UnfoldSpec<S> = { name, steps, initial, step }
+  Object.defineProperty(model, UNFOLD, { value: spec })
+  return model
+}
+
+const UNFOLD = Symbol.for("@fugue/core/Model/unfold")
+
+/**
+ * What an `unfold` model was built from: its arguments, as given.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface UnfoldSpec<S> {
+  readonly name: string
+  readonly steps: number
+  readonly initial: S
+  readonly step: (state: S, t: number) => Model<S>
+}
+
+/**
+ * The arguments of a model made by `unfold` (the model itself, not a model that calls it or
+ * wraps it), else undefined. Inference uses it to treat the model as the state-space model it
+ * is: SMC resamples step states and shares the completed steps of resampled particles instead
+ * of replaying them, so its cost is linear in the number of steps.
+ *
+ * **Details**: the spec is attached to the function `unfold` returns, under a symbol (not
+ * enumerable). Running the model is unaffected: it is the same generator either way.
+ *
+ * @example
+ * const walk = unfold("x", 50, 0, (prev) => function* () { return yield* sample("v", Normal(prev, 1)) })
+ * unfoldSpec(walk)?.steps // 50
+ * unfoldSpec(() => walk()) // undefined
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const unfoldSpec = (model: unknown): UnfoldSpec<unknown> | undefined =>
+  typeof model === "function" ? ((model as unknown as Record<symbol, UnfoldSpec<unknown> | undefined>)[UNFOLD]) : undefined
 
 // The combinators' generator functions live at module level and take their inputs as
 // arguments: a `function*` closure created per call gets its own prototype and generator map

@@ -5,19 +5,26 @@
  * probability, and are resampled when the effective sample size falls below `threshold`·N,
  * optionally followed by MH rejuvenation sweeps. The result is a weighted `Posterior` with a
  * log-evidence estimate. Use it for models with many observations arriving in sequence (time
- * series, state-space models), where importance sampling's weights degenerate. For models
- * with an explicit state, `filterUnsafe` / `filter` is a bootstrap particle filter that
- * resamples plain state values instead of replaying generators: the fast path.
+ * series, state-space models), where importance sampling's weights degenerate. A model made
+ * by `unfold` (the model itself) is run by an engine whose cost is linear in its number of
+ * steps: resampled particles share their completed steps instead of replaying them, and
+ * rejuvenation moves only the last `rejuvenationLag` steps; any other model is run by the
+ * general engine, which replays a resampled duplicate from the start (cost quadratic in the
+ * number of barriers). For models with an explicit state, `filterUnsafe` / `filter` is a
+ * bootstrap particle filter that resamples plain state values and records nothing: the
+ * fastest path.
  *
  * @since 0.1.0
  */
-import type { Model, Program } from "@fugue/core/Model"
+import { unfoldSpec, type Model, type Program } from "@fugue/core/Model"
 import type * as CoreRng from "@fugue/core/Rng"
 import type { Transform } from "@fugue/runtime/Combinators"
 import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
 import { SmcEngine, type RebuildStrategy } from "./internal/smcEngine.ts"
+import type { BarrierParticle, SmcPopulation } from "./internal/smcPopulation.ts"
+import { UnfoldEngine } from "./internal/smcUnfold.ts"
 import { StateFilter, type FilterSpec } from "./internal/stateFilter.ts"
 import {
   checkKeys,
@@ -55,13 +62,23 @@ export interface Options extends Common {
   /** The resampling scheme (default "systematic"). */
   readonly resampling?: Resampling.Scheme | undefined
   /**
-   * MH sweeps per particle after each resampling (default 0; general SMC only): single-site
-   * MH steps on the model cut at the current barrier, one sweep = as many steps as the largest
-   * number of choices in the population (the same for every particle, so the move leaves the
-   * intermediate target invariant), with random-walk scales 2.38 × the resampled population's
-   * sd per continuous site (on the kernel's unconstrained scale).
+   * MH sweeps per particle after each resampling (default 0; not for the state-space filter):
+   * single-site MH steps on the model cut at the current barrier, one sweep = as many steps as
+   * the largest number of choices in the population (the same for every particle, so the move
+   * leaves the intermediate target invariant), with random-walk scales 2.38 × the resampled
+   * population's sd per continuous site (on the kernel's unconstrained scale). For a model made
+   * by `unfold`, the moves are restricted to the choices of the last `rejuvenationLag` steps.
    */
   readonly rejuvenation?: number | undefined
+  /**
+   * Models made by `unfold` only (`InvalidOptionsError` otherwise): rejuvenation moves the
+   * choices of steps t − L + 1 … t, the particle's current step t and the L − 1 before it
+   * (default L = 5). Each proposal re-runs those steps from the stored state they started from,
+   * so a move costs O(L) whatever t; older choices are never moved again (a lag ≥ the number
+   * of steps moves them all, at O(t) per move). A move that would make the current barrier fall
+   * in another step is rejected. Unused without `rejuvenation`.
+   */
+  readonly rejuvenationLag?: number | undefined
   /** Seed. Default: the `Rng` service's stream (`run`), else a fresh seed, recorded in `posterior.seed`. */
   readonly seed?: number | undefined
 }
@@ -89,9 +106,19 @@ export interface Stats {
   readonly invalid: number
   /** Particles whose execution raised InvalidDistributionError: weight −∞ from then on, the run goes on. */
   readonly rejectedInvalid: number
+  /** Which engine ran: "unfold" for a model made by `unfold` (linear in its steps), else "general". */
+  readonly engine: "general" | "unfold"
   /** Resampled particles that kept their ancestor's live generator (no replay). */
   readonly kept: number
-  /** Particles whose generator was rebuilt by replaying their trace to the barrier. */
+  /**
+   * Resampled copies that took their ancestor's completed step as their own, with no replay
+   * (unfold engine: the ancestor finished the step without another draw or barrier; 0 otherwise).
+   */
+  readonly shared: number
+  /**
+   * Particles whose generator was rebuilt by replaying their trace to the barrier (unfold
+   * engine: only the current step, or the rejuvenated window, is replayed).
+   */
   readonly rebuilds: number
   /** Instructions stepped through by those replays. */
   readonly replayedInstructions: number
@@ -146,7 +173,7 @@ export interface FilterStats {
  * @category models
  * @since 0.1.0
  */
-export interface FilterOptions<S> extends Omit<Options, "rejuvenation"> {
+export interface FilterOptions<S> extends Omit<Options, "rejuvenation" | "rejuvenationLag"> {
   readonly steps: number
   readonly initial: Model<S>
   readonly transition: (state: S, t: number) => Model<S> | Program<S>
@@ -159,6 +186,7 @@ interface Config {
   readonly threshold: number
   readonly resampler: Resampling.Resampler
   readonly rejuvenation: number
+  readonly rejuvenationLag: number | undefined
   readonly seed: number | undefined
   readonly transform: Transform | undefined
   readonly maxInstructions: number | undefined
@@ -168,8 +196,11 @@ const invalid = (algorithm: string, option: string, value: unknown, reason: stri
   throw new InvalidOptionsError({ algorithm, option, value, reason })
 }
 
-const KEYS = ["particles", "threshold", "resampling", "rejuvenation", ...COMMON_KEYS]
+const KEYS = ["particles", "threshold", "resampling", "rejuvenation", "rejuvenationLag", ...COMMON_KEYS]
 const FILTER_KEYS = ["particles", "threshold", "resampling", "steps", "initial", "transition", "observation", "name", ...COMMON_KEYS]
+
+/** The default `rejuvenationLag`. */
+const DEFAULT_LAG = 5
 
 const validate = (options: Options, algorithm: string = ALGORITHM, keys: ReadonlyArray<string> = KEYS): Config => {
   checkKeys(algorithm, options, keys)
@@ -179,17 +210,26 @@ const validate = (options: Options, algorithm: string = ALGORITHM, keys: Readonl
     ? "systematic"
     : oneOf(algorithm, "resampling", options.resampling, Resampling.schemeNames)
   const rejuvenation = options.rejuvenation === undefined ? 0 : nonNegativeInteger(algorithm, "rejuvenation", options.rejuvenation)
+  const rejuvenationLag = options.rejuvenationLag === undefined
+    ? undefined
+    : positiveInteger(algorithm, "rejuvenationLag", options.rejuvenationLag)
   const seed = seedOption(algorithm, options.seed)
   const transform = transformOption(algorithm, options.transform)
   const maxInstructions = maxInstructionsOption(algorithm, options.maxInstructions)
-  return { particles, threshold, resampler: Resampling.get(scheme), rejuvenation, seed, transform, maxInstructions }
+  return { particles, threshold, resampler: Resampling.get(scheme), rejuvenation, rejuvenationLag, seed, transform, maxInstructions }
 }
 
-const validateModel = (model: unknown): void => modelOption(ALGORITHM, model)
+const validateModel = (model: unknown, config: Config): void => {
+  modelOption(ALGORITHM, model)
+  if (config.rejuvenationLag !== undefined && unfoldSpec(model) === undefined) {
+    invalid(ALGORITHM, "rejuvenationLag", config.rejuvenationLag, "applies only to a model made by unfold (this model is not one)")
+  }
+}
 
 /**
- * @internal Builds the engine without running it (tests and benchmarks step it themselves and
- * may pick the naive rebuild strategy "all" for comparison).
+ * @internal Builds the general engine without running it, whatever the model (tests and
+ * benchmarks step it themselves and may pick the naive rebuild strategy "all" for comparison;
+ * `runUnsafe` takes the unfold engine for a model made by `unfold`).
  */
 export const engineUnsafe = <A>(
   model: Model<A>,
@@ -199,19 +239,21 @@ export const engineUnsafe = <A>(
   transform?: Transform
 ): SmcEngine<A> => {
   const config = validate(options)
-  validateModel(model)
-  return engineOf(model, config, rng ?? streamsUnsafe(config.seed, 1).rngs[0], rebuild, transform ?? config.transform)
+  validateModel(model, config)
+  return new SmcEngine(model, rng ?? streamsUnsafe(config.seed, 1).rngs[0], { ...config, rebuild, transform: transform ?? config.transform })
 }
 
-const engineOf = <A>(
-  model: Model<A>,
-  config: Config,
-  rng: CoreRng.Rng,
-  rebuild: RebuildStrategy,
-  transform: Transform | undefined
-): SmcEngine<A> => new SmcEngine(model, rng, { ...config, rebuild, transform })
+type Engine<A> = SmcPopulation<A, BarrierParticle>
 
-const engineStats = (engine: SmcEngine<unknown>): Stats => ({
+/** The unfold engine for a model made by `unfold`, else the general one. */
+const engineOf = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, transform: Transform | undefined): Engine<A> => {
+  const spec = unfoldSpec(model)
+  if (spec === undefined) return new SmcEngine(model, rng, { ...config, rebuild: "duplicates", transform })
+  const lag = config.rejuvenationLag ?? DEFAULT_LAG
+  return new UnfoldEngine(model as Model<Array<unknown>>, spec, rng, { ...config, lag, transform }) as unknown as Engine<A>
+}
+
+const engineStats = (engine: Engine<unknown>): Stats => ({
   particles: engine.particles.length,
   steps: engine.steps,
   resamplings: engine.resamplings,
@@ -219,15 +261,17 @@ const engineStats = (engine: SmcEngine<unknown>): Stats => ({
   ess: engine.ess,
   invalid: engine.invalid,
   rejectedInvalid: engine.rejectedInvalid,
+  engine: engine instanceof UnfoldEngine ? "unfold" : "general",
   kept: engine.kept,
+  shared: engine instanceof UnfoldEngine ? engine.shared : 0,
   rebuilds: engine.rebuilds,
   replayedInstructions: engine.replayedInstructions,
   rejuvenationProposed: engine.rejuvenationProposed,
   rejuvenationAccepted: engine.rejuvenationAccepted
 })
 
-const finishEngine = <A>(engine: SmcEngine<A>, seed: number | undefined): Posterior<A, Stats> =>
-  engine.finish(engineStats(engine as SmcEngine<unknown>), seed)
+const finishEngine = <A>(engine: Engine<A>, seed: number | undefined): Posterior<A, Stats> =>
+  engine.finish(engineStats(engine as Engine<unknown>), seed)
 
 /**
  * Runs SMC on `model`, synchronously.
@@ -245,6 +289,16 @@ const finishEngine = <A>(engine: SmcEngine<A>, seed: number | undefined): Poster
  * −∞ (`stats.invalid`). Throws `InvalidOptionsError` before any work, `ZeroWeightError` naming
  * the step and address when every particle has weight −∞, and the model's typed errors.
  *
+ * A model made by `unfold(name, steps, initial, step)` — the model itself, not one that calls
+ * it — is run by the unfold engine (`stats.engine === "unfold"`): a particle is its current
+ * step's paused execution plus a pointer to its completed steps, shared by all its resampled
+ * copies; a copy replays at most its current step (`stats.rebuilds`), or nothing when its
+ * ancestor finishes the step without another draw (`stats.shared`). The cost is linear in
+ * `steps`, the posterior the same (sites `name#t/…`, returns the state arrays), and without
+ * rejuvenation the numbers are those of the general engine for the same seed. Rejuvenation moves
+ * only the choices of the last `rejuvenationLag` steps (see `Options`), in O(lag) per move. The
+ * instruction limit applies to each step's execution.
+ *
  * @example
  * const post = Smc.runUnsafe(randomWalk(ys), { particles: 1000, seed: 1 })
  * post.logEvidence![0]
@@ -256,9 +310,9 @@ const finishEngine = <A>(engine: SmcEngine<A>, seed: number | undefined): Poster
  */
 export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Stats> => {
   const config = validate(options)
-  validateModel(model)
+  validateModel(model, config)
   const { rngs, seed } = streamsUnsafe(config.seed, 1)
-  const engine = engineOf(model, config, rngs[0], "duplicates", config.transform)
+  const engine = engineOf(model, config, rngs[0], config.transform)
   while (engine.stepUnsafe()) {
     // each call is one step
   }
@@ -268,12 +322,12 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
 const runEffect = Effect.fn("Smc.run")(function*(model: Model<unknown>, options: Options) {
   const config = yield* attemptInference(() => {
     const c = validate(options)
-    validateModel(model)
+    validateModel(model, c)
     return c
   })
   const { rngs, seed } = yield* streams(config.seed, 1)
   const transform = yield* transformFor(config.transform)
-  const engine = yield* attemptInference(() => engineOf(model, config, rngs[0], "duplicates", transform))
+  const engine = yield* attemptInference(() => engineOf(model, config, rngs[0], transform))
   yield* drive(
     (deadline) => {
       while (true) {

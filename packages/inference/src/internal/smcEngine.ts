@@ -26,10 +26,10 @@
 // that rescores every site and observation, as a ReplayHandler would. Neither draws random
 // numbers, so both give identical results for the same seed.
 //
-// Log evidence (Del Moral 2004; Doucet & Johansen 2009): with unnormalised log weights lw that
-// restart at 0 after each resampling, log Ẑ = Σ_t [lse(lw_t) − lse(lw_{t−1})], lse the
-// log-sum-exp; it telescopes to Σ over resampling epochs of lse(lw) − log N, so skipped
-// resamplings are accounted for exactly.
+// The barrier step, the log evidence and the resampling decision are shared with the unfold
+// engine (smcPopulation.ts). Models made by `unfold` take that engine instead (smcUnfold.ts):
+// this one rebuilds a duplicate by replaying its tape from the start, O(t) per rebuild, so a
+// run costs O(N·T²) (O(N·T³) with rejuvenation).
 //
 // MH rejuvenation (Gilks & Berzuini 2001; Chopin 2002) moves each resampled particle with a
 // kernel that leaves the current intermediate target invariant: the model cut right after its
@@ -39,35 +39,22 @@
 // their choices, and biased such models (P(x) = 0.63 instead of 0.5 on the two-branch test).
 import { InvalidDistributionError, type Distribution, type Support } from "@fugue/core/Distribution"
 import type { Address } from "@fugue/core/Address"
-import * as Bijection from "@fugue/core/Bijection"
 import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
-import { identity, type Transform } from "@fugue/runtime/Combinators"
-import { Execution, type Context } from "@fugue/runtime/Execution"
+import { Execution } from "@fugue/runtime/Execution"
 import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
 import { MissingAddressError, Trace, type ChoiceValue } from "@fugue/runtime/Trace"
-import { ZeroWeightError } from "../Options.ts"
 import { Builder, type Posterior } from "../Posterior.ts"
-import type { Resampler } from "../Resampling.ts"
-import { culprits } from "./culprits.ts"
 import { kernel } from "./mhChain.ts"
-import { now, sideStream, wrapHandler } from "./shell.ts"
-import { effectiveSampleSize, logSumExp, normalise } from "./weights.ts"
+import { wrapHandler } from "./shell.ts"
+import { cloudScales, type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
+import { normalise } from "./weights.ts"
 
 export type RebuildStrategy = "duplicates" | "all"
 
-export interface EngineConfig {
-  readonly particles: number
-  readonly threshold: number
-  readonly resampler: Resampler
-  readonly rejuvenation: number
+export interface EngineConfig extends PopulationConfig {
   readonly rebuild: RebuildStrategy
-  readonly transform?: Transform | undefined
-  readonly maxInstructions?: number | undefined
 }
-
-/** Roberts, Gelman & Gilks (1997): the optimal 1-d random-walk scale is about 2.38 target sds. */
-const RW_FACTOR = 2.38
 
 /** How the particle handler treats sample sites and barriers. */
 const LIVE = 0, REPLAY_TAPE = 1, RESCORE_TAPE = 2, REPLAY_TRACE = 3
@@ -203,70 +190,21 @@ export class Particle<A> {
   }
 }
 
-// The unconstrained scale the MH kernel walks on (the support's bijection, as in mhHandler.ts).
-const unconstrained = (support: Support | undefined, x: number): number => {
-  if (support === undefined) return Number.NaN
-  const b = Bijection.of(support)
-  return b !== undefined && b._tag === "Scalar" ? b.inverse(x) : Number.NaN
-}
-
-export class SmcEngine<A> {
-  readonly model: Model<A>
-  readonly rng: Rng
-  readonly sideRng: Rng
-  readonly transform: Transform
+export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
   readonly config: EngineConfig
-  readonly context: Context = { algorithm: "SMC", chain: undefined, iteration: 0 }
-  particles: Array<Particle<A>>
-  readonly logWeights: Float64Array
-  readonly weights: Float64Array
-  /** lse of the log weights after the previous step (log N right after a resampling). */
-  lsePrevious: number
-  logEvidence = 0
-  steps = 0
-  finished = false
-  resamplings = 0
-  readonly ess: Array<number> = []
-  readonly resampledAt: Array<number> = []
-  /** Particles given a new execution by replay. */
-  rebuilds = 0
-  /** Instructions stepped through by those replays. */
-  replayedInstructions = 0
-  /** Resampled particles that kept their ancestor's live execution. */
-  kept = 0
-  /** Barrier log weights that were NaN or +∞ (counted as −∞). */
-  invalid = 0
-  /** Particles whose execution raised InvalidDistributionError (weight −∞, the run goes on). */
-  rejectedInvalid = 0
-  rejuvenationProposed = 0
-  rejuvenationAccepted = 0
   /** The support of each latent site (only when rejuvenating: the kernel's scales need it). */
   readonly supports: Map<string, Support> | undefined
   /** Traces produced by rejuvenation, awaiting `rebuildFromTrace`. */
   private readonly moved = new Map<object, Trace>()
-  /** The particle the current step reached (a step can pause between particles). */
-  private cursor = 0
-  private hits = 0
-  private stepAddress: string | undefined = undefined
 
   constructor(model: Model<A>, rng: Rng, config: EngineConfig) {
-    this.model = model
-    this.rng = rng
+    super(model, rng, config)
     this.config = config
-    this.transform = config.transform ?? identity
-    this.sideRng = this.transform === identity ? rng : sideStream(rng)
-    const n = config.particles
     this.supports = config.rejuvenation > 0 ? new Map() : undefined
-    // particles are spawned lazily by the first step, so that a large population is built
-    // inside the time-sliced loop (interruptible), not in one go here
-    this.particles = new Array(n)
-    this.logWeights = new Float64Array(n)
-    this.weights = new Float64Array(n).fill(1 / n)
-    this.lsePrevious = Math.log(n)
   }
 
   /** A particle with a fresh execution of the model (live, at the start). */
-  private spawn(handler: ParticleHandler = new ParticleHandler(this.rng, this.supports)): Particle<A> {
+  protected override spawn(handler: ParticleHandler = new ParticleHandler(this.rng, this.supports)): Particle<A> {
     const execution = new Execution<A, void>(this.model, wrapHandler("SMC", this.transform, handler, this.sideRng), {
       context: this.context,
       maxInstructions: this.config.maxInstructions
@@ -280,7 +218,7 @@ export class SmcEngine<A> {
    * `p.handler.increment`) or to its end (returns false). A particle whose execution raises
    * InvalidDistributionError is broken: weight −∞ (increment −∞, counted), never run again.
    */
-  private advance(p: Particle<A>): boolean {
+  protected override advance(p: Particle<A>): boolean {
     let status
     try {
       status = p.execution.resume()
@@ -298,82 +236,7 @@ export class SmcEngine<A> {
     return false
   }
 
-  /**
-   * One SMC step, or the part of it that fits before `deadline` (then false with the step
-   * still in progress; the next call continues it). Returns false once every particle has
-   * finished (nothing was done).
-   */
-  stepUnsafe(deadline: number = Infinity): boolean {
-    if (this.finished) return false
-    const particles = this.particles
-    const n = particles.length
-    const lw = this.logWeights
-    this.context.iteration = this.steps
-    let i = this.cursor
-    if (i === 0) {
-      this.hits = 0
-      this.stepAddress = undefined
-    }
-    for (; i < n; i++) {
-      let p = particles[i]
-      if (p === undefined) p = particles[i] = this.spawn()
-      if (p.done) continue
-      if (!this.advance(p)) continue
-      this.hits++
-      if (this.stepAddress === undefined) this.stepAddress = p.handler.barrierAddress
-      let increment = p.handler.increment
-      if (!(increment < Infinity)) {
-        // NaN (a NaN factor) or +∞: counted and treated as an impossible particle.
-        this.invalid++
-        increment = -Infinity
-      }
-      lw[i] += increment
-      if (deadline < Infinity && (i & 15) === 15 && now() > deadline) {
-        this.cursor = i + 1
-        return true
-      }
-    }
-    this.cursor = 0
-    if (this.hits === 0) {
-      this.finished = true
-      return false
-    }
-    this.steps++
-    const lse = logSumExp(lw)
-    if (lse === -Infinity) {
-      const address = this.stepAddress
-      throw new ZeroWeightError({
-        algorithm: "SMC",
-        attempts: n,
-        detail: `every particle has weight -Infinity at step ${this.steps} (${
-          address === "" ? "a factor" : `observe "${address}"`
-        }${this.invalid > 0 ? `; ${this.invalid} NaN or +Infinity weights so far` : ""}${
-          this.rejectedInvalid > 0 ? `; ${this.rejectedInvalid} particles raised InvalidDistributionError` : ""
-        })${culprits(this.model as Model<unknown>, this.transform, this.rng.clone())}`
-      })
-    }
-    this.logEvidence += lse - this.lsePrevious
-    normalise(lw, this.weights)
-    const ess = effectiveSampleSize(this.weights)
-    this.ess.push(ess)
-    const threshold = this.config.threshold
-    if ((threshold >= 1 || ess < threshold * n) && this.anyLive()) {
-      this.resample()
-      lw.fill(0)
-      this.weights.fill(1 / n)
-      this.lsePrevious = Math.log(n)
-    } else {
-      this.lsePrevious = lse
-    }
-    return true
-  }
-
-  /** Whether the step in progress is between particles (paused by a deadline). */
-  get midStep(): boolean {
-    return this.cursor !== 0
-  }
-
-  private anyLive(): boolean {
+  protected override anyLive(): boolean {
     const particles = this.particles
     for (let i = 0; i < particles.length; i++) if (!particles[i].done && !particles[i].execution.atEnd) return true
     return false
@@ -407,7 +270,7 @@ export class SmcEngine<A> {
     return p
   }
 
-  private resample(): void {
+  protected override resample(): void {
     const n = this.particles.length
     const ancestors = this.config.resampler(this.weights, n, this.rng)
     const old = this.particles
@@ -456,7 +319,7 @@ export class SmcEngine<A> {
    */
   private rejuvenate(next: Array<Particle<A>>, live: Uint8Array): void {
     const traces = next.map((p) => p.toTrace())
-    const scales = this.cloudScales(traces)
+    const scales = cloudScales(traces, this.supports!)
     let largest = 0
     for (let k = 0; k < traces.length; k++) if (!next[k].broken && traces[k].size > largest) largest = traces[k].size
     const steps = this.config.rejuvenation * largest
@@ -478,39 +341,6 @@ export class SmcEngine<A> {
         this.moved.set(p, moved.trace)
       }
     }
-  }
-
-  /**
-   * Random-walk scales from the resampled cloud: per continuous site, 2.38 × the particles'
-   * standard deviation on the kernel's unconstrained scale (sites where the cloud has collapsed
-   * keep the kernel's default).
-   */
-  private cloudScales(traces: ReadonlyArray<Trace>): Record<string, number> {
-    const sums = new Map<string, Float64Array>()
-    const supports = this.supports!
-    for (let k = 0; k < traces.length; k++) {
-      traces[k].choices.forEachPair((address, choice) => {
-        if (typeof choice.value !== "number") return
-        const u = unconstrained(supports.get(address), choice.value)
-        if (!Number.isFinite(u)) return
-        let s = sums.get(address)
-        if (s === undefined) {
-          s = new Float64Array(3)
-          sums.set(address, s)
-        }
-        s[0]++
-        s[1] += u
-        s[2] += u * u
-      })
-    }
-    const scales: Record<string, number> = {}
-    for (const [address, s] of sums) {
-      if (s[0] < 2) continue
-      const m = s[1] / s[0]
-      const sd = Math.sqrt(Math.max(0, s[2] / s[0] - m * m))
-      if (sd > 1e-12 * Math.max(1, Math.abs(m)) && Number.isFinite(sd)) scales[address] = RW_FACTOR * sd
-    }
-    return scales
   }
 
   /**
@@ -572,7 +402,7 @@ export class SmcEngine<A> {
   }
 
   /** The weighted particle population as a posterior. */
-  finish<S>(stats: S, seed: number | undefined): Posterior<A, S> {
+  override finish<S>(stats: S, seed: number | undefined): Posterior<A, S> {
     const n = this.particles.length
     const builder = new Builder<A>("SMC", 1, n)
     normalise(this.logWeights, this.weights)

@@ -1,0 +1,237 @@
+// What every SMC engine shares (the general one in smcEngine.ts, the unfold one in
+// smcUnfold.ts): the weighted population and the barrier step. A step advances every live
+// particle to its next barrier (an `observe` or a `factor` reaching the particle's handler,
+// after the run's handler transformation) and adds the barrier's log probability to its log
+// weight; NaN or +∞ counts as −∞ (`invalid`). Then the log evidence is updated, the ESS
+// recorded, and the population resampled when ESS < threshold·N (at threshold 1, always) and
+// some particle can still move. Engines differ in how they represent a particle, advance it
+// and resample it.
+//
+// Log evidence (Del Moral 2004; Doucet & Johansen 2009): with unnormalised log weights lw that
+// restart at 0 after each resampling, log Ẑ = Σ_t [lse(lw_t) − lse(lw_{t−1})], lse the
+// log-sum-exp; it telescopes to Σ over resampling epochs of lse(lw) − log N, so skipped
+// resamplings are accounted for exactly.
+import type { Support } from "@fugue/core/Distribution"
+import * as Bijection from "@fugue/core/Bijection"
+import type { Model } from "@fugue/core/Model"
+import type { Rng } from "@fugue/core/Rng"
+import { identity, type Transform } from "@fugue/runtime/Combinators"
+import type { Context } from "@fugue/runtime/Execution"
+import type { Trace } from "@fugue/runtime/Trace"
+import { ZeroWeightError } from "../Options.ts"
+import type { Posterior } from "../Posterior.ts"
+import type { Resampler } from "../Resampling.ts"
+import { culprits } from "./culprits.ts"
+import { now, sideStream } from "./shell.ts"
+import { effectiveSampleSize, logSumExp } from "./weights.ts"
+
+export interface PopulationConfig {
+  readonly particles: number
+  readonly threshold: number
+  readonly resampler: Resampler
+  readonly rejuvenation: number
+  readonly transform?: Transform | undefined
+  readonly maxInstructions?: number | undefined
+}
+
+/** What the barrier step reads from a particle after advancing it. */
+export interface BarrierParticle {
+  done: boolean
+  readonly handler: { readonly increment: number; readonly barrierAddress: string }
+}
+
+export abstract class SmcPopulation<A, P extends BarrierParticle> {
+  readonly model: Model<A>
+  readonly rng: Rng
+  readonly sideRng: Rng
+  readonly transform: Transform
+  readonly context: Context = { algorithm: "SMC", chain: undefined, iteration: 0 }
+  readonly threshold: number
+  particles: Array<P>
+  readonly logWeights: Float64Array
+  readonly weights: Float64Array
+  /** lse of the log weights after the previous step (log N right after a resampling). */
+  lsePrevious: number
+  logEvidence = 0
+  steps = 0
+  finished = false
+  resamplings = 0
+  readonly ess: Array<number> = []
+  readonly resampledAt: Array<number> = []
+  /** Particles given a new execution by replay. */
+  rebuilds = 0
+  /** Instructions stepped through by those replays. */
+  replayedInstructions = 0
+  /** Resampled particles that kept their ancestor's live execution. */
+  kept = 0
+  /** Barrier log weights that were NaN or +∞ (counted as −∞). */
+  invalid = 0
+  /** Particles whose execution raised InvalidDistributionError (weight −∞, the run goes on). */
+  rejectedInvalid = 0
+  rejuvenationProposed = 0
+  rejuvenationAccepted = 0
+  /** The particle the current step reached (a step can pause between particles). */
+  private cursor = 0
+  private hits = 0
+  private stepAddress: string | undefined = undefined
+
+  constructor(model: Model<A>, rng: Rng, config: PopulationConfig) {
+    this.model = model
+    this.rng = rng
+    this.transform = config.transform ?? identity
+    this.sideRng = this.transform === identity ? rng : sideStream(rng)
+    this.threshold = config.threshold
+    const n = config.particles
+    // particles are spawned lazily by the first step, so that a large population is built
+    // inside the time-sliced loop (interruptible), not in one go here
+    this.particles = new Array(n)
+    this.logWeights = new Float64Array(n)
+    this.weights = new Float64Array(n).fill(1 / n)
+    this.lsePrevious = Math.log(n)
+  }
+
+  /** A particle with a fresh execution of the model (live, at the start). */
+  protected abstract spawn(): P
+  /**
+   * Runs `p` up to and including its next barrier (returns true, the log weight in
+   * `p.handler.increment`) or to its end (returns false).
+   */
+  protected abstract advance(p: P): boolean
+  /** Whether some particle can still move (resampling a finished population is pointless). */
+  protected abstract anyLive(): boolean
+  /** Resamples (and rejuvenates) the population from `weights`. */
+  protected abstract resample(): void
+  /** The weighted particle population as a posterior. */
+  abstract finish<St>(stats: St, seed: number | undefined): Posterior<A, St>
+
+  /**
+   * One SMC step, or the part of it that fits before `deadline` (then false with the step
+   * still in progress; the next call continues it). Returns false once every particle has
+   * finished (nothing was done).
+   */
+  stepUnsafe(deadline: number = Infinity): boolean {
+    if (this.finished) return false
+    const particles = this.particles
+    const n = particles.length
+    const lw = this.logWeights
+    this.context.iteration = this.steps
+    let i = this.cursor
+    if (i === 0) {
+      this.hits = 0
+      this.stepAddress = undefined
+    }
+    for (; i < n; i++) {
+      let p = particles[i]
+      if (p === undefined) p = particles[i] = this.spawn()
+      if (p.done) continue
+      if (!this.advance(p)) continue
+      this.hits++
+      if (this.stepAddress === undefined) this.stepAddress = p.handler.barrierAddress
+      let increment = p.handler.increment
+      if (!(increment < Infinity)) {
+        // NaN (a NaN factor) or +∞: counted and treated as an impossible particle.
+        this.invalid++
+        increment = -Infinity
+      }
+      lw[i] += increment
+      if (deadline < Infinity && (i & 15) === 15 && now() > deadline) {
+        this.cursor = i + 1
+        return true
+      }
+    }
+    this.cursor = 0
+    if (this.hits === 0) {
+      this.finished = true
+      return false
+    }
+    this.steps++
+    const lse = logSumExp(lw)
+    if (lse === -Infinity) {
+      const address = this.stepAddress
+      throw new ZeroWeightError({
+        algorithm: "SMC",
+        attempts: n,
+        detail: `every particle has weight -Infinity at step ${this.steps} (${
+          address === "" ? "a factor" : `observe "${address}"`
+        }${this.invalid > 0 ? `; ${this.invalid} NaN or +Infinity weights so far` : ""}${
+          this.rejectedInvalid > 0 ? `; ${this.rejectedInvalid} particles raised InvalidDistributionError` : ""
+        })${culprits(this.model as Model<unknown>, this.transform, this.rng.clone())}`
+      })
+    }
+    this.logEvidence += lse - this.lsePrevious
+    normaliseBy(lw, lse, this.weights)
+    const ess = effectiveSampleSize(this.weights)
+    this.ess.push(ess)
+    const threshold = this.threshold
+    if ((threshold >= 1 || ess < threshold * n) && this.anyLive()) {
+      this.resample()
+      lw.fill(0)
+      this.weights.fill(1 / n)
+      this.lsePrevious = Math.log(n)
+    } else {
+      this.lsePrevious = lse
+    }
+    return true
+  }
+
+  /** Whether the step in progress is between particles (paused by a deadline). */
+  get midStep(): boolean {
+    return this.cursor !== 0
+  }
+}
+
+/**
+ * `weights.normalise` with the log-sum-exp already known: the same arithmetic (so the same
+ * numbers as the state-space filter), one pass of exponentials fewer.
+ */
+const normaliseBy = (logWeights: Float64Array, lse: number, out: Float64Array): void => {
+  let total = 0
+  for (let i = 0; i < logWeights.length; i++) {
+    const w = Math.exp(logWeights[i] - lse)
+    out[i] = w
+    total += w
+  }
+  for (let i = 0; i < out.length; i++) out[i] /= total
+}
+
+/** Roberts, Gelman & Gilks (1997): the optimal 1-d random-walk scale is about 2.38 target sds. */
+const RW_FACTOR = 2.38
+
+// The unconstrained scale the MH kernel walks on (the support's bijection, as in mhHandler.ts).
+const unconstrained = (support: Support | undefined, x: number): number => {
+  if (support === undefined) return Number.NaN
+  const b = Bijection.of(support)
+  return b !== undefined && b._tag === "Scalar" ? b.inverse(x) : Number.NaN
+}
+
+/**
+ * Random-walk scales for MH rejuvenation from the resampled cloud: per continuous site,
+ * 2.38 × the particles' standard deviation on the kernel's unconstrained scale (sites where the
+ * cloud has collapsed keep the kernel's default).
+ */
+export const cloudScales = (traces: ReadonlyArray<Trace>, supports: ReadonlyMap<string, Support>): Record<string, number> => {
+  const sums = new Map<string, Float64Array>()
+  for (let k = 0; k < traces.length; k++) {
+    traces[k].choices.forEachPair((address, choice) => {
+      if (typeof choice.value !== "number") return
+      const u = unconstrained(supports.get(address), choice.value)
+      if (!Number.isFinite(u)) return
+      let s = sums.get(address)
+      if (s === undefined) {
+        s = new Float64Array(3)
+        sums.set(address, s)
+      }
+      s[0]++
+      s[1] += u
+      s[2] += u * u
+    })
+  }
+  const scales: Record<string, number> = {}
+  for (const [address, s] of sums) {
+    if (s[0] < 2) continue
+    const m = s[1] / s[0]
+    const sd = Math.sqrt(Math.max(0, s[2] / s[0] - m * m))
+    if (sd > 1e-12 * Math.max(1, Math.abs(m)) && Number.isFinite(sd)) scales[address] = RW_FACTOR * sd
+  }
+  return scales
+}

@@ -1,0 +1,890 @@
+// The SMC engine for models made by `unfold(name, steps, initial, step)` (recognised by
+// `unfoldSpec`), behind `Smc.runUnsafe` / `Smc.run`: the same algorithm as the general engine
+// (smcEngine.ts) — the same barriers, weights, resampling decisions, log evidence, invalid-
+// particle handling and handler transformation (the barrier step itself is shared,
+// smcPopulation.ts) — at a cost linear in the number of steps T instead of quadratic.
+//
+// A particle is: the state its current step t started from, a paused execution of step t's
+// model (through the one driver, under the run's handler transformation), the sample sites of
+// step t so far (scratch arrays), and a pointer to an immutable `History` node for its last
+// completed step (the step's values, a pointer to its address `Layout`, the state it returned,
+// the barrier count, the previous step's node). When a step's model returns, its sites and state
+// become a new node and the next step starts from that state; nothing before step t is ever run
+// again. The posterior (sites "name#t/…", returns the state arrays) is read off the history
+// chains at the end, O(N·T).
+//
+// Resampling: the first copy of each ancestor is the ancestor itself (its live execution, no
+// work). Every further copy shares the ancestor's history node and, lazily, its current step:
+// it is materialised when it is next advanced, which is always after its ancestor in the same
+// step (the first copy has the lowest index; particles are advanced in index order). If the
+// ancestor then finished its step without drawing a value or meeting another barrier (the
+// common case: the observation is the step's last statement), the copy takes the ancestor's new
+// node as its own (`shared`): no replay at all. Otherwise it replays the current step's sites
+// from the step's start state up to the barrier it was copied at (`rebuilds`): O(size of one
+// step), never O(t). Replays draw no random numbers and the ancestor's run draws them exactly as
+// the general engine's would, so on the same model and seed, without rejuvenation, this engine
+// gives the general engine's numbers bit for bit (tested).
+//
+// A step's addresses all start with "name#t/", so two steps can never share one:
+// DuplicateAddressError is checked within each step, once per layout, at the end (and in the
+// windows rejuvenation builds).
+//
+// Fixed-lag rejuvenation (resample-move, Gilks & Berzuini 2001, restricted to a window of recent
+// steps as in the fixed-lag schemes of Doucet, Briers & Sénécal 2006 and Polson, Stroud & Müller
+// 2008): after resampling at barrier k, a particle whose current step is t gets single-site MH
+// steps (the kernel of `Mh.kernelUnsafe`: the proposals and trans-dimensional acceptance of the
+// general engine's rejuvenation) on the choices of steps s..t only, s = max(0, t − L + 1),
+// L = `rejuvenationLag`. Each proposal re-runs steps s..t from the stored state step s started
+// from, replaying the other window choices, cut at barrier k. The target is the model cut at
+// barrier k; with steps 0..s−1 fixed its density is the prefix's (unchanged, it cancels) times
+// p(window choices, window observations | state at s), so the acceptance ratio is the exact
+// ratio of the window steps' joint weights. A proposal that would put barrier k in another step
+// than t (or, for a particle that finished with fewer than k barriers, reach barrier k at all) is
+// rejected: the window (s, t) is then a function of a class of states that moves never leave,
+// and within a class the kernel is an ordinary MH kernel, so each is reversible with respect to
+// the step-k target. Every particle gets the same number of steps (sweeps × the largest window
+// in the population, as in the general engine). A move costs O(L), whatever t. Choices older
+// than L steps are never moved again: fixed-lag rejuvenation restores the diversity of recent
+// states, not of old ones (path degeneracy remains). A moved particle is rebuilt by replaying
+// its window from the start of step s into new nodes.
+//
+// Memory (measured: garbage collection was 37% of the run time with a node per step holding a
+// pushed [address, value, log p] array and three running log weights): a particle records into
+// its own scratch arrays, reused from step to step; a completed step keeps an exact-size copy of
+// its values and a pointer to a `Layout`, the step's address sequence, shared by every node of
+// step t that visited the same addresses; log probabilities and running log weights are kept
+// only when rejuvenating, their only user. Numeric values then sit unboxed in double arrays.
+//
+// Unscoped steps: with no handler transformation, nothing but this engine sees a step's
+// addresses, so a step's model runs without its `scope("name#t", …)` and the engine applies the
+// prefix itself, once per layout (sites, the errors it raises, ZeroWeightError's address). The
+// driver's scope instructions, the scoped address it builds at every instruction and the
+// string comparisons of those addresses when matching layouts cost about a third of a step
+// (measured; addresses a model writes as literals compare by pointer). An error raised inside
+// such a step is raised again by running the step scoped on the values it had drawn, so the
+// driver's annotation names the full address. With a transformation (`transform`, Interpreter
+// layers) steps run scoped: the transformation must see the addresses the model has.
+import { InvalidDistributionError, type Distribution, type Support } from "@fugue/core/Distribution"
+import { addr, scoped, type Address } from "@fugue/core/Address"
+import { scope, type Model, type Program, type UnfoldSpec } from "@fugue/core/Model"
+import type { Rng } from "@fugue/core/Rng"
+import { compose, identity, type Transform } from "@fugue/runtime/Combinators"
+import { abort, Execution } from "@fugue/runtime/Execution"
+import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
+import { MissingAddressError, Trace, type ChoiceValue } from "@fugue/runtime/Trace"
+import type { Posterior } from "../Posterior.ts"
+import { kernel } from "./mhChain.ts"
+import { wrapHandler } from "./shell.ts"
+import { cloudScales, type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
+import { normalise } from "./weights.ts"
+
+export interface UnfoldConfig extends PopulationConfig {
+  /** Rejuvenation moves the choices of the last `lag` steps (≥ 1). */
+  readonly lag: number
+}
+
+/** How the step handler treats sample sites and barriers. */
+const LIVE = 0, REPLAY_TAPE = 1, REPLAY_TRACE = 2, REPRODUCE = 3
+
+/** An address recorded under `prefix` (the step's scope when the step ran unscoped, else ""). */
+const full = (prefix: string, address: string): string => (prefix === "" ? address : scoped(prefix, address))
+
+/** The addresses a step visited, in order: shared by every node of that step that visited the same ones. */
+class Layout {
+  /** As recorded (relative to `prefix`). */
+  readonly addresses: Array<string>
+  readonly prefix: string
+  /** Whether the addresses were checked to be distinct. */
+  checked = false
+  /** The posterior columns of the addresses, during `finish` number `stamp`. */
+  columns: Array<Float64Array | undefined> = []
+  stamp = 0
+  private full: Array<string> | undefined = undefined
+  constructor(addresses: Array<string>, prefix: string) {
+    this.addresses = addresses
+    this.prefix = prefix
+  }
+  /** The full addresses (the posterior's sites). */
+  get sites(): Array<string> {
+    return this.full ??= this.prefix === "" ? this.addresses : this.addresses.map((a) => scoped(this.prefix, a))
+  }
+}
+
+/** Running log weights at the end of a step (kept only when rejuvenating). */
+class Weights {
+  readonly logPrior: number
+  readonly logLikelihood: number
+  readonly logFactors: number
+  constructor(logPrior: number, logLikelihood: number, logFactors: number) {
+    this.logPrior = logPrior
+    this.logLikelihood = logLikelihood
+    this.logFactors = logFactors
+  }
+}
+
+const NO_WEIGHTS = new Weights(0, 0, 0)
+const NO_VALUES: Array<unknown> = []
+
+/** A completed step of a particle's history: immutable, shared by all its descendants. */
+export class History<S> {
+  readonly parent: History<S> | undefined
+  readonly t: number
+  /** The state the step returned. */
+  readonly state: S
+  readonly layout: Layout
+  /** The value drawn at each of the layout's addresses. */
+  readonly values: Array<unknown>
+  /** Their log probabilities (only when rejuvenating). */
+  readonly logProbs: Array<number> | undefined
+  /** Barriers met through this step. */
+  readonly barriers: number
+  /** Running log weights through this step (only when rejuvenating). */
+  readonly weights: Weights | undefined
+  constructor(
+    parent: History<S> | undefined,
+    t: number,
+    state: S,
+    layout: Layout,
+    values: Array<unknown>,
+    logProbs: Array<number> | undefined,
+    barriers: number,
+    weights: Weights | undefined
+  ) {
+    this.parent = parent
+    this.t = t
+    this.state = state
+    this.layout = layout
+    this.values = values
+    this.logProbs = logProbs
+    this.barriers = barriers
+    this.weights = weights
+  }
+}
+
+/**
+ * The handler at the bottom of every particle: records the current step's sample sites in its
+ * scratch arrays (the first `length` entries) and stops the execution at each barrier with the
+ * barrier's log weight in `increment`. In a replay mode it feeds recorded values back instead
+ * (a copy's current step, by position; a moved window, by address, rescoring observations), up
+ * to barrier `replayTo`. Log probabilities are computed and kept only when rejuvenating.
+ * Addresses are relative to `prefix` (the step's scope when it runs unscoped, else "").
+ */
+export class StepHandler implements Handler<void> {
+  readonly rng: Rng
+  /** The support of each latent site (only when rejuvenating: the kernel's scales need it). */
+  readonly supports: Map<string, Support> | undefined
+  execution!: Execution<unknown, void>
+  mode = LIVE
+  prefix = ""
+  addresses: Array<string> = []
+  values: Array<unknown> = []
+  logProbs: Array<number> = []
+  length = 0
+  cursor = 0
+  source: Trace | undefined = undefined
+  /** The barrier (running count) at which a replay ends: the execution stops there and goes live. */
+  replayTo = 0
+  /** Barriers met so far, all steps. */
+  barriers = 0
+  logPrior = 0
+  logLikelihood = 0
+  logFactors = 0
+  increment = 0
+  /** The address of the latest barrier, relative to `prefix` ("" for a factor). */
+  barrier = ""
+  constructor(rng: Rng, supports: Map<string, Support> | undefined) {
+    this.rng = rng
+    this.supports = supports
+  }
+  /** The full address of the latest barrier ("" for a factor). */
+  get barrierAddress(): string {
+    return this.barrier === "" ? "" : full(this.prefix, this.barrier)
+  }
+  sample<T>(address: Address, dist: Distribution<T>): T {
+    const mode = this.mode
+    if (mode === LIVE) {
+      const value = dist.sample(this.rng)
+      const k = this.length++
+      this.addresses[k] = address
+      this.values[k] = value
+      if (this.supports !== undefined) this.score(k, address, dist, value)
+      return value
+    }
+    if (mode === REPLAY_TAPE) {
+      // a copy's rebuild: the recorded value, its address checked
+      const k = this.cursor
+      if (k >= this.length || this.addresses[k] !== address) throw new MissingAddressError({ address: full(this.prefix, address) })
+      this.cursor = k + 1
+      return this.values[k] as T
+    }
+    if (mode === REPRODUCE) {
+      // the recorded values again, then draws from a copy of the stream (the run is failing)
+      return (this.cursor < this.length ? this.values[this.cursor++] : dist.sample(this.rng.clone())) as T
+    }
+    return this.sampleTrace(address, dist)
+  }
+  /** Rejuvenating: the site's log probability and support. */
+  private score<T>(k: number, address: Address, dist: Distribution<T>, value: T): void {
+    const logProb = dist.logProb(value)
+    this.logProbs[k] = logProb
+    this.logPrior += logProb
+    const supports = this.supports!
+    const site = full(this.prefix, address)
+    if (!supports.has(site)) supports.set(site, dist.support)
+  }
+  /** A moved window's replay: the value by address, recorded afresh. */
+  private sampleTrace<T>(address: Address, dist: Distribution<T>): T {
+    const site = full(this.prefix, address)
+    const choice = this.source!.choices.get(site)
+    if (choice === undefined) throw new MissingAddressError({ address: site })
+    const k = this.length++
+    this.addresses[k] = address
+    this.values[k] = choice.value
+    this.logProbs[k] = choice.logProb
+    this.logPrior += choice.logProb
+    const supports = this.supports!
+    if (!supports.has(site)) supports.set(site, dist.support)
+    return choice.value as T
+  }
+  observe<T>(address: Address, dist: Distribution<T>, value: T): void {
+    if (this.mode !== LIVE) {
+      if (this.mode === REPRODUCE) return
+      if (this.mode === REPLAY_TRACE) this.logLikelihood += dist.logProb(value)
+      if (++this.barriers >= this.replayTo) this.endReplay()
+      return
+    }
+    const logProb = dist.logProb(value)
+    this.logLikelihood += logProb
+    this.increment = logProb
+    this.barrier = address
+    this.barriers++
+    this.execution.stop()
+  }
+  factor(logWeight: number): void {
+    if (this.mode !== LIVE) {
+      if (this.mode === REPRODUCE) return
+      if (this.mode === REPLAY_TRACE) this.logFactors += logWeight
+      if (++this.barriers >= this.replayTo) this.endReplay()
+      return
+    }
+    this.logFactors += logWeight
+    this.increment = logWeight
+    this.barrier = ""
+    this.barriers++
+    this.execution.stop()
+  }
+  finish(): void {}
+  private endReplay(): void {
+    this.mode = LIVE
+    this.source = undefined
+    this.execution.stop()
+  }
+}
+
+/**
+ * What the copies of an ancestor made at one resampling share: the ancestor's current step as
+ * it was then (the first `length` entries of the arrays: its scratch arrays, which it only
+ * appends to within the step, or, once it completed the step, the node's copies of them), and
+ * the node of that step when the ancestor completed it without another draw or barrier.
+ */
+interface Fork<S> {
+  readonly round: number
+  addresses: Array<string>
+  values: Array<unknown>
+  logProbs: Array<number>
+  readonly length: number
+  completed: History<S> | undefined
+}
+
+export class UnfoldParticle<S> {
+  readonly handler: StepHandler
+  execution!: Execution<S, void>
+  /** The model of the current step (made once per particle; reads `t` and `start`). */
+  stepModel!: Model<S>
+  /** The completed steps (undefined before the first one completes). */
+  node: History<S> | undefined = undefined
+  /** The current step. */
+  t = 0
+  /** The state the current step started from. */
+  start!: S
+  done = false
+  /** Whether the particle's execution raised InvalidDistributionError (weight −∞ from then on). */
+  broken = false
+  /** Whether the first step has not been started yet. */
+  fresh = true
+  /** As an ancestor: the fork its copies took at the latest resampling. */
+  fork: Fork<S> | undefined = undefined
+  /** As a copy: the fork it has yet to be materialised from. */
+  pending: Fork<S> | undefined = undefined
+  constructor(handler: StepHandler) {
+    this.handler = handler
+  }
+}
+
+/** The window of one rejuvenation: steps s..t, started from `start`, cut at barrier `cut` (counted from step s). */
+class Window<S> {
+  readonly engine: UnfoldEngine<S>
+  readonly s: number
+  readonly t: number
+  readonly start: S
+  readonly cut: number
+  /** The particle had finished with fewer barriers than the cut: moves must finish without reaching it. */
+  readonly done: boolean
+  /** The step being run and the barriers met so far in this run. */
+  u = 0
+  barriers = 0
+  constructor(engine: UnfoldEngine<S>, s: number, t: number, start: S, cut: number, done: boolean) {
+    this.engine = engine
+    this.s = s
+    this.t = t
+    this.start = start
+    this.cut = cut
+    this.done = done
+  }
+}
+
+/** The model an execution holds before its particle's first step. */
+const idle: Model<unknown> = function*() {
+  return undefined
+}
+
+function* windowProgram<S>(w: Window<S>): Program<void> {
+  w.barriers = 0
+  const engine = w.engine, step = engine.spec.step
+  let state = w.start
+  for (let u = w.s; u <= w.t; u++) {
+    w.u = u
+    state = yield* scope(engine.prefix(u), step(state, u))()
+  }
+  // the run got through step t without reaching the cut: another window, rejected
+  if (!w.done) throw abort
+}
+
+/**
+ * Innermost layer of a rejuvenation proposal (under the run's transformation, above the MH
+ * proposal handler): rejects at once a run whose cut barrier falls outside step t, or that
+ * reaches the cut when the particle had finished before it.
+ */
+class WindowGuard<Out> implements Handler<Out> {
+  readonly inner: Handler<Out>
+  readonly window: Window<unknown>
+  constructor(inner: Handler<Out>, window: Window<unknown>) {
+    this.inner = inner
+    this.window = window
+  }
+  sample<T>(address: Address, dist: Distribution<T>): T {
+    return this.inner.sample(address, dist)
+  }
+  observe<T>(address: Address, dist: Distribution<T>, value: T): void {
+    this.inner.observe(address, dist, value)
+    this.barrier()
+  }
+  factor(logWeight: number): void {
+    this.inner.factor(logWeight)
+    this.barrier()
+  }
+  finish(): Out {
+    return this.inner.finish()
+  }
+  private barrier(): void {
+    const w = this.window
+    if (++w.barriers === w.cut && (w.done || w.u !== w.t)) throw abort
+  }
+}
+
+/** Throws DuplicateAddressError if the first `length` addresses of one step (under `prefix`) hold one twice. */
+const checkDistinct = (addresses: ReadonlyArray<string>, length: number, prefix: string): void => {
+  if (length <= 8) {
+    for (let a = 1; a < length; a++) {
+      for (let b = 0; b < a; b++) {
+        if (addresses[a] === addresses[b]) throw new DuplicateAddressError({ address: full(prefix, addresses[a]) })
+      }
+    }
+    return
+  }
+  const seen = new Set<string>()
+  for (let a = 0; a < length; a++) {
+    if (seen.has(addresses[a])) throw new DuplicateAddressError({ address: full(prefix, addresses[a]) })
+    seen.add(addresses[a])
+  }
+}
+
+/** Process-wide `finish` numbers, so that a layout's cached columns are never another posterior's. */
+let finishes = 0
+
+export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> {
+  readonly spec: UnfoldSpec<S>
+  readonly config: UnfoldConfig
+  /** The support of each latent site (only when rejuvenating: the kernel's scales need it). */
+  readonly supports: Map<string, Support> | undefined
+  /** Copies that took their ancestor's completed step without any replay. */
+  shared = 0
+  /** Whether steps run unscoped (no transformation: see the header). */
+  readonly unscoped: boolean
+  private readonly prefixes: Array<string> = []
+  /** The latest layout made for each step. */
+  private readonly layouts: Array<Layout | undefined> = []
+
+  constructor(model: Model<Array<S>>, spec: UnfoldSpec<S>, rng: Rng, config: UnfoldConfig) {
+    super(model, rng, config)
+    this.spec = spec
+    this.config = config
+    this.supports = config.rejuvenation > 0 ? new Map() : undefined
+    this.unscoped = this.transform === identity
+  }
+
+  /** The scope of step t, "name#t" (built once per step). */
+  prefix(t: number): string {
+    return this.prefixes[t] ??= addr(this.spec.name, t)
+  }
+
+  protected override spawn(): UnfoldParticle<S> {
+    const h = new StepHandler(this.rng, this.supports)
+    const p = new UnfoldParticle<S>(h)
+    const spec = this.spec
+    p.stepModel = this.unscoped
+      ? () => spec.step(p.start, p.t)()
+      : () => scope(this.prefix(p.t), spec.step(p.start, p.t))()
+    p.start = spec.initial
+    // the first step starts at the particle's first advance, where its errors are handled
+    p.execution = new Execution<S, void>(idle as Model<S>, wrapHandler("SMC", this.transform, h, this.sideRng), {
+      context: this.context,
+      maxInstructions: this.config.maxInstructions
+    })
+    h.execution = p.execution as Execution<unknown, void>
+    return p
+  }
+
+  /** Starts the particle's current step from the state its history ended with. */
+  private begin(p: UnfoldParticle<S>): void {
+    p.start = p.node === undefined ? this.spec.initial : p.node.state
+    if (this.unscoped) p.handler.prefix = this.prefix(p.t)
+    p.execution.restart(p.stepModel)
+  }
+
+  /** The layout of step t for these addresses: the latest one made for t when it matches. */
+  private layoutOf(t: number, addresses: Array<string>, n: number, prefix: string): Layout {
+    let layout = this.layouts[t]
+    if (layout !== undefined) {
+      const known = layout.addresses
+      if (known.length === n) {
+        let k = 0
+        while (k < n && known[k] === addresses[k]) k++
+        if (k === n) return layout
+      }
+    }
+    layout = new Layout(addresses.slice(0, n), prefix)
+    this.layouts[t] = layout
+    return layout
+  }
+
+  /** The step the execution just finished becomes a history node; returns it. */
+  private complete(p: UnfoldParticle<S>): History<S> {
+    const h = p.handler
+    if (h.mode !== LIVE) this.replayedInstructions += p.execution.instructions
+    const n = h.length
+    const scored = this.supports !== undefined
+    const node = new History(
+      p.node,
+      p.t,
+      p.execution.result as S,
+      this.layoutOf(p.t, h.addresses, n, h.prefix),
+      n === 0 ? NO_VALUES : h.values.slice(0, n),
+      scored ? h.logProbs.slice(0, n) : undefined,
+      h.barriers,
+      scored ? new Weights(h.logPrior, h.logLikelihood, h.logFactors) : undefined
+    )
+    h.length = 0
+    p.node = node
+    p.t++
+    return node
+  }
+
+  /**
+   * Runs `p` up to and including its next barrier (true, the log weight in
+   * `p.handler.increment`) or to the model's end (false). A particle whose execution raises
+   * InvalidDistributionError is broken: weight −∞ (increment −∞, counted), never run again.
+   */
+  protected override advance(p: UnfoldParticle<S>): boolean {
+    try {
+      if (p.pending !== undefined) {
+        if (!this.materialise(p)) return false
+      } else if (p.fresh) {
+        p.fresh = false
+        if (!(0 < this.spec.steps)) {
+          p.done = true
+          return false
+        }
+        this.begin(p)
+      }
+      return this.run(p)
+    } catch (error) {
+      if (!(error instanceof InvalidDistributionError)) throw this.unscoped ? this.reproduce(p, error) : error
+      this.rejectedInvalid++
+      p.broken = true
+      p.done = true
+      p.pending = undefined
+      p.handler.increment = -Infinity
+      return true
+    }
+  }
+
+  /**
+   * An error raised inside an unscoped step, raised again by running the step scoped on the
+   * values it had drawn (the driver then names the full address); the original error when the
+   * rerun does not fail.
+   */
+  private reproduce(p: UnfoldParticle<S>, error: unknown): unknown {
+    const h = p.handler
+    if (h.prefix === "" || p.fresh) return error
+    h.mode = REPRODUCE
+    h.cursor = 0
+    try {
+      const prefix = h.prefix, step = this.spec.step, start = p.start, t = p.t
+      p.execution.restart(() => scope(prefix, step(start, t))())
+      p.execution.runToEnd()
+    } catch (again) {
+      return again
+    } finally {
+      h.mode = LIVE
+    }
+    return error
+  }
+
+  /**
+   * Resumes `p` until its execution stops at a barrier (true) or the model ends (false),
+   * completing steps on the way; as an ancestor, hands its copies the step it completes first:
+   * as their own when it got there without another draw or barrier, else as the tape to replay.
+   */
+  private run(p: UnfoldParticle<S>): boolean {
+    const h = p.handler
+    let fork = p.fork
+    p.fork = undefined
+    const length = h.length, barriers = h.barriers
+    while (true) {
+      if (p.execution.resume() === "stopped") return true
+      const node = this.complete(p)
+      if (fork !== undefined) {
+        if (node.values.length === length && node.barriers === barriers) fork.completed = node
+        else {
+          // the scratch arrays are about to be reused: the node's copies hold the same prefix
+          fork.addresses = node.layout.addresses
+          fork.values = node.values
+          fork.logProbs = node.logProbs ?? []
+        }
+        fork = undefined
+      }
+      if (!(p.t < this.spec.steps)) {
+        p.done = true
+        return false
+      }
+      this.begin(p)
+    }
+  }
+
+  /**
+   * A copy's first advance after a resampling: take the ancestor's completed step when it was
+   * handed over, else replay the current step's tape up to the copy's barrier. False when the
+   * copy is thereby finished.
+   */
+  private materialise(p: UnfoldParticle<S>): boolean {
+    const fork = p.pending!
+    p.pending = undefined
+    const h = p.handler
+    const completed = fork.completed
+    if (completed !== undefined) {
+      // weights and barriers are unchanged: the ancestor met neither a draw nor a barrier
+      p.node = completed
+      p.t = completed.t + 1
+      this.shared++
+      if (!(p.t < this.spec.steps)) {
+        p.done = true
+        return false
+      }
+      this.begin(p)
+      return true
+    }
+    const n = fork.length
+    const addresses = h.addresses, values = h.values
+    for (let k = 0; k < n; k++) {
+      addresses[k] = fork.addresses[k]
+      values[k] = fork.values[k]
+    }
+    if (this.supports !== undefined) for (let k = 0; k < n; k++) h.logProbs[k] = fork.logProbs[k]
+    h.length = n
+    const target = h.barriers
+    h.mode = REPLAY_TAPE
+    h.cursor = 0
+    h.barriers = p.node === undefined ? 0 : p.node.barriers
+    h.replayTo = target
+    this.begin(p)
+    const status = p.execution.resume()
+    if (status !== "stopped" || h.barriers !== target || h.cursor !== n) {
+      throw new MissingAddressError({ address: `<barrier ${target}>` })
+    }
+    h.mode = LIVE
+    this.rebuilds++
+    this.replayedInstructions += p.execution.instructions
+    return true
+  }
+
+  /**
+   * Whether some particle has not finished: a step always ends with its scope's exit (run
+   * scoped or not, as in the general engine), so a particle at a barrier can still move.
+   */
+  protected override anyLive(): boolean {
+    const particles = this.particles
+    for (let i = 0; i < particles.length; i++) if (!particles[i].done) return true
+    return false
+  }
+
+  protected override resample(): void {
+    const n = this.particles.length
+    const ancestors = this.config.resampler(this.weights, n, this.rng)
+    const old = this.particles
+    const next = new Array<UnfoldParticle<S>>(n)
+    // particles with no descendant: their objects (handler, execution) become the copies
+    const chosen = new Uint8Array(n)
+    for (let k = 0; k < n; k++) chosen[ancestors[k]] = 1
+    const spares: Array<UnfoldParticle<S>> = []
+    for (let j = 0; j < n; j++) if (chosen[j] === 0) spares.push(old[j])
+    const taken = new Uint8Array(n)
+    this.resamplings++
+    for (let k = 0; k < n; k++) {
+      const j = ancestors[k]
+      const src = old[j]
+      if (taken[j] === 0) {
+        taken[j] = 1
+        next[k] = src
+        this.kept++
+      } else next[k] = this.copy(src, spares.pop()!)
+    }
+    this.resampledAt.push(this.steps)
+    this.particles = next
+    if (this.config.rejuvenation > 0) this.rejuvenate()
+  }
+
+  /** `q` (a particle with no descendant) becomes a copy of `src`, materialised at its next advance. */
+  private copy(src: UnfoldParticle<S>, q: UnfoldParticle<S>): UnfoldParticle<S> {
+    const h = q.handler, s = src.handler
+    q.node = src.node
+    q.t = src.t
+    q.start = src.start
+    q.done = src.done
+    q.broken = src.broken
+    q.fresh = false
+    q.fork = undefined
+    h.mode = LIVE
+    h.source = undefined
+    h.cursor = 0
+    h.length = 0
+    h.increment = 0
+    h.barrier = ""
+    h.logPrior = s.logPrior
+    h.logLikelihood = s.logLikelihood
+    h.logFactors = s.logFactors
+    h.barriers = s.barriers
+    if (src.done) {
+      // a finished particle (never a broken one: its weight is 0) has no current step
+      q.pending = undefined
+      return q
+    }
+    let fork = src.fork
+    if (fork === undefined || fork.round !== this.resamplings) {
+      fork = { round: this.resamplings, addresses: s.addresses, values: s.values, logProbs: s.logProbs, length: s.length, completed: undefined }
+      src.fork = fork
+    }
+    q.pending = fork
+    return q
+  }
+
+  /** The node that ends just before step `s` (undefined: none, s = 0). */
+  private nodeBefore(p: UnfoldParticle<S>, s: number): History<S> | undefined {
+    let node = p.node
+    while (node !== undefined && node.t >= s) node = node.parent
+    return node
+  }
+
+  /** The choices of steps s.. of `p` as a trace with the window's weights (throws on a repeated address). */
+  private windowTrace(p: UnfoldParticle<S>, base: History<S> | undefined): Trace {
+    const h = p.handler
+    const before = base === undefined ? NO_WEIGHTS : base.weights!
+    const trace = new Trace(undefined, 0, h.logLikelihood - before.logLikelihood, h.logFactors - before.logFactors)
+    const choices = trace.choices
+    let logPrior = 0
+    const add = (addresses: ReadonlyArray<string>, values: ReadonlyArray<unknown>, logProbs: ReadonlyArray<number>, n: number): void => {
+      for (let k = 0; k < n; k++) {
+        const address = addresses[k]
+        choices.set(address, { address, value: values[k] as ChoiceValue, logProb: logProbs[k] }, false)
+        logPrior += logProbs[k]
+      }
+    }
+    for (let node = p.node; node !== base; node = node!.parent) {
+      const layout = node!.layout
+      checkDistinct(layout.addresses, layout.addresses.length, layout.prefix)
+      add(layout.sites, node!.values, node!.logProbs!, node!.values.length)
+    }
+    if (!p.done) {
+      const f = p.pending
+      const prefix = this.unscoped ? this.prefix(p.t) : ""
+      const addresses = f !== undefined ? f.addresses : h.addresses
+      const n = f !== undefined ? f.length : h.length
+      checkDistinct(addresses, n, prefix)
+      add(addresses.slice(0, n).map((a) => full(prefix, a)), f !== undefined ? f.values : h.values, f !== undefined ? f.logProbs : h.logProbs, n)
+    }
+    trace.logPrior = logPrior
+    return trace
+  }
+
+  /** Fixed-lag MH moves on every resampled particle (see the header). */
+  private rejuvenate(): void {
+    const particles = this.particles
+    const n = particles.length
+    const lag = this.config.lag
+    const windows: Array<Window<S> | undefined> = new Array(n)
+    const bases: Array<History<S> | undefined> = new Array(n)
+    const traces: Array<Trace> = []
+    const of: Array<number> = []
+    let largest = 0
+    for (let k = 0; k < n; k++) {
+      const p = particles[k]
+      if (p.broken) continue
+      // the particle's current step (its last one when it has finished)
+      const t = p.done ? p.t - 1 : p.t
+      const s = Math.max(0, t - lag + 1)
+      const base = this.nodeBefore(p, s)
+      const before = base === undefined ? 0 : base.barriers
+      windows[k] = new Window(this, s, t, base === undefined ? this.spec.initial : base.state, this.steps - before, p.done)
+      bases[k] = base
+      const trace = this.windowTrace(p, base)
+      traces.push(trace)
+      of.push(k)
+      if (trace.size > largest) largest = trace.size
+    }
+    const scales = cloudScales(traces, this.supports!)
+    const steps = this.config.rejuvenation * largest
+    const context = { algorithm: "SMC rejuvenation", chain: undefined, iteration: this.steps }
+    for (let m = 0; m < traces.length; m++) {
+      const k = of[m]
+      const w = windows[k]!
+      const guard: Transform = (h) => new WindowGuard(h, w as Window<unknown>)
+      const moved = kernel(() => windowProgram(w), { trace: traces[m], result: undefined }, this.rng, {
+        steps,
+        scales,
+        transform: compose(this.transform, guard),
+        cutAfterBarriers: w.done ? undefined : w.cut,
+        maxInstructions: this.config.maxInstructions,
+        context
+      })
+      this.rejuvenationProposed += moved.proposed
+      this.rejuvenationAccepted += moved.accepted
+      if (moved.accepted > 0) this.rebuildFromTrace(particles[k], w, bases[k], moved.trace)
+    }
+  }
+
+  /** After an accepted move: replays the moved window from the start of step s into new nodes, up to the barrier (or the end). */
+  private rebuildFromTrace(p: UnfoldParticle<S>, w: Window<S>, base: History<S> | undefined, trace: Trace): void {
+    const h = p.handler
+    const target = h.barriers
+    const before = base === undefined ? NO_WEIGHTS : base.weights!
+    p.pending = undefined
+    p.fork = undefined
+    p.node = base
+    p.t = w.s
+    // fresh scratch arrays: a fork taken from this particle may still read the old ones
+    h.addresses = []
+    h.values = []
+    h.logProbs = []
+    h.length = 0
+    h.logPrior = before.logPrior
+    h.logLikelihood = before.logLikelihood
+    h.logFactors = before.logFactors
+    h.barriers = base === undefined ? 0 : base.barriers
+    h.mode = REPLAY_TRACE
+    h.source = trace
+    h.replayTo = w.done ? Infinity : target
+    this.begin(p)
+    const live = this.run(p)
+    if (live) this.replayedInstructions += p.execution.instructions
+    h.mode = LIVE
+    h.source = undefined
+    if (live === w.done || (live && (p.t !== w.t || h.barriers !== target))) {
+      throw new MissingAddressError({ address: `<barrier ${target}>` })
+    }
+    this.rebuilds++
+  }
+
+  /** The weighted particle population as a posterior: each particle's sites from its history chain, O(N·T). */
+  override finish<St>(stats: St, seed: number | undefined): Posterior<Array<S>, St> {
+    const particles = this.particles
+    const n = particles.length
+    const stamp = ++finishes
+    normalise(this.logWeights, this.weights)
+    const columns = new Map<string, Float64Array>()
+    const column = (site: string): Float64Array => {
+      let c = columns.get(site)
+      if (c === undefined) {
+        c = new Float64Array(n).fill(Number.NaN)
+        columns.set(site, c)
+      }
+      return c
+    }
+    // as Posterior.Builder.record: numbers as they are, booleans as 0 / 1, vectors by component
+    const writeVector = (address: string, v: ArrayLike<number>, i: number): void => {
+      for (let j = 0; j < v.length; j++) column(`${address}[${j}]`)[i] = v[j]
+    }
+    const returns = new Array<Array<S>>(n)
+    for (let i = 0; i < n; i++) {
+      const p = particles[i]
+      if (!p.done || p.broken) {
+        // the current step's sites so far
+        const f = p.pending, h = p.handler
+        const addresses = f === undefined ? h.addresses : f.addresses
+        const values = f === undefined ? h.values : f.values
+        const length = f === undefined ? h.length : f.length
+        const prefix = this.unscoped && !p.fresh ? this.prefix(p.t) : ""
+        checkDistinct(addresses, length, prefix)
+        for (let k = 0; k < length; k++) {
+          const v = values[k] as ChoiceValue
+          const site = full(prefix, addresses[k])
+          if (typeof v === "number") column(site)[i] = v
+          else if (typeof v === "boolean") column(site)[i] = v ? 1 : 0
+          else writeVector(site, v, i)
+        }
+      }
+      const path = p.done && !p.broken ? new Array<S>(p.t) : undefined
+      for (let node = p.node; node !== undefined; node = node.parent) {
+        const layout = node.layout
+        if (layout.stamp !== stamp) {
+          if (!layout.checked) {
+            checkDistinct(layout.addresses, layout.addresses.length, layout.prefix)
+            layout.checked = true
+          }
+          layout.stamp = stamp
+          layout.columns = new Array(layout.addresses.length)
+        }
+        const cols = layout.columns, values = node.values
+        for (let k = 0; k < values.length; k++) {
+          const v = values[k] as ChoiceValue
+          if (typeof v === "number") (cols[k] ??= column(layout.sites[k]))[i] = v
+          else if (typeof v === "boolean") (cols[k] ??= column(layout.sites[k]))[i] = v ? 1 : 0
+          else writeVector(layout.sites[k], v, i)
+        }
+        if (path !== undefined) path[node.t] = node.state
+      }
+      returns[i] = path as Array<S>
+    }
+    const sites = Array.from(columns.keys()).sort()
+    return {
+      algorithm: "SMC",
+      sites,
+      draws: new Map(sites.map((site) => [site, [columns.get(site)!]])),
+      returns: [returns],
+      logWeights: [Float64Array.from(this.logWeights)],
+      weights: [Float64Array.from(this.weights)],
+      logEvidence: [this.logEvidence],
+      stats,
+      seed
+    }
+  }
+}
