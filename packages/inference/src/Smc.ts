@@ -21,6 +21,7 @@ import type * as CoreRng from "@fugue/core/Rng"
 import type { Transform } from "@fugue/runtime/Combinators"
 import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
+import { essReport } from "./internal/essHistory.ts"
 import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
 import { SmcEngine, type RebuildStrategy } from "./internal/smcEngine.ts"
 import type { BarrierParticle, SmcPopulation } from "./internal/smcPopulation.ts"
@@ -125,6 +126,10 @@ export interface Stats {
   /** MH rejuvenation: single-site proposals made and accepted. */
   readonly rejuvenationProposed: number
   readonly rejuvenationAccepted: number
+  /** The 1-based steps where the ESS fell below 2: the population collapsed onto about one particle. */
+  readonly collapsedAt: ReadonlyArray<number>
+  /** A warning when the population collapsed at some step: the evidence then rests on one particle and is unreliable. */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /**
@@ -147,6 +152,10 @@ export interface FilterStats {
   readonly filteringMeans: ReadonlyArray<number>
   /** The matching standard deviations. */
   readonly filteringSds: ReadonlyArray<number>
+  /** The 1-based steps where the ESS fell below 2. */
+  readonly collapsedAt: ReadonlyArray<number>
+  /** A warning when the population collapsed at some step (the evidence is then unreliable). */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /**
@@ -253,7 +262,9 @@ const engineOf = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, transfor
   return new UnfoldEngine(model as Model<Array<unknown>>, spec, rng, { ...config, lag, transform }) as unknown as Engine<A>
 }
 
-const engineStats = (engine: Engine<unknown>): Stats => ({
+const engineStats = (engine: Engine<unknown>): Stats => {
+  const report = essReport(ALGORITHM, engine.ess, engine.particles.length, "step")
+  return {
   particles: engine.particles.length,
   steps: engine.steps,
   resamplings: engine.resamplings,
@@ -267,8 +278,11 @@ const engineStats = (engine: Engine<unknown>): Stats => ({
   rebuilds: engine.rebuilds,
   replayedInstructions: engine.replayedInstructions,
   rejuvenationProposed: engine.rejuvenationProposed,
-  rejuvenationAccepted: engine.rejuvenationAccepted
-})
+  rejuvenationAccepted: engine.rejuvenationAccepted,
+  collapsedAt: report.collapsedAt,
+  warnings: report.warnings
+  }
+}
 
 const finishEngine = <A>(engine: Engine<A>, seed: number | undefined): Posterior<A, Stats> =>
   engine.finish(engineStats(engine as Engine<unknown>), seed)
@@ -415,16 +429,21 @@ const validateFilter = <S>(options: FilterOptions<S>): FilterSetup<S> => {
 const filterOf = <S>(setup: FilterSetup<S>, rng: CoreRng.Rng, transform: Transform | undefined): StateFilter<S> =>
   new StateFilter<S>(setup.spec, { ...setup.config, transform }, rng)
 
-const filterStatsOf = (f: StateFilter<unknown>): FilterStats => ({
-  particles: f.config.particles,
-  steps: f.t,
-  resamplings: f.resamplings,
-  resampledAt: f.resampledAt,
-  ess: f.ess,
-  invalid: f.invalid,
-  filteringMeans: f.filteringMeans,
-  filteringSds: f.filteringSds
-})
+const filterStatsOf = (f: StateFilter<unknown>): FilterStats => {
+  const report = essReport(`${ALGORITHM}.filter`, f.ess, f.config.particles, "step")
+  return {
+    particles: f.config.particles,
+    steps: f.t,
+    resamplings: f.resamplings,
+    resampledAt: f.resampledAt,
+    ess: f.ess,
+    invalid: f.invalid,
+    filteringMeans: f.filteringMeans,
+    filteringSds: f.filteringSds,
+    collapsedAt: report.collapsedAt,
+    warnings: report.warnings
+  }
+}
 
 const finishFilter = <S>(f: StateFilter<S>, seed: number | undefined): Posterior<Array<S>, FilterStats> =>
   f.finish(filterStatsOf(f as StateFilter<unknown>), seed)

@@ -4,6 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Normal, observe, sample } from "@fugue/core"
 import type { Model } from "@fugue/core/Model"
 import * as Is from "../src/Is.ts"
+import * as Smc from "../src/Smc.ts"
 
 // a vague prior against a sharp likelihood: prior draws almost never land near the data
 const vague: Model<number> = function*() {
@@ -25,5 +26,27 @@ describe("collapse warnings", () => {
     expect(bad.stats.warnings[0]).toMatch(/^IS: population collapsed: the evidence is unreliable \(ESS 1\.\d* of 2000 particles\)/)
     const good = Is.runUnsafe(matched, { particles: 2000, seed: 1 })
     expect(good.stats.warnings).toEqual([])
+  })
+  it("SMC from a vague prior warns at the step where the population collapsed; a matched model does not", () => {
+    const bad = Smc.runUnsafe(vague, { particles: 500, seed: 2 })
+    expect(bad.stats.collapsedAt[0]).toBe(1)
+    expect(bad.stats.warnings[0]).toMatch(/^SMC: population collapsed at step 1: the evidence is unreliable/)
+    const good = Smc.runUnsafe(matched, { particles: 500, seed: 2 })
+    expect(good.stats.warnings).toEqual([])
+    expect(good.stats.collapsedAt).toEqual([])
+  })
+
+  it("the state-space filter warns too", () => {
+    const filtered = Smc.filterUnsafe({
+      particles: 200, steps: 3, seed: 3,
+      initial: function*() {
+        return yield* sample("x", Normal(0, 1000))
+      },
+      transition: (x) => function*() {
+        return yield* sample("x", Normal(x, 1))
+      },
+      observation: (x) => -0.5 * ((x - 3) / 0.01) ** 2
+    })
+    expect(filtered.stats.warnings[0]).toMatch(/^SMC\.filter: population collapsed at step 1/)
   })
 })

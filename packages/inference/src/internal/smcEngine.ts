@@ -47,7 +47,7 @@ import { MissingAddressError, Trace, type ChoiceValue } from "@fugue/runtime/Tra
 import { Builder, type Posterior } from "../Posterior.ts"
 import { kernel } from "./mhChain.ts"
 import { wrapHandler } from "./shell.ts"
-import { cloudScales, type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
+import { type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
 import { normalise } from "./weights.ts"
 
 export type RebuildStrategy = "duplicates" | "all"
@@ -319,7 +319,7 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
    */
   private rejuvenate(next: Array<Particle<A>>, live: Uint8Array): void {
     const traces = next.map((p) => p.toTrace())
-    const scales = cloudScales(traces, this.supports!)
+    const scales = this.rejuvenationScales(traces, this.supports!)
     let largest = 0
     for (let k = 0; k < traces.length; k++) if (!next[k].broken && traces[k].size > largest) largest = traces[k].size
     const steps = this.config.rejuvenation * largest

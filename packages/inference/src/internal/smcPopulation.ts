@@ -11,6 +11,7 @@
 // restart at 0 after each resampling, log Ẑ = Σ_t [lse(lw_t) − lse(lw_{t−1})], lse the
 // log-sum-exp; it telescopes to Σ over resampling epochs of lse(lw) − log N, so skipped
 // resamplings are accounted for exactly.
+import { COLLAPSE_ESS } from "./essHistory.ts"
 import type { Support } from "@fugue/core/Distribution"
 import * as Bijection from "@fugue/core/Bijection"
 import type { Model } from "@fugue/core/Model"
@@ -52,6 +53,21 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
   readonly weights: Float64Array
   /** lse of the log weights after the previous step (log N right after a resampling). */
   lsePrevious: number
+  /** The last rejuvenation scales estimated from a population that had not collapsed. */
+  private lastScales: Record<string, number> | undefined = undefined
+
+  /**
+   * Random-walk scales for this rejuvenation (`cloudScales` of the resampled cloud), except after
+   * a collapse (ESS below 2 before resampling): the copies of one particle have no spread to
+   * estimate a scale from, so the last scales estimated from a healthy population are kept.
+   */
+  rejuvenationScales(traces: ReadonlyArray<Trace>, supports: ReadonlyMap<string, Support>): Record<string, number> {
+    const ess = this.ess[this.ess.length - 1]
+    if (ess !== undefined && ess < COLLAPSE_ESS && this.lastScales !== undefined) return this.lastScales
+    const scales = cloudScales(traces, supports)
+    if (ess === undefined || ess >= COLLAPSE_ESS) this.lastScales = scales
+    return scales
+  }
   logEvidence = 0
   steps = 0
   finished = false
@@ -210,27 +226,28 @@ const unconstrained = (support: Support | undefined, x: number): number => {
  * cloud has collapsed keep the kernel's default).
  */
 export const cloudScales = (traces: ReadonlyArray<Trace>, supports: ReadonlyMap<string, Support>): Record<string, number> => {
-  const sums = new Map<string, Float64Array>()
+  // two passes (the mean, then the centred squares): a one-pass Σu² − n·m² loses every digit
+  // when the spread is small beside the mean
+  const points = new Map<string, Array<number>>()
   for (let k = 0; k < traces.length; k++) {
     traces[k].choices.forEachPair((address, choice) => {
       if (typeof choice.value !== "number") return
       const u = unconstrained(supports.get(address), choice.value)
       if (!Number.isFinite(u)) return
-      let s = sums.get(address)
-      if (s === undefined) {
-        s = new Float64Array(3)
-        sums.set(address, s)
-      }
-      s[0]++
-      s[1] += u
-      s[2] += u * u
+      let us = points.get(address)
+      if (us === undefined) points.set(address, (us = []))
+      us.push(u)
     })
   }
   const scales: Record<string, number> = {}
-  for (const [address, s] of sums) {
-    if (s[0] < 2) continue
-    const m = s[1] / s[0]
-    const sd = Math.sqrt(Math.max(0, s[2] / s[0] - m * m))
+  for (const [address, us] of points) {
+    if (us.length < 2) continue
+    let m = 0
+    for (const u of us) m += u
+    m /= us.length
+    let v = 0
+    for (const u of us) v += (u - m) * (u - m)
+    const sd = Math.sqrt(v / us.length)
     if (sd > 1e-12 * Math.max(1, Math.abs(m)) && Number.isFinite(sd)) scales[address] = RW_FACTOR * sd
   }
   return scales

@@ -75,7 +75,7 @@ import { MissingAddressError, Trace, type ChoiceValue } from "@fugue/runtime/Tra
 import type { Posterior } from "../Posterior.ts"
 import { kernel } from "./mhChain.ts"
 import { wrapHandler } from "./shell.ts"
-import { cloudScales, type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
+import { type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
 import { normalise } from "./weights.ts"
 
 export interface UnfoldConfig extends PopulationConfig {
@@ -761,7 +761,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       of.push(k)
       if (trace.size > largest) largest = trace.size
     }
-    const scales = cloudScales(traces, this.supports!)
+    const scales = this.rejuvenationScales(traces, this.supports!)
     const steps = this.config.rejuvenation * largest
     const context = { algorithm: "SMC rejuvenation", chain: undefined, iteration: this.steps }
     for (let m = 0; m < traces.length; m++) {
