@@ -24,8 +24,8 @@ import { Trace } from "@fugue/runtime/Trace"
 import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { Chain, kernel } from "./internal/mhChain.ts"
-import type { UserProposal } from "./internal/mhHandler.ts"
-export type { UserProposal } from "./internal/mhHandler.ts"
+import type { BlockProposal, UserProposal } from "./internal/mhHandler.ts"
+export type { BlockProposal, UserProposal } from "./internal/mhHandler.ts"
 import * as LogDensity from "./LogDensity.ts"
 import { Recorder } from "./internal/mhRecorder.ts"
 import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
@@ -104,6 +104,14 @@ export interface Options extends Common {
    * compiled-density path is not used.
    */
   readonly proposals?: Readonly<Record<string, UserProposal>> | ((address: string) => UserProposal | undefined) | undefined
+  /**
+   * Block proposals: each moves several sites at once (`sites`, addresses or a `Selection`'s
+   * listed addresses), from a joint proposal the user writes (`propose(current)` returns an
+   * object with `sample(rng)` and `logProb(values)` over records of the block's values). Each
+   * block is one more move, picked as often as a site; the ratio uses the proposal's forward and
+   * reverse densities. A block whose sites are not all in the current state is a null move.
+   */
+  readonly blocks?: ReadonlyArray<BlockProposal> | undefined
 }
 
 /**
@@ -145,9 +153,23 @@ interface Config {
   readonly maxInstructions: number | undefined
   readonly logDensity: "auto" | "never"
   readonly proposals: ((address: string) => UserProposal | undefined) | undefined
+  readonly blocks: ReadonlyArray<BlockProposal> | undefined
 }
 
-const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", "logDensity", "proposals", ...COMMON_KEYS]
+const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", "logDensity", "proposals", "blocks", ...COMMON_KEYS]
+
+const blocksOption = (value: unknown): ReadonlyArray<BlockProposal> | undefined => {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value)) invalid("blocks", value, "must be an array of { sites, propose }")
+  ;(value as Array<unknown>).forEach((b, k) => {
+    const block = b as Partial<BlockProposal> | null
+    if (typeof block !== "object" || block === null || !Array.isArray(block.sites) || block.sites.length === 0 || block.sites.some((a) => typeof a !== "string")) {
+      invalid(`blocks[${k}].sites`, block?.sites, "must be a non-empty array of addresses")
+    }
+    if (typeof block!.propose !== "function") invalid(`blocks[${k}].propose`, block!.propose, "must be a function from the current values to a joint proposal { sample, logProb }")
+  })
+  return value as ReadonlyArray<BlockProposal>
+}
 
 const proposalsOption = (value: unknown): ((address: string) => UserProposal | undefined) | undefined => {
   if (value === undefined) return undefined
@@ -182,7 +204,8 @@ const validate = (model: unknown, options: Options): Config => {
   const maxInstructions = maxInstructionsOption(ALGORITHM, options.maxInstructions)
   const logDensity = options.logDensity === undefined ? "auto" : oneOf(ALGORITHM, "logDensity", options.logDensity, ["auto", "never"] as const)
   const proposals = proposalsOption(options.proposals)
-  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency, transform, maxInstructions, logDensity, proposals }
+  const blocks = blocksOption(options.blocks)
+  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency, transform, maxInstructions, logDensity, proposals, blocks }
 }
 
 const totalIterations = (config: Config): number => config.warmup + config.samples * config.thin
@@ -248,7 +271,7 @@ const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, seed: n
  * transform, a changing structure): those models run the generic path.
  */
 const densityFor = (model: Model<unknown>, config: Config, transform: Transform | undefined): LogDensity.LogDensity | undefined => {
-  if (config.logDensity === "never" || config.proposals !== undefined) return undefined
+  if (config.logDensity === "never" || config.proposals !== undefined || config.blocks !== undefined) return undefined
   try {
     const density = LogDensity.make(model, { transform, maxInstructions: config.maxInstructions })
     return density.gradientSource === "finite-differences" ? undefined : density
@@ -289,7 +312,8 @@ const makeChain = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, i: numb
     transform,
     context: { algorithm: ALGORITHM, chain: i, iteration: undefined },
     maxInstructions: config.maxInstructions,
-    proposals: config.proposals
+    proposals: config.proposals,
+    blocks: config.blocks
   })
 
 /**

@@ -61,6 +61,56 @@ describe("user proposals", () => {
   })
 })
 
+describe("block proposals", () => {
+  // (x, y) bivariate normal, unit variances, correlation 0.99: single-site MH crawls along the ridge
+  const rho = 0.99
+  const ridge: Model<number> = function*() {
+    const x = yield* sample("x", Normal(0, 1))
+    yield* sample("y", Normal(rho * (x as number), Math.sqrt(1 - rho * rho)))
+    return 0
+  }
+  /** An independence proposal N(0, c·Σ) over the block (x, y); its density at a record of values. */
+  const gaussianBlock = (c: number) => {
+    const sx = Math.sqrt(c), sc = Math.sqrt(c * (1 - rho * rho))
+    const logPdf = (v: Readonly<Record<string, unknown>>) => {
+      const x = v.x as number, y = v.y as number
+      return -0.5 * (x / sx) ** 2 - Math.log(sx) - 0.5 * ((y - rho * x) / sc) ** 2 - Math.log(sc) - Math.log(2 * Math.PI)
+    }
+    return {
+      sites: ["x", "y"],
+      propose: () => ({
+        sample: (rng: { normal(): number }) => {
+          const x = sx * rng.normal()
+          return { x, y: rho * x + sc * rng.normal() }
+        },
+        logProb: logPdf
+      })
+    }
+  }
+
+  it("an independence block proposal from the exact posterior is always accepted; an overdispersed one keeps the posterior exact (4 MCSE)", { timeout: TIMEOUT }, () => {
+    const exact = Mh.runUnsafe(ridge, { samples: 3000, warmup: 200, chains: 2, seed: 4, blocks: [gaussianBlock(1)] })
+    expect(Mh.stats(exact).acceptance[0]!["[block 0]"]).toBe(1)
+    const wide = Mh.runUnsafe(ridge, { samples: 4000, warmup: 200, chains: 2, seed: 4, blocks: [gaussianBlock(3)] })
+    const blockRate = Mh.stats(wide).acceptance[0]!["[block 0]"]!
+    expect(blockRate).toBeGreaterThan(0.2)
+    expect(blockRate).toBeLessThan(0.9)
+    for (const post of [exact, wide]) {
+      const x = Posterior.chainsOf(post, "x"), y = Posterior.chainsOf(post, "y")
+      expect(checkMean(x, 0).z).toBeLessThan(4)
+      expect(checkSd(y, 1).z).toBeLessThan(4)
+      // E[xy] = ρ for unit variances
+      const xy = x.map((c, k) => c.map((v, i) => v * y[k]![i]!))
+      expect(checkMean(xy, rho).z).toBeLessThan(4)
+    }
+  })
+
+  it("bad blocks are InvalidOptionsError", () => {
+    expect(() => Mh.runUnsafe(ridge, { samples: 10, blocks: [{ sites: [], propose: () => gaussianBlock(1).propose() }] })).toThrow(/blocks\[0\]\.sites/)
+    expect(() => Mh.runUnsafe(ridge, { samples: 10, blocks: "x" as never })).toThrow(InvalidOptionsError)
+  })
+})
+
 describe("Delta", () => {
   it("is a point mass on any structural value; enumeration and MH treat it as fixed", () => {
     const d = Delta({ a: [1, 2] })

@@ -49,11 +49,11 @@ import type { Rng } from "@fugue/core/Rng"
 import { identity, type Transform } from "@fugue/runtime/Combinators"
 import { Execution, ExecutionAbort, type Context } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
-import { emptyChoices, Trace } from "@fugue/runtime/Trace"
+import { type ChoiceValue, emptyChoices, Trace } from "@fugue/runtime/Trace"
 import type { LogDensity } from "../LogDensity.ts"
-import { ZeroWeightError } from "../Options.ts"
+import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
 import { culprits } from "./culprits.ts"
-import { MhChoice, ProposalHandler, type UserProposal } from "./mhHandler.ts"
+import { type BlockProposal, MhChoice, ProposalHandler, type UserProposal } from "./mhHandler.ts"
 import { sideStream, wrapHandler } from "./shell.ts"
 
 /** Robbins–Monro target acceptance for a one-dimensional random walk (Roberts & Rosenthal 2001). */
@@ -97,6 +97,8 @@ export interface ChainOptions {
   readonly cutAfterBarriers?: number | undefined
   /** User proposals by address (`Mh`'s `proposals` option). */
   readonly proposals?: ((address: Address) => UserProposal | undefined) | undefined
+  /** User block proposals (`Mh`'s `blocks` option): picked like sites, one more move each. */
+  readonly blocks?: ReadonlyArray<BlockProposal> | undefined
 }
 
 export class Chain<A> {
@@ -131,6 +133,9 @@ export class Chain<A> {
   choices: Array<MhChoice> = []
   index = new Map<string, number>()
   siteStates: Array<SiteState> = []
+  /** User block proposals and their statistics (`[block k]` in the site statistics). */
+  readonly blocks: ReadonlyArray<BlockProposal>
+  private readonly blockStates: Array<SiteState>
   /** Bumped whenever the addresses or their order change (recorders cache by it). */
   structure = 0
   result!: A
@@ -150,6 +155,8 @@ export class Chain<A> {
     this.rng = rng
     this.handler = new ProposalHandler(rng)
     this.handler.proposals = options.proposals
+    this.blocks = options.blocks ?? []
+    this.blockStates = this.blocks.map((_, k) => this.site(`[block ${k}]`))
     this.initialLogScale = options.initialLogScale ?? 0
     this.transform = options.transform ?? identity
     this.sideRng = this.transform === identity ? rng : sideStream(rng)
@@ -382,11 +389,19 @@ export class Chain<A> {
     } else {
       const current = this.choices
       const n = current.length
-      if (n === 0) return true
-      const pick = this.pick(n)
-      site = this.siteStates[pick]
-      h.reset(current, this.index, current[pick], Math.exp(site.logScale))
-      this.countProposal(site, warmup)
+      const B = this.blocks.length
+      if (n + B === 0) return true
+      // a move is picked uniformly among the sites and the blocks
+      const pick = this.pick(n + B)
+      if (pick >= n) {
+        site = this.blockStates[pick - n]!
+        this.countProposal(site, warmup)
+        if (!this.startBlock(this.blocks[pick - n]!)) return true
+      } else {
+        site = this.siteStates[pick]
+        h.reset(current, this.index, current[pick], Math.exp(site.logScale))
+        this.countProposal(site, warmup)
+      }
       this.execution.restart(this.model)
     }
     try {
@@ -407,6 +422,34 @@ export class Chain<A> {
     return true
   }
 
+  /**
+   * Sets up a block move: the block's proposed values from its current ones, and the ratio of
+   * the proposal's reverse and forward densities. False (a null move, the state kept) when a site
+   * of the block is not in the current state.
+   */
+  private startBlock(block: BlockProposal): boolean {
+    const current: Record<string, ChoiceValue> = {}
+    for (const address of block.sites) {
+      const i = this.index.get(address)
+      if (i === undefined) return false
+      current[address] = this.choices[i]!.value
+    }
+    const forward = block.propose(current)
+    const proposed = forward.sample(this.rng)
+    const values = new Map<Address, ChoiceValue>()
+    for (const address of block.sites) {
+      const v = proposed[address]
+      if (v === undefined) throw new InvalidOptionsError({ algorithm: "MH", option: "blocks", value: proposed, reason: `the proposal's values lack site "${address}"` })
+      values.set(address, v)
+    }
+    const ratio = block.propose(proposed).logProb(current) - forward.logProb(proposed)
+    const h = this.handler
+    h.reset(this.choices, this.index, undefined, 1)
+    h.block = values
+    h.logProposalRatio = ratio === ratio ? ratio : -Infinity
+    return true
+  }
+
   /** The acceptance step once the proposal's execution has finished. */
   private complete(site: SiteState, adapt: boolean, warmup: boolean, result: A): void {
     const h = this.handler
@@ -415,8 +458,10 @@ export class Chain<A> {
     const rng = this.rng
     const m = h.settle()
     const newWeight = h.logWeight
+    // a move is picked among n sites and B blocks: the reverse move's probability is 1/(m + B)
+    const B = this.blocks.length
     const logAlpha = newWeight === -Infinity ? -Infinity : newWeight - this.logWeight + h.logProposalRatio + h.logDropped - h.logFresh +
-      (m === n ? 0 : Math.log(n) - Math.log(m))
+      (m === n ? 0 : Math.log(n + B) - Math.log(m + B))
     if (logAlpha !== logAlpha) {
       this.rejectInvalid(site, adapt)
       return

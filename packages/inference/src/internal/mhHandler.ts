@@ -61,6 +61,19 @@ import { InvalidOptionsError } from "../Options.ts"
  */
 export type UserProposal = (current: ChoiceValue, address: Address) => Distribution<ChoiceValue>
 
+/**
+ * A user block proposal: new values for several sites at once, from the current ones. `propose`
+ * returns a joint distribution over records of the block's values (sample and logProb); the
+ * ratio uses its density at the proposed values and, from them, at the current ones.
+ */
+export interface BlockProposal {
+  readonly sites: ReadonlyArray<Address>
+  readonly propose: (current: Readonly<Record<string, ChoiceValue>>) => {
+    sample(rng: Rng): Readonly<Record<string, ChoiceValue>>
+    logProb(values: Readonly<Record<string, ChoiceValue>>): number
+  }
+}
+
 const badProposal = (address: Address, value: unknown): never => {
   throw new InvalidOptionsError({ algorithm: "MH", option: `proposals["${address}"]`, value, reason: "must return a distribution (an object with sample and logProb) for the current value" })
 }
@@ -129,6 +142,8 @@ export class ProposalHandler implements Handler<void> {
   execution: Execution<unknown, void> | undefined = undefined
   /** User proposals by address (the `proposals` option of `Mh`). */
   proposals: ((address: Address) => UserProposal | undefined) | undefined = undefined
+  /** During a block move: the proposed values of the block's sites (their current values are replaced). */
+  block: ReadonlyMap<Address, ChoiceValue> | undefined = undefined
   constructor(rng: Rng) {
     this.rng = rng
   }
@@ -158,6 +173,7 @@ export class ProposalHandler implements Handler<void> {
     this.logProposalRatio = 0
     this.walked = false
     this.barriers = 0
+    this.block = undefined
   }
   sample<T>(address: Address, dist: Distribution<T>): T {
     // Models usually visit their choices in the same order every run: try the next position
@@ -173,7 +189,11 @@ export class ProposalHandler implements Handler<void> {
     const value = old.value
     if (!dist.isValue(value)) throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(value) })
     let choice = old
-    if (old === this.target) {
+    const blockValue = this.block === undefined ? undefined : this.block.get(address)
+    if (blockValue !== undefined) {
+      if (!dist.isValue(blockValue)) throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(blockValue) })
+      choice = new MhChoice(address, blockValue, (dist as Distribution<any>).logProb(blockValue), this.stamp)
+    } else if (old === this.target) {
       choice = this.propose(address, dist as Distribution<any>, value)
     } else {
       const logit = old.logit
