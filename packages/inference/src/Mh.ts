@@ -105,8 +105,8 @@ export interface Options extends Common {
    */
   readonly proposals?: Readonly<Record<string, UserProposal>> | ((address: string) => UserProposal | undefined) | undefined
   /**
-   * Block proposals: each moves several sites at once (`sites`, addresses or a `Selection`'s
-   * listed addresses), from a joint proposal the user writes (`propose(current)` returns an
+   * Block proposals: each moves several sites at once (`sites`: addresses, or a `Selection`, whose
+   * selected sites in the current state form the block), from a joint proposal the user writes (`propose(current)` returns an
    * object with `sample(rng)` and `logProb(values)` over records of the block's values). Each
    * block is one more move, picked as often as a site; the ratio uses the proposal's forward and
    * reverse densities. A block whose sites are not all in the current state is a null move.
@@ -163,8 +163,10 @@ const blocksOption = (value: unknown): ReadonlyArray<BlockProposal> | undefined 
   if (!Array.isArray(value)) invalid("blocks", value, "must be an array of { sites, propose }")
   ;(value as Array<unknown>).forEach((b, k) => {
     const block = b as Partial<BlockProposal> | null
-    if (typeof block !== "object" || block === null || !Array.isArray(block.sites) || block.sites.length === 0 || block.sites.some((a) => typeof a !== "string")) {
-      invalid(`blocks[${k}].sites`, block?.sites, "must be a non-empty array of addresses")
+    const sites = block?.sites as unknown
+    const isSelection = typeof sites === "object" && sites !== null && !Array.isArray(sites) && typeof (sites as { _tag?: unknown })._tag === "string"
+    if (typeof block !== "object" || block === null || (!isSelection && (!Array.isArray(sites) || sites.length === 0 || sites.some((a) => typeof a !== "string")))) {
+      invalid(`blocks[${k}].sites`, sites, "must be a non-empty array of addresses or a Selection")
     }
     if (typeof block!.propose !== "function") invalid(`blocks[${k}].propose`, block!.propose, "must be a function from the current values to a joint proposal { sample, logProb }")
   })

@@ -8,6 +8,7 @@ import * as Enumerate from "../src/Enumerate.ts"
 import * as Mh from "../src/Mh.ts"
 import { InvalidOptionsError } from "../src/Options.ts"
 import * as Posterior from "../src/Posterior.ts"
+import * as Selection from "@fugue/runtime/Selection"
 import { checkMean, checkSd } from "./utils/mcmc.ts"
 
 const TIMEOUT = 30_000
@@ -103,6 +104,13 @@ describe("block proposals", () => {
       const xy = x.map((c, k) => c.map((v, i) => v * y[k]![i]!))
       expect(checkMean(xy, rho).z).toBeLessThan(4)
     }
+  })
+
+  it("a block over a Selection moves the sites it selects (here the union of x and y)", { timeout: TIMEOUT }, () => {
+    const block = { ...gaussianBlock(1), sites: Selection.union(Selection.address("x"), Selection.address("y")) }
+    const post = Mh.runUnsafe(ridge, { samples: 2000, warmup: 200, seed: 6, blocks: [block] })
+    expect(Mh.stats(post).acceptance[0]!["[block 0]"]).toBe(1)
+    expect(checkMean(Posterior.chainsOf(post, "x"), 0).z).toBeLessThan(4)
   })
 
   it("bad blocks are InvalidOptionsError", () => {

@@ -49,6 +49,7 @@ import type { Rng } from "@fugue/core/Rng"
 import { identity, type Transform } from "@fugue/runtime/Combinators"
 import { Execution, ExecutionAbort, type Context } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
+import { has, type Selection } from "@fugue/runtime/Selection"
 import { type ChoiceValue, emptyChoices, Trace } from "@fugue/runtime/Trace"
 import type { LogDensity } from "../LogDensity.ts"
 import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
@@ -429,15 +430,24 @@ export class Chain<A> {
    */
   private startBlock(block: BlockProposal): boolean {
     const current: Record<string, ChoiceValue> = {}
-    for (const address of block.sites) {
-      const i = this.index.get(address)
-      if (i === undefined) return false
-      current[address] = this.choices[i]!.value
+    let sites: ReadonlyArray<Address>
+    if (Array.isArray(block.sites)) {
+      sites = block.sites
+      for (const address of sites) {
+        const i = this.index.get(address)
+        if (i === undefined) return false
+        current[address] = this.choices[i]!.value
+      }
+    } else {
+      const selection = block.sites as Selection
+      sites = this.choices.filter((c) => has(selection, c.address)).map((c) => c.address)
+      if (sites.length === 0) return false
+      for (const address of sites) current[address] = this.choices[this.index.get(address)!]!.value
     }
     const forward = block.propose(current)
     const proposed = forward.sample(this.rng)
     const values = new Map<Address, ChoiceValue>()
-    for (const address of block.sites) {
+    for (const address of sites) {
       const v = proposed[address]
       if (v === undefined) throw new InvalidOptionsError({ algorithm: "MH", option: "blocks", value: proposed, reason: `the proposal's values lack site "${address}"` })
       values.set(address, v)

@@ -52,6 +52,7 @@ import { PointMass } from "@fugue/runtime/Combinators"
 import { abort, type Execution } from "@fugue/runtime/Execution"
 import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
 import { ChoiceTypeError, typeOf, type Choice, type ChoiceValue } from "@fugue/runtime/Trace"
+import type { Selection } from "@fugue/runtime/Selection"
 import { InvalidOptionsError } from "../Options.ts"
 
 /**
@@ -67,7 +68,8 @@ export type UserProposal = (current: ChoiceValue, address: Address) => Distribut
  * ratio uses its density at the proposed values and, from them, at the current ones.
  */
 export interface BlockProposal {
-  readonly sites: ReadonlyArray<Address>
+  /** The block's sites: addresses, or a `Selection` (the current state's sites it selects). */
+  readonly sites: ReadonlyArray<Address> | Selection
   readonly propose: (current: Readonly<Record<string, ChoiceValue>>) => {
     sample(rng: Rng): Readonly<Record<string, ChoiceValue>>
     logProb(values: Readonly<Record<string, ChoiceValue>>): number
