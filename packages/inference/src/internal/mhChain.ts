@@ -414,6 +414,7 @@ export class Chain<A> {
         return false
       }
     } catch (error) {
+      this.blockSelection = undefined
       if (error instanceof ExecutionAbort) this.reject(site, adapt)
       else if (error instanceof InvalidDistributionError) this.rejectInvalid(site, adapt)
       else throw error
@@ -442,6 +443,8 @@ export class Chain<A> {
       const selection = block.sites as Selection
       sites = this.choices.filter((c) => has(selection, c.address)).map((c) => c.address)
       if (sites.length === 0) return false
+      this.blockSelection = selection
+      this.blockSize = sites.length
       for (const address of sites) current[address] = this.choices[this.index.get(address)!]!.value
     }
     const forward = block.propose(current)
@@ -460,6 +463,10 @@ export class Chain<A> {
     return true
   }
 
+  /** During a move of a block given by a Selection: the selection and how many sites it had. */
+  private blockSelection: Selection | undefined = undefined
+  private blockSize = 0
+
   /** The acceptance step once the proposal's execution has finished. */
   private complete(site: SiteState, adapt: boolean, warmup: boolean, result: A): void {
     const h = this.handler
@@ -467,6 +474,15 @@ export class Chain<A> {
     const n = current.length
     const rng = this.rng
     const m = h.settle()
+    const selection = this.blockSelection
+    if (selection !== undefined) {
+      this.blockSelection = undefined
+      // the reverse move must select the same sites: a move that changes how many the selection
+      // holds has no reverse block, so it is refused (a null move keeps the kernel reversible)
+      let selected = 0
+      for (let i = 0; i < m; i++) if (has(selection, h.visited[i]!.address)) selected++
+      if (selected !== this.blockSize) return
+    }
     const newWeight = h.logWeight
     // a move is picked among n sites and B blocks: the reverse move's probability is 1/(m + B)
     const B = this.blocks.length
