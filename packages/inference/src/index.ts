@@ -1,13 +1,14 @@
 /**
  * @fugue/inference: MCMC (NUTS, HMC, MH), variational inference, MAP and Laplace, importance
  * sampling, SMC and tempered SMC, ABC, exact enumeration, log densities and gradients,
- * diagnostics and posterior containers.
+ * diagnostics, posterior containers and their export (ArviZ, CSV, lossless JSON).
  *
  * @since 0.1.0
  */
 export * as Abc from "./Abc.ts"
 export * as Diagnostics from "./Diagnostics.ts"
 export * as Enumerate from "./Enumerate.ts"
+export * as Export from "./Export.ts"
 export * as Hmc from "./Hmc.ts"
 export * as Is from "./Is.ts"
 export * as LogDensity from "./LogDensity.ts"
