@@ -1,5 +1,5 @@
-// Every guide in docs/ is a literate program: its ```ts blocks, concatenated in order, must
-// type-check-free run under Node (type stripping) and exit 0. Blocks fenced as ```ts no-run
+// Every guide in docs/, and the README, is a literate program: its ```ts blocks, concatenated in
+// order, must run under Node (type stripping) and exit 0. Blocks fenced as ```ts no-run
 // are illustrations and are skipped. Guides use node:assert to check what they claim.
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
@@ -18,7 +18,7 @@ export const extract = (markdown: string): string => {
   return blocks.join("\n")
 }
 
-const guides = readdirSync(docsDir).filter((f) => f.endsWith(".md")).sort()
+const guides = [...readdirSync(docsDir).filter((f) => f.endsWith(".md")).sort(), "../README.md"]
 
 describe("guides run", () => {
   it("there are guides", () => {
@@ -29,7 +29,7 @@ describe("guides run", () => {
       const code = extract(readFileSync(join(docsDir, guide), "utf8"))
       expect(code.length).toBeGreaterThan(0)
       mkdirSync(outDir, { recursive: true })
-      const file = join(outDir, guide.replace(/\.md$/, ".ts"))
+      const file = join(outDir, guide.replace(/^\.\.\//, "").replace(/\.md$/, ".ts"))
       writeFileSync(file, code)
       // process.execPath is the Node running vitest (Node 22 from node_modules/.bin).
       execFileSync(process.execPath, [file], { cwd: docsDir, stdio: "pipe", timeout: 120_000 })
