@@ -336,6 +336,26 @@ class Chain<A> {
     if (last) ham.stepSize = this.dual.final()
   }
 
+  /** This chain's statistics. */
+  stats(): ChainStats {
+    return {
+      lp: this.lp,
+      acceptStat: this.acceptStat,
+      stepSize: this.stepSize,
+      treeDepth: this.treeDepth,
+      leapfrogSteps: this.leapfrogSteps,
+      diverging: this.diverging,
+      energy: this.energy,
+      divergences: this.divergences,
+      warmupDivergences: this.warmupDivergences,
+      saturated: this.saturated,
+      stepSizeFinal: this.ham.stepSize,
+      inverseMetric: this.ham.metric.inverse.slice(),
+      gradients: this.ham.gradients,
+      warmupGradients: this.warmupGradients
+    }
+  }
+
   /** The stream summed-out discrete sites are drawn from (apart from the chain's, so the continuous draws do not depend on them). */
   private discreteRng: CoreRng.Rng | undefined = undefined
 
@@ -384,7 +404,25 @@ const ebfmi = (energy: Float64Array): number => {
 /** E-BFMI below this suggests the momentum resampling explores the energy poorly (Betancourt 2016). */
 const EBFMI_LIMIT = 0.3
 
-const collectStats = (chains: ReadonlyArray<Chain<unknown>>, config: Config, density: LogDensity.LogDensity): Stats => {
+/** One chain's statistics: plain numbers and typed arrays, so they cross worker threads. */
+export interface ChainStats {
+  readonly lp: Float64Array
+  readonly acceptStat: Float64Array
+  readonly stepSize: Float64Array
+  readonly treeDepth: Float64Array
+  readonly leapfrogSteps: Float64Array
+  readonly diverging: Float64Array
+  readonly energy: Float64Array
+  readonly divergences: number
+  readonly warmupDivergences: number
+  readonly saturated: number
+  readonly stepSizeFinal: number
+  readonly inverseMetric: Float64Array
+  readonly gradients: number
+  readonly warmupGradients: number
+}
+
+const mergeStats = (chains: ReadonlyArray<ChainStats>, config: Config, density: LogDensity.LogDensity): Stats => {
   const e = chains.map((c) => ebfmi(c.energy))
   const warnings: Array<string> = []
   chains.forEach((c, i) => {
@@ -409,9 +447,9 @@ const collectStats = (chains: ReadonlyArray<Chain<unknown>>, config: Config, den
     warmupDivergences: chains.map((c) => c.warmupDivergences),
     treeDepthSaturated: chains.map((c) => c.saturated),
     ebfmi: e,
-    stepSizeFinal: chains.map((c) => c.ham.stepSize),
-    inverseMetric: chains.map((c) => c.ham.metric.inverse.slice()),
-    gradientEvaluations: chains.map((c) => c.ham.gradients),
+    stepSizeFinal: chains.map((c) => c.stepSizeFinal),
+    inverseMetric: chains.map((c) => c.inverseMetric),
+    gradientEvaluations: chains.map((c) => c.gradients),
     warmupGradientEvaluations: chains.map((c) => c.warmupGradients),
     maxTreeDepth: config.maxTreeDepth,
     metric: config.metric,
@@ -425,8 +463,8 @@ const collectStats = (chains: ReadonlyArray<Chain<unknown>>, config: Config, den
 const densityOf = (model: Model<unknown>, config: Config, transform: Transform | undefined): LogDensity.LogDensity =>
   LogDensity.make(model, { transform, maxInstructions: config.maxInstructions, gradient: config.gradient, discrete: config.discrete, maxCompiledNodes: config.maxCompiledNodes })
 
-const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, config: Config, density: LogDensity.LogDensity, seed: number | undefined): Posterior<A, Stats> =>
-  builder.build({ stats: collectStats(chains as ReadonlyArray<Chain<unknown>>, config, density), seed })
+const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<ChainStats>, config: Config, density: LogDensity.LogDensity, seed: number | undefined): Posterior<A, Stats> =>
+  builder.build({ stats: mergeStats(chains, config, density), seed })
 
 /** The synchronous run: chains one after another on their own streams. */
 export const runUnsafe = <A>(kind: Kind, model: Model<A>, options: CommonOptions): Posterior<A, Stats> => {
@@ -441,7 +479,7 @@ export const runUnsafe = <A>(kind: Kind, model: Model<A>, options: CommonOptions
     chain.advance(Infinity)
     chains.push(chain)
   }
-  return finish(builder, chains, config, density, seed)
+  return finish(builder, chains.map((c) => c.stats()), config, density, seed)
 }
 
 /** The Effect run: chains stepped in time slices, concurrently, with progress; the context's handler layers apply. */
@@ -473,5 +511,5 @@ export const run = <A>(kind: Kind, model: Model<A>, options: CommonOptions): Eff
       },
       { concurrency: config.chains > 1 ? config.concurrency : 1 }
     )
-    return finish(builder, chains, config, density, seed)
+    return finish(builder, chains.map((c) => c.stats()), config, density, seed)
   })
