@@ -13,15 +13,12 @@
 import type { Model } from "@fugue/core/Model"
 import type { Effect } from "effect"
 import type { InferenceError } from "./internal/attempt.ts"
-import type { Hamiltonian } from "./internal/hamiltonian.ts"
+import { HMC } from "./internal/hmcKinds.ts"
 import * as Driver from "./internal/hmcRun.ts"
-import { InvalidOptionsError, positiveInteger } from "./Options.ts"
 import type { Posterior } from "./Posterior.ts"
 
 export type { InitialValues, Stats } from "./internal/hmcRun.ts"
 
-/** Trajectories longer than this are cut (an integration time over a tiny step size). */
-const MAX_STEPS = 1024
 
 /**
  * Options for `run` / `runUnsafe`: those of `Nuts.Options` but `maxTreeDepth`, and the
@@ -44,24 +41,6 @@ export interface Options extends Driver.CommonOptions {
   readonly integrationTime?: number | undefined
 }
 
-const KIND: Driver.Kind = {
-  algorithm: "HMC",
-  keys: [...Driver.COMMON_HMC_KEYS, "steps", "integrationTime"],
-  transition: (options) => {
-    const bad = (option: string, value: unknown, reason: string): never => {
-      throw new InvalidOptionsError({ algorithm: "HMC", option, value, reason })
-    }
-    if (options.steps !== undefined && options.integrationTime !== undefined) bad("integrationTime", options.integrationTime, "give steps or integrationTime, not both")
-    if (options.steps !== undefined) {
-      const steps = positiveInteger("HMC", "steps", options.steps)
-      if (steps > MAX_STEPS) bad("steps", steps, `must be at most ${MAX_STEPS}`)
-      return (h: Hamiltonian) => h.staticTransition(steps)
-    }
-    const time = options.integrationTime === undefined ? 2 * Math.PI : options.integrationTime
-    if (typeof time !== "number" || !(time > 0 && time < Infinity)) bad("integrationTime", time, "must be a finite number > 0")
-    return (h: Hamiltonian) => h.staticTransition(Math.min(MAX_STEPS, Math.max(1, Math.floor((time as number) / h.stepSize))))
-  }
-}
 
 /**
  * Samples the posterior of `model` with static HMC, synchronously. Errors as `Nuts.runUnsafe`.
@@ -73,7 +52,7 @@ const KIND: Driver.Kind = {
  * @category constructors
  * @since 0.2.0
  */
-export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Driver.Stats> => Driver.runUnsafe(KIND, model, options)
+export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Driver.Stats> => Driver.runUnsafe(HMC, model, options)
 
 /**
  * Samples the posterior of `model` with static HMC, as an Effect (as `Nuts.run`).
@@ -85,7 +64,7 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Dr
  * @since 0.2.0
  */
 export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posterior<A, Driver.Stats>, InferenceError> =>
-  Driver.run(KIND, model, options)
+  Driver.run(HMC, model, options)
 
 /**
  * The sampler statistics of an HMC posterior, typed.

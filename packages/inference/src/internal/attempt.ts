@@ -11,6 +11,8 @@ import { DependentDiscreteError, DiscreteLatentError, RandomnessInDensityError, 
 import { NotEnumerableError, RandomnessInEnumerationError } from "./errors.ts"
 import { NonFiniteDensityError, NotPositiveDefiniteError } from "./viCommon.ts"
 import { GuideError } from "./viGuide.ts"
+import { ModelImportError, UnnamedModelError } from "../Workers.ts"
+import type { WorkerError } from "effect/workers/WorkerError"
 
 /** Why a model has no log density an algorithm can use (`LogDensity.make` and what builds on it). */
 export type DensityError =
@@ -33,8 +35,11 @@ export type InferenceError =
   | NonFiniteDensityError
   | NotPositiveDefiniteError
   | GuideError
+  | UnnamedModelError
+  | ModelImportError
+  | WorkerError
 
-const CLASSES: ReadonlyArray<abstract new(...args: never) => unknown> = [
+export const CLASSES: ReadonlyArray<abstract new(...args: never) => unknown> = [
   InvalidOptionsError,
   ZeroWeightError,
   DiscreteLatentError,
@@ -49,7 +54,9 @@ const CLASSES: ReadonlyArray<abstract new(...args: never) => unknown> = [
   SimulationError,
   NonFiniteDensityError,
   NotPositiveDefiniteError,
-  GuideError
+  GuideError,
+  UnnamedModelError,
+  ModelImportError
 ]
 
 export const isInferenceError = (u: unknown): u is InferenceError => isModelError(u) || CLASSES.some((c) => u instanceof c)

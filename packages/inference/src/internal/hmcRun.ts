@@ -5,10 +5,11 @@
 // chains move on the density's point, so a transition costs its gradient evaluations and the
 // integrator's vector arithmetic.
 import type { Model } from "@fugue/core/Model"
+import { availableParallelism } from "node:os"
 import * as Bijection from "@fugue/core/Bijection"
-import type * as CoreRng from "@fugue/core/Rng"
+import * as CoreRng from "@fugue/core/Rng"
 import { describe } from "@fugue/core/Value"
-import type { Transform } from "@fugue/runtime/Combinators"
+import { identity, type Transform } from "@fugue/runtime/Combinators"
 import { Effect } from "effect"
 import * as LogDensity from "../LogDensity.ts"
 import {
@@ -31,6 +32,7 @@ import { Hamiltonian, Metric } from "./hamiltonian.ts"
 import { fillInitial, type InitialValues } from "./initial.ts"
 import { Recorder } from "./mhRecorder.ts"
 import { drive, now, sideStream, streams, streamsUnsafe, transformFor } from "./shell.ts"
+import * as Workers from "../Workers.ts"
 
 export type { InitialValues } from "./initial.ts"
 
@@ -54,6 +56,7 @@ export interface CommonOptions extends Common {
   readonly gradient?: "auto" | LogDensity.GradientSource | undefined
   readonly discrete?: "sumOut" | "error" | undefined
   readonly maxCompiledNodes?: number | undefined
+  readonly workers?: number | "auto" | undefined
 }
 
 /** What is particular to one sampler. */
@@ -134,6 +137,7 @@ interface Config {
   readonly gradient: "auto" | LogDensity.GradientSource
   readonly discrete: "sumOut" | "error"
   readonly maxCompiledNodes: number | undefined
+  readonly workers: number | undefined
   readonly transition: (h: Hamiltonian) => void
   readonly maxTreeDepth: number
 }
@@ -141,7 +145,7 @@ interface Config {
 /** Option keys both samplers take. */
 export const COMMON_HMC_KEYS: ReadonlyArray<string> = [
   "samples", "warmup", "chains", "thin", "targetAcceptance", "metric", "stepSize", "adaptation", "initBuffer",
-  "termBuffer", "baseWindow", "initial", "initRadius", "initAttempts", "concurrency", "gradient", "discrete", "maxCompiledNodes", ...COMMON_KEYS
+  "termBuffer", "baseWindow", "initial", "initRadius", "initAttempts", "concurrency", "gradient", "discrete", "maxCompiledNodes", "workers", ...COMMON_KEYS
 ]
 
 const positiveNumber = (algorithm: string, option: string, value: unknown): number => {
@@ -194,12 +198,15 @@ const validate = (kind: Kind, model: unknown, options: CommonOptions): Config =>
   const gradient = options.gradient === undefined ? "auto" : oneOf(A, "gradient", options.gradient, ["auto", "compiled", "taped", "finite-differences"] as const)
   const discrete = options.discrete === undefined ? "sumOut" : oneOf(A, "discrete", options.discrete, ["sumOut", "error"] as const)
   const maxCompiledNodes = options.maxCompiledNodes === undefined ? undefined : positiveInteger(A, "maxCompiledNodes", options.maxCompiledNodes)
+  let workers: number | undefined
+  if (options.workers === "auto") workers = Math.max(1, Math.min(chains, availableParallelism()))
+  else if (options.workers !== undefined) workers = Math.min(chains, positiveInteger(A, "workers", options.workers))
   const rest = options as unknown as Record<string, unknown>
   const maxTreeDepth = rest.maxTreeDepth === undefined ? 10 : positiveInteger(A, "maxTreeDepth", rest.maxTreeDepth)
   if (maxTreeDepth > 30) throw new InvalidOptionsError({ algorithm: A, option: "maxTreeDepth", value: maxTreeDepth, reason: "must be at most 30" })
   return {
     samples, warmup, chains, thin, seed, targetAcceptance, metric, stepSize, adaptation, initBuffer, termBuffer, baseWindow,
-    initial, initRadius, initAttempts, concurrency, transform, maxInstructions, gradient, discrete, maxCompiledNodes,
+    initial, initRadius, initAttempts, concurrency, transform, maxInstructions, gradient, discrete, maxCompiledNodes, workers,
     transition: kind.transition(rest), maxTreeDepth: A === "NUTS" ? maxTreeDepth : 0
   }
 }
@@ -469,6 +476,9 @@ const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<ChainStats>, confi
 /** The synchronous run: chains one after another on their own streams. */
 export const runUnsafe = <A>(kind: Kind, model: Model<A>, options: CommonOptions): Posterior<A, Stats> => {
   const config = validate(kind, model, options)
+  if (config.workers !== undefined) {
+    throw new InvalidOptionsError({ algorithm: kind.algorithm, option: "workers", value: options.workers, reason: "worker threads need the Effect form (run): runUnsafe runs in-thread" })
+  }
   const { rngs, seed } = streamsUnsafe(config.seed, config.chains)
   const density = densityOf(model as Model<unknown>, config, config.transform)
   const builder = new Builder<A>(kind.algorithm, config.chains, config.samples)
@@ -486,8 +496,9 @@ export const runUnsafe = <A>(kind: Kind, model: Model<A>, options: CommonOptions
 export const run = <A>(kind: Kind, model: Model<A>, options: CommonOptions): Effect.Effect<Posterior<A, Stats>, InferenceError> =>
   Effect.gen(function*() {
     const config = yield* attemptInference(() => validate(kind, model, options))
-    const { rngs, seed } = yield* streams(config.seed, config.chains)
     const transform = yield* transformFor(config.transform)
+    if (config.workers !== undefined) return yield* runOnWorkers(kind, model, options, config, transform)
+    const { rngs, seed } = yield* streams(config.seed, config.chains)
     const density = yield* attemptInference(() => densityOf(model as Model<unknown>, config, transform))
     const builder = new Builder<A>(kind.algorithm, config.chains, config.samples)
     const total = config.warmup + config.samples * config.thin
@@ -512,4 +523,85 @@ export const run = <A>(kind: Kind, model: Model<A>, options: CommonOptions): Eff
       { concurrency: config.chains > 1 ? config.concurrency : 1 }
     )
     return finish(builder, chains.map((c) => c.stats()), config, density, seed)
+  })
+
+// ---- chains on worker threads ----
+
+/** One chain's result as it crosses from a worker: its columns, points, log weights and statistics. */
+export interface ChainOutput {
+  readonly index: number
+  readonly columns: ReadonlyArray<readonly [string, Float64Array]>
+  readonly logWeights: Float64Array
+  readonly points: Float64Array
+  readonly stats: ChainStats
+}
+
+/** The transferable buffers of a chain's output (moved, not copied, across threads). */
+export const transfersOf = (o: ChainOutput): Array<ArrayBuffer> => {
+  const s = o.stats
+  const arrays = [...o.columns.map(([, c]) => c), o.logWeights, o.points, s.lp, s.acceptStat, s.stepSize, s.treeDepth, s.leapfrogSteps, s.diverging, s.energy, s.inverseMetric]
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))]
+}
+
+/**
+ * Runs chain `index` of a run (what a worker does): the same configuration, stream
+ * `Rng.streams(seed, chains)[index]`, density and chain as in-thread, stepped in time slices
+ * (so the worker can be interrupted), with its progress reported through `Progress`.
+ */
+export const runChain = (kind: Kind, model: Model<unknown>, options: CommonOptions, index: number): Effect.Effect<ChainOutput, InferenceError> =>
+  Effect.gen(function*() {
+    const config = yield* attemptInference(() => validate(kind, model, { ...options, workers: undefined }))
+    const seed = config.seed!
+    const rng = CoreRng.streams(seed, config.chains)[index]!
+    const density = yield* attemptInference(() => densityOf(model, config, config.transform))
+    const builder = new Builder<unknown>(kind.algorithm, config.chains, config.samples)
+    const chain = new Chain(kind.algorithm, index, config, density, rng, builder)
+    const total = config.warmup + config.samples * config.thin
+    yield* drive(
+      (deadline) => {
+        if (!chain.initialized) chain.initialize()
+        return chain.advance(deadline)
+      },
+      () => ({ algorithm: kind.algorithm, chain: index, done: chain.iteration, total, phase: chain.iteration < config.warmup ? "warmup" : "sampling" })
+    )
+    return {
+      index,
+      columns: [...builder.columns].map(([site, cols]) => [site, cols[index]!] as const),
+      logWeights: builder.logWeights[index]!,
+      points: chain.recorder.recordedPoints ?? new Float64Array(0),
+      stats: chain.stats()
+    }
+  })
+
+/**
+ * The parent side of a run on workers: the model must be named (`Workers.named`); the seed is
+ * fixed first (a fresh one if none), so that every worker derives the same streams; chains are
+ * dealt to the workers in turn; the posterior is assembled from their outputs, its return values
+ * computed from the points in this thread, on demand.
+ */
+const runOnWorkers = <A>(kind: Kind, model: Model<A>, options: CommonOptions, config: Config, transform: Transform) =>
+  Effect.gen(function*() {
+    const ref = Workers.refOf(model)
+    if (ref === undefined) return yield* Effect.fail(new Workers.UnnamedModelError({ algorithm: kind.algorithm }))
+    if (transform !== identity) {
+      return yield* Effect.fail(new InvalidOptionsError({ algorithm: kind.algorithm, option: "workers", value: options.workers, reason: "handler transformations (the transform option, Interpreter layers) are functions and cannot cross to workers: put them in the named model" }))
+    }
+    const seed = config.seed ?? CoreRng.freshSeed()
+    const density = yield* attemptInference(() => densityOf(model as Model<unknown>, config, undefined))
+    // loaded only for runs on workers (the worker platform's modules are not needed otherwise)
+    const Parallel = yield* Effect.promise(() => import("./hmcParallel.ts"))
+    const outputs = yield* Parallel.runChains(kind.algorithm, ref, { ...options, seed, workers: undefined }, config.chains, config.workers!)
+    const builder = new Builder<A>(kind.algorithm, config.chains, config.samples)
+    const d = density.dimension
+    for (const o of outputs) {
+      for (const [site, column] of o.columns) {
+        let cols = builder.columns.get(site)
+        if (cols === undefined) builder.columns.set(site, (cols = Array.from({ length: config.chains }, () => new Float64Array(config.samples).fill(Number.NaN))))
+        cols[o.index] = column
+      }
+      builder.logWeights[o.index] = o.logWeights
+      const points = o.points
+      builder.deferReturns(o.index, (i) => density.resultAt(points.subarray(i * d, (i + 1) * d)) as A)
+    }
+    return finish(builder, outputs.map((o) => o.stats), config, density, seed)
   })

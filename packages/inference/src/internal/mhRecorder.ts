@@ -55,6 +55,10 @@ export class Recorder<A> {
   /** For a chain on a density's point (MH's fast path, HMC, NUTS): its value columns, its points (for the return value, computed when read). */
   private pointColumns: Array<Float64Array> | undefined = undefined
   private points: Float64Array | undefined = undefined
+  /** The recorded points of `recordPoint`, draw after draw (dimension values each). */
+  get recordedPoints(): Float64Array | undefined {
+    return this.points
+  }
   private values: Float64Array | undefined = undefined
   /** Records the point q of `density` (log density `logDensity`, Jacobian included) as draw `index`. */
   recordPoint(index: number, density: LogDensity, q: Float64Array, logDensity: number): void {

@@ -1,0 +1,51 @@
+// The worker side of chains on worker threads (see hmcParallel.ts): loads the named model once
+// per request's reference, runs the requested chain with the one driver (hmcRun.runChain: the
+// same stream, density and chain as in-thread, in time slices), posts its progress, and returns
+// the chain's output with its typed arrays transferred. A failure goes back as plain data (its
+// tag, fields and message), for the parent to rebuild as the same typed error.
+import { NodeWorkerRunner } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import * as WorkerRunner from "effect/workers/WorkerRunner"
+import { Progress } from "../Progress.ts"
+import * as Workers from "../Workers.ts"
+import type { Request, Response } from "./hmcParallel.ts"
+import { kindOf } from "./hmcKinds.ts"
+import { runChain, transfersOf } from "./hmcRun.ts"
+
+/** Plain data of an error: its tag and its own fields (functions and causes dropped). */
+const errorData = (error: unknown): { tag: string; fields: Record<string, unknown>; message: string } => {
+  const e = error as { _tag?: unknown; message?: unknown } | null
+  const fields: Record<string, unknown> = {}
+  if (typeof e === "object" && e !== null) {
+    for (const [k, v] of Object.entries(e)) {
+      if (k === "_tag" || typeof v === "function") continue
+      try {
+        structuredClone(v)
+        fields[k] = v
+      } catch {
+        fields[k] = String(v)
+      }
+    }
+  }
+  return { tag: typeof e?._tag === "string" ? e._tag : "Error", fields, message: typeof e?.message === "string" ? e.message : String(error) }
+}
+
+const program = Effect.gen(function*() {
+  const runner = yield* (yield* WorkerRunner.WorkerRunnerPlatform).start<Response, Request>()
+  const models = new Map<string, Promise<unknown>>()
+  yield* runner.run((port, request: Request) => {
+    const send = (message: Response, transfers?: ReadonlyArray<unknown>) => runner.send(port, message, transfers)
+    const report = Layer.succeed(Progress, { report: (r) => runner.sendUnsafe(port, { _tag: "Progress", report: r }) })
+    return Effect.gen(function*() {
+      const key = JSON.stringify(request.ref)
+      let loading = models.get(key)
+      if (loading === undefined) models.set(key, (loading = Workers.load(request.ref)))
+      const model = yield* Effect.tryPromise({ try: () => loading!, catch: (error) => error })
+      const kind = kindOf(request.algorithm)!
+      const output = yield* runChain(kind, model as never, request.options, request.chain).pipe(Effect.provide(report))
+      yield* send({ _tag: "Done", output }, transfersOf(output))
+    }).pipe(Effect.catch((error) => send({ _tag: "Failed", chain: request.chain, error: errorData(error) })))
+  })
+})
+
+Effect.runFork(program.pipe(Effect.provide(NodeWorkerRunner.layer)))
