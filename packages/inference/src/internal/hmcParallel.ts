@@ -3,7 +3,7 @@
 // interrupting the run, asks every worker to close and terminates it), deals the chains out in
 // turn, relays each worker's progress reports to the `Progress` service, and rebuilds a failure
 // as the typed error it was in the worker (with its chain). The worker side is hmcWorker.ts.
-import { NodeWorker } from "@effect/platform-node"
+import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { Effect, Queue } from "effect"
 import * as Worker from "effect/workers/Worker"
 import { Worker as ThreadWorker } from "node:worker_threads"

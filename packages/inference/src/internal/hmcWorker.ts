@@ -3,7 +3,7 @@
 // same stream, density and chain as in-thread, in time slices), posts its progress, and returns
 // the chain's output with its typed arrays transferred. A failure goes back as plain data (its
 // tag, fields and message), for the parent to rebuild as the same typed error.
-import { NodeWorkerRunner } from "@effect/platform-node"
+import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { Effect, Layer } from "effect"
 import * as WorkerRunner from "effect/workers/WorkerRunner"
 import { Progress } from "../Progress.ts"
