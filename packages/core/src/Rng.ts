@@ -102,6 +102,48 @@ export class Xoroshiro implements Rng {
  */
 export const make = (seed: number): Rng => new Xoroshiro(generatorOf(seed))
 
+/**
+ * A stream's complete state, as plain data: the generator's words and the cached second normal
+ * (NaN when none), for checkpoints. `fromState` resumes the same stream exactly.
+ *
+ * @example
+ * const state = Rng.stateOf(rng) // { generator: [...], spare: NaN }
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface State {
+  readonly generator: ReadonlyArray<number>
+  readonly spare: number
+}
+
+/**
+ * The state of a stream made by `make`, `streams` or `split` (an `Xoroshiro`); a `TypeError`
+ * for any other `Rng`, whose state this library cannot know.
+ *
+ * @example
+ * const saved = Rng.stateOf(rng)
+ * Rng.fromState(saved).uniform() === rng.uniform() // true
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const stateOf = (rng: Rng): State => {
+  if (!(rng instanceof Xoroshiro)) throw new TypeError("Rng.stateOf: only the library's own streams (Rng.make, streams, split) have a state that can be saved")
+  return { generator: [...rng.gen.getState()], spare: rng.spare }
+}
+
+/**
+ * The stream in `state` (from `stateOf`), continuing exactly where it was saved.
+ *
+ * @example
+ * const rng = Rng.fromState(checkpoint.rng)
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const fromState = (state: State): Rng => new Xoroshiro(xoroshiro128plusFromState([...state.generator]), state.spare)
+
 const TWO_POW_32 = 4294967296
 
 /** A 32-bit integer hash (the murmur3 finaliser), so nearby high words give unrelated states. */

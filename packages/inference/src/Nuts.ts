@@ -26,7 +26,8 @@ import { NUTS } from "./internal/hmcKinds.ts"
 import * as Driver from "./internal/hmcRun.ts"
 import type { Posterior } from "./Posterior.ts"
 
-export type { InitialValues, Stats } from "./internal/hmcRun.ts"
+export type { Checkpoint, ChainState, InitialValues, Stats } from "./internal/hmcRun.ts"
+import type { Checkpoint } from "./internal/hmcRun.ts"
 
 /**
  * Options for `run` / `runUnsafe`.
@@ -92,6 +93,14 @@ export interface Options extends Driver.CommonOptions {
    * costs about 0.4 s each here (module loading), so it pays only for runs of several seconds.
    */
   readonly workers?: number | "auto" | undefined
+  /**
+   * Every `every` iterations of a chain, its state (draws so far, adaptation, stream) is saved
+   * and the run's `Checkpoint` handed to `onCheckpoint` (structured-clonable: store it with
+   * `v8.serialize`, post it to a worker). Needs a `seed`.
+   */
+  readonly checkpoint?: { readonly every: number; readonly onCheckpoint: (checkpoint: Checkpoint) => void } | undefined
+  /** A checkpoint to resume from: the run goes on from each chain's saved state, to the same draws as a run that never stopped (same options and seed). */
+  readonly resume?: Checkpoint | undefined
   /** Largest tape compiled into straight-line code (`LogDensity`'s option; default 1 500): raise it for a large model that runs many gradients. */
   readonly maxCompiledNodes?: number | undefined
 }

@@ -47,6 +47,13 @@ export class DualAveraging {
   final(): number {
     return Math.exp(this.xBar)
   }
+  /** The state, for a checkpoint. */
+  save(): ReadonlyArray<number> {
+    return [this.mu, this.counter, this.sBar, this.xBar]
+  }
+  load(s: ReadonlyArray<number>): void {
+    ;[this.mu, this.counter, this.sBar, this.xBar] = s as [number, number, number, number]
+  }
 }
 
 /** Stan's windowed schedule over `warmup` iterations. */
@@ -87,6 +94,12 @@ export class Windows {
     this.nextWindow = this.counter + this.windowSize
     if (this.nextWindow !== last && this.nextWindow + 2 * this.windowSize >= this.warmup - this.termBuffer) this.nextWindow = last
   }
+  save(): ReadonlyArray<number> {
+    return [this.counter, this.windowSize, this.nextWindow]
+  }
+  load(s: ReadonlyArray<number>): void {
+    ;[this.counter, this.windowSize, this.nextWindow] = s as [number, number, number]
+  }
   /** Advances past the current iteration; at the end of a window, first computes the next one. */
   advance(endOfWindow: boolean): void {
     if (endOfWindow) this.computeNextWindow()
@@ -111,6 +124,14 @@ export class Welford {
   }
   get count(): number {
     return this.n
+  }
+  save(): { readonly n: number; readonly mean: Float64Array; readonly m2: Float64Array } {
+    return { n: this.n, mean: this.mean.slice(), m2: this.m2.slice() }
+  }
+  load(s: { readonly n: number; readonly mean: Float64Array; readonly m2: Float64Array }): void {
+    this.n = s.n
+    this.mean.set(s.mean)
+    this.m2.set(s.m2)
   }
   restart(): void {
     this.n = 0

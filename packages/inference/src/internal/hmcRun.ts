@@ -57,6 +57,8 @@ export interface CommonOptions extends Common {
   readonly discrete?: "sumOut" | "error" | undefined
   readonly maxCompiledNodes?: number | undefined
   readonly workers?: number | "auto" | undefined
+  readonly checkpoint?: { readonly every: number; readonly onCheckpoint: (checkpoint: Checkpoint) => void } | undefined
+  readonly resume?: Checkpoint | undefined
 }
 
 /** What is particular to one sampler. */
@@ -138,6 +140,8 @@ interface Config {
   readonly discrete: "sumOut" | "error"
   readonly maxCompiledNodes: number | undefined
   readonly workers: number | undefined
+  readonly checkpoint: { readonly every: number; readonly onCheckpoint: (checkpoint: Checkpoint) => void } | undefined
+  readonly resume: Checkpoint | undefined
   readonly transition: (h: Hamiltonian) => void
   readonly maxTreeDepth: number
 }
@@ -145,7 +149,7 @@ interface Config {
 /** Option keys both samplers take. */
 export const COMMON_HMC_KEYS: ReadonlyArray<string> = [
   "samples", "warmup", "chains", "thin", "targetAcceptance", "metric", "stepSize", "adaptation", "initBuffer",
-  "termBuffer", "baseWindow", "initial", "initRadius", "initAttempts", "concurrency", "gradient", "discrete", "maxCompiledNodes", "workers", ...COMMON_KEYS
+  "termBuffer", "baseWindow", "initial", "initRadius", "initAttempts", "concurrency", "gradient", "discrete", "maxCompiledNodes", "workers", "checkpoint", "resume", ...COMMON_KEYS
 ]
 
 const positiveNumber = (algorithm: string, option: string, value: unknown): number => {
@@ -201,14 +205,81 @@ const validate = (kind: Kind, model: unknown, options: CommonOptions): Config =>
   let workers: number | undefined
   if (options.workers === "auto") workers = Math.max(1, Math.min(chains, availableParallelism()))
   else if (options.workers !== undefined) workers = Math.min(chains, positiveInteger(A, "workers", options.workers))
+  const checkpoint = options.checkpoint
+  if (checkpoint !== undefined) {
+    if (typeof checkpoint !== "object" || checkpoint === null || typeof checkpoint.onCheckpoint !== "function") {
+      throw new InvalidOptionsError({ algorithm: A, option: "checkpoint", value: checkpoint, reason: "must be { every, onCheckpoint }" })
+    }
+    positiveInteger(A, "checkpoint.every", checkpoint.every)
+  }
+  const resume = options.resume
+  let resumeSeed = seed
+  if (resume !== undefined) {
+    const r = resume as Partial<Checkpoint> | null
+    const why = typeof r !== "object" || r === null || r.format !== "fugue-checkpoint" ? "is not a checkpoint"
+      : r.version !== 1 ? `has version ${String(r.version)}; this version reads 1`
+      : r.algorithm !== A ? `was made by ${String(r.algorithm)}`
+      : r.chains !== chains || r.samples !== samples || r.warmup !== warmup || r.thin !== thin ? `was made with chains ${r.chains}, samples ${r.samples}, warmup ${r.warmup}, thin ${r.thin}: give the same`
+      : seed !== undefined && seed !== r.seed ? `was made with seed ${r.seed}, not ${seed}`
+      : !Array.isArray(r.states) || r.states.length !== chains ? "has no state per chain"
+      : ""
+    if (why !== "") throw new InvalidOptionsError({ algorithm: A, option: "resume", value: "(checkpoint)", reason: why })
+    resumeSeed = r!.seed
+  }
+  if (checkpoint !== undefined && seed === undefined && resume === undefined) {
+    throw new InvalidOptionsError({ algorithm: A, option: "checkpoint", value: checkpoint, reason: "checkpoints need a seed, so that a resumed run's chains that had not started use the same streams" })
+  }
+  if ((checkpoint !== undefined || resume !== undefined) && options.workers !== undefined) {
+    throw new InvalidOptionsError({ algorithm: A, option: "workers", value: options.workers, reason: "checkpoints are taken in-thread: leave workers out with checkpoint or resume" })
+  }
   const rest = options as unknown as Record<string, unknown>
   const maxTreeDepth = rest.maxTreeDepth === undefined ? 10 : positiveInteger(A, "maxTreeDepth", rest.maxTreeDepth)
   if (maxTreeDepth > 30) throw new InvalidOptionsError({ algorithm: A, option: "maxTreeDepth", value: maxTreeDepth, reason: "must be at most 30" })
   return {
-    samples, warmup, chains, thin, seed, targetAcceptance, metric, stepSize, adaptation, initBuffer, termBuffer, baseWindow,
-    initial, initRadius, initAttempts, concurrency, transform, maxInstructions, gradient, discrete, maxCompiledNodes, workers,
+    samples, warmup, chains, thin, seed: resumeSeed, targetAcceptance, metric, stepSize, adaptation, initBuffer, termBuffer, baseWindow,
+    initial, initRadius, initAttempts, concurrency, transform, maxInstructions, gradient, discrete, maxCompiledNodes, workers, checkpoint, resume,
     transition: kind.transition(rest), maxTreeDepth: A === "NUTS" ? maxTreeDepth : 0
   }
+}
+
+/** A chain's state in a checkpoint: plain numbers, arrays and typed arrays (structured-clonable). */
+export interface ChainState {
+  readonly chain: number
+  readonly iteration: number
+  readonly initialized: boolean
+  readonly rng: CoreRng.State
+  readonly discreteRng: CoreRng.State | undefined
+  readonly q: Float64Array
+  readonly g: Float64Array
+  readonly lp: number
+  readonly stepSize: number
+  readonly gradients: number
+  readonly inverseMetric: Float64Array
+  readonly metricIsDiagonal: boolean
+  readonly dual: ReadonlyArray<number>
+  readonly windows: ReadonlyArray<number>
+  readonly welford: { readonly n: number; readonly mean: Float64Array; readonly m2: Float64Array }
+  readonly draws: ReadonlyArray<Float64Array>
+  readonly counts: ReadonlyArray<number>
+  readonly columns: ReadonlyArray<readonly [string, Float64Array]>
+  readonly logWeights: Float64Array
+  readonly points: Float64Array
+}
+
+/**
+ * A run's checkpoint: what resumes it (`resume` option) to the same draws as a run that never
+ * stopped. `states[i]` is chain i's latest saved state (undefined: not started).
+ */
+export interface Checkpoint {
+  readonly format: "fugue-checkpoint"
+  readonly version: 1
+  readonly algorithm: string
+  readonly seed: number
+  readonly chains: number
+  readonly samples: number
+  readonly warmup: number
+  readonly thin: number
+  readonly states: ReadonlyArray<ChainState | undefined>
 }
 
 /** One chain: its integrator, adaptation state, statistics and recorder. */
@@ -301,9 +372,9 @@ class Chain<A> {
   }
 
   /** Runs iterations until the end or the deadline; returns whether the chain is finished. */
-  advance(deadline: number): boolean {
+  advance(deadline: number, stopAt = Infinity): boolean {
     const config = this.config, warmup = config.warmup, thin = config.thin
-    const total = warmup + config.samples * thin
+    const total = Math.min(warmup + config.samples * thin, stopAt)
     const ham = this.ham, transition = config.transition, stats = ham.stats
     const adapt = config.adaptation
     let it = this.iteration
@@ -321,7 +392,69 @@ class Chain<A> {
       if (deadline < Infinity && now() > deadline) break
     }
     this.iteration = it
-    return it >= total
+    return it >= warmup + config.samples * thin
+  }
+
+  /** The chain's whole state, as plain data (typed arrays copied): a checkpoint's entry. */
+  save(): ChainState {
+    const ham = this.ham, builder = this.recorder.builder
+    return {
+      chain: this.index,
+      iteration: this.iteration,
+      initialized: this.initialized,
+      rng: CoreRng.stateOf(this.rng),
+      discreteRng: this.discreteRng === undefined ? undefined : CoreRng.stateOf(this.discreteRng),
+      q: ham.current.q.slice(),
+      g: ham.current.g.slice(),
+      lp: ham.current.lp,
+      stepSize: ham.stepSize,
+      gradients: ham.gradients,
+      inverseMetric: ham.metric.inverse.slice(),
+      metricIsDiagonal: ham.metric.isDiagonal,
+      dual: this.dual.save(),
+      windows: this.windows.save(),
+      welford: this.welford.save(),
+      draws: [this.lp, this.acceptStat, this.stepSize, this.treeDepth, this.leapfrogSteps, this.diverging, this.energy].map((a) => a.slice()),
+      counts: [this.divergences, this.warmupDivergences, this.saturated, this.warmupGradients],
+      columns: [...builder.columns].map(([name, cols]) => [name, cols[this.index]!.slice()] as const),
+      logWeights: builder.logWeights[this.index]!.slice(),
+      points: (this.recorder.recordedPoints ?? new Float64Array(0)).slice()
+    }
+  }
+
+  /** Restores `save()`'s state (the chain built with the saved stream, `CoreRng.fromState(state.rng)`). */
+  load(state: ChainState): void {
+    const ham = this.ham, builder = this.recorder.builder
+    this.iteration = state.iteration
+    this.initialized = state.initialized
+    if (state.discreteRng !== undefined) this.discreteRng = CoreRng.fromState(state.discreteRng)
+    ham.current.q.set(state.q)
+    ham.current.g.set(state.g)
+    ham.current.lp = state.lp
+    ham.stepSize = state.stepSize
+    ham.gradients = state.gradients
+    if (ham.metric.kind !== "dense" || !state.metricIsDiagonal) ham.metric.set(state.inverseMetric)
+    this.dual.load(state.dual)
+    this.windows.load(state.windows)
+    this.welford.load(state.welford)
+    const [lp, acceptStat, stepSize, treeDepth, leapfrogSteps, diverging, energy] = state.draws as Array<Float64Array>
+    this.lp.set(lp!)
+    this.acceptStat.set(acceptStat!)
+    this.stepSize.set(stepSize!)
+    this.treeDepth.set(treeDepth!)
+    this.leapfrogSteps.set(leapfrogSteps!)
+    this.diverging.set(diverging!)
+    this.energy.set(energy!)
+    ;[this.divergences, this.warmupDivergences, this.saturated, this.warmupGradients] = state.counts as [number, number, number, number]
+    for (const [name, values] of state.columns) {
+      let cols = builder.columns.get(name)
+      if (cols === undefined) builder.columns.set(name, (cols = Array.from({ length: builder.chains }, () => new Float64Array(builder.size).fill(Number.NaN))))
+      cols[this.index]!.set(values)
+    }
+    if (state.points.length > 0) {
+      const byName = new Map(state.columns)
+      this.recorder.loadPoints(this.density, this.density.valueNames.map((n) => byName.get(n)!), state.points, state.logWeights)
+    } else builder.logWeights[this.index]!.set(state.logWeights)
   }
 
   private adapt(last: boolean): void {
@@ -364,7 +497,7 @@ class Chain<A> {
   }
 
   /** The stream summed-out discrete sites are drawn from (apart from the chain's, so the continuous draws do not depend on them). */
-  private discreteRng: CoreRng.Rng | undefined = undefined
+  discreteRng: CoreRng.Rng | undefined = undefined
 
   private record(index: number): void {
     const ham = this.ham, s = ham.stats, cur = ham.current
@@ -473,6 +606,45 @@ const densityOf = (model: Model<unknown>, config: Config, transform: Transform |
 const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<ChainStats>, config: Config, density: LogDensity.LogDensity, seed: number | undefined): Posterior<A, Stats> =>
   builder.build({ stats: mergeStats(chains, config, density), seed })
 
+/** The chains of a run: fresh on their streams, or restored from `config.resume`. */
+const makeChains = <A>(kind: Kind, config: Config, density: LogDensity.LogDensity, rngs: ReadonlyArray<CoreRng.Rng>, builder: Builder<A>): Array<Chain<A>> =>
+  rngs.map((rng, i) => {
+    const state = config.resume?.states[i]
+    const chain = new Chain(kind.algorithm, i, config, density, state === undefined ? rng : CoreRng.fromState(state.rng), builder)
+    if (state !== undefined) chain.load(state)
+    return chain
+  })
+
+/**
+ * A chain's work until the deadline: initialisation, then transitions, stopping at every
+ * `checkpoint.every` iterations to save the chain's state into `states` and hand the run's
+ * checkpoint to `onCheckpoint`. Returns whether the chain is finished.
+ */
+const stepChain = <A>(kind: Kind, config: Config, chain: Chain<A>, states: Array<ChainState | undefined>, seed: number | undefined) =>
+  (deadline: number): boolean => {
+    if (!chain.initialized) chain.initialize()
+    const checkpoint = config.checkpoint
+    if (checkpoint === undefined) return chain.advance(deadline)
+    for (;;) {
+      const stop = (Math.floor(chain.iteration / checkpoint.every) + 1) * checkpoint.every
+      const done = chain.advance(deadline, stop)
+      if (done) return true
+      if (chain.iteration !== stop) return false
+      states[chain.index] = chain.save()
+      checkpoint.onCheckpoint({
+        format: "fugue-checkpoint",
+        version: 1,
+        algorithm: kind.algorithm,
+        seed: seed!,
+        chains: config.chains,
+        samples: config.samples,
+        warmup: config.warmup,
+        thin: config.thin,
+        states: [...states]
+      })
+    }
+  }
+
 /** The synchronous run: chains one after another on their own streams. */
 export const runUnsafe = <A>(kind: Kind, model: Model<A>, options: CommonOptions): Posterior<A, Stats> => {
   const config = validate(kind, model, options)
@@ -482,13 +654,9 @@ export const runUnsafe = <A>(kind: Kind, model: Model<A>, options: CommonOptions
   const { rngs, seed } = streamsUnsafe(config.seed, config.chains)
   const density = densityOf(model as Model<unknown>, config, config.transform)
   const builder = new Builder<A>(kind.algorithm, config.chains, config.samples)
-  const chains: Array<Chain<A>> = []
-  for (let i = 0; i < config.chains; i++) {
-    const chain = new Chain(kind.algorithm, i, config, density, rngs[i]!, builder)
-    chain.initialize()
-    chain.advance(Infinity)
-    chains.push(chain)
-  }
+  const chains = makeChains(kind, config, density, rngs, builder)
+  const states = [...(config.resume?.states ?? new Array<ChainState | undefined>(config.chains).fill(undefined))]
+  for (const chain of chains) stepChain(kind, config, chain, states, seed)(Infinity)
   return finish(builder, chains.map((c) => c.stats()), config, density, seed)
 }
 
@@ -502,15 +670,13 @@ export const run = <A>(kind: Kind, model: Model<A>, options: CommonOptions): Eff
     const density = yield* attemptInference(() => densityOf(model as Model<unknown>, config, transform))
     const builder = new Builder<A>(kind.algorithm, config.chains, config.samples)
     const total = config.warmup + config.samples * config.thin
+    const made = makeChains(kind, config, density, rngs, builder)
+    const states = [...(config.resume?.states ?? new Array<ChainState | undefined>(config.chains).fill(undefined))]
     const chains = yield* Effect.forEach(
-      rngs,
-      (rng, i) => {
-        const chain = new Chain(kind.algorithm, i, config, density, rng, builder)
+      made,
+      (chain, i) => {
         return drive(
-          (deadline) => {
-            if (!chain.initialized) chain.initialize()
-            return chain.advance(deadline)
-          },
+          stepChain(kind, config, chain, states, seed),
           () => ({
             algorithm: kind.algorithm,
             chain: i,

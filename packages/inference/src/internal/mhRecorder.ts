@@ -60,6 +60,21 @@ export class Recorder<A> {
     return this.points
   }
   private values: Float64Array | undefined = undefined
+  /** Restores the point columns, points and log weights of a checkpoint (draws 0 … until − 1 recorded). */
+  loadPoints(density: LogDensity, columns: ReadonlyArray<Float64Array>, points: Float64Array, logWeights: Float64Array): void {
+    const d = density.dimension
+    this.pointColumns = density.valueNames.map((name) => columnOf(this.builder, name)[this.chain]!)
+    this.pointColumns.forEach((c, k) => c.set(columns[k]!))
+    this.points = points.slice()
+    const kept = this.points
+    this.values = new Float64Array(density.valueNames.length)
+    this.builder.deferReturns(this.chain, (i) => density.resultAt(kept.subarray(i * d, (i + 1) * d)) as A)
+    this.builder.logWeights[this.chain]!.set(logWeights)
+  }
+  /** The point columns (in `valueNames` order), for a checkpoint. */
+  get recordedColumns(): ReadonlyArray<Float64Array> | undefined {
+    return this.pointColumns
+  }
   /** Records the point q of `density` (log density `logDensity`, Jacobian included) as draw `index`. */
   recordPoint(index: number, density: LogDensity, q: Float64Array, logDensity: number): void {
     const d = density.dimension
