@@ -18,9 +18,11 @@
  * @since 0.1.0
  */
 import type { Model } from "@fugue/core/Model"
-import type * as CoreRng from "@fugue/core/Rng"
-import type { Transform } from "@fugue/runtime/Combinators"
+import * as CoreRng from "@fugue/core/Rng"
+import { identity, type Transform } from "@fugue/runtime/Combinators"
 import { Trace } from "@fugue/runtime/Trace"
+import { availableParallelism } from "node:os"
+import * as Workers from "./Workers.ts"
 import { Effect } from "effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { Chain, kernel } from "./internal/mhChain.ts"
@@ -112,6 +114,13 @@ export interface Options extends Common {
    * reverse densities. A block whose sites are not all in the current state is a null move.
    */
   readonly blocks?: ReadonlyArray<BlockProposal> | undefined
+  /**
+   * `run` only: run the chains on this many Node worker threads (`"auto"`: one per core), as
+   * `Nuts.run` does: the model must be named with `Workers.named`, options must not hold
+   * functions (proposals, blocks, transform), the return values must be structured-clonable;
+   * the draws are bit-identical to the in-thread run's.
+   */
+  readonly workers?: number | "auto" | undefined
 }
 
 /**
@@ -154,9 +163,10 @@ interface Config {
   readonly logDensity: "auto" | "never"
   readonly proposals: ((address: string) => UserProposal | undefined) | undefined
   readonly blocks: ReadonlyArray<BlockProposal> | undefined
+  readonly workers: number | undefined
 }
 
-const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", "logDensity", "proposals", "blocks", ...COMMON_KEYS]
+const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", "logDensity", "proposals", "blocks", "workers", ...COMMON_KEYS]
 
 const blocksOption = (value: unknown): ReadonlyArray<BlockProposal> | undefined => {
   if (value === undefined) return undefined
@@ -207,7 +217,13 @@ const validate = (model: unknown, options: Options): Config => {
   const logDensity = options.logDensity === undefined ? "auto" : oneOf(ALGORITHM, "logDensity", options.logDensity, ["auto", "never"] as const)
   const proposals = proposalsOption(options.proposals)
   const blocks = blocksOption(options.blocks)
-  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency, transform, maxInstructions, logDensity, proposals, blocks }
+  let workers: number | undefined
+  if (options.workers === "auto") workers = Math.max(1, Math.min(chains, availableParallelism()))
+  else if (options.workers !== undefined) workers = Math.min(chains, positiveInteger(ALGORITHM, "workers", options.workers))
+  if (workers !== undefined && (options.proposals !== undefined || options.blocks !== undefined || initial !== undefined)) {
+    invalid("workers", options.workers, "proposals, blocks and an initial trace cannot cross to worker threads: put them in the named model, or run in-thread")
+  }
+  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency, transform, maxInstructions, logDensity, proposals, blocks, workers }
 }
 
 const totalIterations = (config: Config): number => config.warmup + config.samples * config.thin
@@ -243,29 +259,46 @@ const advance = <A>(chain: Chain<A>, config: Config, recorder: Recorder<A>, dead
 
 const rate = (accepted: number, proposed: number): number => (proposed > 0 ? accepted / proposed : Number.NaN)
 
-const collectStats = (chains: ReadonlyArray<Chain<unknown>>): Stats => ({
-  acceptanceRate: chains.map((c) => rate(c.accepted, c.proposed)),
-  warmupAcceptanceRate: chains.map((c) => rate(c.warmupAccepted, c.warmupProposed)),
-  acceptance: chains.map((c) => {
-    const out: Record<string, number> = {}
-    for (const [a, s] of c.sites) if (s.proposed > 0) out[a] = s.accepted / s.proposed
-    return out
-  }),
-  proposals: chains.map((c) => {
-    const out: Record<string, number> = {}
-    for (const [a, s] of c.sites) if (s.proposed > 0) out[a] = s.proposed
-    return out
-  }),
-  scales: chains.map((c) => {
-    const out: Record<string, number> = {}
-    for (const [a, s] of c.sites) if (s.walked) out[a] = Math.exp(s.logScale)
-    return out
-  }),
+/** One chain's statistics, as plain data (they cross worker threads). */
+interface ChainStats {
+  readonly acceptanceRate: number
+  readonly warmupAcceptanceRate: number
+  readonly acceptance: Readonly<Record<string, number>>
+  readonly proposals: Readonly<Record<string, number>>
+  readonly scales: Readonly<Record<string, number>>
+  readonly rejectedInvalid: number
+}
+
+const chainStats = (c: Chain<unknown>): ChainStats => {
+  const acceptance: Record<string, number> = {}, proposals: Record<string, number> = {}, scales: Record<string, number> = {}
+  for (const [a, s] of c.sites) {
+    if (s.proposed > 0) {
+      acceptance[a] = s.accepted / s.proposed
+      proposals[a] = s.proposed
+    }
+    if (s.walked) scales[a] = Math.exp(s.logScale)
+  }
+  return {
+    acceptanceRate: rate(c.accepted, c.proposed),
+    warmupAcceptanceRate: rate(c.warmupAccepted, c.warmupProposed),
+    acceptance,
+    proposals,
+    scales,
+    rejectedInvalid: c.rejectedInvalid
+  }
+}
+
+const mergeStats = (chains: ReadonlyArray<ChainStats>): Stats => ({
+  acceptanceRate: chains.map((c) => c.acceptanceRate),
+  warmupAcceptanceRate: chains.map((c) => c.warmupAcceptanceRate),
+  acceptance: chains.map((c) => c.acceptance),
+  proposals: chains.map((c) => c.proposals),
+  scales: chains.map((c) => c.scales),
   rejectedInvalid: chains.map((c) => c.rejectedInvalid)
 })
 
 const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, seed: number | undefined): Posterior<A, Stats> =>
-  builder.build({ stats: collectStats(chains), seed })
+  builder.build({ stats: mergeStats(chains.map((c) => chainStats(c as Chain<unknown>))), seed })
 
 /**
  * The compiled (or taped) log density the chains may step on, or undefined where the model
@@ -338,6 +371,7 @@ const makeChain = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, i: numb
  */
 export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Stats> => {
   const config = validate(model, options)
+  if (config.workers !== undefined) invalid("workers", options.workers, "worker threads need the Effect form (run): runUnsafe runs in-thread")
   const { rngs, seed } = streamsUnsafe(config.seed, config.chains)
   const builder = new Builder<A>(ALGORITHM, config.chains, config.samples)
   const chains: Array<Chain<A>> = []
@@ -354,8 +388,9 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
 
 const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: Options) {
   const config = yield* attemptInference(() => validate(model, options))
-  const { rngs, seed } = yield* streams(config.seed, config.chains)
   const transform = yield* transformFor(config.transform)
+  if (config.workers !== undefined) return yield* runOnWorkers(model, options, config, transform)
+  const { rngs, seed } = yield* streams(config.seed, config.chains)
   const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)
   const total = totalIterations(config)
   const density = lazyDensity(model, config, transform)
@@ -512,3 +547,74 @@ export const kernelUnsafe = <A>(model: Model<A>, state: State<A>, rng: CoreRng.R
   }
   return kernel(model, state, rng, { steps, scale, scales: options.scales, transform, maxInstructions })
 }
+
+/** One chain's result as it crosses from a worker. */
+interface ChainOutput {
+  readonly index: number
+  readonly columns: ReadonlyArray<readonly [string, Float64Array]>
+  readonly logWeights: Float64Array
+  readonly returns: ReadonlyArray<unknown>
+  readonly stats: ChainStats
+}
+
+/**
+ * Runs chain `index` of an MH run on a worker: the same stream (`Rng.streams(seed, chains)[index]`),
+ * chain and schedule as in-thread, in time slices, with progress through `Progress`.
+ *
+ * @internal
+ */
+export const runChainForWorker = (model: Model<unknown>, options: Options, index: number): Effect.Effect<ChainOutput, InferenceError> =>
+  Effect.gen(function*() {
+    const config = yield* attemptInference(() => validate(model, { ...options, workers: undefined }))
+    const rng = CoreRng.streams(config.seed!, config.chains)[index]!
+    const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)
+    const density = lazyDensity(model, config, undefined)
+    const chain = yield* attemptInference(() => makeChain(model, config, rng, index, undefined))
+    const recorder = new Recorder(builder, index)
+    const total = totalIterations(config)
+    yield* drive(
+      (deadline) =>
+        (chain.initialized || (chain.initialize(config.initial, config.tries, deadline) && started(chain, density))) &&
+        advance(chain, config, recorder, deadline),
+      () => ({ algorithm: ALGORITHM, chain: index, done: chain.iteration, total, phase: chain.iteration < config.warmup ? "warmup" : "sampling" })
+    )
+    const posterior = builder.build()
+    return {
+      index,
+      columns: [...builder.columns].map(([site, cols]) => [site, cols[index]!] as const),
+      logWeights: builder.logWeights[index]!,
+      returns: posterior.returns[index]!,
+      stats: chainStats(chain)
+    }
+  })
+
+/**
+ * The buffers of an MH chain's output, transferred rather than copied.
+ *
+ * @internal
+ */
+export const transfersOfMh = (o: ChainOutput): Array<ArrayBuffer> => [...new Set([...o.columns.map(([, c]) => c.buffer as ArrayBuffer), o.logWeights.buffer as ArrayBuffer])]
+
+/** The parent side of an MH run on workers (as `Nuts.run`'s): named model, fixed seed, merged chains. */
+const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, transform: Transform) =>
+  Effect.gen(function*() {
+    const ref = Workers.refOf(model)
+    if (ref === undefined) return yield* Effect.fail(new Workers.UnnamedModelError({ algorithm: ALGORITHM }))
+    if (transform !== identity) {
+      return yield* Effect.fail(new InvalidOptionsError({ algorithm: ALGORITHM, option: "workers", value: options.workers, reason: "handler transformations (the transform option, Interpreter layers) are functions and cannot cross to workers: put them in the named model" }))
+    }
+    const seed = config.seed ?? CoreRng.freshSeed()
+    const Parallel = yield* Effect.promise(() => import("./internal/chainWorkers.ts"))
+    const outputs = yield* Parallel.runChains<ChainOutput>(ALGORITHM, ref, { ...options, seed, workers: undefined }, config.chains, config.workers!)
+    const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)
+    for (const o of outputs) {
+      for (const [site, column] of o.columns) {
+        let cols = builder.columns.get(site)
+        if (cols === undefined) builder.columns.set(site, (cols = Array.from({ length: config.chains }, () => new Float64Array(config.samples).fill(Number.NaN))))
+        cols[o.index] = column
+      }
+      builder.logWeights[o.index] = o.logWeights
+      builder.returns[o.index] = [...o.returns]
+    }
+    return builder.build({ stats: mergeStats(outputs.map((o) => o.stats)), seed })
+  })

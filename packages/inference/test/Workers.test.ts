@@ -3,6 +3,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Normal, sample } from "@fugue/core"
 import { Effect, Fiber } from "effect"
+import * as Mh from "../src/Mh.ts"
 import * as Nuts from "../src/Nuts.ts"
 import { InvalidOptionsError } from "../src/Options.ts"
 import type * as Posterior from "../src/Posterior.ts"
@@ -17,6 +18,20 @@ const same = (a: Posterior.Posterior<unknown, unknown>, b: Posterior.Posterior<u
     const x = a.draws.get(site)!, y = b.draws.get(site)!
     return x.length === y.length && x.every((c, k) => c.every((v, i) => Object.is(v, y[k]![i])))
   })
+
+describe("Mh.run on workers", () => {
+  it.live("gives the in-thread draws, returns and statistics bit for bit", () =>
+    Effect.gen(function*() {
+      const options = { samples: 500, warmup: 200, chains: 3, seed: 5 }
+      const onWorkers = yield* Mh.run(eightSchools, { ...options, workers: 2, logDensity: "never" })
+      const inThread = Mh.runUnsafe(eightSchools, { ...options, logDensity: "never" })
+      expect(same(onWorkers, inThread)).toBe(true)
+      expect(onWorkers.returns[2]![99]).toBe(inThread.returns[2]![99])
+      expect(Mh.stats(onWorkers)).toEqual(Mh.stats(inThread))
+      const fast = yield* Mh.run(eightSchools, { ...options, workers: 2 })
+      expect(same(fast, Mh.runUnsafe(eightSchools, options))).toBe(true)
+    }), TIMEOUT)
+})
 
 describe("Nuts.run on workers", () => {
   it.live("gives the in-thread draws bit for bit, with 1 and 2 workers, and relays progress per chain", () =>

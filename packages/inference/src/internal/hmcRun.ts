@@ -755,8 +755,8 @@ const runOnWorkers = <A>(kind: Kind, model: Model<A>, options: CommonOptions, co
     const seed = config.seed ?? CoreRng.freshSeed()
     const density = yield* attemptInference(() => densityOf(model as Model<unknown>, config, undefined))
     // loaded only for runs on workers (the worker platform's modules are not needed otherwise)
-    const Parallel = yield* Effect.promise(() => import("./hmcParallel.ts"))
-    const outputs = yield* Parallel.runChains(kind.algorithm, ref, { ...options, seed, workers: undefined }, config.chains, config.workers!)
+    const Parallel = yield* Effect.promise(() => import("./chainWorkers.ts"))
+    const outputs = yield* Parallel.runChains<ChainOutput>(kind.algorithm, ref, { ...options, seed, workers: undefined }, config.chains, config.workers!)
     const builder = new Builder<A>(kind.algorithm, config.chains, config.samples)
     const d = density.dimension
     for (const o of outputs) {

@@ -1,14 +1,15 @@
-// The worker side of chains on worker threads (see hmcParallel.ts): loads the named model once
-// per request's reference, runs the requested chain with the one driver (hmcRun.runChain: the
-// same stream, density and chain as in-thread, in time slices), posts its progress, and returns
-// the chain's output with its typed arrays transferred. A failure goes back as plain data (its
+// The worker side of chains on worker threads (see chainWorkers.ts): loads the named model once
+// per reference, runs the requested chain with its algorithm's own chain runner (the same
+// stream, density and chain as in-thread, in time slices), posts its progress, and returns the
+// chain's output with its typed arrays transferred. A failure goes back as plain data (its
 // tag, fields and message), for the parent to rebuild as the same typed error.
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { Effect, Layer } from "effect"
 import * as WorkerRunner from "effect/workers/WorkerRunner"
 import { Progress } from "../Progress.ts"
 import * as Workers from "../Workers.ts"
-import type { Request, Response } from "./hmcParallel.ts"
+import { runChainForWorker, transfersOfMh } from "../Mh.ts"
+import type { Request, Response } from "./chainWorkers.ts"
 import { kindOf } from "./hmcKinds.ts"
 import { runChain, transfersOf } from "./hmcRun.ts"
 
@@ -41,8 +42,13 @@ const program = Effect.gen(function*() {
       let loading = models.get(key)
       if (loading === undefined) models.set(key, (loading = Workers.load(request.ref)))
       const model = yield* Effect.tryPromise({ try: () => loading!, catch: (error) => error })
+      if (request.algorithm === "MH") {
+        const output = yield* runChainForWorker(model as never, request.options as never, request.chain).pipe(Effect.provide(report))
+        yield* send({ _tag: "Done", output }, transfersOfMh(output))
+        return
+      }
       const kind = kindOf(request.algorithm)!
-      const output = yield* runChain(kind, model as never, request.options, request.chain).pipe(Effect.provide(report))
+      const output = yield* runChain(kind, model as never, request.options as never, request.chain).pipe(Effect.provide(report))
       yield* send({ _tag: "Done", output }, transfersOf(output))
     }).pipe(Effect.catch((error) => send({ _tag: "Failed", chain: request.chain, error: errorData(error) })))
   })

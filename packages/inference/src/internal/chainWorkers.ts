@@ -1,8 +1,9 @@
-// The parent side of chains on worker threads (Effect's worker platform with Node's
-// worker_threads, `@effect/platform-node`): spawns the workers in a scope (closing it, or
-// interrupting the run, asks every worker to close and terminates it), deals the chains out in
-// turn, relays each worker's progress reports to the `Progress` service, and rebuilds a failure
-// as the typed error it was in the worker (with its chain). The worker side is hmcWorker.ts.
+// The parent side of chains on worker threads, for every MCMC algorithm (NUTS, HMC, MH), built on
+// Effect's worker platform with Node's worker_threads (`@effect/platform-node`): spawns the
+// workers in a scope (closing it, or interrupting the run, asks every worker to close and
+// terminates it), deals the chains out in turn, relays each worker's progress reports to the
+// `Progress` service, and rebuilds a failure as the typed error it was in the worker. Each
+// algorithm merges its chains' outputs itself. The worker side is chainWorker.ts.
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { Effect, Queue } from "effect"
 import * as Worker from "effect/workers/Worker"
@@ -10,13 +11,14 @@ import { Worker as ThreadWorker } from "node:worker_threads"
 import { Progress, type Report } from "../Progress.ts"
 import type { ModelRef } from "../Workers.ts"
 import { CLASSES, type InferenceError } from "./attempt.ts"
-import type { ChainOutput, CommonOptions } from "./hmcRun.ts"
+
 
 /** To a worker: run one chain of this run. */
 export interface Request {
   readonly algorithm: string
   readonly ref: ModelRef
-  readonly options: CommonOptions
+  /** The run's options (structured-clonable: no functions), with the seed fixed. */
+  readonly options: object
   readonly chain: number
 }
 
@@ -30,7 +32,7 @@ export interface ErrorData {
 /** From a worker. */
 export type Response =
   | { readonly _tag: "Progress"; readonly report: Report }
-  | { readonly _tag: "Done"; readonly output: ChainOutput }
+  | { readonly _tag: "Done"; readonly output: unknown }
   | { readonly _tag: "Failed"; readonly chain: number; readonly error: ErrorData }
 
 /** A worker's error, rebuilt as its own typed class where it is one of the inference errors (else a defect). */
@@ -58,15 +60,15 @@ const rebuild = (e: ErrorData): Effect.Effect<never, InferenceError> => {
   return Effect.die(error)
 }
 
-const WORKER_URL = new URL("./hmcWorker.ts", import.meta.url)
+const WORKER_URL = new URL("./chainWorker.ts", import.meta.url)
 
 /** Runs chains 0 … chains − 1 of a named model on `workers` threads; their outputs, in chain order. */
-export const runChains = (algorithm: string, ref: ModelRef, options: CommonOptions, chains: number, workers: number) =>
+export const runChains = <Output>(algorithm: string, ref: ModelRef, options: object, chains: number, workers: number) =>
   Effect.scoped(
     Effect.gen(function*() {
       const platform = yield* Worker.WorkerPlatform
       const progress = yield* Progress
-      const outputs = new Array<ChainOutput>(chains)
+      const outputs = new Array<Output>(chains)
       yield* Effect.forEach(
         Array.from({ length: workers }, (_, w) => w),
         (w) =>
@@ -82,7 +84,7 @@ export const runChains = (algorithm: string, ref: ModelRef, options: CommonOptio
               yield* worker.send({ algorithm, ref, options, chain })
               const message = yield* Queue.take(results)
               if (message._tag === "Failed") return yield* rebuild(message.error)
-              if (message._tag === "Done") outputs[chain] = message.output
+              if (message._tag === "Done") outputs[chain] = message.output as Output
             }
           }),
         { concurrency: "unbounded", discard: true }
