@@ -7,6 +7,7 @@
  */
 export * as Abc from "./Abc.ts"
 export * as Diagnostics from "./Diagnostics.ts"
+export * as Distributed from "./Distributed.ts"
 export * as Enumerate from "./Enumerate.ts"
 export * as Export from "./Export.ts"
 export * as Hmc from "./Hmc.ts"
