@@ -2,11 +2,13 @@
  * The README's demo: the seed's Bayesian linear regression inferred with NUTS (4 chains, a
  * progress line per chain), the posterior summary (mean, sd, MCSE, 5/50/95 %, bulk and tail ESS,
  * R-hat, with any warnings) beside the exact posterior (1-D quadrature, `linearRegressionExact`),
- * and the same draws' sampler statistics.
+ * the same draws' sampler statistics, and an HTML report written to the temporary folder.
  *
  * @since 0.1.0
  */
-import { Diagnostics, Nuts, Posterior, Progress } from "@fugue/inference"
+import { Diagnostics, Nuts, Posterior, Progress, Report } from "@fugue/inference"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Effect } from "effect"
 import { linearRegressionAd, linearRegressionExact, seedData } from "./models.ts"
 
@@ -55,3 +57,7 @@ console.log(
     `divergences ${stats.divergences.join(", ")}; E-BFMI ${stats.ebfmi.map((e) => e.toFixed(2)).join(", ")}; ` +
     `${stats.gradientEvaluations.reduce((a, b) => a + b, 0)} gradient evaluations (${stats.gradientSource})`
 )
+
+const reportPath = join(tmpdir(), "fugue-demo-report.html")
+Report.writeUnsafe(reportPath, post, { title: "Bayesian linear regression (NUTS)", pairs: ["slope", "intercept", "noise"] })
+console.log(`\nHTML report (trace, rank and marginal plots, pairs, sampler diagnostics; opens offline): ${reportPath}`)
