@@ -60,7 +60,8 @@ const rebuild = (e: ErrorData): Effect.Effect<never, InferenceError> => {
   return Effect.die(error)
 }
 
-const WORKER_URL = new URL("./chainWorker.ts", import.meta.url)
+// the worker entry beside this module: .ts in the workspace, .js in a built package
+const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./chainWorker.ts" : "./chainWorker.js", import.meta.url)
 
 /** Runs chains 0 … chains − 1 of a named model on `workers` threads; their outputs, in chain order. */
 export const runChains = <Output>(algorithm: string, ref: ModelRef, options: object, chains: number, workers: number) =>
