@@ -4,7 +4,8 @@
  * plot (the ranks of each chain's draws among all, which are uniform when the chains agree) and
  * the marginal histogram; a pair plot of chosen sites (NUTS divergences marked); for NUTS and HMC
  * the tree depths, the step sizes and the energy (its marginal against its transitions, whose
- * mismatch is what E-BFMI measures); for SMC the ESS over the steps. The plots are Vega-Lite
+ * mismatch is what E-BFMI measures) and a table per chain of divergences, E-BFMI, step size, tree
+ * depth, leapfrog steps and acceptance; for SMC the ESS and the running log evidence over the steps. The plots are Vega-Lite
  * (the vega, vega-lite and vega-embed bundles are inlined). Every user string (site names,
  * labels, the title) is escaped: in HTML as text, in the embedded data as JSON with `<` written
  * `\u003c`, and Vega renders text as text.
@@ -193,17 +194,23 @@ export const html = (posterior: Posterior<unknown>, options: Options = {}): stri
   }
   const ess = stats?.ess
   if (Array.isArray(ess) && ess.length > 1 && ess.every((x) => typeof x === "number")) {
+    // the running log evidence: SMC and the filter record it per step; tempered SMC records
+    // each step's increment (their running sums)
+    const history = numbers(stats?.logEvidenceHistory) ?? runningSum(numbers(stats?.logEvidenceIncrements))
+    const records = (ess as Array<number>).map((e, t) => ({ step: t + 1, ess: e, logEvidence: history?.[t] ?? null }))
+    const essPlot = { width: W, height: H, title: "effective sample size per step", mark: "line", encoding: { x: { field: "step", type: "quantitative" }, y: { field: "ess", type: "quantitative" } } }
+    const evidencePlot = { width: W, height: H, title: "log evidence so far", mark: "line", encoding: { x: { field: "step", type: "quantitative" }, y: { field: "logEvidence", type: "quantitative", scale: { zero: false }, title: "log Ẑ" } } }
     specs.push({
       id: "smc",
       spec: {
         $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-        title: "effective sample size per step",
-        data: { values: (ess as Array<number>).map((e, t) => ({ step: t + 1, ess: e })) },
-        width: 2 * W, height: H, mark: "line",
-        encoding: { x: { field: "step", type: "quantitative" }, y: { field: "ess", type: "quantitative" } }
+        title: "particles",
+        data: { values: records },
+        hconcat: history === undefined || history.length !== ess.length ? [essPlot] : [essPlot, evidencePlot]
       }
     })
   }
+  const samplerTable = samplerRows(stats, chains)
   const table = rows.length === 0 ? `<p>${escapeHtml(summaryError || "no sites")}</p>` : [
     "<table><thead><tr><th>site</th><th>mean</th><th>sd</th><th>mcse</th><th>q5</th><th>q50</th><th>q95</th><th>ess bulk</th><th>ess tail</th><th>R-hat</th></tr></thead><tbody>",
     ...rows.map((r) => `<tr><td>${escapeHtml(r.site)}</td><td>${fmt(r.mean)}</td><td>${fmt(r.sd)}</td><td>${fmt(r.mcse)}</td><td>${fmt(r.q5)}</td><td>${fmt(r.q50)}</td><td>${fmt(r.q95)}</td><td>${r.essBulk === undefined ? "–" : Math.round(r.essBulk)}</td><td>${r.essTail === undefined ? "–" : Math.round(r.essTail)}</td><td>${r.rhat === undefined ? "–" : r.rhat.toFixed(3)}</td></tr>`),
@@ -221,6 +228,7 @@ ${libraries()}
 <h2>Summary</h2>
 ${table}
 ${warnings.length === 0 ? "<p>No warnings.</p>" : `<ul class="warn">${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")}</ul>`}
+${samplerTable}
 <h2>Plots</h2>
 ${specs.map((s) => `<div class="plot" id="${s.id}"></div>`).join("\n")}
 <script type="application/json" id="fugue-data">${scriptJSON(data)}</script>
@@ -241,6 +249,42 @@ ${specs.map((s) => `<div class="plot" id="${s.id}"></div>`).join("\n")}
 </script>
 </body></html>
 `
+}
+
+/** `x` when it is an array of numbers. */
+const numbers = (x: unknown): ReadonlyArray<number> | undefined =>
+  Array.isArray(x) && x.every((v) => typeof v === "number") ? (x as Array<number>) : undefined
+
+/** The running sums of `xs` (undefined stays undefined). */
+const runningSum = (xs: ReadonlyArray<number> | undefined): ReadonlyArray<number> | undefined => {
+  if (xs === undefined) return undefined
+  let s = 0
+  return xs.map((x) => (s += x))
+}
+
+/** The per-chain sampler table of NUTS and HMC: divergences, E-BFMI, step size, tree depth, leapfrog steps. */
+const samplerRows = (stats: Record<string, unknown> | null | undefined, chains: number): string => {
+  const divergences = numbers(stats?.divergences), ebfmi = numbers(stats?.ebfmi), step = numbers(stats?.stepSizeFinal)
+  if (divergences === undefined || ebfmi === undefined || divergences.length !== chains) return ""
+  const meanOf = (name: string, c: number): string => {
+    const x = stats?.[name]
+    const a = Array.isArray(x) && x[c] instanceof Float64Array ? (x[c] as Float64Array) : undefined
+    if (a === undefined || a.length === 0) return "–"
+    let m = 0
+    for (let i = 0; i < a.length; i++) m += a[i]!
+    return fmt(m / a.length)
+  }
+  const rows = Array.from({ length: chains }, (_, c) => {
+    const e = ebfmi[c]
+    const low = e !== undefined && e < 0.3
+    return `<tr><td>${c}</td><td${divergences[c]! > 0 ? ' class="warn"' : ""}>${divergences[c]}</td><td${low ? ' class="warn"' : ""}>${e === undefined ? "–" : e.toFixed(3)}</td><td>${step?.[c] === undefined ? "–" : fmt(step[c]!)}</td><td>${meanOf("treeDepth", c)}</td><td>${meanOf("leapfrogSteps", c)}</td><td>${meanOf("acceptStat", c)}</td></tr>`
+  })
+  return [
+    "<h2>Sampler</h2>",
+    '<table id="sampler-table"><thead><tr><th>chain</th><th>divergences</th><th>E-BFMI</th><th>step size</th><th>mean tree depth</th><th>mean leapfrog steps</th><th>mean acceptance</th></tr></thead><tbody>',
+    ...rows,
+    "</tbody></table>"
+  ].join("\n")
 }
 
 /**

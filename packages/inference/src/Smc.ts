@@ -103,6 +103,8 @@ export interface Stats {
   readonly resampledAt: ReadonlyArray<number>
   /** The ESS after reweighting at each step, before any resampling. */
   readonly ess: ReadonlyArray<number>
+  /** The running log-evidence estimate log Ẑ₁…ₜ after each step; the last is `logEvidence[0]`. */
+  readonly logEvidenceHistory: ReadonlyArray<number>
   /** Barrier log weights that were NaN or +∞, counted as −∞ (never propagated). */
   readonly invalid: number
   /** Particles whose execution raised InvalidDistributionError: weight −∞ from then on, the run goes on. */
@@ -147,6 +149,8 @@ export interface FilterStats {
   readonly resamplings: number
   readonly resampledAt: ReadonlyArray<number>
   readonly ess: ReadonlyArray<number>
+  /** The running log-evidence estimate log Ẑ₀…ₜ after each step; the last is `logEvidence[0]`. */
+  readonly logEvidenceHistory: ReadonlyArray<number>
   readonly invalid: number
   /** E[state_t | y_0…y_t] per step, when states are numbers (empty otherwise). */
   readonly filteringMeans: ReadonlyArray<number>
@@ -270,6 +274,7 @@ const engineStats = (engine: Engine<unknown>): Stats => {
   resamplings: engine.resamplings,
   resampledAt: engine.resampledAt,
   ess: engine.ess,
+  logEvidenceHistory: engine.logEvidenceHistory,
   invalid: engine.invalid,
   rejectedInvalid: engine.rejectedInvalid,
   engine: engine instanceof UnfoldEngine ? "unfold" : "general",
@@ -437,6 +442,7 @@ const filterStatsOf = (f: StateFilter<unknown>): FilterStats => {
     resamplings: f.resamplings,
     resampledAt: f.resampledAt,
     ess: f.ess,
+    logEvidenceHistory: f.logEvidenceHistory,
     invalid: f.invalid,
     filteringMeans: f.filteringMeans,
     filteringSds: f.filteringSds,

@@ -28,6 +28,14 @@ const eightSchools: Model<Ad.Real> = function*() {
   return mu
 }
 
+const smcModel = function*() {
+  let x = 0
+  for (let t = 0; t < 10; t++) {
+    x = yield* sample(`x${t}`, Normal(x, 1))
+    yield* observe(`y${t}`, Normal(x, 1), t * 0.3)
+  }
+}
+
 describe("Report.html", () => {
   const post = Nuts.runUnsafe(eightSchools, { samples: 300, warmup: 300, chains: 2, seed: 1 })
   const page = Report.html(post, { title: `Eight schools ${HOSTILE}`, pairs: [HOSTILE, SCRIPT, "eta#0"] })
@@ -43,19 +51,31 @@ describe("Report.html", () => {
     expect(page).toContain("&lt;img src=x onerror=alert(1)&gt;")
   })
 
+  it("tables each chain's sampler statistics (divergences, E-BFMI, step size) and plots SMC's running log evidence", () => {
+    const stats = Nuts.stats(post)
+    const table = page.slice(page.indexOf('<table id="sampler-table">'), page.indexOf("</table>", page.indexOf('<table id="sampler-table">')))
+    expect(table.match(/<tr><td>/g)?.length).toBe(2)
+    for (let c = 0; c < 2; c++) {
+      expect(table).toContain(`<tr><td>${c}</td>`)
+      expect(table).toContain(stats.ebfmi[c]!.toFixed(3))
+    }
+    const smc = Smc.runUnsafe(smcModel, { particles: 200, seed: 2 })
+    const history = Smc.stats(smc).logEvidenceHistory
+    // one running estimate per step, ending at the reported evidence (the same sum, step by step)
+    expect(history.length).toBe(Smc.stats(smc).steps)
+    expect(history.at(-1)).toBe(smc.logEvidence![0])
+    const smcPage = Report.html(smc)
+    expect(smcPage).toContain("log evidence so far")
+    expect(smcPage).toContain(`"logEvidence":${JSON.stringify(history.at(-1))}`)
+  })
+
   it.skipIf(CHROMIUM === undefined)("renders every plot in chromium with no console errors, the hostile names as text; saves a screenshot", async () => {
     const { chromium } = await import("playwright-core")
     const dir = mkdtempSync(join(tmpdir(), "fugue-report-"))
     const file = join(dir, "report.html")
     Report.writeUnsafe(file, post, { title: `Eight schools ${HOSTILE}`, pairs: [HOSTILE, SCRIPT, "eta#0"] })
     const smcFile = join(dir, "smc.html")
-    Report.writeUnsafe(smcFile, Smc.runUnsafe(function*() {
-      let x = 0
-      for (let t = 0; t < 10; t++) {
-        x = yield* sample(`x${t}`, Normal(x, 1))
-        yield* observe(`y${t}`, Normal(x, 1), t * 0.3)
-      }
-    }, { particles: 200, seed: 2 }))
+    Report.writeUnsafe(smcFile, Smc.runUnsafe(smcModel, { particles: 200, seed: 2 }))
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] })
     try {
       for (const target of [file, smcFile]) {

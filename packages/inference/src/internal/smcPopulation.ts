@@ -73,6 +73,8 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
   finished = false
   resamplings = 0
   readonly ess: Array<number> = []
+  /** The running log-evidence estimate after each step. */
+  readonly logEvidenceHistory: Array<number> = []
   readonly resampledAt: Array<number> = []
   /** Particles given a new execution by replay. */
   rebuilds = 0
@@ -175,6 +177,7 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
       })
     }
     this.logEvidence += lse - this.lsePrevious
+    this.logEvidenceHistory.push(this.logEvidence)
     normaliseBy(lw, lse, this.weights)
     const ess = effectiveSampleSize(this.weights)
     this.ess.push(ess)

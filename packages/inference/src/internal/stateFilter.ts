@@ -77,6 +77,8 @@ export class StateFilter<S> {
   resamplings = 0
   invalid = 0
   readonly ess: Array<number> = []
+  /** The running log-evidence estimate after each step. */
+  readonly logEvidenceHistory: Array<number> = []
   readonly resampledAt: Array<number> = []
   /** Weighted mean / sd of the state at each step, when states are numbers. */
   readonly filteringMeans: Array<number> = []
@@ -171,6 +173,7 @@ export class StateFilter<S> {
       })
     }
     this.logEvidence += lse - this.lsePrevious
+    this.logEvidenceHistory.push(this.logEvidence)
     normalise(lw, this.weights)
     const w = this.weights
     const ess = effectiveSampleSize(w)
