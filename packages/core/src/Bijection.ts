@@ -58,6 +58,8 @@ export interface Vector {
   inverse(x: Float64Array, u: Float64Array, offset: number): void
   /** Writes the value at `u[offset …]` into `x`; returns log |det dx/du| (over the free coordinates). */
   forward(u: Float64Array, offset: number, x: Float64Array): number
+  /** For a product of scalar bijections (a broadcast family's support), the bijection of each coordinate. */
+  readonly element?: Scalar
 }
 
 /**
@@ -176,6 +178,27 @@ const realVector = (k: number): Vector => ({
   }
 })
 
+// A product of one scalar bijection per coordinate (a broadcast family's latent site): the
+// coordinates' own unconstrained scales, log |det J| the sum of theirs.
+const product = (element: Scalar, k: number): Vector => ({
+  _tag: "Vector",
+  dimension: k,
+  length: k,
+  element,
+  inverse: (x, u, offset) => {
+    for (let i = 0; i < k; i++) u[offset + i] = element.inverse(x[i])
+  },
+  forward: (u, offset, x) => {
+    let logJ = 0
+    for (let i = 0; i < k; i++) {
+      const ui = u[offset + i]
+      x[i] = element.forward(ui)
+      logJ += element.logJacobian(ui)
+    }
+    return logJ
+  }
+})
+
 // Stan's stick-breaking: z_i = σ(u_i − log(K − 1 − i)), x_i = (1 − Σ_{j<i} x_j)·z_i for i < K − 1,
 // x_{K−1} the remainder; the centring log(K − 1 − i) maps u = 0 to the uniform simplex point.
 // log |det J| = Σ_i [log z_i + log(1 − z_i) + log(1 − Σ_{j<i} x_j)].
@@ -228,6 +251,10 @@ const build = (support: Support): Bijection | undefined => {
       return realVector(support.dimension)
     case "Simplex":
       return simplex(support.dimension)
+    case "Product": {
+      const element = of(support.element)
+      return element !== undefined && element._tag === "Scalar" ? product(element, support.length) : undefined
+    }
     default:
       return undefined
   }
@@ -253,7 +280,8 @@ export const of = (support: Support): Bijection | undefined => {
       return POSITIVE
     case "Interval":
     case "RealVector":
-    case "Simplex": {
+    case "Simplex":
+    case "Product": {
       let b = cache.get(support)
       if (b === undefined) {
         b = build(support)!

@@ -35,6 +35,8 @@ export type Support =
   | { readonly _tag: "RealVector"; readonly dimension: number }
   | { readonly _tag: "IntegerVector"; readonly dimension: number; readonly total: number }
   | { readonly _tag: "Finite"; readonly size: number }
+  /** `length` independent coordinates, each with the scalar support `element` (a broadcast family). */
+  | { readonly _tag: "Product"; readonly element: Support; readonly length: number }
 
 /**
  * The runtime kind of a distribution's values: `real` and `integer` are `number`,
@@ -182,6 +184,10 @@ export const fail = (family: string, parameter: string, value: unknown, reason: 
 /**
  * Checks that a parameter is a finite number.
  *
+ * @example
+ * Distribution.requireFinite("Normal", "mu", 1)   // 1
+ * Distribution.requireFinite("Normal", "mu", NaN) // throws InvalidDistributionError: must be a finite number
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -190,6 +196,10 @@ export const requireFinite = (family: string, parameter: string, value: number):
 
 /**
  * Checks that a parameter is a finite number > 0.
+ *
+ * @example
+ * Distribution.requirePositive("Gamma", "shape", 2) // 2
+ * Distribution.requirePositive("Gamma", "shape", 0) // throws InvalidDistributionError: must be a finite number > 0
  *
  * @category constructors
  * @since 0.1.0
@@ -200,6 +210,10 @@ export const requirePositive = (family: string, parameter: string, value: number
 /**
  * Checks that a parameter is a probability in [0, 1].
  *
+ * @example
+ * Distribution.requireProbability("Bernoulli", "p", 0.3) // 0.3
+ * Distribution.requireProbability("Bernoulli", "p", 1.5) // throws InvalidDistributionError: must be a probability in [0, 1]
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -208,6 +222,10 @@ export const requireProbability = (family: string, parameter: string, value: num
 
 /**
  * Checks that a parameter is an integer ≥ `min`.
+ *
+ * @example
+ * Distribution.requireInteger("Binomial", "n", 10, 0)  // 10
+ * Distribution.requireInteger("Binomial", "n", 2.5, 0) // throws InvalidDistributionError: must be an integer >= 0
  *
  * @category constructors
  * @since 0.1.0

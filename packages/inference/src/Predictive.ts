@@ -10,7 +10,8 @@
  *
  * @since 0.2.0
  */
-import type { Address } from "@fugue/core/Address"
+import { addr, type Address } from "@fugue/core/Address"
+import { BroadcastDistribution } from "@fugue/core/distributions/Broadcast"
 import { type Distribution, InvalidDistributionError } from "@fugue/core/Distribution"
 import type { Model } from "@fugue/core/Model"
 import * as CoreRng from "@fugue/core/Rng"
@@ -96,6 +97,13 @@ class PredictiveHandler implements Handler<void> {
   }
   observe<T>(address: Address, dist: Distribution<T>, value: T): void {
     if (this.score) {
+      if (dist instanceof BroadcastDistribution) {
+        // a vectorised observation is one observation per coordinate (what PSIS-LOO leaves out)
+        const each = new Float64Array(dist.length)
+        dist.logProbEach(value as ArrayLike<number>, each)
+        for (let i = 0; i < each.length; i++) this.out.set(addr(address, i), each[i]!)
+        return
+      }
       this.out.set(address, dist.logProb(value))
       return
     }

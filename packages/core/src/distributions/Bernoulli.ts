@@ -7,6 +7,7 @@
 import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isBoolean, requireProbability, type Distribution, type Support } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Boolean" }
 
@@ -88,9 +89,29 @@ export const bernoulliKernel: Kernel = (out, x, p) => {
   return -Infinity
 }
 
+const bernoulliScalar = (p: Real): BernoulliDistribution => {
+  if (typeof p === "number") return new BernoulliDistribution(requireProbability("Bernoulli", "p", p))
+  const d = new BernoulliDistribution(requireProbability("Bernoulli", "p", primal(p)))
+  track(d, [p])
+  return d
+}
+
+const BERNOULLI_BROADCAST: Spec = {
+  family: "Bernoulli",
+  parameters: ["p"],
+  checks: ["probability"],
+  kernel: bernoulliKernel,
+  element: (p0) => bernoulliScalar(p0),
+  support: SUPPORT,
+  boolean: true
+}
+
 /**
  * A Bernoulli distribution; throws `InvalidDistributionError` unless `p` is in [0, 1].
  * The parameter may be a differentiable value (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = Bernoulli(0.5)
@@ -99,9 +120,9 @@ export const bernoulliKernel: Kernel = (out, x, p) => {
  * @category constructors
  * @since 0.1.0
  */
-export const Bernoulli = (p: Real): BernoulliDistribution => {
-  if (typeof p === "number") return new BernoulliDistribution(requireProbability("Bernoulli", "p", p))
-  const d = new BernoulliDistribution(requireProbability("Bernoulli", "p", primal(p)))
-  track(d, [p])
-  return d
+export function Bernoulli(p: Reals): BroadcastDistribution
+export function Bernoulli(p: Real): BernoulliDistribution
+export function Bernoulli(p: Real | Reals): BernoulliDistribution | BroadcastDistribution {
+  if (typeof p === "number") return bernoulliScalar(p)
+  return isArrayParameter(p) ? broadcast(BERNOULLI_BROADCAST, [p]) : bernoulliScalar(p as Real)
 }

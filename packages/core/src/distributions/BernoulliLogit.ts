@@ -9,6 +9,7 @@
 import { logisticValue, primal, softplusValue, track, type Kernel, type Real } from "../Ad.ts"
 import { isBoolean, requireFinite, type Distribution, type Support } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Boolean" }
 
@@ -95,9 +96,29 @@ export const bernoulliLogitKernel: Kernel = (out, x, eta) => {
   return 0 - (t > 0 ? t + Math.log1p(e) : Math.log1p(e))
 }
 
+const bernoulliLogitScalar = (eta: Real): BernoulliLogitDistribution => {
+  if (typeof eta === "number") return new BernoulliLogitDistribution(requireFinite("BernoulliLogit", "eta", eta))
+  const d = new BernoulliLogitDistribution(requireFinite("BernoulliLogit", "eta", primal(eta)))
+  track(d, [eta])
+  return d
+}
+
+const BERNOULLILOGIT_BROADCAST: Spec = {
+  family: "BernoulliLogit",
+  parameters: ["eta"],
+  checks: ["finite"],
+  kernel: bernoulliLogitKernel,
+  element: (p0) => bernoulliLogitScalar(p0),
+  support: SUPPORT,
+  boolean: true
+}
+
 /**
  * A Bernoulli distribution on the log-odds scale; throws `InvalidDistributionError` unless `eta`
  * is finite. `eta` may be a differentiable value (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = BernoulliLogit(Ad.add(alpha, Ad.mul(beta, x)))
@@ -106,9 +127,9 @@ export const bernoulliLogitKernel: Kernel = (out, x, eta) => {
  * @category constructors
  * @since 0.2.0
  */
-export const BernoulliLogit = (eta: Real): BernoulliLogitDistribution => {
-  if (typeof eta === "number") return new BernoulliLogitDistribution(requireFinite("BernoulliLogit", "eta", eta))
-  const d = new BernoulliLogitDistribution(requireFinite("BernoulliLogit", "eta", primal(eta)))
-  track(d, [eta])
-  return d
+export function BernoulliLogit(eta: Reals): BroadcastDistribution
+export function BernoulliLogit(eta: Real): BernoulliLogitDistribution
+export function BernoulliLogit(eta: Real | Reals): BernoulliLogitDistribution | BroadcastDistribution {
+  if (typeof eta === "number") return bernoulliLogitScalar(eta)
+  return isArrayParameter(eta) ? broadcast(BERNOULLILOGIT_BROADCAST, [eta]) : bernoulliLogitScalar(eta as Real)
 }

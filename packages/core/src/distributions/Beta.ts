@@ -11,6 +11,7 @@ import { clampUnit, LOG_UNSCALE, MIN_POSITIVE, ONE_BELOW } from "../internal/lim
 import { betaSaddleConstant, betaSaddleDeviance, betaUsesSaddle, lbeta } from "../internal/saddlePoint.ts"
 import { logStandardGammaScaled, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Interval", lower: 0, upper: 1 }
 
@@ -149,9 +150,31 @@ export const betaKernel: Kernel = (out, x, alpha, beta) => {
   return betaSaddleConstant(alpha, beta) - betaSaddleDeviance(alpha, beta, x, 1 - x)
 }
 
+const betaScalar = (alpha: Real, beta: Real): BetaDistribution => {
+  if (typeof alpha === "number" && typeof beta === "number") {
+    return new BetaDistribution(requirePositive("Beta", "alpha", alpha), requirePositive("Beta", "beta", beta))
+  }
+  const d = new BetaDistribution(requirePositive("Beta", "alpha", primal(alpha)), requirePositive("Beta", "beta", primal(beta)))
+  track(d, [alpha, beta])
+  return d
+}
+
+const BETA_BROADCAST: Spec = {
+  family: "Beta",
+  parameters: ["alpha", "beta"],
+  checks: ["positive", "positive"],
+  kernel: betaKernel,
+  element: (p0, p1) => betaScalar(p0, p1),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A beta distribution; throws `InvalidDistributionError` unless `alpha` and `beta` are finite and > 0.
  * The parameters may be differentiable values (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = Beta(1, 1)
@@ -160,13 +183,12 @@ export const betaKernel: Kernel = (out, x, alpha, beta) => {
  * @category constructors
  * @since 0.1.0
  */
-export const Beta = (alpha: Real, beta: Real): BetaDistribution => {
-  if (typeof alpha === "number" && typeof beta === "number") {
-    return new BetaDistribution(requirePositive("Beta", "alpha", alpha), requirePositive("Beta", "beta", beta))
-  }
-  const d = new BetaDistribution(requirePositive("Beta", "alpha", primal(alpha)), requirePositive("Beta", "beta", primal(beta)))
-  track(d, [alpha, beta])
-  return d
+export function Beta(alpha: Reals, beta: Real | Reals): BroadcastDistribution
+export function Beta(alpha: Real, beta: Reals): BroadcastDistribution
+export function Beta(alpha: Real, beta: Real): BetaDistribution
+export function Beta(alpha: Real | Reals, beta: Real | Reals): BetaDistribution | BroadcastDistribution {
+  if (typeof alpha === "number" && typeof beta === "number") return betaScalar(alpha, beta)
+  return isArrayParameter(alpha) || isArrayParameter(beta) ? broadcast(BETA_BROADCAST, [alpha, beta]) : betaScalar(alpha as Real, beta as Real)
 }
 
 /**

@@ -9,6 +9,7 @@ import { isNumber, requireInteger, requireProbability, type Distribution, type S
 import { logBinomialKernel } from "../internal/saddlePoint.ts"
 import { sampleBinomial } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 /**
  * Binomial(n, p): mass C(n, k) p^k (1 − p)^(n−k) for k = 0, …, n.
@@ -93,9 +94,29 @@ export const binomialKernel: Kernel = (out, k, n, p) => {
   return lp > 0 ? 0 : lp
 }
 
+const binomialScalar = (n: number, p: Real): BinomialDistribution => {
+  if (typeof p === "number") return new BinomialDistribution(requireInteger("Binomial", "n", n, 0), requireProbability("Binomial", "p", p))
+  const d = new BinomialDistribution(requireInteger("Binomial", "n", n, 0), requireProbability("Binomial", "p", primal(p)))
+  track(d, [n, p])
+  return d
+}
+
+const BINOMIAL_BROADCAST: Spec = {
+  family: "Binomial",
+  parameters: ["n", "p"],
+  checks: ["count", "probability"],
+  kernel: binomialKernel,
+  element: (p0, p1) => binomialScalar(p0, p1),
+  support: { _tag: "Integers", lower: 0, upper: Infinity },
+  boolean: false
+}
+
 /**
  * A binomial distribution; throws `InvalidDistributionError` unless `n` is an integer ≥ 0 and
  * `p` is in [0, 1]. `p` may be a differentiable value (`Ad.Real`); `n` is a plain integer.
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = Binomial(20, 0.1)
@@ -104,9 +125,10 @@ export const binomialKernel: Kernel = (out, k, n, p) => {
  * @category constructors
  * @since 0.1.0
  */
-export const Binomial = (n: number, p: Real): BinomialDistribution => {
-  if (typeof p === "number") return new BinomialDistribution(requireInteger("Binomial", "n", n, 0), requireProbability("Binomial", "p", p))
-  const d = new BinomialDistribution(requireInteger("Binomial", "n", n, 0), requireProbability("Binomial", "p", primal(p)))
-  track(d, [n, p])
-  return d
+export function Binomial(n: Reals, p: Real | Reals): BroadcastDistribution
+export function Binomial(n: number, p: Reals): BroadcastDistribution
+export function Binomial(n: number, p: Real): BinomialDistribution
+export function Binomial(n: number | Reals, p: Real | Reals): BinomialDistribution | BroadcastDistribution {
+  if (typeof n === "number" && typeof p === "number") return binomialScalar(n, p)
+  return isArrayParameter(n) || isArrayParameter(p) ? broadcast(BINOMIAL_BROADCAST, [n, p]) : binomialScalar(n as number, p as Real)
 }

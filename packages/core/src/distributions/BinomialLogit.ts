@@ -11,6 +11,7 @@ import { isNumber, requireFinite, requireInteger, type Distribution, type Suppor
 import { logBinomialKernel } from "../internal/saddlePoint.ts"
 import { sampleBinomial } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 /**
  * The log mass log C(n, k) + k·log σ(η) + (n − k)·log σ(−η), by Loader's saddle-point form (as
@@ -111,9 +112,31 @@ export const binomialLogitKernel: Kernel = (out, k, n, eta) => {
   return logMass(k, n, p, q, 0 - softplusValue(-eta), 0 - softplusValue(eta))
 }
 
+const binomialLogitScalar = (n: number, eta: Real): BinomialLogitDistribution => {
+  if (typeof eta === "number") {
+    return new BinomialLogitDistribution(requireInteger("BinomialLogit", "n", n, 0), requireFinite("BinomialLogit", "eta", eta))
+  }
+  const d = new BinomialLogitDistribution(requireInteger("BinomialLogit", "n", n, 0), requireFinite("BinomialLogit", "eta", primal(eta)))
+  track(d, [n, eta])
+  return d
+}
+
+const BINOMIALLOGIT_BROADCAST: Spec = {
+  family: "BinomialLogit",
+  parameters: ["n", "eta"],
+  checks: ["count", "finite"],
+  kernel: binomialLogitKernel,
+  element: (p0, p1) => binomialLogitScalar(p0, p1),
+  support: { _tag: "Integers", lower: 0, upper: Infinity },
+  boolean: false
+}
+
 /**
  * A binomial distribution on the log-odds scale; throws `InvalidDistributionError` unless `n` is
  * an integer ≥ 0 and `eta` is finite. `eta` may be a differentiable value (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = BinomialLogit(20, Ad.add(alpha, Ad.mul(beta, dose)))
@@ -122,11 +145,10 @@ export const binomialLogitKernel: Kernel = (out, k, n, eta) => {
  * @category constructors
  * @since 0.2.0
  */
-export const BinomialLogit = (n: number, eta: Real): BinomialLogitDistribution => {
-  if (typeof eta === "number") {
-    return new BinomialLogitDistribution(requireInteger("BinomialLogit", "n", n, 0), requireFinite("BinomialLogit", "eta", eta))
-  }
-  const d = new BinomialLogitDistribution(requireInteger("BinomialLogit", "n", n, 0), requireFinite("BinomialLogit", "eta", primal(eta)))
-  track(d, [n, eta])
-  return d
+export function BinomialLogit(n: Reals, eta: Real | Reals): BroadcastDistribution
+export function BinomialLogit(n: number, eta: Reals): BroadcastDistribution
+export function BinomialLogit(n: number, eta: Real): BinomialLogitDistribution
+export function BinomialLogit(n: number | Reals, eta: Real | Reals): BinomialLogitDistribution | BroadcastDistribution {
+  if (typeof n === "number" && typeof eta === "number") return binomialLogitScalar(n, eta)
+  return isArrayParameter(n) || isArrayParameter(eta) ? broadcast(BINOMIALLOGIT_BROADCAST, [n, eta]) : binomialLogitScalar(n as number, eta as Real)
 }

@@ -9,6 +9,7 @@ import { isNumber, requireFinite, requirePositive, type Distribution, type Suppo
 import { locScale, logAbsDiff } from "../internal/limits.ts"
 import { log1pSquare } from "../internal/saddlePoint.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Real" }
 const LOG_PI = Math.log(Math.PI)
@@ -114,9 +115,31 @@ export const cauchyKernel: Kernel = (out, x, loc, scale) => {
   return lp > -Infinity ? lp : logProbFromLogs(x, loc, scale, logNorm)
 }
 
+const cauchyScalar = (loc: Real, scale: Real): CauchyDistribution => {
+  if (typeof loc === "number" && typeof scale === "number") {
+    return new CauchyDistribution(requireFinite("Cauchy", "loc", loc), requirePositive("Cauchy", "scale", scale))
+  }
+  const d = new CauchyDistribution(requireFinite("Cauchy", "loc", primal(loc)), requirePositive("Cauchy", "scale", primal(scale)))
+  track(d, [loc, scale])
+  return d
+}
+
+const CAUCHY_BROADCAST: Spec = {
+  family: "Cauchy",
+  parameters: ["loc", "scale"],
+  checks: ["finite", "positive"],
+  kernel: cauchyKernel,
+  element: (p0, p1) => cauchyScalar(p0, p1),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A Cauchy distribution; throws `InvalidDistributionError` unless `loc` is finite and `scale` > 0.
  * The parameters may be differentiable values (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = Cauchy(0, 2)
@@ -125,11 +148,10 @@ export const cauchyKernel: Kernel = (out, x, loc, scale) => {
  * @category constructors
  * @since 0.1.0
  */
-export const Cauchy = (loc: Real, scale: Real): CauchyDistribution => {
-  if (typeof loc === "number" && typeof scale === "number") {
-    return new CauchyDistribution(requireFinite("Cauchy", "loc", loc), requirePositive("Cauchy", "scale", scale))
-  }
-  const d = new CauchyDistribution(requireFinite("Cauchy", "loc", primal(loc)), requirePositive("Cauchy", "scale", primal(scale)))
-  track(d, [loc, scale])
-  return d
+export function Cauchy(loc: Reals, scale: Real | Reals): BroadcastDistribution
+export function Cauchy(loc: Real, scale: Reals): BroadcastDistribution
+export function Cauchy(loc: Real, scale: Real): CauchyDistribution
+export function Cauchy(loc: Real | Reals, scale: Real | Reals): CauchyDistribution | BroadcastDistribution {
+  if (typeof loc === "number" && typeof scale === "number") return cauchyScalar(loc, scale)
+  return isArrayParameter(loc) || isArrayParameter(scale) ? broadcast(CAUCHY_BROADCAST, [loc, scale]) : cauchyScalar(loc as Real, scale as Real)
 }

@@ -12,6 +12,7 @@ import { clampPositive, MIN_POSITIVE } from "../internal/limits.ts"
 import { bd0Product, gammaSaddleConstant } from "../internal/saddlePoint.ts"
 import { logStandardGamma, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Positive" }
 
@@ -119,9 +120,29 @@ export const chiSquaredKernel: Kernel = (out, x, df) => {
   return gammaSaddleConstant(k) - logX - bd0Product(k, 0.5, x)
 }
 
+const chiSquaredScalar = (df: Real): ChiSquaredDistribution => {
+  if (typeof df === "number") return new ChiSquaredDistribution(requirePositive("ChiSquared", "df", df))
+  const d = new ChiSquaredDistribution(requirePositive("ChiSquared", "df", primal(df)))
+  track(d, [df])
+  return d
+}
+
+const CHISQUARED_BROADCAST: Spec = {
+  family: "ChiSquared",
+  parameters: ["df"],
+  checks: ["positive"],
+  kernel: chiSquaredKernel,
+  element: (p0) => chiSquaredScalar(p0),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A chi-squared distribution; throws `InvalidDistributionError` unless `df` is finite and > 0.
  * The parameter may be a differentiable value (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = ChiSquared(2)
@@ -130,9 +151,9 @@ export const chiSquaredKernel: Kernel = (out, x, df) => {
  * @category constructors
  * @since 0.1.0
  */
-export const ChiSquared = (df: Real): ChiSquaredDistribution => {
-  if (typeof df === "number") return new ChiSquaredDistribution(requirePositive("ChiSquared", "df", df))
-  const d = new ChiSquaredDistribution(requirePositive("ChiSquared", "df", primal(df)))
-  track(d, [df])
-  return d
+export function ChiSquared(df: Reals): BroadcastDistribution
+export function ChiSquared(df: Real): ChiSquaredDistribution
+export function ChiSquared(df: Real | Reals): ChiSquaredDistribution | BroadcastDistribution {
+  if (typeof df === "number") return chiSquaredScalar(df)
+  return isArrayParameter(df) ? broadcast(CHISQUARED_BROADCAST, [df]) : chiSquaredScalar(df as Real)
 }

@@ -8,6 +8,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
@@ -83,9 +84,29 @@ export const exponentialKernel: Kernel = (out, x, rate) => {
   return Math.log(rate) - rate * x
 }
 
+const exponentialScalar = (rate: Real): ExponentialDistribution => {
+  if (typeof rate === "number") return new ExponentialDistribution(requirePositive("Exponential", "rate", rate))
+  const d = new ExponentialDistribution(requirePositive("Exponential", "rate", primal(rate)))
+  track(d, [rate])
+  return d
+}
+
+const EXPONENTIAL_BROADCAST: Spec = {
+  family: "Exponential",
+  parameters: ["rate"],
+  checks: ["positive"],
+  kernel: exponentialKernel,
+  element: (p0) => exponentialScalar(p0),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * An exponential distribution; throws `InvalidDistributionError` unless `rate` is finite and > 0.
  * The parameter may be a differentiable value (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = Exponential(0.5)
@@ -94,9 +115,9 @@ export const exponentialKernel: Kernel = (out, x, rate) => {
  * @category constructors
  * @since 0.1.0
  */
-export const Exponential = (rate: Real): ExponentialDistribution => {
-  if (typeof rate === "number") return new ExponentialDistribution(requirePositive("Exponential", "rate", rate))
-  const d = new ExponentialDistribution(requirePositive("Exponential", "rate", primal(rate)))
-  track(d, [rate])
-  return d
+export function Exponential(rate: Reals): BroadcastDistribution
+export function Exponential(rate: Real): ExponentialDistribution
+export function Exponential(rate: Real | Reals): ExponentialDistribution | BroadcastDistribution {
+  if (typeof rate === "number") return exponentialScalar(rate)
+  return isArrayParameter(rate) ? broadcast(EXPONENTIAL_BROADCAST, [rate]) : exponentialScalar(rate as Real)
 }

@@ -13,6 +13,7 @@ import { clampPositive, MIN_POSITIVE } from "../internal/limits.ts"
 import { bd0Product, gammaSaddleConstant } from "../internal/saddlePoint.ts"
 import { logStandardGamma, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 // Priors such as Gamma(2, 1) are rebuilt on every execution with the same shape: remember the
 // last log Γ(shape) (one entry, so parameters that vary cost one comparison more).
@@ -136,9 +137,31 @@ export const gammaKernel: Kernel = (out, x, shape, rate) => {
   return gammaSaddleConstant(shape) - logX - bd0Product(shape, rate, x)
 }
 
+const gammaScalar = (shape: Real, rate: Real): GammaDistribution => {
+  if (typeof shape === "number" && typeof rate === "number") {
+    return new GammaDistribution(requirePositive("Gamma", "shape", shape), requirePositive("Gamma", "rate", rate))
+  }
+  const d = new GammaDistribution(requirePositive("Gamma", "shape", primal(shape)), requirePositive("Gamma", "rate", primal(rate)))
+  track(d, [shape, rate])
+  return d
+}
+
+const GAMMA_BROADCAST: Spec = {
+  family: "Gamma",
+  parameters: ["shape", "rate"],
+  checks: ["positive", "positive"],
+  kernel: gammaKernel,
+  element: (p0, p1) => gammaScalar(p0, p1),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A gamma distribution; throws `InvalidDistributionError` unless `shape` and `rate` are finite and > 0.
  * The parameters may be differentiable values (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = Gamma(2, 1)
@@ -147,11 +170,10 @@ export const gammaKernel: Kernel = (out, x, shape, rate) => {
  * @category constructors
  * @since 0.1.0
  */
-export const Gamma = (shape: Real, rate: Real): GammaDistribution => {
-  if (typeof shape === "number" && typeof rate === "number") {
-    return new GammaDistribution(requirePositive("Gamma", "shape", shape), requirePositive("Gamma", "rate", rate))
-  }
-  const d = new GammaDistribution(requirePositive("Gamma", "shape", primal(shape)), requirePositive("Gamma", "rate", primal(rate)))
-  track(d, [shape, rate])
-  return d
+export function Gamma(shape: Reals, rate: Real | Reals): BroadcastDistribution
+export function Gamma(shape: Real, rate: Reals): BroadcastDistribution
+export function Gamma(shape: Real, rate: Real): GammaDistribution
+export function Gamma(shape: Real | Reals, rate: Real | Reals): GammaDistribution | BroadcastDistribution {
+  if (typeof shape === "number" && typeof rate === "number") return gammaScalar(shape, rate)
+  return isArrayParameter(shape) || isArrayParameter(rate) ? broadcast(GAMMA_BROADCAST, [shape, rate]) : gammaScalar(shape as Real, rate as Real)
 }

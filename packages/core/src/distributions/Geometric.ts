@@ -9,6 +9,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { fail, isNumber, type Distribution, type Support } from "../Distribution.ts"
 import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
 
@@ -91,9 +92,31 @@ export const geometricKernel: Kernel = (out, k, p) => {
   return Math.log(p) + k * Math.log1p(-p)
 }
 
+const geometricScalar = (p: Real): GeometricDistribution => {
+  if (typeof p === "number") return p > 0 && p <= 1 ? new GeometricDistribution(p) : fail("Geometric", "p", p, "must be a probability in (0, 1]")
+  const v = primal(p)
+  if (!(typeof v === "number" && v > 0 && v <= 1)) fail("Geometric", "p", v, "must be a probability in (0, 1]")
+  const d = new GeometricDistribution(v)
+  track(d, [p])
+  return d
+}
+
+const GEOMETRIC_BROADCAST: Spec = {
+  family: "Geometric",
+  parameters: ["p"],
+  checks: ["openProbability"],
+  kernel: geometricKernel,
+  element: (p0) => geometricScalar(p0),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A geometric distribution; throws `InvalidDistributionError` unless `p` is in (0, 1].
  * The parameter may be a differentiable value (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = Geometric(0.25)
@@ -102,11 +125,9 @@ export const geometricKernel: Kernel = (out, k, p) => {
  * @category constructors
  * @since 0.1.0
  */
-export const Geometric = (p: Real): GeometricDistribution => {
-  if (typeof p === "number") return p > 0 && p <= 1 ? new GeometricDistribution(p) : fail("Geometric", "p", p, "must be a probability in (0, 1]")
-  const v = primal(p)
-  if (!(typeof v === "number" && v > 0 && v <= 1)) fail("Geometric", "p", v, "must be a probability in (0, 1]")
-  const d = new GeometricDistribution(v)
-  track(d, [p])
-  return d
+export function Geometric(p: Reals): BroadcastDistribution
+export function Geometric(p: Real): GeometricDistribution
+export function Geometric(p: Real | Reals): GeometricDistribution | BroadcastDistribution {
+  if (typeof p === "number") return geometricScalar(p)
+  return isArrayParameter(p) ? broadcast(GEOMETRIC_BROADCAST, [p]) : geometricScalar(p as Real)
 }

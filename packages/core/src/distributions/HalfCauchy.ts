@@ -9,6 +9,7 @@ import { isNumber, requirePositive, type Distribution, type Support } from "../D
 import { MAX_FINITE } from "../internal/limits.ts"
 import { log1pSquare } from "../internal/saddlePoint.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
@@ -94,9 +95,29 @@ export const halfCauchyKernel: Kernel = (out, x, scale) => {
   return z < Infinity ? logNorm - log1pSquare(z) : logNorm - 2 * (Math.log(x) - Math.log(scale))
 }
 
+const halfCauchyScalar = (scale: Real): HalfCauchyDistribution => {
+  if (typeof scale === "number") return new HalfCauchyDistribution(requirePositive("HalfCauchy", "scale", scale))
+  const d = new HalfCauchyDistribution(requirePositive("HalfCauchy", "scale", primal(scale)))
+  track(d, [scale])
+  return d
+}
+
+const HALFCAUCHY_BROADCAST: Spec = {
+  family: "HalfCauchy",
+  parameters: ["scale"],
+  checks: ["positive"],
+  kernel: halfCauchyKernel,
+  element: (p0) => halfCauchyScalar(p0),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A half-Cauchy distribution; throws `InvalidDistributionError` unless `scale` is finite and > 0.
  * The parameter may be a differentiable value (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const tau = HalfCauchy(2.5)
@@ -105,9 +126,9 @@ export const halfCauchyKernel: Kernel = (out, x, scale) => {
  * @category constructors
  * @since 0.1.0
  */
-export const HalfCauchy = (scale: Real): HalfCauchyDistribution => {
-  if (typeof scale === "number") return new HalfCauchyDistribution(requirePositive("HalfCauchy", "scale", scale))
-  const d = new HalfCauchyDistribution(requirePositive("HalfCauchy", "scale", primal(scale)))
-  track(d, [scale])
-  return d
+export function HalfCauchy(scale: Reals): BroadcastDistribution
+export function HalfCauchy(scale: Real): HalfCauchyDistribution
+export function HalfCauchy(scale: Real | Reals): HalfCauchyDistribution | BroadcastDistribution {
+  if (typeof scale === "number") return halfCauchyScalar(scale)
+  return isArrayParameter(scale) ? broadcast(HALFCAUCHY_BROADCAST, [scale]) : halfCauchyScalar(scale as Real)
 }

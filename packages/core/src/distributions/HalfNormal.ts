@@ -8,6 +8,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { HALF_LOG_2PI, isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
@@ -85,9 +86,29 @@ export const halfNormalKernel: Kernel = (out, x, sigma) => {
   return Math.LN2 - Math.log(sigma) - HALF_LOG_2PI - 0.5 * z * z
 }
 
+const halfNormalScalar = (sigma: Real): HalfNormalDistribution => {
+  if (typeof sigma === "number") return new HalfNormalDistribution(requirePositive("HalfNormal", "sigma", sigma))
+  const d = new HalfNormalDistribution(requirePositive("HalfNormal", "sigma", primal(sigma)))
+  track(d, [sigma])
+  return d
+}
+
+const HALFNORMAL_BROADCAST: Spec = {
+  family: "HalfNormal",
+  parameters: ["sigma"],
+  checks: ["positive"],
+  kernel: halfNormalKernel,
+  element: (p0) => halfNormalScalar(p0),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A half-normal distribution; throws `InvalidDistributionError` unless `sigma` is finite and > 0.
  * The parameter may be a differentiable value (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = HalfNormal(2)
@@ -96,9 +117,9 @@ export const halfNormalKernel: Kernel = (out, x, sigma) => {
  * @category constructors
  * @since 0.1.0
  */
-export const HalfNormal = (sigma: Real): HalfNormalDistribution => {
-  if (typeof sigma === "number") return new HalfNormalDistribution(requirePositive("HalfNormal", "sigma", sigma))
-  const d = new HalfNormalDistribution(requirePositive("HalfNormal", "sigma", primal(sigma)))
-  track(d, [sigma])
-  return d
+export function HalfNormal(sigma: Reals): BroadcastDistribution
+export function HalfNormal(sigma: Real): HalfNormalDistribution
+export function HalfNormal(sigma: Real | Reals): HalfNormalDistribution | BroadcastDistribution {
+  if (typeof sigma === "number") return halfNormalScalar(sigma)
+  return isArrayParameter(sigma) ? broadcast(HALFNORMAL_BROADCAST, [sigma]) : halfNormalScalar(sigma as Real)
 }

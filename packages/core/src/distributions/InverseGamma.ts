@@ -12,6 +12,7 @@ import { clampPositive } from "../internal/limits.ts"
 import { bd0Quotient, gammaSaddleConstant } from "../internal/saddlePoint.ts"
 import { logStandardGamma, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Positive" }
 
@@ -109,18 +110,7 @@ export const inverseGammaKernel: Kernel = (out, x, shape, scale) => {
   return gammaSaddleConstant(shape) - logX - bd0Quotient(shape, scale, x)
 }
 
-/**
- * An inverse-gamma distribution; throws `InvalidDistributionError` unless `shape` and `scale`
- * are finite and > 0. The parameters may be differentiable values (`Ad.Real`).
- *
- * @example
- * const sigma2 = InverseGamma(2, 1)
- * sigma2.logProb(1) // −1
- *
- * @category constructors
- * @since 0.1.0
- */
-export const InverseGamma = (shape: Real, scale: Real): InverseGammaDistribution => {
+const inverseGammaScalar = (shape: Real, scale: Real): InverseGammaDistribution => {
   if (typeof shape === "number" && typeof scale === "number") {
     return new InverseGammaDistribution(requirePositive("InverseGamma", "shape", shape), requirePositive("InverseGamma", "scale", scale))
   }
@@ -130,4 +120,36 @@ export const InverseGamma = (shape: Real, scale: Real): InverseGammaDistribution
   )
   track(d, [shape, scale])
   return d
+}
+
+const INVERSEGAMMA_BROADCAST: Spec = {
+  family: "InverseGamma",
+  parameters: ["shape", "scale"],
+  checks: ["positive", "positive"],
+  kernel: inverseGammaKernel,
+  element: (p0, p1) => inverseGammaScalar(p0, p1),
+  support: SUPPORT,
+  boolean: false
+}
+
+/**
+ * An inverse-gamma distribution; throws `InvalidDistributionError` unless `shape` and `scale`
+ * are finite and > 0. The parameters may be differentiable values (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
+ *
+ * @example
+ * const sigma2 = InverseGamma(2, 1)
+ * sigma2.logProb(1) // −1
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export function InverseGamma(shape: Reals, scale: Real | Reals): BroadcastDistribution
+export function InverseGamma(shape: Real, scale: Reals): BroadcastDistribution
+export function InverseGamma(shape: Real, scale: Real): InverseGammaDistribution
+export function InverseGamma(shape: Real | Reals, scale: Real | Reals): InverseGammaDistribution | BroadcastDistribution {
+  if (typeof shape === "number" && typeof scale === "number") return inverseGammaScalar(shape, scale)
+  return isArrayParameter(shape) || isArrayParameter(scale) ? broadcast(INVERSEGAMMA_BROADCAST, [shape, scale]) : inverseGammaScalar(shape as Real, scale as Real)
 }

@@ -8,6 +8,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { locScale } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Real" }
 
@@ -98,9 +99,31 @@ export const laplaceKernel: Kernel = (out, x, loc, scale) => {
   return -Math.LN2 - Math.log(scale) - a
 }
 
+const laplaceScalar = (loc: Real, scale: Real): LaplaceDistribution => {
+  if (typeof loc === "number" && typeof scale === "number") {
+    return new LaplaceDistribution(requireFinite("Laplace", "loc", loc), requirePositive("Laplace", "scale", scale))
+  }
+  const d = new LaplaceDistribution(requireFinite("Laplace", "loc", primal(loc)), requirePositive("Laplace", "scale", primal(scale)))
+  track(d, [loc, scale])
+  return d
+}
+
+const LAPLACE_BROADCAST: Spec = {
+  family: "Laplace",
+  parameters: ["loc", "scale"],
+  checks: ["finite", "positive"],
+  kernel: laplaceKernel,
+  element: (p0, p1) => laplaceScalar(p0, p1),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A Laplace distribution; throws `InvalidDistributionError` unless `loc` is finite and `scale` > 0.
  * The parameters may be differentiable values (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = Laplace(1, 0.5)
@@ -109,11 +132,10 @@ export const laplaceKernel: Kernel = (out, x, loc, scale) => {
  * @category constructors
  * @since 0.1.0
  */
-export const Laplace = (loc: Real, scale: Real): LaplaceDistribution => {
-  if (typeof loc === "number" && typeof scale === "number") {
-    return new LaplaceDistribution(requireFinite("Laplace", "loc", loc), requirePositive("Laplace", "scale", scale))
-  }
-  const d = new LaplaceDistribution(requireFinite("Laplace", "loc", primal(loc)), requirePositive("Laplace", "scale", primal(scale)))
-  track(d, [loc, scale])
-  return d
+export function Laplace(loc: Reals, scale: Real | Reals): BroadcastDistribution
+export function Laplace(loc: Real, scale: Reals): BroadcastDistribution
+export function Laplace(loc: Real, scale: Real): LaplaceDistribution
+export function Laplace(loc: Real | Reals, scale: Real | Reals): LaplaceDistribution | BroadcastDistribution {
+  if (typeof loc === "number" && typeof scale === "number") return laplaceScalar(loc, scale)
+  return isArrayParameter(loc) || isArrayParameter(scale) ? broadcast(LAPLACE_BROADCAST, [loc, scale]) : laplaceScalar(loc as Real, scale as Real)
 }

@@ -9,6 +9,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { HALF_LOG_2PI, isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampPositive } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Positive" }
 
@@ -94,9 +95,31 @@ export const logNormalKernel: Kernel = (out, x, mu, sigma) => {
   return -Math.log(sigma) - HALF_LOG_2PI - lx - 0.5 * z * z
 }
 
+const logNormalScalar = (mu: Real, sigma: Real): LogNormalDistribution => {
+  if (typeof mu === "number" && typeof sigma === "number") {
+    return new LogNormalDistribution(requireFinite("LogNormal", "mu", mu), requirePositive("LogNormal", "sigma", sigma))
+  }
+  const d = new LogNormalDistribution(requireFinite("LogNormal", "mu", primal(mu)), requirePositive("LogNormal", "sigma", primal(sigma)))
+  track(d, [mu, sigma])
+  return d
+}
+
+const LOGNORMAL_BROADCAST: Spec = {
+  family: "LogNormal",
+  parameters: ["mu", "sigma"],
+  checks: ["finite", "positive"],
+  kernel: logNormalKernel,
+  element: (p0, p1) => logNormalScalar(p0, p1),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A log-normal distribution; throws `InvalidDistributionError` unless `mu` is finite and `sigma` > 0.
  * The parameters may be differentiable values (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = LogNormal(0, 0.5)
@@ -105,11 +128,10 @@ export const logNormalKernel: Kernel = (out, x, mu, sigma) => {
  * @category constructors
  * @since 0.1.0
  */
-export const LogNormal = (mu: Real, sigma: Real): LogNormalDistribution => {
-  if (typeof mu === "number" && typeof sigma === "number") {
-    return new LogNormalDistribution(requireFinite("LogNormal", "mu", mu), requirePositive("LogNormal", "sigma", sigma))
-  }
-  const d = new LogNormalDistribution(requireFinite("LogNormal", "mu", primal(mu)), requirePositive("LogNormal", "sigma", primal(sigma)))
-  track(d, [mu, sigma])
-  return d
+export function LogNormal(mu: Reals, sigma: Real | Reals): BroadcastDistribution
+export function LogNormal(mu: Real, sigma: Reals): BroadcastDistribution
+export function LogNormal(mu: Real, sigma: Real): LogNormalDistribution
+export function LogNormal(mu: Real | Reals, sigma: Real | Reals): LogNormalDistribution | BroadcastDistribution {
+  if (typeof mu === "number" && typeof sigma === "number") return logNormalScalar(mu, sigma)
+  return isArrayParameter(mu) || isArrayParameter(sigma) ? broadcast(LOGNORMAL_BROADCAST, [mu, sigma]) : logNormalScalar(mu as Real, sigma as Real)
 }

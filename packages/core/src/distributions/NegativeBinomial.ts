@@ -12,6 +12,7 @@ import { LOG_MAX_FINITE, MAX_FINITE } from "../internal/limits.ts"
 import { logBinomialKernel, logShare } from "../internal/saddlePoint.ts"
 import { logStandardGamma, samplePoisson, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
 
@@ -124,18 +125,7 @@ export const negativeBinomialKernel: Kernel = (out, k, r, p) => {
   return lp > 0 ? 0 : lp
 }
 
-/**
- * A negative binomial distribution; throws `InvalidDistributionError` unless `r` is finite
- * and > 0 and `p` is in (0, 1]. The parameters may be differentiable values (`Ad.Real`).
- *
- * @example
- * const d = NegativeBinomial(3, 0.4)
- * d.logProb(0) // 3·log 0.4
- *
- * @category constructors
- * @since 0.1.0
- */
-export const NegativeBinomial = (r: Real, p: Real): NegativeBinomialDistribution => {
+const negativeBinomialScalar = (r: Real, p: Real): NegativeBinomialDistribution => {
   if (typeof r === "number" && typeof p === "number") {
     requirePositive("NegativeBinomial", "r", r)
     if (!(p > 0 && p <= 1)) fail("NegativeBinomial", "p", p, "must be a probability in (0, 1]")
@@ -147,4 +137,36 @@ export const NegativeBinomial = (r: Real, p: Real): NegativeBinomialDistribution
   const d = new NegativeBinomialDistribution(rv, pv)
   track(d, [r, p])
   return d
+}
+
+const NEGATIVEBINOMIAL_BROADCAST: Spec = {
+  family: "NegativeBinomial",
+  parameters: ["r", "p"],
+  checks: ["positive", "openProbability"],
+  kernel: negativeBinomialKernel,
+  element: (p0, p1) => negativeBinomialScalar(p0, p1),
+  support: SUPPORT,
+  boolean: false
+}
+
+/**
+ * A negative binomial distribution; throws `InvalidDistributionError` unless `r` is finite
+ * and > 0 and `p` is in (0, 1]. The parameters may be differentiable values (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
+ *
+ * @example
+ * const d = NegativeBinomial(3, 0.4)
+ * d.logProb(0) // 3·log 0.4
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export function NegativeBinomial(r: Reals, p: Real | Reals): BroadcastDistribution
+export function NegativeBinomial(r: Real, p: Reals): BroadcastDistribution
+export function NegativeBinomial(r: Real, p: Real): NegativeBinomialDistribution
+export function NegativeBinomial(r: Real | Reals, p: Real | Reals): NegativeBinomialDistribution | BroadcastDistribution {
+  if (typeof r === "number" && typeof p === "number") return negativeBinomialScalar(r, p)
+  return isArrayParameter(r) || isArrayParameter(p) ? broadcast(NEGATIVEBINOMIAL_BROADCAST, [r, p]) : negativeBinomialScalar(r as Real, p as Real)
 }

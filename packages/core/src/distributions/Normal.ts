@@ -7,6 +7,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { HALF_LOG_2PI, isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampReal } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Real" }
 
@@ -16,6 +17,10 @@ const SUPPORT: Support = { _tag: "Real" }
  * **Details** Where x − mu overflows (|x|, |mu| near MAX_VALUE with opposite signs) `logProb`
  * works from the halves, so it is finite wherever the true log density is; a draw that
  * overflows is clamped to ±MAX_VALUE.
+ *
+ * @example
+ * const d = new NormalDistribution(0, 1)
+ * d.logProb(0) // −log(2π)/2 ≈ −0.9189
  *
  * @category constructors
  * @since 0.1.0
@@ -99,9 +104,31 @@ export const normalKernel: Kernel = (out, x, mu, sigma) => {
   return -Math.log(sigma) - HALF_LOG_2PI - 0.5 * z * z
 }
 
+const normalScalar = (mu: Real, sigma: Real): NormalDistribution => {
+  if (typeof mu === "number" && typeof sigma === "number") {
+    return new NormalDistribution(requireFinite("Normal", "mu", mu), requirePositive("Normal", "sigma", sigma))
+  }
+  const d = new NormalDistribution(requireFinite("Normal", "mu", primal(mu)), requirePositive("Normal", "sigma", primal(sigma)))
+  track(d, [mu, sigma])
+  return d
+}
+
+const NORMAL_BROADCAST: Spec = {
+  family: "Normal",
+  parameters: ["mu", "sigma"],
+  checks: ["finite", "positive"],
+  kernel: normalKernel,
+  element: (p0, p1) => normalScalar(p0, p1),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A normal distribution; throws `InvalidDistributionError` unless `mu` is finite and `sigma` > 0.
  * The parameters may be differentiable values (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = Normal(0, 2)
@@ -110,11 +137,10 @@ export const normalKernel: Kernel = (out, x, mu, sigma) => {
  * @category constructors
  * @since 0.1.0
  */
-export const Normal = (mu: Real, sigma: Real): NormalDistribution => {
-  if (typeof mu === "number" && typeof sigma === "number") {
-    return new NormalDistribution(requireFinite("Normal", "mu", mu), requirePositive("Normal", "sigma", sigma))
-  }
-  const d = new NormalDistribution(requireFinite("Normal", "mu", primal(mu)), requirePositive("Normal", "sigma", primal(sigma)))
-  track(d, [mu, sigma])
-  return d
+export function Normal(mu: Reals, sigma: Real | Reals): BroadcastDistribution
+export function Normal(mu: Real, sigma: Reals): BroadcastDistribution
+export function Normal(mu: Real, sigma: Real): NormalDistribution
+export function Normal(mu: Real | Reals, sigma: Real | Reals): NormalDistribution | BroadcastDistribution {
+  if (typeof mu === "number" && typeof sigma === "number") return normalScalar(mu, sigma)
+  return isArrayParameter(mu) || isArrayParameter(sigma) ? broadcast(NORMAL_BROADCAST, [mu, sigma]) : normalScalar(mu as Real, sigma as Real)
 }

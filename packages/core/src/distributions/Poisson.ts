@@ -9,6 +9,7 @@ import { fail, isNumber, type Distribution, type Support } from "../Distribution
 import { poissonLogPmf } from "../internal/saddlePoint.ts"
 import { samplePoisson } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
 
@@ -84,18 +85,7 @@ export const poissonKernel: Kernel = (out, k, rate) => {
   return lp > 0 ? 0 : lp
 }
 
-/**
- * A Poisson distribution; throws `InvalidDistributionError` unless `rate` is finite and ≥ 0.
- * The rate may be a differentiable value (`Ad.Real`).
- *
- * @example
- * const d = Poisson(4)
- * d.variance() // 4
- *
- * @category constructors
- * @since 0.1.0
- */
-export const Poisson = (rate: Real): PoissonDistribution => {
+const poissonScalar = (rate: Real): PoissonDistribution => {
   if (typeof rate === "number") {
     return rate >= 0 && rate < Infinity ? new PoissonDistribution(rate) : fail("Poisson", "rate", rate, "must be a finite number >= 0")
   }
@@ -104,4 +94,35 @@ export const Poisson = (rate: Real): PoissonDistribution => {
   const d = new PoissonDistribution(r)
   track(d, [rate])
   return d
+}
+
+const POISSON_BROADCAST: Spec = {
+  family: "Poisson",
+  parameters: ["rate"],
+  checks: ["nonNegative"],
+  kernel: poissonKernel,
+  element: (p0) => poissonScalar(p0),
+  support: SUPPORT,
+  boolean: false
+}
+
+/**
+ * A Poisson distribution; throws `InvalidDistributionError` unless `rate` is finite and ≥ 0.
+ * The rate may be a differentiable value (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
+ *
+ * @example
+ * const d = Poisson(4)
+ * d.variance() // 4
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export function Poisson(rate: Reals): BroadcastDistribution
+export function Poisson(rate: Real): PoissonDistribution
+export function Poisson(rate: Real | Reals): PoissonDistribution | BroadcastDistribution {
+  if (typeof rate === "number") return poissonScalar(rate)
+  return isArrayParameter(rate) ? broadcast(POISSON_BROADCAST, [rate]) : poissonScalar(rate as Real)
 }

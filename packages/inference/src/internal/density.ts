@@ -12,6 +12,7 @@ import * as Ad from "@fugue/core/Ad"
 import type { Address } from "@fugue/core/Address"
 import * as Bijection from "@fugue/core/Bijection"
 import type { Distribution, Support } from "@fugue/core/Distribution"
+import { BroadcastDistribution, type Reals } from "@fugue/core/distributions/Broadcast"
 import type { Rng } from "@fugue/core/Rng"
 import { PointMass, Scaled } from "@fugue/runtime/Combinators"
 import type { Handler } from "@fugue/runtime/Handler"
@@ -196,13 +197,15 @@ const sameSupport = (a: Support, b: Support): boolean => {
     case "Simplex":
     case "RealVector":
       return a.dimension === (b as typeof a).dimension
+    case "Product":
+      return a.length === (b as typeof a).length && sameSupport(a.element, (b as typeof a).element)
     default:
       return true
   }
 }
 
 const describeSupport = (s: Support): string =>
-  s._tag === "Interval" ? `(${s.lower}, ${s.upper})` : "dimension" in s ? `${s._tag}(${s.dimension})` : s._tag
+  s._tag === "Interval" ? `(${s.lower}, ${s.upper})` : s._tag === "Product" ? `${describeSupport(s.element)}^${s.length}` : "dimension" in s ? `${s._tag}(${s.dimension})` : s._tag
 
 /** Checks the k-th visited site against the discovered structure. */
 const checkSite = (sites: ReadonlyArray<Site>, k: number, address: Address, dist: Distribution<unknown>): Site => {
@@ -211,7 +214,7 @@ const checkSite = (sites: ReadonlyArray<Site>, k: number, address: Address, dist
   if (site.address !== address) {
     throw new StructureChangedError({ address, reason: `site ${k} was "${site.address}" in the first run` })
   }
-  if (site.support._tag !== dist.support._tag || ("dimension" in site.support && !sameSupport(site.support, dist.support))) {
+  if (site.support._tag !== dist.support._tag || (("dimension" in site.support || site.support._tag === "Product") && !sameSupport(site.support, dist.support))) {
     throw new StructureChangedError({ address, reason: `its support is ${describeSupport(dist.support)}, was ${describeSupport(site.support)}` })
   }
   return site
@@ -417,6 +420,8 @@ export class TapeHandler implements Handler<Ad.Real> {
   private dcursor = 0
   private segment = -1
   private leaves: Array<Ad.Node | undefined> = []
+  /** The leaves of vector sites' coordinates, by unconstrained index. */
+  private slotLeaves: Array<Ad.Node | undefined> = []
   private pre: Array<Ad.Real> = []
   private segments: Array<Array<Ad.Real>> = []
   constructor(sites: ReadonlyArray<Site>, tape: Ad.Tape, discrete: ReadonlyArray<DiscreteSite> = []) {
@@ -434,6 +439,7 @@ export class TapeHandler implements Handler<Ad.Real> {
     this.segment = -1
     if (run === 0) {
       this.leaves = []
+      this.slotLeaves = []
       this.pre = []
       this.segments = Array.from({ length: this.discrete.length * this.K }, () => [])
     }
@@ -464,6 +470,10 @@ export class TapeHandler implements Handler<Ad.Real> {
     }
     if (k === 0) return 0
     const operands = this.tape.distributions.get(d)
+    if (d instanceof BroadcastDistribution) {
+      const lp = this.broadcastScore(d, operands as ReadonlyArray<Ad.Real | Reals> | undefined, x)
+      return k === 1 ? lp : Ad.mul(k, lp)
+    }
     if (operands === undefined && !Ad.isNode(x)) return k * d.logProb(x)
     const kernel = d.logProbKernel
     if (kernel === undefined || d.kernelParameters === undefined) {
@@ -473,6 +483,31 @@ export class TapeHandler implements Handler<Ad.Real> {
     if (typeof xr !== "number" && !Ad.isNode(xr)) throw new NoGradient(`the value at "${address}" is not a scalar`)
     const lp = this.tape.kernel(kernel, xr, operands ?? d.kernelParameters())
     return k === 1 ? lp : Ad.mul(k, lp)
+  }
+  /**
+   * Σᵢ log p(xᵢ | θᵢ) of a broadcast family on the tape: plain numbers when neither the values
+   * nor the parameters are differentiable, else one kernel node per coordinate.
+   */
+  private broadcastScore(d: BroadcastDistribution, operands: ReadonlyArray<Ad.Real | Reals> | undefined, x: unknown): Ad.Real {
+    const xs = x as ArrayLike<Ad.Real | boolean>
+    let anyNode = operands !== undefined
+    if (!anyNode) for (let i = 0; i < xs.length && !anyNode; i++) anyNode = Ad.isNode(xs[i])
+    if (!anyNode) return d.logProb(x as ArrayLike<number>)
+    if (xs.length !== d.length) return -Infinity
+    const kernel = d.spec.kernel
+    const params: Array<Ad.Real> = []
+    const terms: Array<Ad.Real> = []
+    const count = d.values.length
+    for (let i = 0; i < d.length; i++) {
+      params.length = 0
+      for (let k = 0; k < count; k++) {
+        const p = operands === undefined ? undefined : operands[k]
+        params.push(p === undefined ? d.parameter(k, i) : typeof p === "number" || Ad.isNode(p) ? p : (p as Reals)[i]!)
+      }
+      const xi = xs[i]!
+      terms.push(this.tape.kernel(kernel, typeof xi === "boolean" ? (xi ? 1 : 0) : xi, params))
+    }
+    return Ad.sum(terms)
   }
   sample<T>(address: Address, dist: Distribution<T>): T {
     if (dist instanceof PointMass) {
@@ -489,6 +524,20 @@ export class TapeHandler implements Handler<Ad.Real> {
       return v as T
     }
     const site = checkSite(this.sites, this.cursor++, address, dist as Distribution<unknown>)
+    if (dist instanceof BroadcastDistribution) {
+      // a product of scalar bijections: one leaf per coordinate, each with its own Jacobian
+      const element = (Bijection.of(dist.support) as Bijection.Vector | undefined)?.element
+      if (element === undefined) throw new NoGradient(`"${address}" is a ${dist.family} vector site without a scalar transform per coordinate`)
+      const xs: Array<Ad.Real> = []
+      for (let i = 0; i < site.dimension; i++) {
+        const slot = site.offset + i
+        const u = this.slotLeaves[slot] ?? (this.slotLeaves[slot] = this.tape.leaf(slot, this.q[slot]!))
+        xs.push(element.forwardReal(u))
+        this.terms.push(element.logJacobianReal(u))
+      }
+      this.terms.push(this.score(address, dist as Distribution<unknown>, xs))
+      return xs as unknown as T
+    }
     if (site.dimension !== 1 || site.shape.length !== 0) {
       throw new NoGradient(`"${address}" is a vector site (${site.family}); the tape differentiates scalar sites only`)
     }
