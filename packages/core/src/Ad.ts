@@ -125,24 +125,43 @@ export class StaleNodeError extends Data.TaggedError("StaleNodeError")<{ readonl
 // ─── op codes (the compiler in @fugue/inference reads them) ──────────────────────────────────
 /** An input of the recording (an unconstrained coordinate). */
 export const LEAF = 0
+/** binary: a + b. */
 export const ADD = 1
+/** binary: a − b. */
 export const SUB = 2
+/** binary: a · b. */
 export const MUL = 3
+/** binary: a / b. */
 export const DIV = 4
+/** unary: −a. */
 export const NEG = 5
+/** unary: eᵃ. */
 export const EXP = 6
+/** unary: log a. */
 export const LOG = 7
+/** unary: log(1 + a). */
 export const LOG1P = 8
+/** unary: eᵃ − 1. */
 export const EXPM1 = 9
+/** unary: √a. */
 export const SQRT = 10
+/** unary: a². */
 export const SQUARE = 11
+/** binary: aᵇ. */
 export const POW = 12
+/** unary: |a|. */
 export const ABS = 13
+/** unary: sin a. */
 export const SIN = 14
+/** unary: cos a. */
 export const COS = 15
+/** unary: tanh a. */
 export const TANH = 16
+/** unary: 1 / (1 + e^−a). */
 export const LOGISTIC = 17
+/** unary: log σ(a) = −softplus(−a). */
 export const LOG_SIGMOID = 18
+/** unary: log(1 + eᵃ). */
 export const SOFTPLUS = 19
 /** n-ary: Σ operands. */
 export const SUM = 20
@@ -153,9 +172,21 @@ export const LOG_SUM_EXP = 22
 /** n-ary: a family kernel (`kernels[aux]`) at (x, p0, p1, p2). */
 export const KERNEL = 23
 
-/** log(1 + e^x), without overflow. */
+/**
+ * log(1 + e^x), without overflow.
+ *
+ * @example
+ * Ad.softplusValue(0)    // log 2 ≈ 0.6931
+ * Ad.softplusValue(1000) // 1000 (e^1000 would overflow)
+ */
 export const softplusValue = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))
-/** 1 / (1 + e^−x), without overflow. */
+/**
+ * 1 / (1 + e^−x), without overflow.
+ *
+ * @example
+ * Ad.logisticValue(0)   // 0.5
+ * Ad.logisticValue(800) // 1 (e^800 would overflow)
+ */
 export const logisticValue = (x: number): number => {
   if (x >= 0) return 1 / (1 + Math.exp(-x))
   const e = Math.exp(x)

@@ -204,6 +204,11 @@ export const streams = (seed: number, n: number): Array<Rng> => {
 /**
  * Thrown by a scripted source that has run out of uniforms.
  *
+ * @example
+ * const rng = Rng.fromUniforms([0.5])
+ * rng.uniform() // 0.5
+ * rng.uniform() // throws ScriptExhaustedError
+ *
  * @category errors
  * @since 0.1.0
  */

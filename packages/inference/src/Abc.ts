@@ -61,7 +61,11 @@ const SMC = "ABC-SMC"
  * @since 0.2.0
  */
 export const SimulationError = Simulation.SimulationError
-/** @since 0.2.0 */
+/**
+ * The type of a `SimulationError`.
+ *
+ * @since 0.2.0
+ */
 export type SimulationError = Simulation.SimulationError
 
 /**

@@ -16,8 +16,9 @@ import { renameSync, rmSync, writeFileSync } from "node:fs"
 import { Data, Effect } from "effect"
 import type { Posterior } from "./Posterior.ts"
 
-/** The lossless format's name and version. */
+/** The lossless format's name, written as `format` in every file `toJSON` produces. */
 export const FORMAT = "fugue-posterior"
+/** The lossless format's version: `fromJSON` reads this version only. */
 export const VERSION = 1
 
 /**
