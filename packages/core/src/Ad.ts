@@ -616,7 +616,44 @@ export class Tape {
  * @since 0.2.0
  */
 export const track = (dist: object, operands: ReadonlyArray<Real>): void => {
-  if (recording !== undefined) recording.distributions.set(dist, operands)
+  const tape = recording
+  if (tape === undefined) return
+  tape.distributions.set(dist, operands)
+  // The gradient handler scores such a distribution through its kernel. Anything else that turns
+  // it into a number (the model calling `logProb`, `mean`, `sample` itself) reads its parameters'
+  // primal values, and the tape would record the result as a constant: a silent wrong gradient.
+  // Those reads count as an escape of the first differentiable operand (the density then falls
+  // back to finite differences, naming that operand's site).
+  const first = firstNode(operands)
+  if (first === undefined) return
+  const target = dist as Record<string, unknown>
+  for (const name of NUMERIC_READS) {
+    const method = target[name]
+    if (typeof method !== "function") continue
+    Object.defineProperty(dist, name, {
+      configurable: true,
+      writable: true,
+      value: function(this: unknown, ...args: Array<unknown>): unknown {
+        tape.escape(first)
+        return (method as (...a: Array<unknown>) => unknown).apply(this, args)
+      }
+    })
+  }
+}
+
+/** The methods of a distribution whose results depend on its parameters' values as numbers. */
+const NUMERIC_READS = ["logProb", "logProbEach", "logProbLogit", "sample", "mean", "variance"] as const
+
+/** The first node among operands (arrays of operands searched too). */
+const firstNode = (operands: ReadonlyArray<unknown>): Node | undefined => {
+  for (const o of operands) {
+    if (o instanceof Node) return o
+    if (typeof o === "object" && o !== null && (Array.isArray(o) || ArrayBuffer.isView(o))) {
+      const xs = o as ArrayLike<unknown>
+      for (let i = 0; i < xs.length; i++) if (xs[i] instanceof Node) return xs[i] as Node
+    }
+  }
+  return undefined
 }
 
 /**

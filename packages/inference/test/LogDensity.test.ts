@@ -11,7 +11,10 @@ import { Ad, addr, BernoulliLogit, Beta, Dirichlet, factor, Gamma, Normal, obser
 import type { Model } from "@fugue/core/Model"
 import * as Combinators from "@fugue/runtime/Combinators"
 import fc from "fast-check"
+import * as Diagnostics from "../src/Diagnostics.ts"
 import * as LogDensity from "../src/LogDensity.ts"
+import * as Mh from "../src/Mh.ts"
+import * as Posterior from "../src/Posterior.ts"
 import { InvalidOptionsError } from "../src/Options.ts"
 
 fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20261201) })
@@ -161,6 +164,34 @@ describe("LogDensity.make", () => {
     expect(Math.abs(g[0]! - (-(0.3) + (0.5 - 1.3) / sigma ** 2))).toBeLessThan(1e-6)
     expect(() => LogDensity.make(model, { gradient: "compiled" })).toThrow(LogDensity.GradientUnavailableError)
   })
+
+  it("a distribution built from differentiable values and read as a number (logProb in a factor) is an escape, not a constant", () => {
+    // factor(½ log N(3; mu, 1)) tempers the likelihood: the gradient must see mu through it.
+    // Recorded as a constant it would be the prior's alone (a silent wrong answer, found by a
+    // user of the examples); as an escape the density falls back to finite differences.
+    const model: Model<void> = function*() {
+      const mu = yield* sample("mu", Normal(0, 10))
+      yield* factor(0.5 * Normal(mu, 1).logProb(3))
+    }
+    const ld = LogDensity.make(model)
+    expect(ld.gradientSource).toBe("finite-differences")
+    expect(ld.gradientReason).toContain('"mu"')
+    // d/dmu [log N(mu; 0, 10) + ½ log N(3; mu, 1)] = −mu/100 + (3 − mu)/2
+    const g = new Float64Array(1)
+    ld.logDensityGradient(new Float64Array([1]), g)
+    expect(Math.abs(g[0]! - (-1 / 100 + 1))).toBeLessThan(1e-6)
+    // a broadcast family read as a number escapes the same way
+    const vectorised: Model<void> = function*() {
+      const mu = yield* sample("mu", Normal(0, 10))
+      yield* factor(0.5 * Normal([mu, mu], 1).logProb([3, 3]))
+    }
+    expect(LogDensity.make(vectorised).gradientSource).toBe("finite-differences")
+    // and MH, which steps on the compiled density where it can, samples the tempered posterior:
+    // N(mu; 0, 10²)·N(mu; 3, 2) has mean 3·100/102 (within 4 MCSE)
+    const post = Mh.runUnsafe(model, { samples: 20_000, seed: 1 })
+    const mcse = Diagnostics.mcse(Posterior.chainsOf(post, "mu"))!
+    expect(Math.abs(Posterior.mean(post, "mu") - 300 / 102)).toBeLessThan(4 * mcse)
+  }, 30_000)
 
   it("a discrete latent site is a DiscreteLatentError naming it", () => {
     const model: Model<void> = function*() {

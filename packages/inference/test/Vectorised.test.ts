@@ -74,7 +74,7 @@ describe("vectorised observations", () => {
     for (const [v, l] of [[vectorised, loop], [vectorisedNoise, loopNoise]] as const) {
       const dv = LogDensity.make(v), dl = LogDensity.make(l)
       expect(dv.dimension).toBe(dl.dimension)
-      expect(dv.gradientSource).not.toBe("finiteDifferences")
+      expect(dv.gradientSource).not.toBe("finite-differences")
       const g1 = new Float64Array(dv.dimension), g2 = new Float64Array(dl.dimension)
       const r = Rng.make(9)
       for (let k = 0; k < 20; k++) {
@@ -141,7 +141,7 @@ describe("latent broadcast sites", () => {
     const ld = LogDensity.make(model)
     expect(ld.dimension).toBe(3)
     expect(ld.sites[0]!.shape).toEqual([3])
-    expect(ld.gradientSource).not.toBe("finiteDifferences")
+    expect(ld.gradientSource).not.toBe("finite-differences")
     const post = Nuts.runUnsafe(model, { samples: 1000, warmup: 500, chains: 2, seed: 3 })
     for (let i = 0; i < 3; i++) {
       const site = `beta[${i}]`

@@ -148,14 +148,23 @@ export class PointMass<T> implements Distribution<T> {
   readonly support: Distribution<T>["support"]
   readonly base: Distribution<T>
   readonly value: T
-  readonly scoreAs: number
-  constructor(base: Distribution<T>, value: T, scoreAs: number) {
+  private score: number | undefined
+  /**
+   * `scoreAs` defaults to base.logProb(value), computed when first needed: a substituted site
+   * under the gradient handler is scored through its family's kernel instead, and reading the
+   * log probability of a distribution built from differentiable values would count as an escape.
+   */
+  constructor(base: Distribution<T>, value: T, scoreAs?: number) {
     this.family = base.family
     this.kind = base.kind
     this.support = base.support
     this.base = base
     this.value = value
-    this.scoreAs = scoreAs
+    this.score = scoreAs
+  }
+  /** The log probability the fixed value is scored with (the base distribution's, unless given). */
+  get scoreAs(): number {
+    return this.score ?? (this.score = this.base.logProb(this.value))
   }
   sample(): T {
     return this.value
@@ -277,7 +286,7 @@ export const substitute = <Out>(
       if (value !== value || !dist.isValue(value)) {
         throw new InvalidCombinatorError({ combinator: "substitute", argument: `values["${address}"]`, value, reason: `${dist.family} takes ${dist.kind} values` })
       }
-      return handler.sample(address, new PointMass(dist, value, dist.logProb(value)))
+      return handler.sample(address, new PointMass(dist, value))
     },
     observe: (address, dist, value) => handler.observe(address, dist, value),
     factor: (logWeight) => handler.factor(logWeight),
@@ -403,7 +412,7 @@ export const seed = <Out>(handler: Handler<Out>, rng: Rng): Handler<Out> => {
 const seedWith = <Out>(handler: Handler<Out>, rng: Rng): Handler<Out> => ({
   sample<T>(address: Address, dist: Distribution<T>): T {
     const value = dist.sample(rng)
-    return handler.sample(address, new PointMass(dist, value, dist.logProb(value)))
+    return handler.sample(address, new PointMass(dist, value))
   },
   observe: (address, dist, value) => handler.observe(address, dist, value),
   factor: (logWeight) => handler.factor(logWeight),
