@@ -3,8 +3,8 @@
 //
 // The valid keys come from the library itself: every algorithm rejects an unknown key with an
 // InvalidOptionsError whose reason lists the keys it checks against ("(valid: samples, warmup, …)"),
-// the same list the check uses, so we call each one with a probe key and read that list. Report and
-// Export do not check their keys; for them we read the option interface from the source file.
+// the same list the check uses, so we call each one with a probe key and read that list. For Report
+// and Export the option interface in the source file must name the same keys as well.
 // The stats fields come from tiny real runs (Object.keys of `posterior.stats` or of the result).
 import { describe, expect, it } from "@effect/vitest"
 import { Ad, Bernoulli, Normal, observe, Rng, sample } from "@fugue/core"
@@ -12,6 +12,7 @@ import {
   Abc,
   Diagnostics,
   Enumerate,
+  Export,
   Hmc,
   InvalidOptionsError,
   Is,
@@ -20,6 +21,7 @@ import {
   Mh,
   Nuts,
   Predictive,
+  Report,
   Smc,
   Tempered,
   Vi
@@ -100,7 +102,13 @@ const validKeys = (call: () => unknown): Array<string> => {
   throw new Error("an unknown option was accepted")
 }
 
-/** The fields of `interface <name> { … }` in a source file (Report and Export check no keys). */
+/** `checked`, after asserting that the option interface names the same keys. */
+const sameKeys = (checked: Array<string>, declared: ReadonlyArray<string>): Array<string> => {
+  expect([...checked].sort()).toEqual([...declared].sort())
+  return checked
+}
+
+/** The fields of `interface <name> { … }` in a source file. */
 const interfaceKeys = (source: string, name: string): Array<string> => {
   const start = source.indexOf(`export interface ${name} {`)
   if (start < 0) throw new Error(`interface ${name} not found`)
@@ -191,8 +199,8 @@ const entries: Record<string, Entry> = {
     ],
     fields: () => keysOf(Diagnostics.summary(nutsPost())[0]!)
   },
-  "Report.html": { keys: () => interfaceKeys(sourceOf("Report"), "Options") },
-  "Export.toArviz": { keys: () => interfaceKeys(sourceOf("Export"), "ArvizOptions") },
+  "Report.html": { keys: () => sameKeys(validKeys(() => Report.html(nutsPost(), probe)), interfaceKeys(sourceOf("Report"), "Options")) },
+  "Export.toArviz": { keys: () => sameKeys(validKeys(() => Export.toArviz(nutsPost(), probe)), interfaceKeys(sourceOf("Export"), "ArvizOptions")) },
   Loo: {
     keys: () => [],
     fields: () => {

@@ -634,10 +634,32 @@ export const track = (dist: object, operands: ReadonlyArray<Real>): void => {
       configurable: true,
       writable: true,
       value: function(this: unknown, ...args: Array<unknown>): unknown {
-        tape.escape(first)
+        if (libraryReads === 0) tape.escape(first)
         return (method as (...a: Array<unknown>) => unknown).apply(this, args)
       }
     })
+  }
+}
+
+let libraryReads = 0
+
+/**
+ * Runs `f`, in which the library itself (not the model) reads distributions built from
+ * differentiable values as numbers (a guide's draw whose log density is then taped through the
+ * kernel): such reads are not escapes.
+ *
+ * @example
+ * const value = Ad.libraryRead(() => dist.sample(rng))
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export const libraryRead = <A>(f: () => A): A => {
+  libraryReads++
+  try {
+    return f()
+  } finally {
+    libraryReads--
   }
 }
 

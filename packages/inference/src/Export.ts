@@ -14,6 +14,7 @@
 import { randomBytes } from "node:crypto"
 import { renameSync, rmSync, writeFileSync } from "node:fs"
 import { Data, Effect } from "effect"
+import { checkKeys } from "./Options.ts"
 import type { Posterior } from "./Posterior.ts"
 
 /** The lossless format's name, written as `format` in every file `toJSON` produces. */
@@ -127,6 +128,8 @@ const SAMPLE_STATS: ReadonlyArray<readonly [string, string]> = [
 
 const chainsOf = (posterior: Posterior<unknown>, site: string): ReadonlyArray<Float64Array> => posterior.draws.get(site)!
 
+const ARVIZ_KEYS: ReadonlyArray<string> = ["observedData", "logLikelihood"]
+
 /**
  * The posterior as ArviZ's dictionary: every site, indexed sites gathered into vector variables
  * (dims `<name>_dim_0`), NUTS / HMC sample statistics under ArviZ's names (else `lp` from the log
@@ -142,6 +145,7 @@ const chainsOf = (posterior: Posterior<unknown>, site: string): ReadonlyArray<Fl
  * @since 0.2.0
  */
 export const toArviz = (posterior: Posterior<unknown>, options: ArvizOptions = {}): Arviz => {
+  checkKeys("Export.toArviz", options, ARVIZ_KEYS)
   const chains = posterior.logWeights.length
   const draws = chains > 0 ? posterior.logWeights[0]!.length : 0
   const coords: Record<string, Array<number>> = {

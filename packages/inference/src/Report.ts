@@ -17,6 +17,7 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import * as Diagnostics from "./Diagnostics.ts"
 import * as Export from "./Export.ts"
+import { checkKeys } from "./Options.ts"
 import type { Posterior } from "./Posterior.ts"
 
 /**
@@ -82,6 +83,8 @@ const longData = (posterior: Posterior<unknown>, sites: ReadonlyArray<string>, m
   return records
 }
 
+const OPTION_KEYS: ReadonlyArray<string> = ["title", "sites", "pairs", "maxDraws"]
+
 /**
  * The report as HTML text.
  *
@@ -92,6 +95,7 @@ const longData = (posterior: Posterior<unknown>, sites: ReadonlyArray<string>, m
  * @since 0.2.0
  */
 export const html = (posterior: Posterior<unknown>, options: Options = {}): string => {
+  checkKeys("Report", options, OPTION_KEYS)
   const title = options.title ?? `${posterior.algorithm} posterior`
   const sites = (options.sites ?? posterior.sites.slice(0, 12)).filter((s) => posterior.draws.has(s))
   const pairs = (options.pairs ?? sites.slice(0, 3)).filter((s) => posterior.draws.has(s))

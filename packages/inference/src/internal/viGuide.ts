@@ -78,7 +78,7 @@ class GuideHandler implements Handler<Ad.Real> {
   }
   sample<T>(address: Address, dist: Distribution<T>): T {
     if (this.values.has(address)) throw new DuplicateAddressError({ address })
-    const value = dist.sample(this.rng)
+    const value = Ad.libraryRead(() => dist.sample(this.rng))
     this.values.set(address, value)
     const tape = this.tape
     const operands = tape?.distributions.get(dist)
