@@ -2,7 +2,7 @@
  * Runs every benchmark suite (`pnpm bench`) and writes `benchmarks/results/<suite>.md`. Each
  * suite runs in its own Node process, so one suite's JIT state (a call site that has seen many
  * handler classes) and heap never colour another's numbers. Pass suite names to run a subset:
- * `node src/main.ts handler inference`. Suites: handler, memory, inference, gradient, nuts, enumerate, vi, workers, profile.
+ * `node src/main.ts handler inference`. Suites: handler, memory, inference, gradient, vectorised, nuts, enumerate, vi, workers, profile.
  *
  * @since 0.1.0
  */
@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process"
 import { join } from "node:path"
 import { packageRoot } from "./report.ts"
 
-const SUITES = ["handler", "memory", "inference", "gradient", "nuts", "enumerate", "vi", "workers", "profile"] as const
+const SUITES = ["handler", "memory", "inference", "gradient", "vectorised", "nuts", "enumerate", "vi", "workers", "profile"] as const
 
 const requested = process.argv.slice(2)
 const unknown = requested.filter((s) => !(SUITES as ReadonlyArray<string>).includes(s))

@@ -18,7 +18,7 @@
  *
  * @since 0.2.0
  */
-import { isNode, primal, track, type Kernel, type Real } from "../Ad.ts"
+import { isNode, Node, primal, track, type Kernel, type Real } from "../Ad.ts"
 import { fail, type Distribution, type Support } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
 
@@ -68,6 +68,11 @@ export interface Spec {
   readonly support: Support
   /** Whether the scalar family's values are booleans (Bernoulli, BernoulliLogit). */
   readonly boolean: boolean
+  /**
+   * Optional: Σᵢ log p(xᵢ | θᵢ) by a loop specialised to the family, for speed (e.g. the normal's
+   * log σ once when σ is shared). Any result that is not finite is redone with the kernel.
+   */
+  readonly sum?: (x: ArrayLike<number>, values: ReadonlyArray<Float64Array>, strides: ReadonlyArray<number>, n: number) => number
 }
 
 const passes = (check: Check, v: number): boolean => {
@@ -148,6 +153,11 @@ export class BroadcastDistribution implements Distribution<ArrayLike<number>> {
   logProb(x: ArrayLike<number>): number {
     const n = this.length
     if (x === null || typeof x !== "object" || x.length !== n) return -Infinity
+    const sum = this.spec.sum
+    if (sum !== undefined) {
+      const fast = sum(x, this.values, this.strides, n)
+      if (fast > -Infinity && fast < Infinity) return fast
+    }
     const kernel = this.spec.kernel, out = this.scratch
     const p = this.values, s = this.strides
     const p0 = p[0] ?? EMPTY, p1 = p[1] ?? EMPTY, p2 = p[2] ?? EMPTY
@@ -218,6 +228,53 @@ export const anyArray = (params: ReadonlyArray<unknown>): boolean => {
 }
 
 /**
+ * Copies the numbers (and nodes' values) of `xs` into `out`: returns `length` when all were plain
+ * numbers, −1 when some were nodes, and the index of the first entry that is neither (or could
+ * not be read) otherwise.
+ */
+const copyInto = (xs: Reals, out: Float64Array, length: number): number => {
+  let nodes = false
+  let i = 0
+  try {
+    for (; i < length; i++) {
+      const e = xs[i]
+      if (typeof e === "number") out[i] = e
+      else if (e instanceof Node) {
+        out[i] = e.value
+        nodes = true
+      } else return i
+    }
+  } catch {
+    return i
+  }
+  return nodes ? -1 : length
+}
+
+/** The first index whose value fails `check`, or −1 (one loop per check: no switch per entry). */
+const firstInvalid = (check: Check, v: Float64Array, n: number): number => {
+  switch (check) {
+    case "finite":
+      for (let i = 0; i < n; i++) if (v[i]! - v[i]! !== 0) return i
+      return -1
+    case "positive":
+      for (let i = 0; i < n; i++) if (!(v[i]! - v[i]! === 0 && v[i]! > 0)) return i
+      return -1
+    case "nonNegative":
+      for (let i = 0; i < n; i++) if (!(v[i]! - v[i]! === 0 && v[i]! >= 0)) return i
+      return -1
+    case "probability":
+      for (let i = 0; i < n; i++) if (!(v[i]! >= 0 && v[i]! <= 1)) return i
+      return -1
+    case "openProbability":
+      for (let i = 0; i < n; i++) if (!(v[i]! > 0 && v[i]! <= 1)) return i
+      return -1
+    case "count":
+      for (let i = 0; i < n; i++) if (!(Number.isSafeInteger(v[i]!) && v[i]! >= 0)) return i
+      return -1
+  }
+}
+
+/**
  * The broadcast distribution of `spec` over `params` (each a `Real` or an array of them):
  * validates every coordinate's parameters, naming the first invalid one with its index, and
  * records the differentiable operands for the gradient handler.
@@ -262,28 +319,24 @@ export const broadcast = (spec: Spec, params: ReadonlyArray<Real | Reals>): Broa
     }
     const xs = p as Reals
     let out: Float64Array
-    if (xs instanceof Float64Array) {
-      out = xs
-      for (let i = 0; i < length; i++) if (!passes(check, out[i]!)) fail(spec.family, `${name}[${i}]`, out[i], REASON[check])
-    } else {
+    if (xs instanceof Float64Array) out = xs
+    else {
       out = new Float64Array(length)
-      for (let i = 0; i < length; i++) {
-        let e: unknown
+      const copied = copyInto(xs, out, length)
+      if (copied < 0) tracked = true
+      else if (copied < length) {
+        // entry `copied` is neither a number nor a differentiable value, or could not be read
+        let e: unknown = p
         try {
-          e = xs[i]
+          e = xs[copied]
         } catch {
-          return fail(spec.family, `${name}[${i}]`, p, "could not be read")
+          return fail(spec.family, `${name}[${copied}]`, p, "could not be read")
         }
-        let v: number
-        if (typeof e === "number") v = e
-        else if (isNode(e)) {
-          v = e.value
-          tracked = true
-        } else return fail(spec.family, `${name}[${i}]`, e, REASON[check])
-        if (!passes(check, v)) fail(spec.family, `${name}[${i}]`, v, REASON[check])
-        out[i] = v
+        return fail(spec.family, `${name}[${copied}]`, e, REASON[check])
       }
     }
+    const bad = firstInvalid(check, out, length)
+    if (bad >= 0) fail(spec.family, `${name}[${bad}]`, out[bad], REASON[check])
     values.push(out)
     strides.push(1)
   }

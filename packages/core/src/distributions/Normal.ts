@@ -120,7 +120,28 @@ const NORMAL_BROADCAST: Spec = {
   kernel: normalKernel,
   element: (p0, p1) => normalScalar(p0, p1),
   support: SUPPORT,
-  boolean: false
+  boolean: false,
+  sum: (x, values, strides, n) => {
+    const mu = values[0]!, sm = strides[0]!, sigma = values[1]!, ss = strides[1]!
+    if (ss === 0) {
+      // a shared σ: log σ once, Σ z² in one pass (a non-number, NaN or overflow makes it NaN or
+      // ±∞, and the caller redoes it with the kernel)
+      const s = sigma[0]!, inv = 1 / s
+      let q = 0
+      for (let i = 0; i < n; i++) {
+        const z = ((x[i] as number) - mu[i * sm]!) * inv
+        q += z * z
+      }
+      return -0.5 * q - n * (Math.log(s) + HALF_LOG_2PI)
+    }
+    let total = 0
+    for (let i = 0; i < n; i++) {
+      const s = sigma[i]!
+      const z = ((x[i] as number) - mu[i * sm]!) / s
+      total += -0.5 * z * z - Math.log(s)
+    }
+    return total - n * HALF_LOG_2PI
+  }
 }
 
 /**
