@@ -607,6 +607,12 @@ export const make = (model: Model<unknown>, options: Options = {}): LogDensity =
   return density
 }
 
+/** Whether nodes 0 … output include a fused LINEAR_KERNEL node (the compiler writes scalar nodes only). */
+const hasFused = (tape: Ad.Tape, output: number): boolean => {
+  for (let i = 0; i <= output; i++) if (tape.op[i] === Ad.LINEAR_KERNEL) return true
+  return false
+}
+
 const choose = (density: LogDensityImpl, requested: "auto" | GradientSource, maxCompiled: number): void => {
   const use = (source: GradientSource, reason: string): void => {
     density.gradientSource = source
@@ -625,7 +631,14 @@ const choose = (density: LogDensityImpl, requested: "auto" | GradientSource, max
   const tape = density.tape
   const size = liveSize(tape, recorded.output.index)
   const codegen = codeGeneration()
-  const why = !codegen.allowed ? codegen.reason : size > maxCompiled ? `the tape has ${size} nodes, above maxCompiledNodes (${maxCompiled})` : ""
+  const fusedNodes = hasFused(tape, recorded.output.index)
+  const why = !codegen.allowed
+    ? codegen.reason
+    : fusedNodes
+    ? "the tape has fused vector nodes (Ad.linear in a broadcast family), which run their loops in the tape"
+    : size > maxCompiled
+    ? `the tape has ${size} nodes, above maxCompiledNodes (${maxCompiled})`
+    : ""
   if (why !== "") {
     if (requested === "compiled") throw new GradientUnavailableError({ requested, reason: why })
     return use("taped", why)

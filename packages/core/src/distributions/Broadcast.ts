@@ -18,12 +18,13 @@
  *
  * @since 0.2.0
  */
-import { isNode, Node, primal, track, type Kernel, type Real } from "../Ad.ts"
+import { isNode, LinearPredictor, Node, primal, track, type Kernel, type LinearSum, type Real } from "../Ad.ts"
 import { fail, type Distribution, type Support } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
 
 /**
- * An array of parameters or values: numbers, a `Float64Array`, or differentiable values.
+ * An array of parameters or values: numbers, a `Float64Array`, differentiable values, or a
+ * linear predictor (`Ad.linear(X, beta, alpha)`, one fused tape node under the gradient handler).
  *
  * @example
  * const means: Reals = xs.map((x) => Ad.add(a, Ad.mul(b, x)))
@@ -31,7 +32,7 @@ import type { Rng } from "../Rng.ts"
  * @category models
  * @since 0.2.0
  */
-export type Reals = ArrayLike<Real>
+export type Reals = ArrayLike<Real> | LinearPredictor
 
 /**
  * What a coordinate's parameter must be: "finite", "positive" (finite and > 0), "nonNegative"
@@ -73,6 +74,8 @@ export interface Spec {
    * log σ once when σ is shared). Any result that is not finite is redone with the kernel.
    */
   readonly sum?: (x: ArrayLike<number>, values: ReadonlyArray<Float64Array>, strides: ReadonlyArray<number>, n: number) => number
+  /** Optional: the fused sum over a linear predictor with its partials (`Ad.LinearSum`), for speed. */
+  readonly linear?: LinearSum
 }
 
 const passes = (check: Check, v: number): boolean => {
@@ -232,7 +235,7 @@ export const anyArray = (params: ReadonlyArray<unknown>): boolean => {
  * numbers, −1 when some were nodes, and the index of the first entry that is neither (or could
  * not be read) otherwise.
  */
-const copyInto = (xs: Reals, out: Float64Array, length: number): number => {
+const copyInto = (xs: ArrayLike<Real>, out: Float64Array, length: number): number => {
   let nodes = false
   let i = 0
   try {
@@ -320,7 +323,10 @@ export const broadcast = (spec: Spec, params: ReadonlyArray<Real | Reals>): Broa
     const xs = p as Reals
     let out: Float64Array
     if (xs instanceof Float64Array) out = xs
-    else {
+    else if (xs instanceof LinearPredictor) {
+      out = xs.values
+      if (xs.differentiable) tracked = true
+    } else {
       out = new Float64Array(length)
       const copied = copyInto(xs, out, length)
       if (copied < 0) tracked = true
@@ -368,4 +374,4 @@ export const isBroadcast = (d: unknown): d is BroadcastDistribution => d instanc
  * @since 0.2.0
  */
 export const isArrayParameter = (x: unknown): boolean =>
-  typeof x === "object" && x !== null && (Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView)))
+  typeof x === "object" && x !== null && (Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView)) || x instanceof LinearPredictor)

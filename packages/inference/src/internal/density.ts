@@ -398,6 +398,27 @@ export class ScoreHandler implements Handler<number> {
   }
 }
 
+/**
+ * Whether a broadcast observation can be one fused node: exactly one parameter is a
+ * differentiable linear predictor, the others are scalars, and the observed values are numbers.
+ */
+const fusable = (
+  operands: ReadonlyArray<Ad.Real | Reals>,
+  xs: ArrayLike<Ad.Real | boolean>
+): { readonly slot: number; readonly predictor: Ad.LinearPredictor } | undefined => {
+  let slot = -1
+  for (let k = 0; k < operands.length; k++) {
+    const p = operands[k]
+    if (p instanceof Ad.LinearPredictor) {
+      if (slot >= 0 || !p.differentiable) return undefined
+      slot = k
+    } else if (typeof p !== "number" && !Ad.isNode(p)) return undefined
+  }
+  if (slot < 0 || operands.length > 3) return undefined
+  for (let i = 0; i < xs.length; i++) if (Ad.isNode(xs[i])) return undefined
+  return { slot, predictor: operands[slot] as Ad.LinearPredictor }
+}
+
 /** Families whose support's bounds are their parameters (the bijection then depends on them). */
 const PARAMETER_BOUNDED: ReadonlySet<string> = new Set(["Uniform"])
 
@@ -495,6 +516,14 @@ export class TapeHandler implements Handler<Ad.Real> {
     if (!anyNode) return d.logProb(x as ArrayLike<number>)
     if (xs.length !== d.length) return -Infinity
     const kernel = d.spec.kernel
+    const fused = operands === undefined ? undefined : fusable(operands, xs)
+    if (fused !== undefined) {
+      // one node for the whole observation: Σᵢ k(yᵢ, …, ηᵢ, …) with η = a + Xβ
+      const others: Array<Ad.Real> = []
+      for (let k = 0; k < 3; k++) if (k !== fused.slot) others.push(k < operands!.length ? (operands![k] as Ad.Real) : 0)
+      const ys = Float64Array.from(xs as ArrayLike<number | boolean>, (v) => (typeof v === "boolean" ? (v ? 1 : 0) : v))
+      return this.tape.linearKernel(kernel, ys, fused.predictor, fused.slot, [others[0]!, others[1]!], d.spec.linear)
+    }
     const params: Array<Ad.Real> = []
     const terms: Array<Ad.Real> = []
     const count = d.values.length
@@ -502,7 +531,9 @@ export class TapeHandler implements Handler<Ad.Real> {
       params.length = 0
       for (let k = 0; k < count; k++) {
         const p = operands === undefined ? undefined : operands[k]
-        params.push(p === undefined ? d.parameter(k, i) : typeof p === "number" || Ad.isNode(p) ? p : (p as Reals)[i]!)
+        params.push(
+          p === undefined ? d.parameter(k, i) : typeof p === "number" || Ad.isNode(p) ? p : p instanceof Ad.LinearPredictor ? p.at(i) : (p as ArrayLike<Ad.Real>)[i]!
+        )
       }
       const xi = xs[i]!
       terms.push(this.tape.kernel(kernel, typeof xi === "boolean" ? (xi ? 1 : 0) : xi, params))
