@@ -21,6 +21,7 @@ import {
   wellsHead,
   wellsLogistic,
   wellsLogisticDot,
+  wellsLogisticLinear,
   wellsLogisticHand,
   wellsPoints
 } from "./gradientModels.ts"
@@ -179,6 +180,8 @@ export const runGradientSuite = (options: { readonly timeMs?: number } = {}): st
   const dotCompiled = build(wellsDot, { gradient: "compiled", maxCompiledNodes: NO_LIMIT }, rowsPoints, tapeBatch(wells.N))
   const dotTaped = build(wellsDot, { gradient: "taped" }, rowsPoints, tapeBatch(wells.N))
   const dotAuto = LogDensity.make(wellsDot)
+  const wellsLinear = wellsLogisticLinear(wells)
+  const linearAuto = build(wellsLinear, {}, rowsPoints, handBatch(wells.N))
 
   // Sanity before timing: every source computes the hand-written value and gradient (the test checks 1e-12).
   for (const [label, b, tolerance] of [
@@ -187,7 +190,8 @@ export const runGradientSuite = (options: { readonly timeMs?: number } = {}): st
     ["eight schools, finite differences", schoolsFd, 1e-5],
     ["wells, finite differences", wellsFd, 1e-5],
     ["wells, Ad.dot, compiled", dotCompiled, 1e-9],
-    ["wells, Ad.dot, taped", dotTaped, 1e-9]
+    ["wells, Ad.dot, taped", dotTaped, 1e-9],
+    ["wells, Ad.linear, fused", linearAuto, 1e-9]
   ] as const) agree(label, b, label.startsWith("eight") ? schoolsHand : wellsHand, b.job.points[0], tolerance)
   for (const s of sizes) {
     const hand = s.n === wells.N ? wellsHand : wellsLogisticHand(wellsHead(wells, s.n))
@@ -203,7 +207,8 @@ export const runGradientSuite = (options: { readonly timeMs?: number } = {}): st
     ...sizes.flatMap((s) => [s.hand, s.compiled.job, s.taped.job]),
     wellsFd.job,
     dotCompiled.job,
-    dotTaped.job
+    dotTaped.job,
+    linearAuto.job
   ], timeMs)
   const nsOf = (j: Job): number => timings.get(j)!.ns
   const nsWithNoise = (j: Job): string => `${ns(nsOf(j))} ±${timings.get(j)!.rme.toFixed(1)}%`
@@ -243,7 +248,8 @@ export const runGradientSuite = (options: { readonly timeMs?: number } = {}): st
       ["scalar `Ad`", ...wellsRow(compiledLabel, full.compiled, COMPILED_AIM, scalarNodes)],
       ["scalar `Ad`", ...wellsRow("finite differences (7 model runs)", wellsFd, undefined, "–")],
       ["`Ad.dot` per row", ...wellsRow(`taped (\`auto\` picks ${dotAuto.gradientSource})`, dotTaped, TAPED_AIM, dotNodes)],
-      ["`Ad.dot` per row", ...wellsRow(compiledLabel, dotCompiled, COMPILED_AIM, dotNodes)]
+      ["`Ad.dot` per row", ...wellsRow(compiledLabel, dotCompiled, COMPILED_AIM, dotNodes)],
+      ["one vectorised observe over `Ad.linear`", ...wellsRow(`\`auto\` picks ${linearAuto.density.gradientSource} (one fused node)`, linearAuto, COMPILED_AIM, "1 fused + 4")]
     ]
   )
 

@@ -110,7 +110,41 @@ const BERNOULLILOGIT_BROADCAST: Spec = {
   kernel: bernoulliLogitKernel,
   element: (p0) => bernoulliLogitScalar(p0),
   support: SUPPORT,
-  boolean: true
+  boolean: true,
+  linear: (ys, design, a, beta, slot, _o0, _o1, grad) => {
+    // the kernel's arithmetic row by row (−softplus(t), ∂η = ±σ(t), t = ∓η), the coefficients
+    // and their partials in locals for d ≤ 4; other designs, or a value not 0/1, decline
+    const n = design.rows, d = design.columns, X = design.data
+    if (slot !== 0 || d > 4) return Number.NaN
+    const b0 = d > 0 ? beta[0]! : 0, b1 = d > 1 ? beta[1]! : 0, b2 = d > 2 ? beta[2]! : 0, b3 = d > 3 ? beta[3]! : 0
+    let v = 0, ga = 0, g0 = 0, g1 = 0, g2 = 0, g3 = 0
+    for (let i = 0; i < n; i++) {
+      const base = i * d
+      const x0 = d > 0 ? X[base]! : 0, x1 = d > 1 ? X[base + 1]! : 0, x2 = d > 2 ? X[base + 2]! : 0, x3 = d > 3 ? X[base + 3]! : 0
+      const eta = a + b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
+      const y = ys[i]!
+      if (y !== 0 && y !== 1) return Number.NaN
+      const t = y === 1 ? -eta : eta
+      const e = Math.exp(-Math.abs(t))
+      const sigma = t >= 0 ? 1 / (1 + e) : e / (1 + e)
+      v -= t > 0 ? t + Math.log1p(e) : Math.log1p(e)
+      const g = y === 1 ? sigma : -sigma
+      ga += g
+      g0 += g * x0
+      g1 += g * x1
+      g2 += g * x2
+      g3 += g * x3
+    }
+    if (!(v > -Infinity && v < Infinity)) return Number.NaN
+    grad[0] = ga
+    if (d > 0) grad[1] = g0
+    if (d > 1) grad[2] = g1
+    if (d > 2) grad[3] = g2
+    if (d > 3) grad[4] = g3
+    grad[1 + d] = 0
+    grad[2 + d] = 0
+    return v
+  }
 }
 
 /**
