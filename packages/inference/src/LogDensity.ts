@@ -408,6 +408,11 @@ class LogDensityImpl implements LogDensity {
   useTape(output: number): void {
     this.output = output
   }
+  /** Drops the recording: every evaluation runs the model. */
+  forgetRecording(): void {
+    this.compiled = undefined
+    this.output = -1
+  }
 
   logDensity(q: Float64Array): number {
     this.check(q)
@@ -603,8 +608,34 @@ export const make = (model: Model<unknown>, options: Options = {}): LogDensity =
   if (density === undefined) throw new InitializationError({ attempts, reason: lastReason })
   density.checkIndependence(density.initialPoint, rng)
 
-  choose(density, requested, maxCompiled)
+  choose(density, requested, maxCompiled, rng)
   return density
+}
+
+/** Points at which a recorded density is checked against fresh runs of the model. */
+const VERIFY_POINTS = 8
+
+/**
+ * The recorded density (compiled or taped) against a fresh run of the model at `VERIFY_POINTS`
+ * other points, drawn as initial points are (uniform(−2, 2) per coordinate): a recording is a
+ * function of q only if no control flow or constant in it came from a latent value by a route
+ * the tape cannot see (`Ad.primal(x) > 0`, `node.value`, state kept between runs). Returns why
+ * it is not, or "" when every point agrees (to 1e-9, relative).
+ */
+const verifyRecording = (density: LogDensityImpl, rng: CoreRng.Rng): string => {
+  const d = density.dimension
+  const q = new Float64Array(d)
+  for (let k = 0; k < VERIFY_POINTS; k++) {
+    for (let i = 0; i < d; i++) q[i] = (2 * rng.uniform() - 1) * 2
+    const fresh = density.scoreAt(q)
+    const recorded = density.logDensity(q)
+    const same = fresh === recorded || (!(fresh > -Infinity && fresh < Infinity) && !(recorded > -Infinity && recorded < Infinity)) ||
+      Math.abs(fresh - recorded) <= 1e-9 * (1 + Math.abs(fresh))
+    if (!same) {
+      return `the recorded density differs from a fresh run of the model at another point (${recorded} vs ${fresh}): some control flow or value came from a latent value by a route the tape cannot see (Ad.primal, node.value, or state kept between runs)`
+    }
+  }
+  return ""
 }
 
 /** Whether nodes 0 … output include a fused LINEAR_KERNEL node (the compiler writes scalar nodes only). */
@@ -613,8 +644,17 @@ const hasFused = (tape: Ad.Tape, output: number): boolean => {
   return false
 }
 
-const choose = (density: LogDensityImpl, requested: "auto" | GradientSource, maxCompiled: number): void => {
+const choose = (density: LogDensityImpl, requested: "auto" | GradientSource, maxCompiled: number, rng: CoreRng.Rng): void => {
   const use = (source: GradientSource, reason: string): void => {
+    if (source !== "finite-differences") {
+      const why = verifyRecording(density, rng)
+      if (why !== "") {
+        density.forgetRecording()
+        if (requested !== "auto") throw new GradientUnavailableError({ requested, reason: why })
+        source = "finite-differences"
+        reason = why
+      }
+    }
     density.gradientSource = source
     density.gradientReason = reason
   }

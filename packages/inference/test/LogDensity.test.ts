@@ -193,6 +193,23 @@ describe("LogDensity.make", () => {
     expect(Math.abs(Posterior.mean(post, "mu") - 300 / 102)).toBeLessThan(4 * mcse)
   }, 30_000)
 
+  it("control flow on Ad.primal (invisible to the tape) is caught by checking the recording against fresh runs", () => {
+    // b's term is there only when a > 0: a recording at a > 0 kept it at a < 0 too (a silent
+    // wrong density before this check); a fresh run at other points disagrees, so the density
+    // falls back to running the model
+    const model: Model<void> = function*() {
+      const a = yield* sample("a", Normal(0, 1))
+      if (Ad.primal(a) > 0) yield* factor(Ad.mul(-3, Ad.square(a)))
+    }
+    const ld = LogDensity.make(model)
+    expect(ld.gradientSource).toBe("finite-differences")
+    expect(ld.gradientReason).toContain("differs from a fresh run")
+    const HL = 0.5 * Math.log(2 * Math.PI)
+    expect(Math.abs(ld.logDensity(new Float64Array([-1])) - (-HL - 0.5))).toBeLessThan(1e-12)
+    expect(Math.abs(ld.logDensity(new Float64Array([1])) - (-HL - 0.5 - 3))).toBeLessThan(1e-12)
+    expect(() => LogDensity.make(model, { gradient: "taped" })).toThrow(LogDensity.GradientUnavailableError)
+  })
+
   it("a discrete latent site is a DiscreteLatentError naming it", () => {
     const model: Model<void> = function*() {
       yield* sample("rate", Gamma(2, 1))
