@@ -16,7 +16,7 @@
  *
  * @since 0.2.0
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * A value a model computes with: a plain number, or a tape node under the gradient handler.

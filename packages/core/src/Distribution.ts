@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import type { Kernel } from "./Ad.ts"
 import type { Rng } from "./Rng.ts"
 

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { Node, recordingTape, type Real } from "./Ad.ts"
 import { addr, type Address } from "./Address.ts"
 import type { Distribution } from "./Distribution.ts"

@@ -10,7 +10,10 @@
  *
  * @since 0.2.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { Entity } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { randomBytes } from "node:crypto"

@@ -13,7 +13,8 @@
  */
 import { randomBytes } from "node:crypto"
 import { renameSync, rmSync, writeFileSync } from "node:fs"
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import { checkKeys } from "./Options.ts"
 import type { Posterior } from "./Posterior.ts"
 

@@ -11,7 +11,7 @@
  * @since 0.2.0
  */
 import type { Model } from "@fugue/core/Model"
-import type { Effect } from "effect"
+import type * as Effect from "effect/Effect"
 import type { InferenceError } from "./internal/attempt.ts"
 import { HMC } from "./internal/hmcKinds.ts"
 import * as Driver from "./internal/hmcRun.ts"

@@ -36,7 +36,7 @@ import type { Transform } from "@fugue/runtime/Combinators"
 import { ModelCodeError, runToEnd } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
 import type { Trace } from "@fugue/runtime/Trace"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { codeGeneration, compile, liveSize, type Compiled } from "./internal/compileTape.ts"
 import {
   DependentDiscreteError,

@@ -11,7 +11,7 @@
  *
  * @since 0.2.0
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import type { Posterior } from "./Posterior.ts"
 
 /**

@@ -7,7 +7,7 @@
  */
 import { describe } from "@fugue/core/Value"
 import type { Transform } from "@fugue/runtime/Combinators"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * An option was invalid; raised before any work is done.

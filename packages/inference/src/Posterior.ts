@@ -13,7 +13,7 @@
 import { Marginal, type MarginalDistribution } from "@fugue/core/distributions/Marginal"
 import { describe } from "@fugue/core/Value"
 import type { Trace } from "@fugue/runtime/Trace"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { sampleQuantile } from "./internal/quantile.ts"
 
 /**

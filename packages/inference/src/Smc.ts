@@ -19,7 +19,7 @@
 import { unfoldSpec, type Model, type Program } from "@fugue/core/Model"
 import type * as CoreRng from "@fugue/core/Rng"
 import type { Transform } from "@fugue/runtime/Combinators"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { essReport } from "./internal/essHistory.ts"
 import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"

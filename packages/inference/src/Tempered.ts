@@ -16,7 +16,7 @@
  */
 import type { Model } from "@fugue/core/Model"
 import type { Transform } from "@fugue/runtime/Combinators"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { drive, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
 import { ALGORITHM, TemperedEngine, type EngineConfig, type MoveKind } from "./internal/temperedEngine.ts"

@@ -23,7 +23,7 @@
  */
 import type * as Ad from "@fugue/core/Ad"
 import type { Model } from "@fugue/core/Model"
-import type { Effect } from "effect"
+import type * as Effect from "effect/Effect"
 import type * as LogDensity from "./LogDensity.ts"
 import type { Common } from "./Options.ts"
 import type { Posterior } from "./Posterior.ts"

@@ -14,7 +14,7 @@
  * @since 0.2.0
  */
 import type { Model } from "@fugue/core/Model"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 const REF = Symbol.for("@fugue/inference/Workers/ref")
 

@@ -15,7 +15,7 @@ import type { Address } from "@fugue/core/Address"
 import { describe } from "@fugue/core/Value"
 import * as Choices from "@fugue/runtime/Choices"
 import { type Choice, Trace } from "@fugue/runtime/Trace"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { choiceProblem, text } from "./internal/validate.ts"
 
 /**

@@ -22,7 +22,8 @@ import { PriorHandler } from "@fugue/runtime/handlers/Prior"
 import { attempt, type ModelError } from "@fugue/runtime/Interpreter"
 import { stream } from "@fugue/runtime/Rng"
 import type { Trace } from "@fugue/runtime/Trace"
-import { Effect, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import { type PoolClosedError, TracePool, type TracePoolShape } from "./TracePool.ts"
 
 /**

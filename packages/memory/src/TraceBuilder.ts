@@ -21,7 +21,7 @@ import type { Address } from "@fugue/core/Address"
 import { describe } from "@fugue/core/Value"
 import { DuplicateAddressError } from "@fugue/runtime/Handler"
 import { type Choice, type ChoiceValue, Trace } from "@fugue/runtime/Trace"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { InvalidChoiceError } from "./CowTrace.ts"
 import { choiceProblem, isLogWeight, text } from "./internal/validate.ts"
 

@@ -15,7 +15,11 @@
  */
 import { describe } from "@fugue/core/Value"
 import { Trace } from "@fugue/runtime/Trace"
-import { Context, Data, Effect, Layer, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { text } from "./internal/validate.ts"
 
 /**

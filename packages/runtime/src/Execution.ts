@@ -17,7 +17,7 @@ import { scoped } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import { isInstruction, type Instruction, type Model, type Program } from "@fugue/core/Model"
 import { describe } from "@fugue/core/Value"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import type { Handler } from "./Handler.ts"
 
 /**

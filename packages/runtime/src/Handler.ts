@@ -9,7 +9,7 @@
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
 import type { Model } from "@fugue/core/Model"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { runToEnd, type Options as ExecutionOptions } from "./Execution.ts"
 
 /**

@@ -10,7 +10,9 @@
  * @since 0.1.0
  */
 import * as CoreRng from "@fugue/core/Rng"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 /**
  * The service's interface.

@@ -11,7 +11,7 @@
  */
 import type { Address } from "@fugue/core/Address"
 import { describe } from "@fugue/core/Value"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { type Choices, compareAddresses, empty } from "./Choices.ts"
 import { loadSortedUnsafe } from "./internal/btree.ts"
 

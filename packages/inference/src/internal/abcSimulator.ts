@@ -18,7 +18,7 @@ import { describe } from "@fugue/core/Value"
 import { Execution, ExecutionAbort } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
 import { Trace } from "@fugue/runtime/Trace"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import type { SimulationHandler } from "./abcHandler.ts"
 
 /**

@@ -3,7 +3,7 @@
 // usable log density, an enumeration, a simulation or an optimisation that cannot proceed) go to the error
 // channel; anything else is a defect.
 import { attemptWith, isModelError, type ModelError } from "@fugue/runtime/Interpreter"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { DimensionError, GradientUnavailableError, InitializationError } from "../LogDensity.ts"
 import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
 import { SimulationError } from "./abcSimulator.ts"

@@ -4,7 +4,8 @@
 // chain's output with its typed arrays transferred. A failure goes back as plain data (its
 // tag, fields and message), for the parent to rebuild as the same typed error.
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as WorkerRunner from "effect/workers/WorkerRunner"
 import { Progress } from "../Progress.ts"
 import * as Workers from "../Workers.ts"

@@ -5,7 +5,8 @@
 // `Progress` service, and rebuilds a failure as the typed error it was in the worker. Each
 // algorithm merges its chains' outputs itself. The worker side is chainWorker.ts.
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
-import { Effect, Queue } from "effect"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
 import * as Worker from "effect/workers/Worker"
 import { Worker as ThreadWorker } from "node:worker_threads"
 import { Progress, type Report } from "../Progress.ts"

@@ -19,7 +19,7 @@ import type { Handler } from "@fugue/runtime/Handler"
 import { Trace } from "@fugue/runtime/Trace"
 import { describe } from "@fugue/core/Value"
 import { finiteSupportValues } from "./support.ts"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * One continuous latent site of a fixed-structure model.

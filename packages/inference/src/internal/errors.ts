@@ -2,7 +2,7 @@
 // defined here, apart from those modules, so the shell can recognise them without an import
 // cycle. Each is re-exported by its algorithm's public module.
 import type { Address } from "@fugue/core/Address"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /**
  * A latent site cannot be enumerated: its support is continuous (or a vector).

@@ -12,7 +12,7 @@
 import { describe } from "@fugue/core/Value"
 import betaQuantile from "@stdlib/stats-base-dists-beta-quantile"
 import normalQuantile from "@stdlib/stats-base-dists-normal-quantile"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { checkKeys, InvalidOptionsError } from "../Options.ts"
 import { spectrum0Ar } from "./arSpectrum.ts"
 import { autocovariance as autocovarianceOf } from "./fft.ts"

@@ -10,7 +10,7 @@ import * as Bijection from "@fugue/core/Bijection"
 import * as CoreRng from "@fugue/core/Rng"
 import { describe } from "@fugue/core/Value"
 import { identity, type Transform } from "@fugue/runtime/Combinators"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as LogDensity from "../LogDensity.ts"
 import {
   checkKeys,

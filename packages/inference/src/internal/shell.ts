@@ -16,7 +16,7 @@ import { currentTransform } from "@fugue/runtime/Interpreter"
 import type { Handler } from "@fugue/runtime/Handler"
 import { Rng as RngService } from "@fugue/runtime/Rng"
 import { InvalidOptionsError } from "../Options.ts"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Progress, type Report } from "../Progress.ts"
 import { attemptInference, type InferenceError } from "./attempt.ts"
 

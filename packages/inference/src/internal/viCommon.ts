@@ -5,7 +5,7 @@
 import * as Bijection from "@fugue/core/Bijection"
 import type * as CoreRng from "@fugue/core/Rng"
 import { describe } from "@fugue/core/Value"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import * as LogDensity from "../LogDensity.ts"
 import { fillInitial, type InitialValues } from "./initial.ts"
 

@@ -30,7 +30,7 @@ import { identity, PointMass, type Transform } from "@fugue/runtime/Combinators"
 import { ModelCodeError, runToEnd } from "@fugue/runtime/Execution"
 import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
 import { Trace } from "@fugue/runtime/Trace"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { noRandomness } from "./density.ts"
 import type { Estimator } from "./viAdvi.ts"
 

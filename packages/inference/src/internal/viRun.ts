@@ -8,7 +8,7 @@ import type { Model } from "@fugue/core/Model"
 import type * as CoreRng from "@fugue/core/Rng"
 import type { Transform } from "@fugue/runtime/Combinators"
 import { attemptWith } from "@fugue/runtime/Interpreter"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as LogDensity from "../LogDensity.ts"
 import {
   checkKeys,
