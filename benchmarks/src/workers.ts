@@ -6,21 +6,12 @@
  *
  * @since 0.2.0
  */
-import { Ad, Normal, sample } from "@fugue/core"
-import type { Model } from "@fugue/core/Model"
 import * as Mh from "@fugue/inference/Mh"
 import * as Nuts from "@fugue/inference/Nuts"
 import * as Workers from "@fugue/inference/Workers"
 import { Effect } from "effect"
 import { environment, markdownTable, writeResult } from "./report.ts"
-
-/** An AR(1) Gaussian of dimension d, correlation 0.9 between neighbours. */
-export const ar1 = (d: number): Model<Ad.Real> =>
-  function*() {
-    let x: Ad.Real = yield* sample("x#0", Normal(0, 1))
-    for (let i = 1; i < d; i++) x = yield* sample(`x#${i}`, Normal(Ad.mul(0.9, x), Math.sqrt(1 - 0.81)))
-    return x
-  }
+import { ar1, url } from "./workerModels.ts"
 
 const main = async (): Promise<void> => {
   const lines: Array<string> = []
@@ -30,7 +21,7 @@ const main = async (): Promise<void> => {
   }
   log("# Chains on worker threads\n")
   log(environment())
-  const model = Workers.named(import.meta.url, "ar1", ar1, 100)
+  const model = Workers.named(url, "ar1", ar1, 100)
   const time = async (run: () => Promise<unknown>): Promise<number> => {
     const t0 = performance.now()
     await run()
@@ -38,7 +29,7 @@ const main = async (): Promise<void> => {
   }
   // warm the in-thread JIT once
   await Effect.runPromise(Nuts.run(model, { samples: 200, warmup: 200, chains: 1, seed: 9 }))
-  const start = await time(() => Effect.runPromise(Nuts.run(Workers.named(import.meta.url, "ar1", ar1, 3), { samples: 10, warmup: 10, chains: 2, seed: 1, workers: 2 })))
+  const start = await time(() => Effect.runPromise(Nuts.run(Workers.named(url, "ar1", ar1, 3), { samples: 10, warmup: 10, chains: 2, seed: 1, workers: 2 })))
   const rows: Array<Array<string>> = []
   for (const samples of [1000, 6000]) {
     const options = { samples, warmup: 1000, chains: 4, seed: 1 }
@@ -50,7 +41,7 @@ const main = async (): Promise<void> => {
     rows.push([`NUTS, 100-D AR(1), 4 chains × (1000 + ${samples})`, `${a.toFixed(0)} ms`, `${b.toFixed(0)} ms`, `${(a / b).toFixed(2)}×`])
   }
   {
-    const mhModel = Workers.named(import.meta.url, "ar1", ar1, 20)
+    const mhModel = Workers.named(url, "ar1", ar1, 20)
     const options = { samples: 100_000, warmup: 20_000, chains: 4, seed: 1, logDensity: "never" as const }
     const a = await time(() => Effect.runPromise(Mh.run(mhModel, options)))
     const b = await time(() => Effect.runPromise(Mh.run(mhModel, { ...options, workers: 2 })))
