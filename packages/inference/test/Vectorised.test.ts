@@ -261,7 +261,25 @@ describe("latent broadcast sites", () => {
     }
   }, 60_000)
 
-  it("MH (whole-vector proposals from the prior) gives the same conjugate means (within 4 MCSE)", () => {
+  it("MH random-walks a 10-coordinate Gamma site one coordinate at a time: the conjugate Gamma(α + k, 2) means (within 4 MCSE)", () => {
+    const alpha = [2, 3, 0.5, 1, 4, 2, 2, 1.5, 3, 0.8], counts = [4, 0, 9, 1, 3, 2, 7, 0, 5, 1]
+    const model = function*() {
+      const rates = yield* sample("rates", Gamma(alpha, 1))
+      yield* observe("k", Poisson(rates), counts)
+    }
+    const post = Mh.runUnsafe(model, { samples: 20_000, seed: 8 })
+    for (let i = 0; i < 10; i++) {
+      const site = `rates[${i}]`
+      const chains = Posterior.chainsOf(post, site)
+      const mcse = Diagnostics.mcse(chains)!
+      expect(Math.abs(Posterior.mean(post, site) - (alpha[i]! + counts[i]!) / 2)).toBeLessThan(4 * mcse)
+      // redrawing all ten coordinates from the prior (what MH did before) was accepted 0.35 % of
+      // the time here, bulk ESS 11–51; the walk is accepted about 44 %, ESS 176–460
+      expect(Diagnostics.essBulk(chains)!).toBeGreaterThan(100)
+    }
+  }, 60_000)
+
+  it("MH on a latent Normal vector site gives the conjugate means (within 4 MCSE)", () => {
     const y = [1, -2, 3.5]
     const model = function*() {
       const beta = yield* sample("beta", Normal(new Float64Array(3), 1))

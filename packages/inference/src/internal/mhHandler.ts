@@ -46,6 +46,7 @@
 // with ImproperPriorError at that address.
 import type { Address } from "@fugue/core/Address"
 import type { Distribution } from "@fugue/core/Distribution"
+import { BroadcastDistribution } from "@fugue/core/distributions/Broadcast"
 import type { Rng } from "@fugue/core/Rng"
 import * as Bijection from "@fugue/core/Bijection"
 import { PointMass } from "@fugue/runtime/Combinators"
@@ -312,6 +313,25 @@ export class ProposalHandler implements Handler<void> {
           this.logProposalRatio = bijection.logJacobian(u2) - bijection.logJacobian(u)
           // a distribution that scores logits keeps the state exact near the ends (Beta near 0 or 1)
           if (dist.logProbLogit !== undefined) return new MhChoice(address, value, dist.logProbLogit(u2), this.stamp, u2)
+          return new MhChoice(address, value, dist.logProb(value), this.stamp)
+        }
+      }
+    }
+    if (dist instanceof BroadcastDistribution && typeof x === "object" && x !== null && (x as ArrayLike<number>).length === dist.length) {
+      // a vector site of a broadcast family: a Gaussian random walk on one coordinate, picked
+      // uniformly (the pick is symmetric), on that coordinate's unconstrained scale; the ratio is
+      // the coordinate's |dx'/du'| / |dx/du|, as for a scalar site
+      const element = (Bijection.of(dist.support) as Bijection.Vector | undefined)?.element
+      if (element !== undefined) {
+        const xs = x as ArrayLike<number>
+        const k = Math.min(dist.length - 1, Math.floor(this.rng.uniform() * dist.length))
+        const u = element.inverse(xs[k]!)
+        if (u > -Infinity && u < Infinity) {
+          const u2 = u + this.scale * this.rng.normal()
+          const value = Float64Array.from(xs)
+          value[k] = element.forward(u2)
+          this.walked = true
+          this.logProposalRatio = element.logJacobian(u2) - element.logJacobian(u)
           return new MhChoice(address, value, dist.logProb(value), this.stamp)
         }
       }
