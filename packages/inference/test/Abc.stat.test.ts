@@ -204,6 +204,13 @@ describe("Abc.rejection on Normal–Normal", () => {
     expect(byTolerance.draws).toEqual(byQuantile.draws)
     expect(Abc.rejectionStats(byTolerance).distances).toEqual(q.distances)
   }, 15_000)
+
+  it("warns when few simulations are accepted, and not otherwise", () => {
+    expect(Abc.rejectionStats(Abc.rejectionUnsafe(simulator, { ...normalOptions, simulations: 20_000, quantile: 0.02, seed: 12 })).warnings).toEqual([])
+    const few = Abc.rejectionStats(Abc.rejectionUnsafe(simulator, { ...normalOptions, simulations: 2_000, quantile: 0.01, seed: 13 }))
+    expect(few.accepted).toBe(20)
+    expect(few.warnings.some((w) => w.includes("only 20 of 2000 simulations were accepted"))).toBe(true)
+  }, 15_000)
 })
 
 describe("Abc.smc on Normal–Normal", () => {

@@ -43,7 +43,12 @@ export interface RejectionOutcome {
   readonly impossible: number
   /** Simulations whose execution raised InvalidDistributionError (rejected, the run goes on). */
   readonly rejectedInvalid: number
+  /** What to worry about, in words: few accepted draws, collapsed weights, many invalid simulations. */
+  readonly warnings: ReadonlyArray<string>
 }
+
+/** Fewer accepted draws than this are warned about: posterior moments then carry large Monte Carlo error. */
+const FEW_ACCEPTED = 100
 
 const CLOCK_EVERY = 8
 
@@ -124,6 +129,12 @@ export class RejectionSampler<A> {
       weights = new Float64Array(m)
       normalise(logWeights, weights)
     }
+    const ess = weights === undefined ? m : effectiveSampleSize(weights)
+    const warnings: Array<string> = []
+    if (m < FEW_ACCEPTED) warnings.push(`only ${m} of ${sim.simulations} simulations were accepted: posterior moments carry large Monte Carlo error (more simulations, or a larger tolerance or quantile)`)
+    if (ess < Math.min(FEW_ACCEPTED, m / 2)) warnings.push(`the accepted draws' weights collapsed: ESS ${ess.toFixed(1)} of ${m} (observe or factor statements weight them)`)
+    const lost = sim.invalid + sim.impossible + sim.rejectedInvalid
+    if (lost > sim.simulations / 2) warnings.push(`${lost} of ${sim.simulations} simulations were invalid, impossible or raised InvalidDistributionError: check the simulator and its summaries`)
     const stats: RejectionOutcome = {
       simulations: sim.simulations,
       accepted: m,
@@ -131,10 +142,11 @@ export class RejectionSampler<A> {
       tolerance: this.config.tolerance ?? this.threshold,
       distances: Float64Array.from(this.distances),
       smallestDistance: sim.smallest,
-      ess: weights === undefined ? m : effectiveSampleSize(weights),
+      ess,
       invalid: sim.invalid,
       impossible: sim.impossible,
-      rejectedInvalid: sim.rejectedInvalid
+      rejectedInvalid: sim.rejectedInvalid,
+      warnings
     }
     return builder.build({ weights: weights === undefined ? undefined : [weights], stats, seed })
   }
