@@ -111,6 +111,31 @@ describe("summing out discrete sites", () => {
     }
   })
 
+  it("ADVI and Laplace draws carry the summed-out sites, drawn from their exact conditionals at each continuous draw", { timeout: TIMEOUT }, () => {
+    const ld = LogDensity.make(explicit, { discrete: "sumOut" })
+    const ambiguous = ys.flatMap((y, i) => (Math.abs(y) < 1.5 ? [i] : []))
+    for (const post of [
+      Vi.runUnsafe(explicit, { seed: 3, draws: 4000, initial: { mu0: -3, mu1: 3 } }),
+      Vi.laplaceUnsafe(explicit, { seed: 3, draws: 4000, initial: { mu0: -3, mu1: 3 } })
+    ]) {
+      expect(post.sites).toContain("z#0")
+      const mu0 = Posterior.pooled(post, "mu0"), mu1 = Posterior.pooled(post, "mu1")
+      for (const i of ambiguous) {
+        // z_i's draws are Bernoulli(r_i(μ)) at the draws' μ: their mean differs from the mean of
+        // r_i(μ) by at most 4 binomial standard errors √(r(1 − r)/n)
+        const z = Posterior.pooled(post, `z#${i}`)
+        let expected = 0, variance = 0
+        for (let k = 0; k < z.length; k++) {
+          const r = ld.discreteProbabilities(new Float64Array([mu0[k]!, mu1[k]!]))[i]![1]!
+          expected += r
+          variance += r * (1 - r)
+        }
+        const mean = z.reduce((a, b) => a + b, 0) / z.length
+        expect(Math.abs(mean - expected / z.length)).toBeLessThan((4 * Math.sqrt(variance)) / z.length + 1e-12)
+      }
+    }
+  })
+
   it("VI's MAP of the explicit mixture is the hand-marginalised mixture's (discrete sites summed out; to 1e-6)", () => {
     const a = Vi.mapUnsafe(explicit, { seed: 1, initial: { mu0: -3, mu1: 3 } })
     const b = Vi.mapUnsafe(marginalised, { seed: 1, initial: { mu0: -3, mu1: 3 } })

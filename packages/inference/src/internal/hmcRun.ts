@@ -502,19 +502,8 @@ class Chain<A> {
   private record(index: number): void {
     const ham = this.ham, s = ham.stats, cur = ham.current
     this.recorder.recordPoint(index, this.density, cur.q, cur.lp)
-    const discrete = this.density.discreteSites
-    if (discrete.length > 0) {
-      // each summed-out site drawn from its exact conditional given the draw's continuous point
-      const rng = (this.discreteRng ??= sideStream(this.rng))
-      const probs = this.density.discreteProbabilities(cur.q)
-      discrete.forEach((site, j) => {
-        const p = probs[j]!
-        let u = rng.uniform(), k = 0
-        while (k < p.length - 1 && u >= p[k]!) u -= p[k++]!
-        const v = site.values[k]
-        this.recorder.recordValue(index, site.address, typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "number" ? v : k)
-      })
-    }
+    // each summed-out site drawn from its exact conditional given the draw's continuous point
+    if (this.density.discreteSites.length > 0) this.recorder.recordDiscrete(index, this.density, cur.q, (this.discreteRng ??= sideStream(this.rng)))
     this.lp[index] = cur.lp
     this.acceptStat[index] = s.acceptStat
     this.stepSize[index] = ham.stepSize

@@ -4,6 +4,7 @@
 // each position's column until the chain's addresses change (its `structure` number). Columns are
 // created exactly as `Builder` does (NaN-filled, one Float64Array per chain; vectors flattened
 // to "name[k]"; booleans as 0/1), so a site absent from a draw stays NaN.
+import type { Rng } from "@fugue/core/Rng"
 import type { Builder } from "../Posterior.ts"
 import type { LogDensity } from "../LogDensity.ts"
 import type { MhChoice } from "./mhHandler.ts"
@@ -96,5 +97,23 @@ export class Recorder<A> {
   /** Writes `value` into column `name` at draw `index` (a summed-out discrete site's drawn value). */
   recordValue(index: number, name: string, value: number): void {
     columnOf(this.builder, name)[this.chain]![index] = value
+  }
+
+  /**
+   * Draws each summed-out discrete site of `density` from its exact conditional given the
+   * continuous point q, from `rng`, and records it at draw `index` (booleans as 0/1, non-numeric
+   * values as their index). Nothing when the density sums out no site.
+   */
+  recordDiscrete(index: number, density: LogDensity, q: Float64Array, rng: Rng): void {
+    const discrete = density.discreteSites
+    if (discrete.length === 0) return
+    const probs = density.discreteProbabilities(q)
+    discrete.forEach((site, j) => {
+      const p = probs[j]!
+      let u = rng.uniform(), k = 0
+      while (k < p.length - 1 && u >= p[k]!) u -= p[k++]!
+      const v = site.values[k]
+      this.recordValue(index, site.address, typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "number" ? v : k)
+    })
   }
 }

@@ -26,7 +26,7 @@ import type { Report } from "../Progress.ts"
 import type { GuideOptions, GuideStats, LaplaceOptions, LaplaceStats, MapOptions, MapResult, Options, Stats } from "../Vi.ts"
 import { isInferenceError, type InferenceError } from "./attempt.ts"
 import { Recorder } from "./mhRecorder.ts"
-import { drive, now, streams, streamsUnsafe, transformFor } from "./shell.ts"
+import { drive, now, sideStream, streams, streamsUnsafe, transformFor } from "./shell.ts"
 import { type Family, GaussianGuide, Optimizer } from "./viAdvi.ts"
 import {
   coordinateNames,
@@ -180,6 +180,8 @@ class Fit<A> {
   readonly logGuide: Float64Array
   private readonly point: Float64Array
   drawn = 0
+  /** The stream summed-out discrete sites are drawn from (apart from the guide's, so the continuous draws do not depend on them). */
+  private discreteRng: CoreRng.Rng | undefined = undefined
   constructor(model: Model<A>, config: ViConfig, transform: Transform | undefined, rng: CoreRng.Rng) {
     this.config = config
     this.rng = rng
@@ -205,6 +207,7 @@ class Fit<A> {
       const lp = this.density.logDensity(point)
       this.lp[i] = lp
       this.recorder.recordPoint(i, this.density, point, lp)
+      if (this.density.discreteSites.length > 0) this.recorder.recordDiscrete(i, this.density, point, (this.discreteRng ??= sideStream(this.rng)))
       if (deadline < Infinity && (i & 63) === 63 && now() > deadline) break
     }
     return this.drawn >= n
@@ -460,6 +463,8 @@ class Mode<A> {
   private logGuide: Float64Array | undefined
   private hessianEvaluations = 0
   drawn = 0
+  /** The stream summed-out discrete sites are drawn from (apart from the draws' own). */
+  private discreteRng: CoreRng.Rng | undefined = undefined
   constructor(algorithm: "MAP" | "Laplace", model: Model<A>, config: ModeConfig, transform: Transform | undefined, rng: CoreRng.Rng) {
     this.algorithm = algorithm
     this.config = config
@@ -526,6 +531,7 @@ class Mode<A> {
       const lp = this.density.logDensity(q)
       this.lp![i] = lp
       this.recorder!.recordPoint(i, this.density, q, lp)
+      if (this.density.discreteSites.length > 0) this.recorder!.recordDiscrete(i, this.density, q, (this.discreteRng ??= sideStream(this.rng)))
       if (deadline < Infinity && (i & 63) === 63 && now() > deadline) break
     }
     return this.drawn >= n
