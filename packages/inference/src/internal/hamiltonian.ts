@@ -369,7 +369,9 @@ export class Hamiltonian {
       }
       fwd.lp = bck.lp = cur.lp
     }
-    let logSumWeight = 0
+    // the trajectory's summed leaf weights Σ e^{δᵢ} as weight · e^{shift}: linear scale, so the
+    // progressive sampling and the merge need no log or exp unless a weight would overflow
+    let sumWeight = 1, sumShift = 0
     const H0 = this.hamiltonian(fwd, this.v)
     this.H0 = H0
     this.sampleEnergy = H0
@@ -408,14 +410,28 @@ export class Hamiltonian {
         valid = this.buildTree(depth, this.rhoBck, this.pBckFwd, this.pBckBck, -1)
       }
       if (!valid) break
-      const logSumWeightSubtree = Math.log(this.subtreeWeight) + this.subtreeShift
       depth++
-      // biased progressive sampling (Betancourt 2017, §A.3.2)
-      if (logSumWeightSubtree > logSumWeight || rng.uniform() < Math.exp(logSumWeightSubtree - logSumWeight)) {
-        cur.copyState(this.propose)
-        this.sampleEnergy = this.proposeEnergy
+      // biased progressive sampling (Betancourt 2017, §A.3.2): the new subtree's proposal replaces
+      // the draw with probability min(1, W_subtree / W_old). Both weights are linear, relative to
+      // their shifts, which are 0 unless a leaf's weight would have overflowed: then in logs.
+      if (this.subtreeShift === sumShift) {
+        const subWeight = this.subtreeWeight
+        const ratio = subWeight / sumWeight
+        if (ratio > 1 || rng.uniform() < ratio) {
+          cur.copyState(this.propose)
+          this.sampleEnergy = this.proposeEnergy
+        }
+        sumWeight += subWeight
+      } else {
+        const logSub = Math.log(this.subtreeWeight) + this.subtreeShift
+        const logSum = Math.log(sumWeight) + sumShift
+        if (logSub > logSum || rng.uniform() < Math.exp(logSub - logSum)) {
+          cur.copyState(this.propose)
+          this.sampleEnergy = this.proposeEnergy
+        }
+        sumWeight = 1
+        sumShift = logAddExp(logSum, logSub)
       }
-      logSumWeight = logAddExp(logSumWeight, logSumWeightSubtree)
       // the no-U-turn criterion over the whole trajectory and across the merged halves: the
       // backward part (ρ_bck, ending with p_bck_fwd) then the forward part (starting with p_fwd_bck)
       if (!this.persists(this.pBckBck, this.pFwdFwd, this.rhoBck, this.rhoFwd, this.pBckFwd, this.pFwdBck, this.rho, false)) break
