@@ -23,8 +23,10 @@ import {
   Geometric,
   HalfCauchy,
   HalfNormal,
+  iid,
   InverseGamma,
   isBroadcast,
+  Categorical,
   Laplace,
   LogNormal,
   NegativeBinomial,
@@ -169,6 +171,24 @@ describe("broadcast families", () => {
     }
     // Poisson: variance = rate, so the mean of n draws has standard error √(rate / n)
     for (let i = 0; i < 3; i++) expect(Math.abs(sums[i]! / n - rates[i]!)).toBeLessThan(4 * Math.sqrt(rates[i]! / n))
+  })
+
+  it("iid(dist, n): n copies of a scalar distribution with its parameters (differentiable ones tracked); non-broadcasting families refused", () => {
+    const d = iid(Normal(1, 2), 3)
+    expect(d.length).toBe(3)
+    close(d.logProb([0, 1, 2]), [0, 1, 2].reduce((a, x) => a + Normal(1, 2).logProb(x), 0))
+    close(iid(StudentT(3, 1, 2), 2).logProb([0, 4]), StudentT(3, 1, 2).logProb(0) + StudentT(3, 1, 2).logProb(4))
+    close(iid(Binomial(10, 0.3), 2).logProb([3, 4]), Binomial(10, 0.3).logProb(3) + Binomial(10, 0.3).logProb(4))
+    expect(iid(Poisson(2), 0).logProb([])).toBe(0)
+    expect(() => iid(Categorical([0.5, 0.5]), 3)).toThrow(/Categorical does not broadcast/)
+    expect(() => iid(Normal(0, 1), -1)).toThrow(InvalidDistributionError)
+    const tape = new Ad.Tape()
+    tape.begin(1)
+    const mu = tape.leaf(0, 0.5)
+    const tracked = iid(Normal(mu, 1), 4)
+    tape.end()
+    expect(tape.distributions.get(tracked)).toEqual([mu, 1])
+    expect(tracked.parameter(0, 3)).toBe(0.5)
   })
 
   it("the product bijection maps each coordinate by its own transform, log |det J| the sum", () => {

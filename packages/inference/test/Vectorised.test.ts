@@ -7,7 +7,8 @@
 // on their log scale with the Jacobian) has the exact conjugate posterior; importance sampling's
 // evidence matches the loop model's; the pointwise log-likelihood has one column per coordinate.
 import { describe, expect, it } from "@effect/vitest"
-import { Ad, addr, BernoulliLogit, Gamma, Normal, observe, Poisson, Rng, sample } from "@fugue/core"
+import { Ad, addr, BernoulliLogit, Gamma, iid, Normal, observe, Poisson, Rng, sample, unfold } from "@fugue/core"
+import * as Smc from "../src/Smc.ts"
 import * as Diagnostics from "../src/Diagnostics.ts"
 import * as Is from "../src/Is.ts"
 import * as LogDensity from "../src/LogDensity.ts"
@@ -129,6 +130,50 @@ describe("vectorised observations", () => {
       for (let k = 0; k < column.length; k++) close(column[k]!, Normal(a[k]! + b[k]! * xs[i]!, SIGMA).logProb(ys[i]!))
     }
   }, 30_000)
+})
+
+describe("iid observations in SMC and under the gradient handler", () => {
+  // a random walk observed three times per step: iid(Normal(x, 1), 3) against three observes
+  const obs = [[0.1, 0.3, -0.2], [0.5, 0.9, 0.4], [1.2, 0.8, 1.1], [0.7, 1.5, 1.0]]
+  function* stepIid(prev: number, t: number) {
+    const x = yield* sample("x", Normal(prev, 0.5))
+    yield* observe("y", iid(Normal(x, 1), 3), obs[t]!)
+    return x
+  }
+  function* stepLoop(prev: number, t: number) {
+    const x = yield* sample("x", Normal(prev, 0.5))
+    for (let j = 0; j < 3; j++) yield* observe(addr("y", j), Normal(x, 1), obs[t]![j]!)
+    return x
+  }
+  it("SMC without resampling: the same evidence as the loop model (the same draws; one barrier per step instead of three)", () => {
+    const a = Smc.runUnsafe(unfold("s", obs.length, 0, (prev: number, t: number) => () => stepIid(prev, t)), { particles: 2000, threshold: 0, seed: 3 })
+    const b = Smc.runUnsafe(unfold("s", obs.length, 0, (prev: number, t: number) => () => stepLoop(prev, t)), { particles: 2000, threshold: 0, seed: 3 })
+    expect(Smc.stats(a).steps).toBe(4)
+    expect(Smc.stats(b).steps).toBe(12)
+    close(a.logEvidence![0]!, b.logEvidence![0]!, 1e-12)
+  })
+
+  it("the density and gradient of iid observations with differentiable parameters equal the loop's", () => {
+    const iidModel = function*() {
+      const mu = yield* sample("mu", Normal(0, 5))
+      const s = yield* sample("s", Gamma(2, 1))
+      yield* observe("y", iid(Normal(mu, s), ys.length), ys)
+    }
+    const loopModel = function*() {
+      const mu = yield* sample("mu", Normal(0, 5))
+      const s = yield* sample("s", Gamma(2, 1))
+      for (let i = 0; i < ys.length; i++) yield* observe(addr("y", i), Normal(mu, s), ys[i]!)
+    }
+    const a = LogDensity.make(iidModel), b = LogDensity.make(loopModel)
+    expect(a.gradientSource).not.toBe("finite-differences")
+    const g1 = new Float64Array(2), g2 = new Float64Array(2)
+    for (const q of [[0.1, -0.3], [2, 0.4], [-1, 1.1]]) {
+      const point = Float64Array.from(q)
+      close(a.logDensityGradient(point, g1), b.logDensityGradient(point, g2), 1e-11)
+      close(g1[0]!, g2[0]!, 1e-10)
+      close(g1[1]!, g2[1]!, 1e-10)
+    }
+  })
 })
 
 describe("linear predictors (Ad.linear): one fused tape node per observation", () => {

@@ -133,7 +133,11 @@ export class ObservationTypeError extends Data.TaggedError("ObservationTypeError
   readonly value: unknown
 }> {
   override get message(): string {
-    return `observe "${this.address}": ${this.family} scores ${this.expected} values, got ${describe(this.value)}`
+    const several = Array.isArray(this.value) || (ArrayBuffer.isView(this.value) && !(this.value instanceof DataView))
+    const hint = several && this.expected !== "vector" && this.expected !== "value"
+      ? `; to observe several values at once, broadcast the family: an array parameter (${this.family}(means, …)) or iid(${this.family}(…), n)`
+      : ""
+    return `observe "${this.address}": ${this.family} scores ${this.expected} values, got ${describe(this.value)}${hint}`
   }
 }
 

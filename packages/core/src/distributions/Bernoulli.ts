@@ -7,7 +7,7 @@
 import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isBoolean, requireProbability, type Distribution, type Support } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Boolean" }
 
@@ -96,7 +96,7 @@ const bernoulliScalar = (p: Real): BernoulliDistribution => {
   return d
 }
 
-const BERNOULLI_BROADCAST: Spec = {
+const BERNOULLI_BROADCAST: Spec = registerSpec({
   family: "Bernoulli",
   parameters: ["p"],
   checks: ["probability"],
@@ -104,7 +104,7 @@ const BERNOULLI_BROADCAST: Spec = {
   element: (p0) => bernoulliScalar(p0),
   support: SUPPORT,
   boolean: true
-}
+})
 
 /**
  * A Bernoulli distribution; throws `InvalidDistributionError` unless `p` is in [0, 1].

@@ -9,7 +9,7 @@
 import { logisticValue, primal, softplusValue, track, type Kernel, type Real } from "../Ad.ts"
 import { isBoolean, requireFinite, type Distribution, type Support } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Boolean" }
 
@@ -103,7 +103,7 @@ const bernoulliLogitScalar = (eta: Real): BernoulliLogitDistribution => {
   return d
 }
 
-const BERNOULLILOGIT_BROADCAST: Spec = {
+const BERNOULLILOGIT_BROADCAST: Spec = registerSpec({
   family: "BernoulliLogit",
   parameters: ["eta"],
   checks: ["finite"],
@@ -145,7 +145,7 @@ const BERNOULLILOGIT_BROADCAST: Spec = {
     grad[2 + d] = 0
     return v
   }
-}
+})
 
 /**
  * A Bernoulli distribution on the log-odds scale; throws `InvalidDistributionError` unless `eta`

@@ -11,7 +11,7 @@ import { clampUnit, LOG_UNSCALE, MIN_POSITIVE, ONE_BELOW } from "../internal/lim
 import { betaSaddleConstant, betaSaddleDeviance, betaUsesSaddle, lbeta } from "../internal/saddlePoint.ts"
 import { logStandardGammaScaled, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Interval", lower: 0, upper: 1 }
 
@@ -159,7 +159,7 @@ const betaScalar = (alpha: Real, beta: Real): BetaDistribution => {
   return d
 }
 
-const BETA_BROADCAST: Spec = {
+const BETA_BROADCAST: Spec = registerSpec({
   family: "Beta",
   parameters: ["alpha", "beta"],
   checks: ["positive", "positive"],
@@ -167,7 +167,7 @@ const BETA_BROADCAST: Spec = {
   element: (p0, p1) => betaScalar(p0, p1),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A beta distribution; throws `InvalidDistributionError` unless `alpha` and `beta` are finite and > 0.

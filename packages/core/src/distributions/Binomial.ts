@@ -9,7 +9,7 @@ import { isNumber, requireInteger, requireProbability, type Distribution, type S
 import { logBinomialKernel } from "../internal/saddlePoint.ts"
 import { sampleBinomial } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 /**
  * Binomial(n, p): mass C(n, k) p^k (1 − p)^(n−k) for k = 0, …, n.
@@ -101,7 +101,7 @@ const binomialScalar = (n: number, p: Real): BinomialDistribution => {
   return d
 }
 
-const BINOMIAL_BROADCAST: Spec = {
+const BINOMIAL_BROADCAST: Spec = registerSpec({
   family: "Binomial",
   parameters: ["n", "p"],
   checks: ["count", "probability"],
@@ -109,7 +109,7 @@ const BINOMIAL_BROADCAST: Spec = {
   element: (p0, p1) => binomialScalar(p0, p1),
   support: { _tag: "Integers", lower: 0, upper: Infinity },
   boolean: false
-}
+})
 
 /**
  * A binomial distribution; throws `InvalidDistributionError` unless `n` is an integer ≥ 0 and

@@ -11,7 +11,7 @@ import { isNumber, requireFinite, requireInteger, type Distribution, type Suppor
 import { logBinomialKernel } from "../internal/saddlePoint.ts"
 import { sampleBinomial } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 /**
  * The log mass log C(n, k) + k·log σ(η) + (n − k)·log σ(−η), by Loader's saddle-point form (as
@@ -121,7 +121,7 @@ const binomialLogitScalar = (n: number, eta: Real): BinomialLogitDistribution =>
   return d
 }
 
-const BINOMIALLOGIT_BROADCAST: Spec = {
+const BINOMIALLOGIT_BROADCAST: Spec = registerSpec({
   family: "BinomialLogit",
   parameters: ["n", "eta"],
   checks: ["count", "finite"],
@@ -129,7 +129,7 @@ const BINOMIALLOGIT_BROADCAST: Spec = {
   element: (p0, p1) => binomialLogitScalar(p0, p1),
   support: { _tag: "Integers", lower: 0, upper: Infinity },
   boolean: false
-}
+})
 
 /**
  * A binomial distribution on the log-odds scale; throws `InvalidDistributionError` unless `n` is

@@ -18,7 +18,7 @@
  *
  * @since 0.2.0
  */
-import { isNode, LinearPredictor, Node, primal, track, type Kernel, type LinearSum, type Real } from "../Ad.ts"
+import { isNode, LinearPredictor, Node, primal, recordingTape, track, type Kernel, type LinearSum, type Real } from "../Ad.ts"
 import { fail, type Distribution, type Support } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
 
@@ -280,7 +280,8 @@ const firstInvalid = (check: Check, v: Float64Array, n: number): number => {
 /**
  * The broadcast distribution of `spec` over `params` (each a `Real` or an array of them):
  * validates every coordinate's parameters, naming the first invalid one with its index, and
- * records the differentiable operands for the gradient handler.
+ * records the differentiable operands for the gradient handler. `fixedLength` is the length when
+ * every parameter is a scalar (`iid`).
  *
  * @example
  * broadcast(NORMAL, [[0, 1, 2], 1]) // three normals with sd 1
@@ -288,7 +289,7 @@ const firstInvalid = (check: Check, v: Float64Array, n: number): number => {
  * @category constructors
  * @since 0.2.0
  */
-export const broadcast = (spec: Spec, params: ReadonlyArray<Real | Reals>): BroadcastDistribution => {
+export const broadcast = (spec: Spec, params: ReadonlyArray<Real | Reals>, fixedLength?: number): BroadcastDistribution => {
   let length = -1
   for (let k = 0; k < params.length; k++) {
     const p = params[k]
@@ -303,7 +304,7 @@ export const broadcast = (spec: Spec, params: ReadonlyArray<Real | Reals>): Broa
       else if (n !== length) fail(spec.family, spec.parameters[k]!, p, `has length ${n}, but an earlier parameter has length ${length}: broadcast parameters must have one length`)
     }
   }
-  if (length < 0) length = 1
+  if (length < 0) length = fixedLength ?? 1
   const values: Array<Float64Array> = []
   const strides: Array<number> = []
   let tracked = false
@@ -375,3 +376,50 @@ export const isBroadcast = (d: unknown): d is BroadcastDistribution => d instanc
  */
 export const isArrayParameter = (x: unknown): boolean =>
   typeof x === "object" && x !== null && (Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView)) || x instanceof LinearPredictor)
+
+/** Each broadcasting family's spec, by family name (registered as the family modules load). */
+const specs = new Map<string, Spec>()
+
+/**
+ * Registers a family's broadcast spec, so that `iid` can broadcast its scalar distributions (each
+ * broadcasting family's module calls it once).
+ *
+ * @example
+ * registerSpec(NORMAL_BROADCAST)
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const registerSpec = (spec: Spec): Spec => {
+  specs.set(spec.family, spec)
+  return spec
+}
+
+/**
+ * `n` independent copies of a scalar distribution, as one broadcast distribution: what observes n
+ * values at once when every one has the same parameters (`observe("y", iid(Normal(mu, sigma),
+ * ys.length), ys)`), or samples a vector site of n iid coordinates. The parameters may be
+ * differentiable values. A family that does not broadcast (Categorical, Uniform, the vector
+ * families) is a `TypeError` naming it.
+ *
+ * @example
+ * const d = iid(Normal(0, 1), 3)
+ * d.logProb([0, 0, 0]) // 3 × log N(0 | 0, 1)
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const iid = (dist: Distribution<number> | Distribution<boolean>, n: number): BroadcastDistribution => {
+  if (!Number.isSafeInteger(n) || n < 0) fail("iid", "n", n, "must be an integer >= 0")
+  const spec = specs.get(dist.family)
+  const parameters = (dist as { kernelParameters?: () => ReadonlyArray<number> }).kernelParameters?.()
+  if (spec === undefined || parameters === undefined || dist instanceof BroadcastDistribution) {
+    throw new TypeError(`iid: ${dist.family} does not broadcast (the broadcasting families: ${[...specs.keys()].join(", ")})`)
+  }
+  // the distribution's own differentiable operands when a tape recorded it, else its numbers
+  const operands = recordedOperands(dist) ?? parameters
+  return broadcast(spec, operands.slice(0, spec.parameters.length), n)
+}
+
+/** The operands a recording tape holds for `dist` (its differentiable parameters), if any. */
+const recordedOperands = (dist: object): ReadonlyArray<Real> | undefined => recordingTape()?.distributions.get(dist) as ReadonlyArray<Real> | undefined

@@ -9,7 +9,7 @@ import { isNumber, requireFinite, requirePositive, type Distribution, type Suppo
 import { locScale, logAbsDiff } from "../internal/limits.ts"
 import { log1pSquare } from "../internal/saddlePoint.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Real" }
 const LOG_PI = Math.log(Math.PI)
@@ -124,7 +124,7 @@ const cauchyScalar = (loc: Real, scale: Real): CauchyDistribution => {
   return d
 }
 
-const CAUCHY_BROADCAST: Spec = {
+const CAUCHY_BROADCAST: Spec = registerSpec({
   family: "Cauchy",
   parameters: ["loc", "scale"],
   checks: ["finite", "positive"],
@@ -132,7 +132,7 @@ const CAUCHY_BROADCAST: Spec = {
   element: (p0, p1) => cauchyScalar(p0, p1),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A Cauchy distribution; throws `InvalidDistributionError` unless `loc` is finite and `scale` > 0.

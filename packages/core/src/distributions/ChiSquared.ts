@@ -12,7 +12,7 @@ import { clampPositive, MIN_POSITIVE } from "../internal/limits.ts"
 import { bd0Product, gammaSaddleConstant } from "../internal/saddlePoint.ts"
 import { logStandardGamma, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Positive" }
 
@@ -127,7 +127,7 @@ const chiSquaredScalar = (df: Real): ChiSquaredDistribution => {
   return d
 }
 
-const CHISQUARED_BROADCAST: Spec = {
+const CHISQUARED_BROADCAST: Spec = registerSpec({
   family: "ChiSquared",
   parameters: ["df"],
   checks: ["positive"],
@@ -135,7 +135,7 @@ const CHISQUARED_BROADCAST: Spec = {
   element: (p0) => chiSquaredScalar(p0),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A chi-squared distribution; throws `InvalidDistributionError` unless `df` is finite and > 0.

@@ -8,7 +8,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
@@ -91,7 +91,7 @@ const exponentialScalar = (rate: Real): ExponentialDistribution => {
   return d
 }
 
-const EXPONENTIAL_BROADCAST: Spec = {
+const EXPONENTIAL_BROADCAST: Spec = registerSpec({
   family: "Exponential",
   parameters: ["rate"],
   checks: ["positive"],
@@ -99,7 +99,7 @@ const EXPONENTIAL_BROADCAST: Spec = {
   element: (p0) => exponentialScalar(p0),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * An exponential distribution; throws `InvalidDistributionError` unless `rate` is finite and > 0.

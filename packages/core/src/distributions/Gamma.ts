@@ -13,7 +13,7 @@ import { clampPositive, MIN_POSITIVE } from "../internal/limits.ts"
 import { bd0Product, gammaSaddleConstant } from "../internal/saddlePoint.ts"
 import { logStandardGamma, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 // Priors such as Gamma(2, 1) are rebuilt on every execution with the same shape: remember the
 // last log Γ(shape) (one entry, so parameters that vary cost one comparison more).
@@ -146,7 +146,7 @@ const gammaScalar = (shape: Real, rate: Real): GammaDistribution => {
   return d
 }
 
-const GAMMA_BROADCAST: Spec = {
+const GAMMA_BROADCAST: Spec = registerSpec({
   family: "Gamma",
   parameters: ["shape", "rate"],
   checks: ["positive", "positive"],
@@ -154,7 +154,7 @@ const GAMMA_BROADCAST: Spec = {
   element: (p0, p1) => gammaScalar(p0, p1),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A gamma distribution; throws `InvalidDistributionError` unless `shape` and `rate` are finite and > 0.

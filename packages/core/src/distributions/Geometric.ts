@@ -9,7 +9,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { fail, isNumber, type Distribution, type Support } from "../Distribution.ts"
 import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
 
@@ -101,7 +101,7 @@ const geometricScalar = (p: Real): GeometricDistribution => {
   return d
 }
 
-const GEOMETRIC_BROADCAST: Spec = {
+const GEOMETRIC_BROADCAST: Spec = registerSpec({
   family: "Geometric",
   parameters: ["p"],
   checks: ["openProbability"],
@@ -109,7 +109,7 @@ const GEOMETRIC_BROADCAST: Spec = {
   element: (p0) => geometricScalar(p0),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A geometric distribution; throws `InvalidDistributionError` unless `p` is in (0, 1].

@@ -9,7 +9,7 @@ import { isNumber, requirePositive, type Distribution, type Support } from "../D
 import { MAX_FINITE } from "../internal/limits.ts"
 import { log1pSquare } from "../internal/saddlePoint.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
@@ -102,7 +102,7 @@ const halfCauchyScalar = (scale: Real): HalfCauchyDistribution => {
   return d
 }
 
-const HALFCAUCHY_BROADCAST: Spec = {
+const HALFCAUCHY_BROADCAST: Spec = registerSpec({
   family: "HalfCauchy",
   parameters: ["scale"],
   checks: ["positive"],
@@ -110,7 +110,7 @@ const HALFCAUCHY_BROADCAST: Spec = {
   element: (p0) => halfCauchyScalar(p0),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A half-Cauchy distribution; throws `InvalidDistributionError` unless `scale` is finite and > 0.

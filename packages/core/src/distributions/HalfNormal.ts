@@ -8,7 +8,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { HALF_LOG_2PI, isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { MAX_FINITE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
@@ -93,7 +93,7 @@ const halfNormalScalar = (sigma: Real): HalfNormalDistribution => {
   return d
 }
 
-const HALFNORMAL_BROADCAST: Spec = {
+const HALFNORMAL_BROADCAST: Spec = registerSpec({
   family: "HalfNormal",
   parameters: ["sigma"],
   checks: ["positive"],
@@ -101,7 +101,7 @@ const HALFNORMAL_BROADCAST: Spec = {
   element: (p0) => halfNormalScalar(p0),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A half-normal distribution; throws `InvalidDistributionError` unless `sigma` is finite and > 0.

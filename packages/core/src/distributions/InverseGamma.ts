@@ -12,7 +12,7 @@ import { clampPositive } from "../internal/limits.ts"
 import { bd0Quotient, gammaSaddleConstant } from "../internal/saddlePoint.ts"
 import { logStandardGamma, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Positive" }
 
@@ -122,7 +122,7 @@ const inverseGammaScalar = (shape: Real, scale: Real): InverseGammaDistribution 
   return d
 }
 
-const INVERSEGAMMA_BROADCAST: Spec = {
+const INVERSEGAMMA_BROADCAST: Spec = registerSpec({
   family: "InverseGamma",
   parameters: ["shape", "scale"],
   checks: ["positive", "positive"],
@@ -130,7 +130,7 @@ const INVERSEGAMMA_BROADCAST: Spec = {
   element: (p0, p1) => inverseGammaScalar(p0, p1),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * An inverse-gamma distribution; throws `InvalidDistributionError` unless `shape` and `scale`

@@ -8,7 +8,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { locScale } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Real" }
 
@@ -108,7 +108,7 @@ const laplaceScalar = (loc: Real, scale: Real): LaplaceDistribution => {
   return d
 }
 
-const LAPLACE_BROADCAST: Spec = {
+const LAPLACE_BROADCAST: Spec = registerSpec({
   family: "Laplace",
   parameters: ["loc", "scale"],
   checks: ["finite", "positive"],
@@ -116,7 +116,7 @@ const LAPLACE_BROADCAST: Spec = {
   element: (p0, p1) => laplaceScalar(p0, p1),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A Laplace distribution; throws `InvalidDistributionError` unless `loc` is finite and `scale` > 0.

@@ -9,7 +9,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { HALF_LOG_2PI, isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampPositive } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Positive" }
 
@@ -104,7 +104,7 @@ const logNormalScalar = (mu: Real, sigma: Real): LogNormalDistribution => {
   return d
 }
 
-const LOGNORMAL_BROADCAST: Spec = {
+const LOGNORMAL_BROADCAST: Spec = registerSpec({
   family: "LogNormal",
   parameters: ["mu", "sigma"],
   checks: ["finite", "positive"],
@@ -112,7 +112,7 @@ const LOGNORMAL_BROADCAST: Spec = {
   element: (p0, p1) => logNormalScalar(p0, p1),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A log-normal distribution; throws `InvalidDistributionError` unless `mu` is finite and `sigma` > 0.

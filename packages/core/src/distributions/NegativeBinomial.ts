@@ -12,7 +12,7 @@ import { LOG_MAX_FINITE, MAX_FINITE } from "../internal/limits.ts"
 import { logBinomialKernel, logShare } from "../internal/saddlePoint.ts"
 import { logStandardGamma, samplePoisson, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
 
@@ -139,7 +139,7 @@ const negativeBinomialScalar = (r: Real, p: Real): NegativeBinomialDistribution 
   return d
 }
 
-const NEGATIVEBINOMIAL_BROADCAST: Spec = {
+const NEGATIVEBINOMIAL_BROADCAST: Spec = registerSpec({
   family: "NegativeBinomial",
   parameters: ["r", "p"],
   checks: ["positive", "openProbability"],
@@ -147,7 +147,7 @@ const NEGATIVEBINOMIAL_BROADCAST: Spec = {
   element: (p0, p1) => negativeBinomialScalar(p0, p1),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A negative binomial distribution; throws `InvalidDistributionError` unless `r` is finite

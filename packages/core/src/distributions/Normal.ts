@@ -7,7 +7,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { HALF_LOG_2PI, isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampReal } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Real" }
 
@@ -113,7 +113,7 @@ const normalScalar = (mu: Real, sigma: Real): NormalDistribution => {
   return d
 }
 
-const NORMAL_BROADCAST: Spec = {
+const NORMAL_BROADCAST: Spec = registerSpec({
   family: "Normal",
   parameters: ["mu", "sigma"],
   checks: ["finite", "positive"],
@@ -187,7 +187,7 @@ const NORMAL_BROADCAST: Spec = {
     grad[2 + d] = 0
     return -0.5 * q - n * (Math.log(sigma) + HALF_LOG_2PI)
   }
-}
+})
 
 /**
  * A normal distribution; throws `InvalidDistributionError` unless `mu` is finite and `sigma` > 0.

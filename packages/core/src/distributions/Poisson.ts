@@ -9,7 +9,7 @@ import { fail, isNumber, type Distribution, type Support } from "../Distribution
 import { poissonLogPmf } from "../internal/saddlePoint.ts"
 import { samplePoisson } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
 
@@ -96,7 +96,7 @@ const poissonScalar = (rate: Real): PoissonDistribution => {
   return d
 }
 
-const POISSON_BROADCAST: Spec = {
+const POISSON_BROADCAST: Spec = registerSpec({
   family: "Poisson",
   parameters: ["rate"],
   checks: ["nonNegative"],
@@ -104,7 +104,7 @@ const POISSON_BROADCAST: Spec = {
   element: (p0) => poissonScalar(p0),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A Poisson distribution; throws `InvalidDistributionError` unless `rate` is finite and ≥ 0.

@@ -12,7 +12,7 @@ import { clampReal, MIN_NORMAL } from "../internal/limits.ts"
 import { bd0, bd0Product, stirlerr } from "../internal/saddlePoint.ts"
 import { samplePoisson } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Integers", lower: 0, upper: Infinity }
 const LOG_2PI = 2 * HALF_LOG_2PI
@@ -128,7 +128,7 @@ const poissonLogScalar = (eta: Real): PoissonLogDistribution => {
   return d
 }
 
-const POISSONLOG_BROADCAST: Spec = {
+const POISSONLOG_BROADCAST: Spec = registerSpec({
   family: "PoissonLog",
   parameters: ["eta"],
   checks: ["finite"],
@@ -136,7 +136,7 @@ const POISSONLOG_BROADCAST: Spec = {
   element: (p0) => poissonLogScalar(p0),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A Poisson distribution on the log-rate scale; throws `InvalidDistributionError` unless `eta`

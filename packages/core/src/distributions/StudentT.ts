@@ -12,7 +12,7 @@ import { locScale, logAbsDiff, MIN_NORMAL } from "../internal/limits.ts"
 import { lgammaHalfStep, log1pSquare } from "../internal/saddlePoint.ts"
 import { logStandardGamma, standardGamma } from "../internal/special.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "Real" }
 const LOG_PI = Math.log(Math.PI)
@@ -189,7 +189,7 @@ const studentTScalar = (df: Real, loc: Real = 0, scale: Real = 1): StudentTDistr
   return d
 }
 
-const STUDENTT_BROADCAST: Spec = {
+const STUDENTT_BROADCAST: Spec = registerSpec({
   family: "StudentT",
   parameters: ["df", "loc", "scale"],
   checks: ["positive", "finite", "positive"],
@@ -197,7 +197,7 @@ const STUDENTT_BROADCAST: Spec = {
   element: (p0, p1, p2) => studentTScalar(p0, p1, p2),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A Student-t distribution; throws `InvalidDistributionError` unless `df` and `scale` are

@@ -9,7 +9,7 @@ import { primal, track, type Kernel, type Real } from "../Ad.ts"
 import { isNumber, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampPositive, MIN_NORMAL, MIN_POSITIVE } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
-import { broadcast, isArrayParameter, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
+import { broadcast, isArrayParameter, registerSpec, type BroadcastDistribution, type Reals, type Spec } from "./Broadcast.ts"
 
 const SUPPORT: Support = { _tag: "NonNegative" }
 
@@ -159,7 +159,7 @@ const weibullScalar = (shape: Real, scale: Real): WeibullDistribution => {
   return d
 }
 
-const WEIBULL_BROADCAST: Spec = {
+const WEIBULL_BROADCAST: Spec = registerSpec({
   family: "Weibull",
   parameters: ["shape", "scale"],
   checks: ["positive", "positive"],
@@ -167,7 +167,7 @@ const WEIBULL_BROADCAST: Spec = {
   element: (p0, p1) => weibullScalar(p0, p1),
   support: SUPPORT,
   boolean: false
-}
+})
 
 /**
  * A Weibull distribution; throws `InvalidDistributionError` unless `shape` and `scale` are finite and > 0.
