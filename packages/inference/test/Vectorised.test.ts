@@ -7,7 +7,8 @@
 // on their log scale with the Jacobian) has the exact conjugate posterior; importance sampling's
 // evidence matches the loop model's; the pointwise log-likelihood has one column per coordinate.
 import { describe, expect, it } from "@effect/vitest"
-import { Ad, addr, BernoulliLogit, Gamma, iid, Normal, observe, Poisson, Rng, sample, unfold } from "@fugue/core"
+import { Ad, addr, Bernoulli, BernoulliLogit, Gamma, iid, Normal, observe, Poisson, Rng, sample, unfold } from "@fugue/core"
+import * as Enumerate from "../src/Enumerate.ts"
 import * as Smc from "../src/Smc.ts"
 import * as Diagnostics from "../src/Diagnostics.ts"
 import * as Is from "../src/Is.ts"
@@ -274,6 +275,27 @@ describe("linear predictors (Ad.linear): one fused tape node per observation", (
 })
 
 describe("latent broadcast sites", () => {
+  it("a vector of discrete coordinates is enumerated over every combination (exact), and summed out in NUTS with one column per coordinate", () => {
+    const p = [0.3, 0.6, 0.8]
+    const sum = Enumerate.runUnsafe(function*() {
+      const z = yield* sample("z", Bernoulli(p))
+      return z[0]! + z[1]! + z[2]!
+    })
+    // P(Σz = k) by hand: the Poisson-binomial of (0.3, 0.6, 0.8)
+    const q = p.map((x) => 1 - x)
+    const exact = [q[0]! * q[1]! * q[2]!, p[0]! * q[1]! * q[2]! + q[0]! * p[1]! * q[2]! + q[0]! * q[1]! * p[2]!, p[0]! * p[1]! * q[2]! + p[0]! * q[1]! * p[2]! + q[0]! * p[1]! * p[2]!, p[0]! * p[1]! * p[2]!]
+    for (let k = 0; k < 4; k++) close(sum.distribution.probability(k), exact[k]!, 1e-12)
+    // with a continuous site: z summed out (2³ runs), drawn per draw from its exact conditional
+    const mixture = function*() {
+      const mu = yield* sample("mu", Normal(0, 1))
+      const z = yield* sample("z", Bernoulli(p))
+      for (let i = 0; i < 3; i++) yield* observe(addr("y", i), Normal(z[i] === 1 ? mu : 0, 1), 0.5)
+    }
+    const post = Nuts.runUnsafe(mixture, { samples: 400, warmup: 300, seed: 4 })
+    expect(post.sites).toEqual(expect.arrayContaining(["mu", "z[0]", "z[1]", "z[2]"]))
+    for (const site of ["z[0]", "z[1]", "z[2]"]) expect(Posterior.pooled(post, site).every((v) => v === 0 || v === 1)).toBe(true)
+  }, 60_000)
+
   it("Normal coordinates: NUTS gives the conjugate posterior N(y/2, 1/2) per coordinate (within 4 MCSE)", () => {
     const y = [1, -2, 3.5]
     const model = function*() {

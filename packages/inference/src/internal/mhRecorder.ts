@@ -113,7 +113,10 @@ export class Recorder<A> {
       let u = rng.uniform(), k = 0
       while (k < p.length - 1 && u >= p[k]!) u -= p[k++]!
       const v = site.values[k]
-      this.recordValue(index, site.address, typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "number" ? v : k)
+      if (v instanceof Float64Array) {
+        // a broadcast family's discrete coordinates: one column per coordinate, as for any vector site
+        for (let i = 0; i < v.length; i++) this.recordValue(index, `${site.address}[${i}]`, v[i]!)
+      } else this.recordValue(index, site.address, typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "number" ? v : k)
     })
   }
 }
