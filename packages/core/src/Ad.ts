@@ -372,6 +372,26 @@ const grow8 = (a: Uint8Array, n: number): Uint8Array => {
   return b
 }
 
+/** log(2π)/2 (the normal kernel's constant, as `Distribution.HALF_LOG_2PI`). */
+const HALF_LOG_2PI_AD = 0.9189385332046728
+
+/** The normal family's kernel, registered by its module: the tape folds its constant σ. */
+let normalKernelRef: Kernel | undefined = undefined
+
+/**
+ * Registers the normal family's kernel, whose constant-σ nodes the tape evaluates with σ's
+ * constants folded (the normal module calls it once).
+ *
+ * @example
+ * Ad.registerNormalKernel(normalKernel)
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export const registerNormalKernel = (kernel: Kernel): void => {
+  normalKernelRef = kernel
+}
+
 /** The tape that is recording, if any (distribution constructors look here). */
 let recording: Tape | undefined = undefined
 
@@ -411,6 +431,8 @@ export class Tape {
   constants: Float64Array = new Float64Array(256)
   constantCount = 0
   kernels: Array<Kernel> = []
+  /** For constant-σ normal KERNEL nodes, 1/σ and −log σ − log(2π)/2 at 2i and 2i + 1. */
+  private folded: Float64Array = new Float64Array(64)
   /** For LINEAR_KERNEL nodes, what each sums over. */
   fused: Array<Fused> = []
   /** The leaf node of each input, or −1. */
@@ -691,7 +713,33 @@ export class Tape {
           }
           default: {
             const r0 = args[xr]!, r1 = args[xr + 1]!, r2 = args[xr + 2]!, r3 = args[xr + 3]!
-            const v = this.kernels[this.aux[i]!]!(
+            const kernel = this.kernels[this.aux[i]!]!
+            if (kernel === normalKernelRef && r2 < 0) {
+              // the normal with a constant σ (priors, known noise): 1/σ and −log σ − log(2π)/2
+              // folded once, as the compiler folds them; the same arithmetic as the kernel
+              const sigma = c[-1 - r2]!
+              if (sigma > 0 && sigma < Infinity) {
+                const x = r0 >= 0 ? val[r0]! : c[-1 - r0]!, mu = r1 >= 0 ? val[r1]! : c[-1 - r1]!
+                const ok = x - x === 0 && mu - mu === 0
+                let inv: number, constant: number
+                if (inputs === undefined) {
+                  // recording this node: fold its constants for the evaluations to come
+                  if (this.folded.length < 2 * i + 2) this.folded = grow64(this.folded, 2 * i + 2)
+                  inv = this.folded[2 * i] = 1 / sigma
+                  constant = this.folded[2 * i + 1] = -Math.log(sigma) - HALF_LOG_2PI_AD
+                } else {
+                  inv = this.folded[2 * i]!
+                  constant = this.folded[2 * i + 1]!
+                }
+                const z = (x - mu) * inv
+                if (r0 >= 0) w[e++] = ok ? -z * inv : 0
+                if (r1 >= 0) w[e++] = ok ? z * inv : 0
+                if (r3 >= 0) w[e++] = 0
+                val[i] = ok ? constant - 0.5 * z * z : -Infinity
+                break
+              }
+            }
+            const v = kernel(
               out,
               r0 >= 0 ? val[r0]! : c[-1 - r0]!,
               r1 >= 0 ? val[r1]! : c[-1 - r1]!,

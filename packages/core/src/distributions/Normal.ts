@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { primal, track, type Kernel, type Real } from "../Ad.ts"
+import { primal, registerNormalKernel, track, type Kernel, type Real } from "../Ad.ts"
 import { HALF_LOG_2PI, isNumber, requireFinite, requirePositive, type Distribution, type Support } from "../Distribution.ts"
 import { clampReal } from "../internal/limits.ts"
 import type { Rng } from "../Rng.ts"
@@ -103,6 +103,7 @@ export const normalKernel: Kernel = (out, x, mu, sigma) => {
   out[2] = (z * z - 1) * inv
   return -Math.log(sigma) - HALF_LOG_2PI - 0.5 * z * z
 }
+registerNormalKernel(normalKernel)
 
 const normalScalar = (mu: Real, sigma: Real): NormalDistribution => {
   if (typeof mu === "number" && typeof sigma === "number") {
