@@ -1,10 +1,14 @@
 // One single-site MH chain: its current state, per-site adaptation state and counters, and the
 // step. Shared by `Mh.runUnsafe`, `Mh.run` (chunked) and `Mh.kernelUnsafe`.
 //
-// The state is the current trace held as an array of choices in visit order plus an
-// address → position map and the three log weights; `toTrace()` builds a `Trace` from it when
-// one is needed (the kernel's result). The proposal handler fills a second array, swapped in on
-// acceptance (double buffering), so an MH step allocates only the choices it changes.
+// The state is the current trace: its choices in a sorted-btree map by address (`tree`, the
+// `Choices` a `Trace` holds), the same choices in visit order beside it (`choices`, the index
+// the site pick and the replay use, with each position's adaptation state), and the three log
+// weights. `toTrace()` is O(1): a `Trace` sharing the tree, which the chain's later writes copy
+// on write (the height + 1 nodes on each written path). A chain started from a trace (the
+// kernel, SMC rejuvenation) takes that trace's tree and choice objects as they are. The proposal
+// handler fills a second array, swapped in on acceptance (double buffering), and the accepted
+// move writes only the choices that changed into the tree.
 //
 // Acceptance (Wingate et al. 2011, trans-dimensional form). From trace x with |x| choices, pick
 // site a with probability 1/|x|, propose x' (value at a from q, fresh sites F from the prior,
@@ -50,11 +54,11 @@ import { identity, type Transform } from "@fugue/runtime/Combinators"
 import { Execution, ExecutionAbort, type Context } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
 import { has, type Selection } from "@fugue/runtime/Selection"
-import { type ChoiceValue, emptyChoices, Trace } from "@fugue/runtime/Trace"
+import { type Choice, type ChoiceValue, type Choices, emptyChoices, Trace } from "@fugue/runtime/Trace"
 import type { LogDensity } from "../LogDensity.ts"
 import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
 import { culprits } from "./culprits.ts"
-import { type BlockProposal, MhChoice, ProposalHandler, type UserProposal } from "./mhHandler.ts"
+import { type BlockProposal, logitOf, ProposalHandler, treeOf, type UserProposal } from "./mhHandler.ts"
 import { sideStream, wrapHandler } from "./shell.ts"
 
 /** Robbins–Monro target acceptance for a one-dimensional random walk (Roberts & Rosenthal 2001). */
@@ -77,14 +81,11 @@ export interface SiteState {
   rejectedInvalid: number
 }
 
-/**
- * A trace's choices as this chain's own MhChoice objects: never the trace's objects themselves,
- * whose visit stamps another chain (paused mid-execution) may be using.
- */
-const ownChoices = (trace: Trace): Array<MhChoice> => {
-  const choices: Array<MhChoice> = []
-  trace.choices.forEachPair((a, c) => {
-    choices.push(new MhChoice(a, c.value, c.logProb, 0, c instanceof MhChoice ? c.logit : Number.NaN))
+/** A trace's choices in address order (the objects themselves: choices are immutable). */
+const listChoices = (trace: Trace): Array<Choice> => {
+  const choices: Array<Choice> = []
+  trace.choices.forEachPair((_, c) => {
+    choices.push(c)
   })
   return choices
 }
@@ -119,9 +120,9 @@ export class Chain<A> {
     invalid: number
     lastInvalid: InvalidDistributionError | undefined
     running: boolean
-    base: Array<MhChoice> | undefined
-    baseIndex: Map<string, number> | undefined
-  } = { attempts: 0, invalid: 0, lastInvalid: undefined, running: false, base: undefined, baseIndex: undefined }
+    base: Array<Choice> | undefined
+    baseTree: Choices | undefined
+  } = { attempts: 0, invalid: 0, lastInvalid: undefined, running: false, base: undefined, baseTree: undefined }
   /** The execution in progress when a step paused at a deadline, with the step's settings. */
   private paused = false
   private pausedSite: SiteState | undefined = undefined
@@ -130,9 +131,13 @@ export class Chain<A> {
   /** Per-address adaptation state and counters (kept for addresses that come and go). */
   readonly sites = new Map<string, SiteState>()
   readonly initialLogScale: number
-  /** The current state: choices in visit order, their positions, and each one's site state. */
-  choices: Array<MhChoice> = []
-  index = new Map<string, number>()
+  /**
+   * The current state: its choices in visit order, each position's site state, and the same
+   * choices by address (`tree`), built the first time something needs it (an address looked up
+   * out of visit order, a block move, `toTrace`) and from then on kept up to date.
+   */
+  private tree_: Choices | undefined = undefined
+  choices: Array<Choice> = []
   siteStates: Array<SiteState> = []
   /** User block proposals and their statistics (`[block k]` in the site statistics). */
   readonly blocks: ReadonlyArray<BlockProposal>
@@ -188,7 +193,8 @@ export class Chain<A> {
       if (site.address !== choice.address || site.dimension !== 1 || site.shape.length !== 0 || typeof choice.value !== "number") return false
       const b = Bijection.of(site.support)
       if (b === undefined || b._tag !== "Scalar") return false
-      q[k] = choice.logit === choice.logit ? choice.logit : b.inverse(choice.value)
+      const logit = logitOf(choice)
+      q[k] = logit === logit ? logit : b.inverse(choice.value)
       if (!(q[k]! > -Infinity && q[k]! < Infinity)) return false
     }
     const lp = density.logDensity(q)
@@ -255,7 +261,8 @@ export class Chain<A> {
 
   /** Starts from a given trace and its model result (the kernel's entry point). */
   setState(trace: Trace, result: A): void {
-    this.choices = ownChoices(trace)
+    this.tree_ = trace.choices.clone()
+    this.choices = listChoices(trace)
     this.result = result
     this.logPrior = trace.logPrior
     this.logLikelihood = trace.logLikelihood
@@ -264,22 +271,35 @@ export class Chain<A> {
     this.reindex()
   }
 
-  /** The current state as a `Trace`. */
-  toTrace(): Trace {
-    const choices = emptyChoices()
-    for (const c of this.choices) choices.set(c.address, c)
-    return new Trace(choices, this.logPrior, this.logLikelihood, this.logFactors)
+  /** The current state's choices by address. */
+  get tree(): Choices {
+    return (this.tree_ ??= treeOf(this.choices))
   }
 
+  /**
+   * Starts from choices in visit order and their weights (the kernel's entry point for an SMC
+   * particle's tape): the choices are shared, the list copied (the chain writes into its own).
+   */
+  setVisits(visits: ReadonlyArray<Choice>, logPrior: number, logLikelihood: number, logFactors: number, result: A): void {
+    this.choices = visits.slice()
+    this.tree_ = undefined
+    this.result = result
+    this.logPrior = logPrior
+    this.logLikelihood = logLikelihood
+    this.logFactors = logFactors
+    this.logWeight = logPrior + logLikelihood + logFactors
+    this.reindex()
+  }
+
+  /** The current state as a `Trace`: O(1) once the tree exists, sharing it copy-on-write. */
+  toTrace(): Trace {
+    return new Trace(this.tree.clone(), this.logPrior, this.logLikelihood, this.logFactors)
+  }
+
+  /** Rebuilds the per-position site states after the addresses or their order changed. */
   private reindex(): void {
-    const index = new Map<string, number>()
     const states: Array<SiteState> = []
-    for (let i = 0; i < this.choices.length; i++) {
-      const a = this.choices[i].address
-      index.set(a, i)
-      states.push(this.site(a))
-    }
-    this.index = index
+    for (let i = 0; i < this.choices.length; i++) states.push(this.site(this.choices[i]!.address))
     this.siteStates = states
     this.structure++
   }
@@ -300,11 +320,10 @@ export class Chain<A> {
       if (!init.running) {
         init.attempts++
         if (init.base === undefined) {
-          const choices = initial === undefined ? [] : ownChoices(initial)
-          init.base = choices
-          init.baseIndex = new Map(choices.map((c, i) => [c.address, i]))
+          init.base = initial === undefined ? [] : listChoices(initial)
+          init.baseTree = initial === undefined ? emptyChoices() : initial.choices
         }
-        h.reset(init.base, init.baseIndex!, undefined, 1, true)
+        h.reset(init.base, init.baseTree!, undefined, 1, true)
         this.execution.restart(this.model)
         init.running = true
       }
@@ -330,6 +349,7 @@ export class Chain<A> {
       const w = h.logWeight
       if (w > -Infinity && w < Infinity) {
         this.choices = h.visited
+        this.tree_ = undefined
         h.visited = []
         this.result = this.execution.result as A
         this.logPrior = h.logPrior
@@ -400,7 +420,7 @@ export class Chain<A> {
         if (!this.startBlock(this.blocks[pick - n]!)) return true
       } else {
         site = this.siteStates[pick]
-        h.reset(current, this.index, current[pick], Math.exp(site.logScale))
+        h.reset(current, this.tree_, current[pick], Math.exp(site.logScale))
         this.countProposal(site, warmup)
       }
       this.execution.restart(this.model)
@@ -414,14 +434,21 @@ export class Chain<A> {
         return false
       }
     } catch (error) {
+      this.adoptTree()
       this.blockSelection = undefined
       if (error instanceof ExecutionAbort) this.reject(site, adapt)
       else if (error instanceof InvalidDistributionError) this.rejectInvalid(site, adapt)
       else throw error
       return true
     }
+    this.adoptTree()
     this.complete(site, adapt, warmup, this.execution.result as A)
     return true
+  }
+
+  /** Keeps the tree of the state that the proposal's run built (it looked an address up). */
+  private adoptTree(): void {
+    if (this.tree_ === undefined) this.tree_ = this.handler.baseTree
   }
 
   /**
@@ -435,9 +462,9 @@ export class Chain<A> {
     if (Array.isArray(block.sites)) {
       sites = block.sites
       for (const address of sites) {
-        const i = this.index.get(address)
-        if (i === undefined) return false
-        current[address] = this.choices[i]!.value
+        const c = this.tree.get(address)
+        if (c === undefined) return false
+        current[address] = c.value
       }
     } else {
       const selection = block.sites as Selection
@@ -445,7 +472,7 @@ export class Chain<A> {
       if (sites.length === 0) return false
       this.blockSelection = selection
       this.blockSize = sites.length
-      for (const address of sites) current[address] = this.choices[this.index.get(address)!]!.value
+      for (const address of sites) current[address] = this.tree.get(address)!.value
     }
     const forward = block.propose(current)
     const proposed = forward.sample(this.rng)
@@ -457,7 +484,7 @@ export class Chain<A> {
     }
     const ratio = block.propose(proposed).logProb(current) - forward.logProb(proposed)
     const h = this.handler
-    h.reset(this.choices, this.index, undefined, 1)
+    h.reset(this.choices, this.tree_, undefined, 1)
     h.block = values
     h.logProposalRatio = ratio === ratio ? ratio : -Infinity
     return true
@@ -499,8 +526,26 @@ export class Chain<A> {
     }
     if (!accept) return
     this.countAcceptance(site, warmup)
-    // Swap the buffers: the proposal becomes the state, the old state the next scratch array.
-    this.choices = h.visited
+    // Swap the buffers: the proposal becomes the state, the old state the next scratch array;
+    // the choices that changed go into the tree.
+    const proposed = h.visited
+    const tree = this.tree_
+    if (tree === undefined) {
+      // no tree yet: it will be built from the choices when needed
+    } else if (h.inOrder) {
+      for (let k = 0; k < m; k++) {
+        const c = proposed[k]!
+        if (c !== current[k]) tree.set(c.address, c)
+      }
+    } else {
+      for (let k = 0; k < m; k++) {
+        const c = proposed[k]!
+        if (tree.get(c.address) !== c) tree.set(c.address, c)
+      }
+    }
+    const dropped = h.droppedChoices
+    if (tree !== undefined) for (let k = 0; k < dropped.length; k++) tree.delete(dropped[k]!.address)
+    this.choices = proposed
     h.visited = current
     this.result = result
     this.logPrior = h.logPrior
@@ -545,24 +590,30 @@ export interface KernelOutcome<A> {
   readonly rejectedInvalid: number
 }
 
-/**
- * `steps` single-site MH steps from `state` with fixed scales (no adaptation): the posterior-
- * invariant move behind `Mh.kernelUnsafe` and SMC rejuvenation. Options are not validated here.
- */
-export const kernel = <A>(
-  model: Model<A>,
-  state: { readonly trace: Trace; readonly result: A },
-  rng: Rng,
-  options: {
-    readonly steps: number
-    readonly scale?: number | undefined
-    readonly scales?: Readonly<Record<string, number>> | undefined
-    readonly transform?: Transform | undefined
-    readonly maxInstructions?: number | undefined
-    readonly cutAfterBarriers?: number | undefined
-    readonly context?: Context | undefined
-  }
-): KernelOutcome<A> => {
+/** What `kernelOnVisits` returns: the new state as choices in visit order with its weights. */
+export interface VisitsOutcome {
+  readonly visits: ReadonlyArray<Choice>
+  readonly logPrior: number
+  readonly logLikelihood: number
+  readonly logFactors: number
+  readonly proposed: number
+  readonly accepted: number
+  readonly rejectedInvalid: number
+}
+
+/** The kernel's settings (not validated here). */
+export interface KernelSettings {
+  readonly steps: number
+  readonly scale?: number | undefined
+  readonly scales?: Readonly<Record<string, number>> | undefined
+  readonly transform?: Transform | undefined
+  readonly maxInstructions?: number | undefined
+  readonly cutAfterBarriers?: number | undefined
+  readonly context?: Context | undefined
+}
+
+/** A chain for the kernel, with its fixed scales; `start` gives it its state. */
+const kernelChain = <A>(model: Model<A>, rng: Rng, options: KernelSettings, start: (chain: Chain<A>) => void): Chain<A> => {
   const chain = new Chain(model, rng, {
     initialLogScale: Math.log(options.scale ?? 1),
     transform: options.transform,
@@ -573,15 +624,52 @@ export const kernel = <A>(
   if (options.scales !== undefined) {
     for (const address in options.scales) chain.site(address).logScale = Math.log(options.scales[address])
   }
-  chain.setState(state.trace, state.result)
+  start(chain)
   const base = chain.context.iteration
   for (let i = 0; i < options.steps; i++) {
     if (base === undefined) chain.context.iteration = i
     chain.step(false, false)
   }
+  return chain
+}
+
+/**
+ * `steps` single-site MH steps from `state` with fixed scales (no adaptation): the posterior-
+ * invariant move behind `Mh.kernelUnsafe` and SMC rejuvenation. Options are not validated here.
+ * The new trace shares the chain's tree (O(1)).
+ */
+export const kernel = <A>(
+  model: Model<A>,
+  state: { readonly trace: Trace; readonly result: A },
+  rng: Rng,
+  options: KernelSettings
+): KernelOutcome<A> => {
+  const chain = kernelChain(model, rng, options, (c) => c.setState(state.trace, state.result))
   return {
     trace: chain.accepted === 0 ? state.trace : chain.toTrace(),
     result: chain.result,
+    proposed: chain.proposed,
+    accepted: chain.accepted,
+    rejectedInvalid: chain.rejectedInvalid
+  }
+}
+
+/**
+ * The kernel on a state given as choices in visit order (an SMC particle's tape), which it uses
+ * as they are; the new state comes back the same way, with no trace built.
+ */
+export const kernelOnVisits = (
+  model: Model<unknown>,
+  state: { readonly visits: ReadonlyArray<Choice>; readonly logPrior: number; readonly logLikelihood: number; readonly logFactors: number },
+  rng: Rng,
+  options: KernelSettings
+): VisitsOutcome => {
+  const chain = kernelChain(model, rng, options, (c) => c.setVisits(state.visits, state.logPrior, state.logLikelihood, state.logFactors, undefined))
+  return {
+    visits: chain.choices,
+    logPrior: chain.logPrior,
+    logLikelihood: chain.logLikelihood,
+    logFactors: chain.logFactors,
     proposed: chain.proposed,
     accepted: chain.accepted,
     rejectedInvalid: chain.rejectedInvalid

@@ -2,20 +2,25 @@
 // Metropolis–Hastings"). It replays the current state except at one target choice, where it
 // proposes a new value, and draws fresh from the prior at any address the state lacks.
 //
-// The state is not a B-tree here but an array of choices in the order the model visited them,
-// with an address → position map (see mhChain.ts); the handler writes the proposed state into a
-// second array (`visited`), which the chain swaps in on acceptance: no trace is built per step,
-// and an accepted move allocates nothing beyond the choices that changed. What the acceptance
-// ratio needs:
+// The state is the chain's trace: its choices in a sorted-btree map by address (`baseTree`, the
+// runtime's `Choices`, the tree a `Trace` holds) and, beside it, the same choices in the order
+// the model visited them (`base`, see mhChain.ts). The handler replays from the visit order
+// (one comparison per site while the model visits in the same order) and looks an address up
+// in the tree only when the order differs. It writes the proposed state into a second array
+// (`visited`); on acceptance the chain swaps it in and writes the choices that changed into its
+// tree (copy-on-write against any snapshot taken of it): an accepted move allocates only the
+// choices that changed and the tree nodes on their paths. What the acceptance ratio needs:
 //   logProposalRatio  log q(x | x') − log q(x' | x) at the target site, on the value's own scale
 //   logFresh          Σ log p of the fresh draws (forward proposal density of new sites)
 //   logDropped        Σ log p of the base choices the run did not visit (reverse proposal density)
 // Every replayed value is rescored under the site's current distribution (correctness first:
 // a parent may have changed); an unchanged log probability keeps the base's choice object.
 //
-// Visits are marked by stamping the base's choice objects with a run number unique in the
-// process (`MhChoice.stamp`), which finds repeated addresses and dropped choices without a hash
-// set per run.
+// Choices are immutable, so a chain's state can share them with any trace (a starting trace, an
+// SMC particle, a snapshot). Repeated addresses and dropped choices are found without marking
+// them: while every visit is the base's choice at the same position, no address can repeat and
+// the dropped choices are the base's tail; at the first visit out of that order the handler
+// starts a set of the addresses visited so far and checks every later visit against it.
 //
 // A proposal whose weight becomes −∞ (a replayed value outside its site's new support, an
 // impossible observation or factor) is certain to be rejected, so the handler ends the
@@ -52,7 +57,7 @@ import * as Bijection from "@fugue/core/Bijection"
 import { PointMass } from "@fugue/runtime/Combinators"
 import { abort, type Execution } from "@fugue/runtime/Execution"
 import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
-import { ChoiceTypeError, typeOf, type Choice, type ChoiceValue } from "@fugue/runtime/Trace"
+import { ChoiceTypeError, emptyChoices, typeOf, type Choice, type ChoiceValue, type Choices } from "@fugue/runtime/Trace"
 import type { Selection } from "@fugue/runtime/Selection"
 import { InvalidOptionsError } from "../Options.ts"
 
@@ -85,47 +90,62 @@ const isDistribution = (d: unknown): d is Distribution<ChoiceValue> =>
   typeof d === "object" && d !== null && typeof (d as { sample?: unknown }).sample === "function" &&
   typeof (d as { logProb?: unknown }).logProb === "function"
 
-/** A choice with a scratch stamp: the number of the last proposal run that visited it. */
+/** A choice made by an MH chain: a `Choice`, with the exact logit of a logit-walked value. */
 export class MhChoice implements Choice {
   readonly address: Address
   readonly value: ChoiceValue
   readonly logProb: number
-  stamp: number
   /**
    * The exact logit of the value, for an interval site walked on the logit scale whose
    * distribution scores logits (`logProbLogit`); NaN otherwise. The value may be a rounded
    * σ(u); the state is u, and `logProb` is log p at the exact σ(u).
    */
   readonly logit: number
-  constructor(address: Address, value: ChoiceValue, logProb: number, stamp: number, logit = Number.NaN) {
+  constructor(address: Address, value: ChoiceValue, logProb: number, logit = Number.NaN) {
     this.address = address
     this.value = value
     this.logProb = logProb
-    this.stamp = stamp
     this.logit = logit
   }
 }
 
-/** Run numbers, unique in the process, so stamps from other runs (other chains) never collide. */
-let runs = 0
+/**
+ * The exact logit a choice carries (an `MhChoice` of a logit-walked site), else NaN. A choice
+ * from elsewhere has no `logit` property: reading it gives undefined, which the finiteness test
+ * turns into NaN (cheaper than `instanceof` on the replay path).
+ */
+export const logitOf = (choice: Choice): number => {
+  const logit = (choice as MhChoice).logit
+  return logit - logit === 0 ? logit : Number.NaN
+}
 
-const NO_CHOICES: Array<MhChoice> = []
-const NO_INDEX = new Map<Address, number>()
+/** A tree holding `choices` (distinct addresses). */
+export const treeOf = (choices: ReadonlyArray<Choice>): Choices => {
+  const tree = emptyChoices()
+  for (let k = 0; k < choices.length; k++) tree.set(choices[k]!.address, choices[k]!)
+  return tree
+}
+
+const NO_CHOICES: Array<Choice> = []
 
 export class ProposalHandler implements Handler<void> {
   rng: Rng
-  base: ReadonlyArray<MhChoice> = NO_CHOICES
-  baseIndex: ReadonlyMap<Address, number> = NO_INDEX
+  /** The state's choices in visit order, and the same choices by address (built from `base` when first needed). */
+  base: ReadonlyArray<Choice> = NO_CHOICES
+  baseTree: Choices | undefined = undefined
   /** The base choice to propose at (compared by identity). */
-  target: MhChoice | undefined = undefined
+  target: Choice | undefined = undefined
   /** The random-walk scale on the unconstrained scale. */
   scale = 1
-  stamp = 0
   /** The proposed state, in visit order (its first `count` entries). */
-  visited: Array<MhChoice> = []
+  visited: Array<Choice> = []
   count = 0
-  /** Whether every visited choice was a base choice at the same position (the map still holds). */
+  /** Whether every visited choice was a base choice at the same position (the positions still hold). */
   inOrder = true
+  /** The addresses visited so far, kept from the first visit out of order on (undefined while `inOrder`). */
+  private seen: Set<Address> | undefined = undefined
+  /** After `settle`: the base choices the run did not visit. */
+  droppedChoices: Array<Choice> = []
   logPrior = 0
   logLikelihood = 0
   logFactors = 0
@@ -151,20 +171,21 @@ export class ProposalHandler implements Handler<void> {
     this.rng = rng
   }
   reset(
-    base: ReadonlyArray<MhChoice>,
-    baseIndex: ReadonlyMap<Address, number>,
-    target: MhChoice | undefined,
+    base: ReadonlyArray<Choice>,
+    baseTree: Choices | undefined,
+    target: Choice | undefined,
     scale: number,
     initializing = false
   ): void {
     this.base = base
     this.initializing = initializing
-    this.baseIndex = baseIndex
+    this.baseTree = baseTree
     this.target = target
     this.scale = scale
-    this.stamp = ++runs
     this.count = 0
     this.inOrder = true
+    this.seen = undefined
+    if (this.droppedChoices.length > 0) this.droppedChoices = []
     this.logPrior = 0
     this.logLikelihood = 0
     this.logFactors = 0
@@ -179,27 +200,23 @@ export class ProposalHandler implements Handler<void> {
     this.block = undefined
   }
   sample<T>(address: Address, dist: Distribution<T>): T {
-    // Models usually visit their choices in the same order every run: try the next position
-    // before the map.
+    // Models usually visit their choices in the same order every run: the next position first,
+    // the tree only once the order differs.
     const next = this.base[this.count]
-    const i = next !== undefined && next.address === address ? this.count : this.baseIndex.get(address)
-    if (i === undefined) return this.fresh_(address, dist)
-    const old = this.base[i]
-    if (old.stamp === this.stamp) throw new DuplicateAddressError({ address })
-    old.stamp = this.stamp
+    const old = next !== undefined && next.address === address && this.seen === undefined ? next : this.outOfOrder(address)
+    if (old === undefined) return this.fresh_(address, dist)
     this.reused++
-    if (i !== this.count) this.inOrder = false
     const value = old.value
     if (!dist.isValue(value)) throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(value) })
     let choice = old
     const blockValue = this.block === undefined ? undefined : this.block.get(address)
     if (blockValue !== undefined) {
       if (!dist.isValue(blockValue)) throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(blockValue) })
-      choice = new MhChoice(address, blockValue, (dist as Distribution<any>).logProb(blockValue), this.stamp)
+      choice = new MhChoice(address, blockValue, (dist as Distribution<any>).logProb(blockValue))
     } else if (old === this.target) {
       choice = this.propose(address, dist as Distribution<any>, value)
     } else {
-      const logit = old.logit
+      const logit = logitOf(old)
       const logProb = logit === logit ? dist.logProbLogit!(logit) : dist.logProb(value)
       if (logProb !== old.logProb) choice = this.rescored(address, dist as Distribution<any>, value, logProb, logit)
     }
@@ -207,6 +224,21 @@ export class ProposalHandler implements Handler<void> {
     this.logPrior += choice.logProb
     this.visited[this.count++] = choice
     return choice.value as T
+  }
+  /**
+   * A visit that is not the base's choice at the current position (or any visit after one):
+   * checks the address against those visited so far and looks it up in the base's tree.
+   */
+  private outOfOrder(address: Address): Choice | undefined {
+    let seen = this.seen
+    if (seen === undefined) {
+      seen = this.seen = new Set()
+      for (let k = 0; k < this.count; k++) seen.add(this.visited[k]!.address)
+      this.inOrder = false
+    }
+    if (seen.has(address)) throw new DuplicateAddressError({ address })
+    seen.add(address)
+    return (this.baseTree ??= treeOf(this.base)).get(address)
   }
   /** A site the base lacks: a fresh prior draw (at the start, an improper prior's initial value). */
   private fresh_<T>(address: Address, dist: Distribution<T>): T {
@@ -217,16 +249,16 @@ export class ProposalHandler implements Handler<void> {
     this.logFresh += logProb
     this.logPrior += logProb
     this.inOrder = false
-    this.visited[this.count++] = new MhChoice(address, value as ChoiceValue, logProb, this.stamp)
+    this.visited[this.count++] = new MhChoice(address, value as ChoiceValue, logProb)
     return value
   }
   /** A replayed value whose log probability changed (a parent moved), or a substituted site (its point). */
   private rescored(address: Address, dist: Distribution<ChoiceValue>, value: ChoiceValue, logProb: number, logit: number): MhChoice {
     if (dist instanceof PointMass) {
       // a substituted (fixed) site: its value is the point, never proposed
-      return new MhChoice(address, dist.value, dist.scoreAs, this.stamp)
+      return new MhChoice(address, dist.value, dist.scoreAs)
     }
-    return new MhChoice(address, value, logProb, this.stamp, logit)
+    return new MhChoice(address, value, logProb, logit)
   }
   observe<T>(_address: Address, dist: Distribution<T>, value: T): void {
     const logProb = dist.logProb(value)
@@ -247,36 +279,33 @@ export class ProposalHandler implements Handler<void> {
   }
 
   /**
-   * After the run: sums the log probabilities of the base choices the run did not visit into
-   * `logDropped`, checks that fresh addresses are distinct, and trims `visited` to the proposed
-   * state. Returns the number of choices of the proposed state.
+   * After the run: collects the base choices the run did not visit (`droppedChoices`) and sums
+   * their log probabilities into `logDropped`, and trims `visited` to the proposed state.
+   * Returns the number of choices of the proposed state. (Repeated addresses, fresh ones
+   * included, were refused during the run.)
    */
   settle(): number {
     const base = this.base
     if (this.reused < base.length) {
-      const stamp = this.stamp
-      for (let i = 0; i < base.length; i++) {
-        if (base[i].stamp !== stamp) {
-          this.logDropped += base[i].logProb
-          this.dropped++
+      const seen = this.seen
+      const dropped: Array<Choice> = []
+      // in order throughout: the run visited a prefix of the base, and dropped the rest
+      for (let i = seen === undefined ? this.count : 0; i < base.length; i++) {
+        const c = base[i]!
+        if (seen === undefined || !seen.has(c.address)) {
+          dropped.push(c)
+          this.logDropped += c.logProb
         }
       }
-    }
-    if (this.fresh > 1) {
-      const seen = new Set<Address>()
-      for (let i = 0; i < this.count; i++) {
-        const address = this.visited[i].address
-        if (this.baseIndex.has(address)) continue
-        if (seen.has(address)) throw new DuplicateAddressError({ address })
-        seen.add(address)
-      }
+      this.dropped = dropped.length
+      this.droppedChoices = dropped
     }
     if (this.visited.length !== this.count) this.visited.length = this.count
     return this.count
   }
 
   private propose(address: Address, dist: Distribution<ChoiceValue>, x: ChoiceValue): MhChoice {
-    if (dist instanceof PointMass) return new MhChoice(address, dist.value, dist.scoreAs, this.stamp) // fixed: nothing to propose
+    if (dist instanceof PointMass) return new MhChoice(address, dist.value, dist.scoreAs) // fixed: nothing to propose
     const user = this.proposals?.(address)
     if (user !== undefined) {
       // ratio q(x | x') / q(x' | x), both from the user's proposal
@@ -287,7 +316,7 @@ export class ProposalHandler implements Handler<void> {
       if (!isDistribution(backward)) badProposal(address, backward)
       const ratio = backward.logProb(x) - forward.logProb(value)
       this.logProposalRatio = ratio === ratio ? ratio : -Infinity
-      return new MhChoice(address, value, dist.isValue(value) ? dist.logProb(value) : -Infinity, this.stamp)
+      return new MhChoice(address, value, dist.isValue(value) ? dist.logProb(value) : -Infinity)
     }
     if (dist.kind === "real" && typeof x === "number") {
       // a Gaussian random walk on the unconstrained scale of the support (Bijection: identity,
@@ -298,13 +327,13 @@ export class ProposalHandler implements Handler<void> {
         if (x > -Infinity && x < Infinity) {
           const value = x + this.scale * this.rng.normal()
           this.walked = true
-          return new MhChoice(address, value, dist.logProb(value), this.stamp)
+          return new MhChoice(address, value, dist.logProb(value))
         }
       }
       const bijection = support._tag === "Real" ? undefined : Bijection.of(support)
       if (bijection !== undefined && bijection._tag === "Scalar") {
         // the exact logit when the state carries one (the value may be a rounded σ(u))
-        const known = this.target!.logit
+        const known = logitOf(this.target!)
         const u = known === known ? known : bijection.inverse(x)
         if (u > -Infinity && u < Infinity) {
           const u2 = u + this.scale * this.rng.normal()
@@ -312,8 +341,8 @@ export class ProposalHandler implements Handler<void> {
           this.walked = true
           this.logProposalRatio = bijection.logJacobian(u2) - bijection.logJacobian(u)
           // a distribution that scores logits keeps the state exact near the ends (Beta near 0 or 1)
-          if (dist.logProbLogit !== undefined) return new MhChoice(address, value, dist.logProbLogit(u2), this.stamp, u2)
-          return new MhChoice(address, value, dist.logProb(value), this.stamp)
+          if (dist.logProbLogit !== undefined) return new MhChoice(address, value, dist.logProbLogit(u2), u2)
+          return new MhChoice(address, value, dist.logProb(value))
         }
       }
     }
@@ -332,13 +361,13 @@ export class ProposalHandler implements Handler<void> {
           value[k] = element.forward(u2)
           this.walked = true
           this.logProposalRatio = element.logJacobian(u2) - element.logJacobian(u)
-          return new MhChoice(address, value, dist.logProb(value), this.stamp)
+          return new MhChoice(address, value, dist.logProb(value))
         }
       }
     }
     const value = dist.sample(this.rng)
     const logProb = dist.logProb(value)
     this.logProposalRatio = dist.logProb(x) - logProb
-    return new MhChoice(address, value, logProb, this.stamp)
+    return new MhChoice(address, value, logProb)
   }
 }

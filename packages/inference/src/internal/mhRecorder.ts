@@ -7,7 +7,7 @@
 import type { Rng } from "@fugue/core/Rng"
 import type { Builder } from "../Posterior.ts"
 import type { LogDensity } from "../LogDensity.ts"
-import type { MhChoice } from "./mhHandler.ts"
+import type { Choice } from "@fugue/runtime/Trace"
 
 const columnOf = <A>(builder: Builder<A>, site: string): Array<Float64Array> => {
   let col = builder.columns.get(site)
@@ -28,7 +28,7 @@ export class Recorder<A> {
     this.builder = builder
     this.chain = chain
   }
-  record(index: number, choices: ReadonlyArray<MhChoice>, structure: number, result: A, logWeight: number): void {
+  record(index: number, choices: ReadonlyArray<Choice>, structure: number, result: A, logWeight: number): void {
     if (structure !== this.structure) {
       this.structure = structure
       this.slots = new Array(choices.length).fill(undefined)

@@ -7,13 +7,16 @@
 // whose execution raises InvalidDistributionError gets weight −∞ and is counted
 // (`rejectedInvalid`), as MH rejects such a proposal; the run goes on.
 //
-// A particle records its sample sites on a tape — addresses, values and log probabilities in
-// execution order — plus its running logPrior / logLikelihood / logFactors. Its `Trace` (a
-// B-tree) is built only when needed: for the posterior at the end and for MH rejuvenation.
+// A particle records its sample sites on a tape: its choices (immutable `Choice` objects, the
+// ones a `Trace` holds) in execution order, plus its running logPrior / logLikelihood /
+// logFactors. This is the visit-order half of an MH chain's state (mhChain.ts): rejuvenation
+// hands the tape to the kernel as it is, and takes the kernel's final state back as the new tape,
+// with no trace built either way; the B-tree by address is built only where an address must be
+// looked up (the kernel, when a run visits sites out of order) and for the posterior at the end.
 // Keeping a thousand B-tree traces alive and copy-on-write-diverging during the run cost about
-// half of the run time on the random-walk benchmark; appending to arrays costs little. A repeated
-// address is therefore detected when the trace is built (DuplicateAddressError, at the end of the
-// run or at a rejuvenation), not at the instruction.
+// half of the run time on the random-walk benchmark; appending to an array costs little. A repeated
+// address is therefore detected at a rejuvenation and when the final traces are built
+// (DuplicateAddressError), not at the instruction.
 //
 // Generators cannot be copied, so a resampled particle must be rebuilt. Strategy "duplicates"
 // (the default): the first copy of each ancestor takes over the ancestor's live execution and
@@ -43,12 +46,24 @@ import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
 import { Execution } from "@fugue/runtime/Execution"
 import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
-import { MissingAddressError, Trace, type ChoiceValue } from "@fugue/runtime/Trace"
+import { type Choice, MissingAddressError, Trace } from "@fugue/runtime/Trace"
 import { Builder, type Posterior } from "../Posterior.ts"
-import { kernel } from "./mhChain.ts"
+import { kernelOnVisits, type VisitsOutcome } from "./mhChain.ts"
+import { MhChoice } from "./mhHandler.ts"
 import { wrapHandler } from "./shell.ts"
 import { type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
 import { normalise } from "./weights.ts"
+
+/** `tape`, after checking that its addresses are distinct (DuplicateAddressError names the first repeated one). */
+const checkDistinct = (tape: ReadonlyArray<Choice>): ReadonlyArray<Choice> => {
+  const seen = new Set<string>()
+  for (let k = 0; k < tape.length; k++) {
+    const address = tape[k]!.address
+    if (seen.has(address)) throw new DuplicateAddressError({ address })
+    seen.add(address)
+  }
+  return tape
+}
 
 export type RebuildStrategy = "duplicates" | "all"
 
@@ -57,7 +72,7 @@ export interface EngineConfig extends PopulationConfig {
 }
 
 /** How the particle handler treats sample sites and barriers. */
-const LIVE = 0, REPLAY_TAPE = 1, RESCORE_TAPE = 2, REPLAY_TRACE = 3
+const LIVE = 0, REPLAY_TAPE = 1, RESCORE_TAPE = 2
 
 /**
  * The handler at the bottom of every particle: records sample sites on the tape and stops the
@@ -72,10 +87,8 @@ export class ParticleHandler implements Handler<void> {
   /** The barrier at which a replay ends (the execution stops there and goes live). */
   replayTo = 0
   cursor = 0
-  source: Trace | undefined = undefined
-  addresses: Array<string> = []
-  values: Array<unknown> = []
-  logProbs: Array<number> = []
+  /** The particle's choices in execution order. */
+  tape: Array<Choice> = []
   logPrior = 0
   logLikelihood = 0
   logFactors = 0
@@ -90,16 +103,14 @@ export class ParticleHandler implements Handler<void> {
     const mode = this.mode
     if (mode === REPLAY_TAPE) {
       // the hot path of a rebuild: the tape's value, its address checked
-      const k = this.cursor++
-      if (this.addresses[k] !== address) throw new MissingAddressError({ address })
-      return this.values[k] as T
+      const c = this.tape[this.cursor++]
+      if (c === undefined || c.address !== address) throw new MissingAddressError({ address })
+      return c.value as T
     }
     if (mode === LIVE) {
       const value = dist.sample(this.rng)
       const logProb = dist.logProb(value)
-      this.addresses.push(address)
-      this.values.push(value)
-      this.logProbs.push(logProb)
+      this.tape.push(new MhChoice(address, value as Choice["value"], logProb))
       this.logPrior += logProb
       const supports = this.supports
       if (supports !== undefined && !supports.has(address)) supports.set(address, dist.support)
@@ -107,21 +118,14 @@ export class ParticleHandler implements Handler<void> {
     }
     return this.sampleOther(address, dist)
   }
-  /** The rarer replays: a moved trace (by address), or the naive rescoring rebuild. */
+  /** The naive rebuild: the tape's value, rescored. */
   private sampleOther<T>(address: Address, dist: Distribution<T>): T {
-    if (this.mode === REPLAY_TRACE) {
-      const choice = this.source!.choices.get(address)
-      if (choice === undefined) throw new MissingAddressError({ address })
-      this.addresses.push(address)
-      this.values.push(choice.value)
-      this.logProbs.push(choice.logProb)
-      return choice.value as T
-    }
     const k = this.cursor++
-    if (this.addresses[k] !== address) throw new MissingAddressError({ address })
-    const value = this.values[k] as T
+    const c = this.tape[k]
+    if (c === undefined || c.address !== address) throw new MissingAddressError({ address })
+    const value = c.value as T
     const logProb = dist.logProb(value)
-    this.logProbs[k] = logProb
+    this.tape[k] = new MhChoice(address, c.value, logProb)
     this.logPrior += logProb
     return value
   }
@@ -154,7 +158,6 @@ export class ParticleHandler implements Handler<void> {
   /** The replay reached barrier `replayTo`: it is over, and the execution stops there. */
   private endReplay(): void {
     this.mode = LIVE
-    this.source = undefined
     this.execution.stop()
   }
 }
@@ -179,12 +182,10 @@ export class Particle<A> {
     const h = this.handler
     const trace = new Trace(undefined, h.logPrior, h.logLikelihood, h.logFactors)
     const choices = trace.choices
-    const addresses = h.addresses, values = h.values, logProbs = h.logProbs
-    for (let k = 0; k < addresses.length; k++) {
-      const address = addresses[k]
-      if (!choices.set(address, { address, value: values[k] as ChoiceValue, logProb: logProbs[k] }, false)) {
-        throw new DuplicateAddressError({ address })
-      }
+    const tape = h.tape
+    for (let k = 0; k < tape.length; k++) {
+      const c = tape[k]!
+      if (!choices.set(c.address, c, false)) throw new DuplicateAddressError({ address: c.address })
     }
     return trace
   }
@@ -194,8 +195,8 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
   readonly config: EngineConfig
   /** The support of each latent site (only when rejuvenating: the kernel's scales need it). */
   readonly supports: Map<string, Support> | undefined
-  /** Traces produced by rejuvenation, awaiting `rebuildFromTrace`. */
-  private readonly moved = new Map<object, Trace>()
+  /** States produced by rejuvenation, awaiting `rebuildMoved`. */
+  private readonly moved = new Map<object, VisitsOutcome>()
 
   constructor(model: Model<A>, rng: Rng, config: EngineConfig) {
     super(model, rng, config)
@@ -250,14 +251,11 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
       h.mode = LIVE
       h.replayTo = 0
       h.cursor = 0
-      h.source = undefined
       h.increment = 0
       h.barrierAddress = ""
     }
     const s = src.handler
-    h.addresses = share ? s.addresses : s.addresses.slice()
-    h.values = share ? s.values : s.values.slice()
-    h.logProbs = share ? s.logProbs : s.logProbs.slice()
+    h.tape = share ? s.tape : s.tape.slice()
     h.logPrior = s.logPrior
     h.logLikelihood = s.logLikelihood
     h.logFactors = s.logFactors
@@ -275,7 +273,7 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
     const ancestors = this.config.resampler(this.weights, n, this.rng)
     const old = this.particles
     const next = new Array<Particle<A>>(n)
-    // 1: keeps the ancestor's live execution; 0: replay the tape; 2: replay the (moved) trace.
+    // 1: keeps the ancestor's live execution; 0: replay the tape; 2: replay the moved state's tape.
     const live = new Uint8Array(n)
     const taken = new Uint8Array(n)
     const naive = this.config.rebuild === "all"
@@ -302,7 +300,7 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
     if (this.config.rejuvenation > 0) this.rejuvenate(next, live)
     for (let k = 0; k < n; k++) {
       const p = next[k]
-      if (live[k] === 2) next[k] = this.rebuildFromTrace(p)
+      if (live[k] === 2) next[k] = this.rebuildMoved(p)
       else if (p.done && naive && live[k] !== 1) continue
       else if (p.done || live[k] === 1) continue
       else next[k] = this.rebuildFromTape(p, naive)
@@ -318,15 +316,17 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
    * follows it finds out whether the particle is now done.
    */
   private rejuvenate(next: Array<Particle<A>>, live: Uint8Array): void {
-    const traces = next.map((p) => p.toTrace())
-    const scales = this.rejuvenationScales(traces, this.supports!)
+    const tapes = next.map((p) => checkDistinct(p.handler.tape))
+    const scales = this.rejuvenationScales(tapes, this.supports!)
     let largest = 0
-    for (let k = 0; k < traces.length; k++) if (!next[k].broken && traces[k].size > largest) largest = traces[k].size
+    for (let k = 0; k < tapes.length; k++) if (!next[k].broken && tapes[k].length > largest) largest = tapes[k].length
     const steps = this.config.rejuvenation * largest
     for (let k = 0; k < next.length; k++) {
       const p = next[k]
       if (p.broken) continue
-      const moved = kernel(this.model, { trace: traces[k], result: undefined }, this.rng, {
+      const h = p.handler
+      const state = { visits: tapes[k], logPrior: h.logPrior, logLikelihood: h.logLikelihood, logFactors: h.logFactors }
+      const moved = kernelOnVisits(this.model as Model<unknown>, state, this.rng, {
         steps,
         scales,
         transform: this.transform,
@@ -337,8 +337,8 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
       this.rejuvenationProposed += moved.proposed
       this.rejuvenationAccepted += moved.accepted
       if (moved.accepted > 0) {
-        live[k] = 2 // the tape is stale: rebuild it by replaying the moved trace
-        this.moved.set(p, moved.trace)
+        live[k] = 2 // the execution is stale: rebuild it by replaying the moved state's tape
+        this.moved.set(p, moved)
       }
     }
   }
@@ -374,24 +374,24 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
   }
 
   /**
-   * After an MH move: replays the moved trace up to the current step's barrier (or the model's
-   * end, when the moved execution has fewer barriers), writing a new tape, taking the trace's
-   * weights, and leaving the particle live at the barrier or done.
+   * After an MH move: replays the moved state's tape (the kernel's choices, in the order the
+   * moved execution visited them) up to the current step's barrier (or the model's end, when
+   * the moved execution has fewer barriers), taking its weights, and leaving the particle live
+   * at the barrier or done.
    */
-  private rebuildFromTrace(p: Particle<A>): Particle<A> {
-    const trace = this.moved.get(p)!
+  private rebuildMoved(p: Particle<A>): Particle<A> {
+    const moved = this.moved.get(p)!
     this.moved.delete(p)
     const h = new ParticleHandler(this.rng, this.supports)
-    h.mode = REPLAY_TRACE
-    h.source = trace
+    h.mode = REPLAY_TAPE
+    h.tape = moved.visits as Array<Choice>
     h.replayTo = this.steps
     const q = this.spawn(h)
     const status = this.steps === 0 ? "stopped" : q.execution.resume()
     h.mode = LIVE
-    h.source = undefined
-    h.logPrior = trace.logPrior
-    h.logLikelihood = trace.logLikelihood
-    h.logFactors = trace.logFactors
+    h.logPrior = moved.logPrior
+    h.logLikelihood = moved.logLikelihood
+    h.logFactors = moved.logFactors
     if (status === "done") {
       q.done = true
       q.result = q.execution.result

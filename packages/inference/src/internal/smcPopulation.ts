@@ -18,7 +18,7 @@ import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
 import { identity, type Transform } from "@fugue/runtime/Combinators"
 import type { Context } from "@fugue/runtime/Execution"
-import type { Trace } from "@fugue/runtime/Trace"
+import { type Choice, Trace } from "@fugue/runtime/Trace"
 import { ZeroWeightError } from "../Options.ts"
 import type { Posterior } from "../Posterior.ts"
 import type { Resampler } from "../Resampling.ts"
@@ -61,7 +61,7 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
    * a collapse (ESS below 2 before resampling): the copies of one particle have no spread to
    * estimate a scale from, so the last scales estimated from a healthy population are kept.
    */
-  rejuvenationScales(traces: ReadonlyArray<Trace>, supports: ReadonlyMap<string, Support>): Record<string, number> {
+  rejuvenationScales(traces: ReadonlyArray<Trace | ReadonlyArray<Choice>>, supports: ReadonlyMap<string, Support>): Record<string, number> {
     const ess = this.ess[this.ess.length - 1]
     if (ess !== undefined && ess < COLLAPSE_ESS && this.lastScales !== undefined) return this.lastScales
     const scales = cloudScales(traces, supports)
@@ -228,19 +228,24 @@ const unconstrained = (support: Support | undefined, x: number): number => {
  * 2.38 × the particles' standard deviation on the kernel's unconstrained scale (sites where the
  * cloud has collapsed keep the kernel's default).
  */
-export const cloudScales = (traces: ReadonlyArray<Trace>, supports: ReadonlyMap<string, Support>): Record<string, number> => {
+export const cloudScales = (traces: ReadonlyArray<Trace | ReadonlyArray<Choice>>, supports: ReadonlyMap<string, Support>): Record<string, number> => {
   // two passes (the mean, then the centred squares): a one-pass Σu² − n·m² loses every digit
   // when the spread is small beside the mean
   const points = new Map<string, Array<number>>()
+  const add = (address: string, choice: Choice): void => {
+    if (typeof choice.value !== "number") return
+    const u = unconstrained(supports.get(address), choice.value)
+    if (!Number.isFinite(u)) return
+    let us = points.get(address)
+    if (us === undefined) points.set(address, (us = []))
+    us.push(u)
+  }
   for (let k = 0; k < traces.length; k++) {
-    traces[k].choices.forEachPair((address, choice) => {
-      if (typeof choice.value !== "number") return
-      const u = unconstrained(supports.get(address), choice.value)
-      if (!Number.isFinite(u)) return
-      let us = points.get(address)
-      if (us === undefined) points.set(address, (us = []))
-      us.push(u)
-    })
+    const t = traces[k]!
+    // a trace (in address order) or a particle's tape (in visit order): per address, the
+    // points come in particle order either way
+    if (t instanceof Trace) t.choices.forEachPair(add)
+    else for (let j = 0; j < t.length; j++) add(t[j]!.address, t[j]!)
   }
   const scales: Record<string, number> = {}
   for (const [address, us] of points) {
