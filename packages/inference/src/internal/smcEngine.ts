@@ -50,6 +50,7 @@ import { type Choice, MissingAddressError, Trace } from "@fugue/runtime/Trace"
 import { Builder, type Posterior } from "../Posterior.ts"
 import { kernelOnVisits, type VisitsOutcome } from "./mhChain.ts"
 import { MhChoice } from "./mhHandler.ts"
+import { Recorder } from "./mhRecorder.ts"
 import { wrapHandler } from "./shell.ts"
 import { type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
 import { normalise } from "./weights.ts"
@@ -63,6 +64,14 @@ const checkDistinct = (tape: ReadonlyArray<Choice>): ReadonlyArray<Choice> => {
     seen.add(address)
   }
   return tape
+}
+
+/** Whether two tapes visit the same addresses in the same order. */
+const sameAddresses = (a: ReadonlyArray<Choice>, b: ReadonlyArray<Choice>): boolean => {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let k = 0; k < a.length; k++) if (a[k]!.address !== b[k]!.address) return false
+  return true
 }
 
 export type RebuildStrategy = "duplicates" | "all"
@@ -406,9 +415,21 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
     const n = this.particles.length
     const builder = new Builder<A>("SMC", 1, n)
     normalise(this.logWeights, this.weights)
+    // straight from the tapes, as MH records its chains (mhRecorder.ts): the recorder's column
+    // slots are reused while consecutive particles visit the same addresses, and each new
+    // address sequence is checked for a repeated address once
+    const recorder = new Recorder<A>(builder, 0)
+    let previous: ReadonlyArray<Choice> | undefined = undefined
+    let structure = 0
     for (let i = 0; i < n; i++) {
       const p = this.particles[i]
-      builder.record(0, i, p.toTrace(), p.result as A, this.logWeights[i])
+      const tape = p.handler.tape
+      if (previous === undefined || !sameAddresses(previous, tape)) {
+        checkDistinct(tape)
+        structure++
+      }
+      recorder.record(i, tape, structure, p.result as A, this.logWeights[i])
+      previous = tape
     }
     return builder.build({
       weights: [Float64Array.from(this.weights)],
