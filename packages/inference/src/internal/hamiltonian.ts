@@ -11,10 +11,11 @@
 //   uniform within subtrees) and the generalised no-U-turn criterion p♯₋·ρ > 0 ∧ p♯₊·ρ > 0, with
 //   the extra checks across merged subtrees that Stan added in 2.23 (stan-dev/stan#2800).
 //
-// Everything here works on preallocated Float64Arrays: a transition allocates nothing. The
+// Everything here works on preallocated arrays: a transition allocates nothing. The
 // potential is −log density; `g` holds ∇ log density (the force), so a momentum half step is
 // p += (ε/2)·g.
 import type { Rng } from "@fugue/core/Rng"
+import { normalsOver } from "./normals.ts"
 
 /** The density as the samplers see it: the value at q, the gradient written into g. */
 export interface Target {
@@ -45,15 +46,6 @@ export class Point {
     }
     this.lp = o.lp
   }
-  /** The position, its force and density (not the momentum): what a proposal or a draw needs. */
-  copyState(o: Point): void {
-    const q = this.q, g = this.g, oq = o.q, og = o.g
-    for (let i = 0; i < q.length; i++) {
-      q[i] = oq[i]!
-      g[i] = og[i]!
-    }
-    this.lp = o.lp
-  }
 }
 
 /**
@@ -74,11 +66,14 @@ export class Metric {
   readonly diagonal: Float64Array
   /** √ of the diagonal: a momentum is uᵢ / √(M⁻¹)ᵢᵢ. */
   private readonly sqrtDiagonal: Float64Array
+  /** Ones (the dense metric's momenta start as standard normals). */
+  private readonly unit: Float64Array
   constructor(kind: "unit" | "diag" | "dense", d: number) {
     this.kind = kind
     this.d = d
     this.diagonal = new Float64Array(d).fill(1)
     this.sqrtDiagonal = new Float64Array(d).fill(1)
+    this.unit = new Float64Array(d).fill(1)
     if (kind === "dense") {
       this.inverse = new Float64Array(d * d)
       this.cholesky = new Float64Array(d * d)
@@ -117,17 +112,16 @@ export class Metric {
     return true
   }
 
-  /** Draws p ~ N(0, M) into `p`. */
+  /** Draws p ~ N(0, M) into `p` (the standard normals `rng.normal()` gives, made in bulk: `normals.ts`). */
   sampleMomentum(rng: Rng, p: Float64Array): void {
     const d = this.d
     if (this.isDiagonal) {
-      const s = this.sqrtDiagonal
-      for (let i = 0; i < d; i++) p[i] = rng.normal() / s[i]!
+      normalsOver(rng, p, this.sqrtDiagonal, d)
       return
     }
     // solve Lᵀ p = u by back substitution
     const L = this.cholesky
-    for (let i = 0; i < d; i++) p[i] = rng.normal()
+    normalsOver(rng, p, this.unit, d)
     for (let i = d - 1; i >= 0; i--) {
       let s = p[i]!
       for (let k = i + 1; k < d; k++) s -= L[k * d + i]! * p[k]!
@@ -153,19 +147,6 @@ export class Metric {
   }
 }
 
-/**
- * b ← a. A plain loop: `TypedArray.prototype.set` is a runtime call that costs some 50–100 ns on
- * short vectors, several times the copy itself (measured: 7 per leapfrog step were 60 % of the
- * sampler's time on eight schools).
- */
-const copy = (a: Float64Array, b: Float64Array, d: number): void => {
-  for (let i = 0; i < d; i++) b[i] = a[i]!
-}
-
-const zero = (a: Float64Array, d: number): void => {
-  for (let i = 0; i < d; i++) a[i] = 0
-}
-
 const dot = (a: Float64Array, b: Float64Array, d: number): number => {
   let s = 0
   for (let i = 0; i < d; i++) s += a[i]! * b[i]!
@@ -178,18 +159,65 @@ const logAddExp = (a: number, b: number): number => {
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b))
 }
 
-/** Per-depth scratch of the tree recursion (Stan's build_tree locals). */
-class Level {
-  readonly pInitEnd: Float64Array
-  readonly rhoInit: Float64Array
-  readonly pFinalBeg: Float64Array
-  readonly rhoFinal: Float64Array
-  constructor(d: number) {
-    this.pInitEnd = new Float64Array(d)
-    this.rhoInit = new Float64Array(d)
-    this.pFinalBeg = new Float64Array(d)
-    this.rhoFinal = new Float64Array(d)
+/**
+ * The NUTS tree's vectors: d-long slots of one flat array. The trajectory's ρ; its two parts' ρ
+ * and inner end momenta (the backward part's last, the forward part's first); the outer ends'
+ * momenta (the forward end's and the backward end's); the diagonal of M⁻¹ (a copy); a merge's
+ * running ρ; then, per level j of the subtree being built, its pending left sibling of 2^j
+ * leaves: ρ, first and last momentum (level 0's sibling is one leaf, whose momentum is all
+ * three: one slot).
+ *
+ * A plain array of doubles, not a Float64Array: V8 (Node 22) reads and writes a packed double
+ * array's elements in loops like these about 1.5× as fast as a typed array's (measured at d = 10
+ * and d = 100: a leapfrog half-step over four arrays 14.5 against 25.6 ns, a four-array dot
+ * product 17.9 against 26.8 ns). Positions and forces stay in Float64Arrays: the density reads
+ * and writes them.
+ */
+const RHO = 0, RHO_FWD = 1, RHO_BCK = 2, P_FWD_BCK = 3, P_BCK_FWD = 4, P_FWD = 5, P_BCK = 6, DIAGONAL = 7, RUN = 8, LEVELS = 9
+
+/** A packed array of n doubles (never holey, never small integers: its elements stay unboxed doubles). */
+const doubles = (n: number): Array<number> => {
+  const a: Array<number> = []
+  for (let i = 0; i < n; i++) a.push(0.5)
+  for (let i = 0; i < n; i++) a[i] = 0
+  return a
+}
+
+/**
+ * The generalised no-U-turn criterion (`Hamiltonian.persistsDense` states it) for a diagonal metric
+ * (at `DIAGONAL`) on the tree's store: part A's ρ,
+ * first and last momenta at offsets `aRho`, `pMinus`, `pAEnd`, part B's ρ, first and last at
+ * `bRho`, `pBBeg`, `pPlus`; writes ρA + ρB at `out` (which may be `bRho`).
+ */
+const persistsDiagonal = (
+  S: Array<number>,
+  d: number,
+  pMinus: number,
+  pPlus: number,
+  aRho: number,
+  bRho: number,
+  pAEnd: number,
+  pBBeg: number,
+  out: number
+): boolean => {
+  const md = DIAGONAL * d
+  let a = 0, b = 0, c = 0, e = 0, f = 0, k = 0
+  for (let i = 0; i < d; i++) {
+    const ra = S[aRho + i]!, rb = S[bRho + i]!, mi = S[md + i]!
+    const s = ra + rb
+    S[out + i] = s
+    const pm = S[pMinus + i]!, pp = S[pPlus + i]!, pbb = S[pBBeg + i]!, pae = S[pAEnd + i]!
+    const ms = mi * s
+    a += pm * ms
+    b += pp * ms
+    const mx = mi * (ra + pbb)
+    c += pm * mx
+    e += pbb * mx
+    const my = mi * (rb + pae)
+    f += pae * my
+    k += pp * my
   }
+  return a > 0 && b > 0 && c > 0 && e > 0 && f > 0 && k > 0
 }
 
 /** What one transition did (Stan's sampler parameters). */
@@ -215,7 +243,8 @@ export class Hamiltonian {
   maxTreeDepth = 10
   /** Gradient evaluations so far. */
   gradients = 0
-  readonly current: Point
+  /** The chain's state; a NUTS transition may replace the object (exchanging it with its proposal), so read it afresh. */
+  current: Point
   readonly stats = new Transition()
   /** The moving end of the trajectory (`fwd` or `bck` in NUTS, a scratch point otherwise). */
   private z: Point
@@ -223,26 +252,15 @@ export class Hamiltonian {
   private readonly v: Float64Array
   private readonly fwd: Point
   private readonly bck: Point
-  private readonly propose: Point
-  private readonly levels: Array<Level> = []
-  private readonly rho: Float64Array
-  private readonly rhoFwd: Float64Array
-  private readonly rhoBck: Float64Array
+  private propose: Point
+  /** The tree's slots (`RHO` …). */
+  private store: Array<number> = []
+  /** Tree levels the store has room for. */
+  private levelCapacity = 0
   /** Scratch for the dense metric's criteria: ρ sums and their velocities. */
   private readonly sums: Array<Float64Array>
-  private readonly pFwdFwd: Float64Array
-  private readonly pFwdBck: Float64Array
-  private readonly pBckFwd: Float64Array
-  private readonly pBckBck: Float64Array
-  // accumulators of one transition
-  private H0 = 0
-  private sumMetroProb = 0
-  private divergent = false
-  private proposeEnergy = 0
-  /** The current subtree's summed leaf weights: Σ e^{δᵢ − shift}. */
-  private subtreeWeight = 0
+  /** The last subtree's leaf-weight shift (its weights are Σ e^{δᵢ − shift}; 0 unless one would overflow). */
   private subtreeShift = 0
-  private sampleEnergy = 0
 
   constructor(target: Target, metric: Metric, rng: Rng) {
     const d = target.dimension
@@ -258,14 +276,15 @@ export class Hamiltonian {
     this.fwd = new Point(d)
     this.bck = new Point(d)
     this.propose = new Point(d)
-    this.rho = vec()
-    this.rhoFwd = vec()
-    this.rhoBck = vec()
     this.sums = [vec(), vec(), vec(), vec(), vec(), vec()]
-    this.pFwdFwd = vec()
-    this.pFwdBck = vec()
-    this.pBckFwd = vec()
-    this.pBckBck = vec()
+    this.allocate(10)
+  }
+
+  /** Room in the store for subtrees of up to 2^levels leaves. */
+  private allocate(levels: number): void {
+    const d = this.d, n = LEVELS + 3 * levels
+    this.store = doubles(n * d)
+    this.levelCapacity = levels
   }
 
   /** Sets the chain's position; returns its log density (the force is written into `current.g`). */
@@ -342,166 +361,220 @@ export class Hamiltonian {
   /**
    * One multinomial NUTS transition from `current` (Stan's base_nuts::transition). Updates
    * `current` and `stats`.
+   *
+   * The tree is built iteratively, leaf by leaf, in the order of Stan's recursion: after leaf n of
+   * a subtree, the subtrees of 2, 4, …, 2^t leaves that end at it (t the trailing ones of n) are
+   * merged, each with its pending left sibling, and checked; the largest then waits at level t
+   * as the left sibling of a later one. Same checks, same order, same arithmetic as the recursion,
+   * with no call per node and every momentum a slot of one array (`RHO` …).
+   *
+   * A subtree's multinomial proposal is drawn as its leaves are made: leaf i replaces the
+   * proposal in `this.propose` with probability w_i / (w_1 + … + w_i), so the proposal is leaf i
+   * with probability w_i / W, the distribution Stan's pairwise selection at each merge gives
+   * (Betancourt 2017, §A.3.1), with one copy per replacement (about log n) instead of one per leaf.
    */
   nutsTransition(): void {
-    const d = this.d, rng = this.rng
-    const stats = this.stats
-    const cur = this.current, fwd = this.fwd, bck = this.bck
+    const d = this.d, rng = this.rng, metric = this.metric, stats = this.stats, target = this.target
+    const maxDepth = this.maxTreeDepth
+    if (this.levelCapacity < maxDepth) this.allocate(maxDepth)
+    const S = this.store
+    const fwd = this.fwd, bck = this.bck
+    let cur = this.current, propose = this.propose
+    const diag = metric.isDiagonal
+    const pf = P_FWD * d, pb = P_BCK * d, md = DIAGONAL * d, run = RUN * d, L0 = LEVELS * d
     // both ends start at the current point with a fresh momentum; `current` itself holds the
     // selected draw (it starts as the initial point and is replaced as subtrees are accepted)
-    this.metric.sampleMomentum(rng, fwd.p)
-    this.metric.velocity(fwd.p, this.v)
+    const fp = fwd.p
+    metric.sampleMomentum(rng, fp)
+    metric.velocity(fp, this.v)
     {
-      const cq = cur.q, cg = cur.g, fq = fwd.q, fg = fwd.g, fp = fwd.p, bq = bck.q, bg = bck.g, bp = bck.p
-      const pFF = this.pFwdFwd, pFB = this.pFwdBck, pBF = this.pBckFwd, pBB = this.pBckBck, rho = this.rho
+      const cq = cur.q, cg = cur.g, fq = fwd.q, fg = fwd.g, bq = bck.q, bg = bck.g, m = metric.diagonal
       for (let i = 0; i < d; i++) {
         const q = cq[i]!, g = cg[i]!, p = fp[i]!
         fq[i] = q
         bq[i] = q
         fg[i] = g
         bg[i] = g
-        bp[i] = p
-        pFF[i] = p
-        pFB[i] = p
-        pBF[i] = p
-        pBB[i] = p
-        rho[i] = p
+        S[i] = p // RHO
+        S[pf + i] = p
+        S[pb + i] = p
+        S[md + i] = m[i]!
       }
       fwd.lp = bck.lp = cur.lp
     }
+    const H0 = this.hamiltonian(fwd, this.v)
     // the trajectory's summed leaf weights Σ e^{δᵢ} as weight · e^{shift}: linear scale, so the
     // progressive sampling and the merge need no log or exp unless a weight would overflow
     let sumWeight = 1, sumShift = 0
-    const H0 = this.hamiltonian(fwd, this.v)
-    this.H0 = H0
-    this.sampleEnergy = H0
-    this.sumMetroProb = 0
-    this.divergent = false
-    let leapfrogs = 0
+    let sampleEnergy = H0, proposeEnergy = H0, sumMetroProb = 0, divergent = false
+    const stepSize = this.stepSize
     let depth = 0
     const before = this.gradients
-    while (depth < this.maxTreeDepth) {
-      while (this.levels.length <= depth) this.levels.push(new Level(d))
-      let valid: boolean
-      // the new subtree integrates from one end of the trajectory, moving that end
-      if (rng.uniform() > 0.5) {
-        this.z = fwd
-        // the old trajectory becomes the backward part: its forward end is the old forward end
-        const rho = this.rho, rhoBck = this.rhoBck, rhoFwd = this.rhoFwd, pFF = this.pFwdFwd, pBF = this.pBckFwd
-        for (let i = 0; i < d; i++) {
-          rhoBck[i] = rho[i]!
-          rhoFwd[i] = 0
-          pBF[i] = pFF[i]!
-        }
-        this.subtreeWeight = 0
-        this.subtreeShift = 0
-        valid = this.buildTree(depth, this.rhoFwd, this.pFwdBck, this.pFwdFwd, 1)
-      } else {
-        this.z = bck
-        // the old trajectory becomes the forward part: its backward end is the old backward end
-        const rho = this.rho, rhoBck = this.rhoBck, rhoFwd = this.rhoFwd, pFB = this.pFwdBck, pBB = this.pBckBck
-        for (let i = 0; i < d; i++) {
-          rhoFwd[i] = rho[i]!
-          rhoBck[i] = 0
-          pFB[i] = pBB[i]!
-        }
-        this.subtreeWeight = 0
-        this.subtreeShift = 0
-        valid = this.buildTree(depth, this.rhoBck, this.pBckFwd, this.pBckBck, -1)
+    while (depth < maxDepth) {
+      // the new subtree integrates from one end of the trajectory, moving that end; the old
+      // trajectory becomes the other part, its inner end the old end on this side
+      const forward = rng.uniform() > 0.5
+      const z = forward ? fwd : bck
+      const q = z.q, g = z.g
+      const po = forward ? pf : pb
+      const keep = (forward ? RHO_BCK : RHO_FWD) * d, inner = (forward ? P_BCK_FWD : P_FWD_BCK) * d
+      const rhoOut = (forward ? RHO_FWD : RHO_BCK) * d, begOut = (forward ? P_FWD_BCK : P_BCK_FWD) * d
+      for (let i = 0; i < d; i++) {
+        S[keep + i] = S[i]!
+        S[inner + i] = S[po + i]!
       }
+      const epsilon = forward ? stepSize : -stepSize, half = 0.5 * epsilon
+      const leaves = 1 << depth
+      // the subtree's summed leaf weights, Σ e^{δᵢ − subShift}
+      let subWeight = 0, subShift = 0
+      let valid = true
+      for (let n = 0; n < leaves; n++) {
+        // one leapfrog step (for a diagonal metric here, the kinetic energy inside the second
+        // momentum update; else `leapfrog`); H = +∞ where the density or force is not finite
+        let h: number
+        if (diag) {
+          for (let i = 0; i < d; i++) {
+            const pi = S[po + i]! + half * g[i]!
+            S[po + i] = pi
+            q[i] = q[i]! + epsilon * S[md + i]! * pi
+          }
+          this.gradients++
+          const lp = target.logDensityGradient(q, g)
+          z.lp = lp
+          let finite = 0, kinetic = 0
+          for (let i = 0; i < d; i++) {
+            const gi = g[i]!
+            finite += gi * 0
+            const pi = S[po + i]! + half * gi
+            S[po + i] = pi
+            kinetic += pi * (S[md + i]! * pi)
+          }
+          h = -lp + 0.5 * kinetic
+          if (!(finite === 0 && h === h)) h = Infinity
+        } else {
+          const p = z.p
+          for (let i = 0; i < d; i++) p[i] = S[po + i]!
+          h = this.leapfrog(z, epsilon)
+          for (let i = 0; i < d; i++) S[po + i] = p[i]!
+        }
+        const delta = H0 - h
+        if (!(-delta <= MAX_DELTA_H)) {
+          divergent = true
+          valid = false
+          break
+        }
+        // the leaf's weight e^{δ} (δ = H0 − H), summed in linear scale relative to e^{shift} (one exp
+        // per leaf instead of a log-sum-exp); the shift moves up when a weight would overflow
+        let ratio = delta - subShift
+        if (ratio > 600) {
+          subWeight *= Math.exp(-ratio)
+          subShift = delta
+          ratio = 0
+        }
+        const w = Math.exp(ratio)
+        sumMetroProb += delta > 0 ? 1 : ratio === delta ? w : Math.exp(delta)
+        const total = subWeight + w
+        subWeight = total
+        if (w >= total || rng.uniform() * total < w) {
+          const pq = propose.q, pg = propose.g
+          for (let i = 0; i < d; i++) {
+            pq[i] = q[i]!
+            pg[i] = g[i]!
+          }
+          propose.lp = z.lp
+          proposeEnergy = h
+        }
+        if ((n & 1) === 0) {
+          // a left leaf: it waits at level 0 (or is the whole subtree)
+          if (leaves === 1) {
+            for (let i = 0; i < d; i++) {
+              const pi = S[po + i]!
+              S[rhoOut + i] = pi
+              S[begOut + i] = pi
+            }
+          } else for (let i = 0; i < d; i++) S[L0 + i] = S[po + i]!
+          continue
+        }
+        // leaf n ends the subtrees of 2, …, 2^t leaves: merge each with its left sibling at level
+        // j = 0, …, t − 1 (ρ sums into RUN, the last into the level-t sibling or the subtree's ρ)
+        const complete = n === leaves - 1
+        const t = 31 - Math.clz32(~n & (n + 1))
+        const top = (LEVELS + 3 * t) * d
+        for (let j = 0; j < t; j++) {
+          const last = j === t - 1
+          const out = !last ? run : complete ? rhoOut : top
+          // the left sibling's ρ and first momentum (level 0: the leaf before)
+          const aRho = j === 0 ? L0 : (LEVELS + 3 * j) * d, aBeg = j === 0 ? L0 : aRho + d
+          let persist: boolean
+          if (j === 0 && diag) {
+            // two leaves: the checks across the junction are the whole one's
+            let a = 0, b = 0
+            for (let i = 0; i < d; i++) {
+              const ra = S[L0 + i]!, rb = S[po + i]!
+              const s = ra + rb
+              S[out + i] = s
+              const ms = S[md + i]! * s
+              a += ra * ms
+              b += rb * ms
+            }
+            persist = a > 0 && b > 0
+          } else {
+            // the left sibling's last momentum; the right one's ρ and first momentum
+            const aEnd = j === 0 ? L0 : aRho + 2 * d, bRho = j === 0 ? po : run
+            const bBeg = j === 0 ? po : j === 1 ? L0 : (LEVELS + 3 * (j - 1) + 1) * d
+            persist = diag ? persistsDiagonal(S, d, aBeg, po, aRho, bRho, aEnd, bBeg, out) : this.persistsDense(aBeg, po, aRho, bRho, aEnd, bBeg, out)
+          }
+          if (!persist) {
+            valid = false
+            break
+          }
+          if (last) {
+            // the merged subtree's first momentum is its left sibling's; its last is this leaf's
+            const beg = complete ? begOut : top + d
+            for (let i = 0; i < d; i++) S[beg + i] = S[aBeg + i]!
+            if (!complete) for (let i = 0; i < d; i++) S[top + 2 * d + i] = S[po + i]!
+          }
+        }
+        if (!valid) break
+      }
+      this.subtreeShift = subShift
       if (!valid) break
       depth++
       // biased progressive sampling (Betancourt 2017, §A.3.2): the new subtree's proposal replaces
       // the draw with probability min(1, W_subtree / W_old). Both weights are linear, relative to
-      // their shifts, which are 0 unless a leaf's weight would have overflowed: then in logs.
-      if (this.subtreeShift === sumShift) {
-        const subWeight = this.subtreeWeight
+      // their shifts, which are 0 unless a leaf's weight would have overflowed: then in logs. The
+      // draw is taken by exchanging `current` and `propose`, not copied.
+      let replace: boolean
+      if (subShift === sumShift) {
         const ratio = subWeight / sumWeight
-        if (ratio > 1 || rng.uniform() < ratio) {
-          cur.copyState(this.propose)
-          this.sampleEnergy = this.proposeEnergy
-        }
+        replace = ratio > 1 || rng.uniform() < ratio
         sumWeight += subWeight
       } else {
-        const logSub = Math.log(this.subtreeWeight) + this.subtreeShift
+        const logSub = Math.log(subWeight) + subShift
         const logSum = Math.log(sumWeight) + sumShift
-        if (logSub > logSum || rng.uniform() < Math.exp(logSub - logSum)) {
-          cur.copyState(this.propose)
-          this.sampleEnergy = this.proposeEnergy
-        }
+        replace = logSub > logSum || rng.uniform() < Math.exp(logSub - logSum)
         sumWeight = 1
         sumShift = logAddExp(logSum, logSub)
       }
+      if (replace) {
+        const drawn = propose
+        propose = cur
+        cur = drawn
+        sampleEnergy = proposeEnergy
+      }
       // the no-U-turn criterion over the whole trajectory and across the merged halves: the
       // backward part (ρ_bck, ending with p_bck_fwd) then the forward part (starting with p_fwd_bck)
-      if (!this.persists(this.pBckBck, this.pFwdFwd, this.rhoBck, this.rhoFwd, this.pBckFwd, this.pFwdBck, this.rho, false)) break
+      const bf = P_BCK_FWD * d, fb = P_FWD_BCK * d, rb = RHO_BCK * d, rf = RHO_FWD * d
+      if (!(diag ? persistsDiagonal(S, d, pb, pf, rb, rf, bf, fb, 0) : this.persistsDense(pb, pf, rb, rf, bf, fb, 0))) break
     }
-    leapfrogs = this.gradients - before
+    this.current = cur
+    this.propose = propose
+    const leapfrogs = this.gradients - before
     stats.treeDepth = depth
     stats.leapfrogSteps = leapfrogs
-    stats.diverging = this.divergent
-    stats.acceptStat = leapfrogs > 0 ? this.sumMetroProb / leapfrogs : 0
-    stats.energy = this.sampleEnergy
-  }
-
-  /**
-   * Builds a subtree of 2^depth leapfrog steps from `this.z` in direction `sign`, writing its end
-   * momenta and adding its momenta to `rho`. Returns false when the subtree is invalid
-   * (a divergence, or a U-turn inside it), in which case nothing of it may be used.
-   *
-   * The subtree's multinomial proposal is drawn as its leaves are made: leaf i replaces the
-   * proposal in `this.propose` with probability w_i / (w_1 + … + w_i), so the proposal is leaf i
-   * with probability w_i / W, the distribution Stan's pairwise selection at each merge gives
-   * (Betancourt 2017, §A.3.1), with one copy per replacement (about log n) instead of one per leaf.
-   * `subtreeWeight` accumulates W (times e^{−subtreeShift}).
-   */
-  private buildTree(depth: number, rho: Float64Array, pBeg: Float64Array, pEnd: Float64Array, sign: number): boolean {
-    const d = this.d
-    if (depth === 0) {
-      const z = this.z
-      const h = this.leapfrog(z, sign * this.stepSize)
-      const delta = this.H0 - h
-      if (!(-delta <= MAX_DELTA_H)) {
-        this.divergent = true
-        return false
-      }
-      // the leaf's weight e^{δ} (δ = H0 − H), summed in linear scale relative to e^{shift} (one exp
-      // per leaf instead of a log-sum-exp); the shift moves up when a weight would overflow
-      let ratio = delta - this.subtreeShift
-      if (ratio > 600) {
-        this.subtreeWeight *= Math.exp(-ratio)
-        this.subtreeShift = delta
-        ratio = 0
-      }
-      const w = Math.exp(ratio)
-      this.sumMetroProb += delta > 0 ? 1 : ratio === delta ? w : Math.exp(delta)
-      const total = this.subtreeWeight + w
-      this.subtreeWeight = total
-      if (w >= total || this.rng.uniform() * total < w) {
-        const propose = this.propose, zq = z.q, zg = z.g, pq = propose.q, pg = propose.g
-        for (let i = 0; i < d; i++) {
-          pq[i] = zq[i]!
-          pg[i] = zg[i]!
-        }
-        propose.lp = z.lp
-        this.proposeEnergy = h
-      }
-      const zp = z.p
-      for (let i = 0; i < d; i++) {
-        const pi = zp[i]!
-        pBeg[i] = pi
-        pEnd[i] = pi
-        rho[i] = rho[i]! + pi
-      }
-      return true
-    }
-    const level = this.levels[depth]!
-    const rhoInit = level.rhoInit, rhoFinal = level.rhoFinal
-    zero(rhoInit, d)
-    if (!this.buildTree(depth - 1, rhoInit, pBeg, level.pInitEnd, sign)) return false
-    zero(rhoFinal, d)
-    if (!this.buildTree(depth - 1, rhoFinal, level.pFinalBeg, pEnd, sign)) return false
-    return this.persists(pBeg, pEnd, rhoInit, rhoFinal, level.pInitEnd, level.pFinalBeg, rho, true)
+    stats.diverging = divergent
+    stats.acceptStat = leapfrogs > 0 ? sumMetroProb / leapfrogs : 0
+    stats.energy = sampleEnergy
   }
 
   /**
@@ -509,53 +582,34 @@ export class Hamiltonian {
    * momentum pAEnd) followed by part B (ρB, first momentum pBBeg), with p₋ and p₊ the merged
    * trajectory's end momenta: p♯₋·ρ > 0 and p♯₊·ρ > 0 (p♯ = M⁻¹p) for ρ = ρA + ρB, and the same
    * across the junction for ρA + pBBeg (ends p₋, pBBeg) and pAEnd + ρB (ends pAEnd, p₊) — the
-   * checks Stan added in 2.23 (stan-dev/stan#2800). Writes ρA + ρB into `rho` (added to it when
-   * `accumulate`). With a diagonal metric p♯·ρ = Σ pᵢ mᵢ ρᵢ, all six products in one pass.
+   * checks Stan added in 2.23 (stan-dev/stan#2800). The vectors are at these offsets of the tree's
+   * store; writes ρA + ρB at `out` (which may be `rhoB`). For a dense metric: `persistsDiagonal`
+   * is the diagonal one.
    */
-  private persists(
-    pMinus: Float64Array,
-    pPlus: Float64Array,
-    rhoA: Float64Array,
-    rhoB: Float64Array,
-    pAEnd: Float64Array,
-    pBBeg: Float64Array,
-    rho: Float64Array,
-    accumulate: boolean
-  ): boolean {
-    const d = this.d, metric = this.metric
-    if (metric.isDiagonal) {
-      const m = metric.diagonal
-      let a = 0, b = 0, c = 0, e = 0, f = 0, k = 0
-      for (let i = 0; i < d; i++) {
-        const ra = rhoA[i]!, rb = rhoB[i]!, mi = m[i]!
-        const s = ra + rb
-        rho[i] = accumulate ? rho[i]! + s : s
-        const pm = pMinus[i]!, pp = pPlus[i]!, pbb = pBBeg[i]!, pae = pAEnd[i]!
-        const ms = mi * s
-        a += pm * ms
-        b += pp * ms
-        const mx = mi * (ra + pbb)
-        c += pm * mx
-        e += pbb * mx
-        const my = mi * (rb + pae)
-        f += pae * my
-        k += pp * my
-      }
-      return a > 0 && b > 0 && c > 0 && e > 0 && f > 0 && k > 0
-    }
+  private persistsDense(pMinus: number, pPlus: number, rhoA: number, rhoB: number, pAEnd: number, pBBeg: number, out: number): boolean {
+    const d = this.d, metric = this.metric, S = this.store
     const [s, x, y, vs, vx, vy] = this.sums as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array]
+    let a = 0, b = 0, c = 0, e = 0, f = 0, k = 0
     for (let i = 0; i < d; i++) {
-      const ra = rhoA[i]!, rb = rhoB[i]!
+      const ra = S[rhoA + i]!, rb = S[rhoB + i]!
       s[i] = ra + rb
-      rho[i] = accumulate ? rho[i]! + s[i]! : s[i]!
-      x[i] = ra + pBBeg[i]!
-      y[i] = rb + pAEnd[i]!
+      x[i] = ra + S[pBBeg + i]!
+      y[i] = rb + S[pAEnd + i]!
     }
     metric.velocity(s, vs)
     metric.velocity(x, vx)
     metric.velocity(y, vy)
-    return dot(pMinus, vs, d) > 0 && dot(pPlus, vs, d) > 0 && dot(pMinus, vx, d) > 0 && dot(pBBeg, vx, d) > 0 &&
-      dot(pAEnd, vy, d) > 0 && dot(pPlus, vy, d) > 0
+    for (let i = 0; i < d; i++) {
+      const pm = S[pMinus + i]!, pp = S[pPlus + i]!
+      a += pm * vs[i]!
+      b += pp * vs[i]!
+      c += pm * vx[i]!
+      e += S[pBBeg + i]! * vx[i]!
+      f += S[pAEnd + i]! * vy[i]!
+      k += pp * vy[i]!
+      S[out + i] = s[i]!
+    }
+    return a > 0 && b > 0 && c > 0 && e > 0 && f > 0 && k > 0
   }
 
   /**
