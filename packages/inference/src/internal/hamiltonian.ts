@@ -163,7 +163,7 @@ const logAddExp = (a: number, b: number): number => {
  * The NUTS tree's vectors: d-long slots of one flat array. The trajectory's ρ; its two parts' ρ
  * and inner end momenta (the backward part's last, the forward part's first); the outer ends'
  * momenta (the forward end's and the backward end's); the diagonal of M⁻¹ (a copy); a merge's
- * running ρ; then, per level j of the subtree being built, its pending left sibling of 2^j
+ * running ρ; a slot for writes that have no place to go; then, per level j of the subtree being built, its pending left sibling of 2^j
  * leaves: ρ, first and last momentum (level 0's sibling is one leaf, whose momentum is all
  * three: one slot).
  *
@@ -173,7 +173,7 @@ const logAddExp = (a: number, b: number): number => {
  * product 17.9 against 26.8 ns). Positions and forces stay in Float64Arrays: the density reads
  * and writes them.
  */
-const RHO = 0, RHO_FWD = 1, RHO_BCK = 2, P_FWD_BCK = 3, P_BCK_FWD = 4, P_FWD = 5, P_BCK = 6, DIAGONAL = 7, RUN = 8, LEVELS = 9
+const RHO = 0, RHO_FWD = 1, RHO_BCK = 2, P_FWD_BCK = 3, P_BCK_FWD = 4, P_FWD = 5, P_BCK = 6, DIAGONAL = 7, RUN = 8, DISCARD = 9, LEVELS = 10
 
 /** A packed array of n doubles (never holey, never small integers: its elements stay unboxed doubles). */
 const doubles = (n: number): Array<number> => {
@@ -381,16 +381,18 @@ export class Hamiltonian {
     const fwd = this.fwd, bck = this.bck
     let cur = this.current, propose = this.propose
     const diag = metric.isDiagonal
-    const pf = P_FWD * d, pb = P_BCK * d, md = DIAGONAL * d, run = RUN * d, L0 = LEVELS * d
+    const pf = P_FWD * d, pb = P_BCK * d, md = DIAGONAL * d, run = RUN * d, discard = DISCARD * d, L0 = LEVELS * d, LEVEL1 = L0 + 3 * d
     // both ends start at the current point with a fresh momentum; `current` itself holds the
     // selected draw (it starts as the initial point and is replaced as subtrees are accepted)
     const fp = fwd.p
     metric.sampleMomentum(rng, fp)
-    metric.velocity(fp, this.v)
+    // (for a diagonal metric, the kinetic energy ½ pᵀM⁻¹p in the same pass)
+    if (!diag) metric.velocity(fp, this.v)
+    let kinetic = 0
     {
-      const cq = cur.q, cg = cur.g, fq = fwd.q, fg = fwd.g, bq = bck.q, bg = bck.g, m = metric.diagonal
+      const cq = cur.q, cg = cur.g, fq = fwd.q, fg = fwd.g, bq = bck.q, bg = bck.g, m = metric.diagonal, v = this.v
       for (let i = 0; i < d; i++) {
-        const q = cq[i]!, g = cg[i]!, p = fp[i]!
+        const q = cq[i]!, g = cg[i]!, p = fp[i]!, mi = m[i]!
         fq[i] = q
         bq[i] = q
         fg[i] = g
@@ -398,11 +400,13 @@ export class Hamiltonian {
         S[i] = p // RHO
         S[pf + i] = p
         S[pb + i] = p
-        S[md + i] = m[i]!
+        S[md + i] = mi
+        kinetic += p * (diag ? mi * p : v[i]!)
       }
       fwd.lp = bck.lp = cur.lp
     }
-    const H0 = this.hamiltonian(fwd, this.v)
+    let H0 = -cur.lp + 0.5 * kinetic
+    if (!(H0 === H0)) H0 = Infinity
     // the trajectory's summed leaf weights Σ e^{δᵢ} as weight · e^{shift}: linear scale, so the
     // progressive sampling and the merge need no log or exp unless a weight would overflow
     let sumWeight = 1, sumShift = 0
@@ -429,9 +433,24 @@ export class Hamiltonian {
       let subWeight = 0, subShift = 0
       let valid = true
       for (let n = 0; n < leaves; n++) {
-        // one leapfrog step (for a diagonal metric here, the kinetic energy inside the second
-        // momentum update; else `leapfrog`); H = +∞ where the density or force is not finite
+        // where this leaf's momentum goes as it is made. A left leaf (n even) waits at level 0
+        // (a one-leaf subtree is the whole: its ρ and first momentum). A right leaf ends the
+        // subtrees of 2, …, 2^t leaves that end at it (t the trailing ones of n): the first merge,
+        // with the leaf before, sums into RUN when more follow, else into the level-1 sibling (its
+        // first momentum the leaf before's, its last this one's) or the subtree's ρ. Writes with
+        // no place to go land in DISCARD.
+        const even = (n & 1) === 0, complete = n === leaves - 1
+        const t = even ? 0 : 31 - Math.clz32(~n & (n + 1))
+        const top = (LEVELS + 3 * t) * d
+        const one = leaves === 1
+        const sum0 = even ? (one ? rhoOut : L0) : t > 1 ? run : complete ? rhoOut : LEVEL1
+        const beg0 = even ? (one ? begOut : discard) : t > 1 ? discard : complete ? begOut : LEVEL1 + d
+        const end0 = even || t > 1 || complete ? discard : LEVEL1 + 2 * d
+        // one leapfrog step (for a diagonal metric here, with the kinetic energy, the leaf's
+        // placement and the first merge inside the second momentum update; else `leapfrog`);
+        // H = +∞ where the density or force is not finite
         let h: number
+        let a = 0, b = 0
         if (diag) {
           for (let i = 0; i < d; i++) {
             const pi = S[po + i]! + half * g[i]!
@@ -442,12 +461,34 @@ export class Hamiltonian {
           const lp = target.logDensityGradient(q, g)
           z.lp = lp
           let finite = 0, kinetic = 0
-          for (let i = 0; i < d; i++) {
-            const gi = g[i]!
-            finite += gi * 0
-            const pi = S[po + i]! + half * gi
-            S[po + i] = pi
-            kinetic += pi * (S[md + i]! * pi)
+          if (even) {
+            for (let i = 0; i < d; i++) {
+              const gi = g[i]!
+              finite += gi * 0
+              const pi = S[po + i]! + half * gi
+              S[po + i] = pi
+              kinetic += pi * (S[md + i]! * pi)
+              S[sum0 + i] = pi
+              S[beg0 + i] = pi
+            }
+          } else {
+            // two leaves: the checks across the junction are the whole one's
+            for (let i = 0; i < d; i++) {
+              const gi = g[i]!
+              finite += gi * 0
+              const pi = S[po + i]! + half * gi
+              S[po + i] = pi
+              const mi = S[md + i]!
+              kinetic += pi * (mi * pi)
+              const ra = S[L0 + i]!
+              const s = ra + pi
+              S[sum0 + i] = s
+              const ms = mi * s
+              a += ra * ms
+              b += pi * ms
+              S[beg0 + i] = ra
+              S[end0 + i] = pi
+            }
           }
           h = -lp + 0.5 * kinetic
           if (!(finite === 0 && h === h)) h = Infinity
@@ -455,7 +496,14 @@ export class Hamiltonian {
           const p = z.p
           for (let i = 0; i < d; i++) p[i] = S[po + i]!
           h = this.leapfrog(z, epsilon)
-          for (let i = 0; i < d; i++) S[po + i] = p[i]!
+          for (let i = 0; i < d; i++) {
+            const pi = p[i]!
+            S[po + i] = pi
+            S[beg0 + i] = even ? pi : S[L0 + i]!
+            S[end0 + i] = pi
+          }
+          if (even) for (let i = 0; i < d; i++) S[sum0 + i] = p[i]!
+          else if (this.persistsDense(L0, po, L0, po, L0, po, sum0)) a = b = 1
         }
         const delta = H0 - h
         if (!(-delta <= MAX_DELTA_H)) {
@@ -484,47 +532,20 @@ export class Hamiltonian {
           propose.lp = z.lp
           proposeEnergy = h
         }
-        if ((n & 1) === 0) {
-          // a left leaf: it waits at level 0 (or is the whole subtree)
-          if (leaves === 1) {
-            for (let i = 0; i < d; i++) {
-              const pi = S[po + i]!
-              S[rhoOut + i] = pi
-              S[begOut + i] = pi
-            }
-          } else for (let i = 0; i < d; i++) S[L0 + i] = S[po + i]!
-          continue
+        if (even) continue
+        if (!(a > 0 && b > 0)) {
+          valid = false
+          break
         }
-        // leaf n ends the subtrees of 2, …, 2^t leaves: merge each with its left sibling at level
-        // j = 0, …, t − 1 (ρ sums into RUN, the last into the level-t sibling or the subtree's ρ)
-        const complete = n === leaves - 1
-        const t = 31 - Math.clz32(~n & (n + 1))
-        const top = (LEVELS + 3 * t) * d
-        for (let j = 0; j < t; j++) {
+        // the larger merges, j = 1, …, t − 1, each with its left sibling at level j (ρ sums into
+        // RUN, the last into the level-t sibling or the subtree's ρ)
+        for (let j = 1; j < t; j++) {
           const last = j === t - 1
           const out = !last ? run : complete ? rhoOut : top
-          // the left sibling's ρ and first momentum (level 0: the leaf before)
-          const aRho = j === 0 ? L0 : (LEVELS + 3 * j) * d, aBeg = j === 0 ? L0 : aRho + d
-          let persist: boolean
-          if (j === 0 && diag) {
-            // two leaves: the checks across the junction are the whole one's
-            let a = 0, b = 0
-            for (let i = 0; i < d; i++) {
-              const ra = S[L0 + i]!, rb = S[po + i]!
-              const s = ra + rb
-              S[out + i] = s
-              const ms = S[md + i]! * s
-              a += ra * ms
-              b += rb * ms
-            }
-            persist = a > 0 && b > 0
-          } else {
-            // the left sibling's last momentum; the right one's ρ and first momentum
-            const aEnd = j === 0 ? L0 : aRho + 2 * d, bRho = j === 0 ? po : run
-            const bBeg = j === 0 ? po : j === 1 ? L0 : (LEVELS + 3 * (j - 1) + 1) * d
-            persist = diag ? persistsDiagonal(S, d, aBeg, po, aRho, bRho, aEnd, bBeg, out) : this.persistsDense(aBeg, po, aRho, bRho, aEnd, bBeg, out)
-          }
-          if (!persist) {
+          // the left sibling's ρ, first and last momenta; the right one's first momentum
+          const aRho = (LEVELS + 3 * j) * d, aBeg = aRho + d, aEnd = aRho + 2 * d
+          const bBeg = j === 1 ? L0 : aRho - 2 * d
+          if (!(diag ? persistsDiagonal(S, d, aBeg, po, aRho, run, aEnd, bBeg, out) : this.persistsDense(aBeg, po, aRho, run, aEnd, bBeg, out))) {
             valid = false
             break
           }
