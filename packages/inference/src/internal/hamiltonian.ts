@@ -460,11 +460,12 @@ export class Hamiltonian {
           this.gradients++
           const lp = target.logDensityGradient(q, g)
           z.lp = lp
-          let finite = 0, kinetic = 0
+          // a force that is not finite makes the kinetic energy NaN or +∞ (it is a sum of pᵢ²mᵢ ≥ 0),
+          // so H = +∞ without a separate check
+          let kinetic = 0
           if (even) {
             for (let i = 0; i < d; i++) {
               const gi = g[i]!
-              finite += gi * 0
               const pi = S[po + i]! + half * gi
               S[po + i] = pi
               kinetic += pi * (S[md + i]! * pi)
@@ -475,7 +476,6 @@ export class Hamiltonian {
             // two leaves: the checks across the junction are the whole one's
             for (let i = 0; i < d; i++) {
               const gi = g[i]!
-              finite += gi * 0
               const pi = S[po + i]! + half * gi
               S[po + i] = pi
               const mi = S[md + i]!
@@ -491,7 +491,7 @@ export class Hamiltonian {
             }
           }
           h = -lp + 0.5 * kinetic
-          if (!(finite === 0 && h === h)) h = Infinity
+          if (!(h === h)) h = Infinity
         } else {
           const p = z.p
           for (let i = 0; i < d; i++) p[i] = S[po + i]!
