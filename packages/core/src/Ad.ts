@@ -177,6 +177,16 @@ export const KERNEL = 23
  * the kernel's other two parameters.
  */
 export const LINEAR_KERNEL = 24
+// Op codes of the evaluation plan only (never recorded): see `Tape.plan`.
+const NORMAL_FOLDED = 30
+const GENERIC = 31
+const SUM_PLANNED = 32
+const KERNEL_PLANNED = 33
+const ADD_MUL_A = 34
+const ADD_MUL_B = 35
+const NORMAL_AFFINE = 37
+/** A MUL computed by its ADD (ADD_MUL_A / ADD_MUL_B), not on its own. */
+const FUSED = 36
 
 /**
  * A design matrix, n rows × d columns, row-major in one `Float64Array`: what `Ad.linear` reads.
@@ -443,6 +453,23 @@ export class Tape {
   readonly distributions: Map<object, ReadonlyArray<Real>> = new Map()
   private readonly scratch = new Float64Array(4)
   private adjoint: Float64Array = new Float64Array(256)
+  // The evaluation plan (see `plan`): built for one recording, on its first evaluation.
+  private planGeneration = -1
+  private planSize = -1
+  private planConstants = -1
+  private planOp: Uint8Array = new Uint8Array(0)
+  private planA: Int32Array = new Int32Array(0)
+  private planB: Int32Array = new Int32Array(0)
+  private planEdgeA: Int32Array = new Int32Array(0)
+  private planEdgeB: Int32Array = new Int32Array(0)
+  private edgeFrom: Int32Array = new Int32Array(0)
+  /** The plan's non-leaf nodes in order, and its leaves. */
+  private planProgram: Int32Array = new Int32Array(0)
+  private planCount = 0
+  private planLeaves: Int32Array = new Int32Array(0)
+  private planLeafCount = 0
+  /** Resolved operands (and, for kernels, edge slots) of the planned n-ary nodes. */
+  private planArgs: Int32Array = new Int32Array(0)
 
   /** Starts a recording (makes this tape the active one); nodes of earlier recordings go stale. */
   begin(inputs = 0): void {
@@ -595,11 +622,357 @@ export class Tape {
    * Re-evaluates the recorded computation at new input values, without the model: every node's
    * value and local partials (edge weights) in recording order, up to node `output`, whose value
    * it returns. Valid because a recording without escapes is the same computation at every
-   * point (control flow on a node's value would have gone through `valueOf`). Allocates nothing.
+   * point (control flow on a node's value would have gone through `valueOf`). Allocates nothing
+   * once the recording's plan exists (`plan`, made at the first call): the same arithmetic as
+   * recording, with operands resolved, constant partials written once, and a product used only
+   * by a sum (and such a sum used only as a constant-σ normal's mean) fused into its consumer.
    */
   evaluate(inputs: ArrayLike<number>, output: number): number {
-    this.compute(inputs, 0, output)
-    return this.value[output]!
+    if (output !== this.size - 1) {
+      // a node inside the tape: the plan's fused pairs may straddle it
+      this.compute(inputs, 0, output)
+      return this.value[output]!
+    }
+    this.plan()
+    const val = this.value, w = this.edgeWeight, F = this.folded, leafInput = this.y
+    const op = this.planOp, pa = this.planA, pb = this.planB, ea = this.planEdgeA, eb = this.planEdgeB
+    const prog = this.planProgram, leaves = this.planLeaves
+    for (let k = 0, count = this.planLeafCount; k < count; k++) {
+      const i = leaves[k]!
+      val[i] = inputs[leafInput[i]!]!
+    }
+    for (let k = 0, count = this.planCount; k < count; k++) {
+      const i = prog[k]!
+      const o = op[i]!
+      // the arithmetic of `compute`, operand for operand (the same values and partials); the
+      // constant partials (of ADD, SUB, NEG, SUM) were written when the plan was made
+      const a = val[pa[i]!]!, b = val[pb[i]!]!
+      switch (o) {
+        case ADD:
+          val[i] = a + b
+          break
+        case ADD_MUL_A:
+        case ADD_MUL_B:
+          this.addMulAt(i, o)
+          break
+        case NORMAL_AFFINE: {
+          // NORMAL_FOLDED whose mean b is a fused ADD_MUL node, computed here (see `plan`)
+          const mu = this.addMulAt(pb[i]!, op[pb[i]!]!)
+          const inv = F[2 * i]!, constant = F[2 * i + 1]!
+          const ok = a - a === 0 && mu - mu === 0
+          const z = (a - mu) * inv
+          w[ea[i]!] = ok ? -z * inv : 0
+          w[eb[i]!] = ok ? z * inv : 0
+          val[i] = ok ? constant - 0.5 * z * z : -Infinity
+          break
+        }
+        case SUB:
+          val[i] = a - b
+          break
+        case MUL:
+          val[i] = a * b
+          w[ea[i]!] = b
+          w[eb[i]!] = a
+          break
+        case DIV: {
+          const v = a / b
+          val[i] = v
+          w[ea[i]!] = 1 / b
+          w[eb[i]!] = -v / b
+          break
+        }
+        case NORMAL_FOLDED: {
+          // the normal at x = a, mu = b with a constant σ: 1/σ and the log normaliser folded
+          const inv = F[2 * i]!, constant = F[2 * i + 1]!
+          const ok = a - a === 0 && b - b === 0
+          const z = (a - b) * inv
+          w[ea[i]!] = ok ? -z * inv : 0
+          w[eb[i]!] = ok ? z * inv : 0
+          val[i] = ok ? constant - 0.5 * z * z : -Infinity
+          break
+        }
+        case EXP: {
+          const v = Math.exp(a)
+          val[i] = v
+          w[ea[i]!] = v
+          break
+        }
+        case LOG:
+          val[i] = Math.log(a)
+          w[ea[i]!] = 1 / a
+          break
+        case NEG:
+          val[i] = -a
+          break
+        case SUM_PLANNED: {
+          // operands from planArgs[a0 … a0 + count), all partials 1
+          const args = this.planArgs, start = pa[i]!, end = start + pb[i]!
+          let v = 0
+          for (let j = start; j < end; j++) v += val[args[j]!]!
+          val[i] = v
+          break
+        }
+        case KERNEL_PLANNED:
+          this.kernelAt(i)
+          break
+        case SQUARE:
+          val[i] = a * a
+          w[ea[i]!] = 2 * a
+          break
+        case GENERIC:
+          this.compute(inputs, i, i)
+          break
+        default:
+          this.unaryAt(o, i, a)
+      }
+    }
+    return val[output]!
+  }
+
+  /** An ADD node i whose operand (b for ADD_MUL_B, a for ADD_MUL_A) is its fused MUL: both computed; returns the sum. */
+  private addMulAt(i: number, o: number): number {
+    const val = this.value, w = this.edgeWeight, pa = this.planA, pb = this.planB, ea = this.planEdgeA, eb = this.planEdgeB
+    const j = o === ADD_MUL_B ? pb[i]! : pa[i]!
+    const x = val[pa[j]!]!, y = val[pb[j]!]!
+    const m = x * y
+    val[j] = m
+    w[ea[j]!] = y
+    w[eb[j]!] = x
+    const v = o === ADD_MUL_B ? val[pa[i]!]! + m : m + val[pb[i]!]!
+    val[i] = v
+    return v
+  }
+
+  /** A KERNEL node of `evaluate` (operands and edge slots from the plan; the arithmetic of `compute`). */
+  private kernelAt(i: number): void {
+    const val = this.value, w = this.edgeWeight, args = this.planArgs, out = this.scratch
+    const s = this.planA[i]!
+    const v = this.kernels[this.aux[i]!]!(out, val[args[s]!]!, val[args[s + 1]!]!, val[args[s + 2]!]!, val[args[s + 3]!]!)
+    const finite = v > -Infinity
+    w[args[s + 4]!] = finite ? out[0]! : 0
+    w[args[s + 5]!] = finite ? out[1]! : 0
+    w[args[s + 6]!] = finite ? out[2]! : 0
+    w[args[s + 7]!] = finite ? out[3]! : 0
+    val[i] = v
+  }
+
+  /** The rarer unary ops of `evaluate` (the arithmetic of `compute`). */
+  private unaryAt(o: number, i: number, a: number): void {
+    let v: number
+    let da: number
+    switch (o) {
+      case LOG1P:
+        v = Math.log1p(a)
+        da = 1 / (1 + a)
+        break
+      case EXPM1:
+        v = Math.expm1(a)
+        da = v + 1
+        break
+      case SQRT:
+        v = Math.sqrt(a)
+        da = 0.5 / v
+        break
+      case ABS:
+        v = Math.abs(a)
+        da = a > 0 ? 1 : a < 0 ? -1 : 0
+        break
+      case SIN:
+        v = Math.sin(a)
+        da = Math.cos(a)
+        break
+      case COS:
+        v = Math.cos(a)
+        da = -Math.sin(a)
+        break
+      case TANH:
+        v = Math.tanh(a)
+        da = 1 - v * v
+        break
+      case LOGISTIC:
+        v = logisticValue(a)
+        da = v * (1 - v)
+        break
+      case LOG_SIGMOID:
+        v = -softplusValue(-a)
+        da = logisticValue(-a)
+        break
+      case SOFTPLUS:
+        v = softplusValue(a)
+        da = logisticValue(a)
+        break
+      default: {
+        // POW, binary
+        const b = this.value[this.planB[i]!]!
+        v = Math.pow(a, b)
+        da = b === 0 ? 0 : b * Math.pow(a, b - 1)
+        this.edgeWeight[this.planEdgeB[i]!] = this.y[i]! >= 0 ? v * Math.log(a) : 0
+      }
+    }
+    this.value[i] = v
+    this.edgeWeight[this.planEdgeA[i]!] = da
+  }
+
+  /**
+   * The evaluation plan of the current recording, built once: each node's op specialised
+   * (`NORMAL_FOLDED` for a normal kernel with a constant σ; `GENERIC`, evaluated by `compute`,
+   * for the n-ary ops and other kernels), its operands as indices into `value` (the constants
+   * copied after the nodes, so no operand needs a node-or-constant test), and the edge slot of
+   * each operand's partial (a spare slot after the last edge for a constant operand, so the
+   * writes need no test either); and each edge's node, for the backward sweep.
+   */
+  private plan(): void {
+    const n = this.size, cc = this.constantCount
+    if (this.planGeneration === this.generation && this.planSize === n && this.planConstants === cc) return
+    if (this.value.length < n + cc) this.value = grow64(this.value, n + cc)
+    const val = this.value, c = this.constants
+    for (let k = 0; k < cc; k++) val[n + k] = c[k]!
+    const spare = this.edges
+    if (this.edgeWeight.length <= spare) {
+      this.edgeWeight = grow64(this.edgeWeight, spare + 1)
+      this.edgeTo = grow32(this.edgeTo, spare + 1)
+    }
+    if (this.planOp.length < n) {
+      const m = Math.max(n, 2 * this.planOp.length)
+      this.planOp = new Uint8Array(m)
+      this.planA = new Int32Array(m)
+      this.planB = new Int32Array(m)
+      this.planEdgeA = new Int32Array(m)
+      this.planEdgeB = new Int32Array(m)
+      this.planProgram = new Int32Array(m)
+      this.planLeaves = new Int32Array(m)
+    }
+    let planArgs = 0
+    const argSlots = (count: number): number => {
+      if (this.planArgs.length < planArgs + count) {
+        const grown = new Int32Array(Math.max(planArgs + count, 2 * this.planArgs.length))
+        grown.set(this.planArgs)
+        this.planArgs = grown
+      }
+      const start = planArgs
+      planArgs += count
+      return start
+    }
+    let count = 0, leafCount = 0
+    const w = this.edgeWeight
+    if (this.edgeFrom.length < spare) this.edgeFrom = new Int32Array(Math.max(spare, 2 * this.edgeFrom.length))
+    const op = this.op, xs = this.x, ys = this.y, es = this.edgeStart, args = this.args
+    const pop = this.planOp, pa = this.planA, pb = this.planB, ea = this.planEdgeA, eb = this.planEdgeB, from = this.edgeFrom
+    const at = (r: number): number => (r >= 0 ? r : n - 1 - r)
+    for (let i = 0; i < n; i++) {
+      const o = op[i]!, xr = xs[i]!, yr = ys[i]!, e = es[i]!
+      for (let k = e, end = es[i + 1]!; k < end; k++) from[k] = i
+      pa[i] = 0
+      pb[i] = 0
+      ea[i] = spare
+      eb[i] = spare
+      if (o === LEAF) {
+        pop[i] = LEAF
+        this.planLeaves[leafCount++] = i
+        continue
+      }
+      this.planProgram[count++] = i
+      if (o < SUM) {
+        const binary = o <= DIV || o === POW
+        pop[i] = o
+        pa[i] = at(xr)
+        if (binary) pb[i] = at(yr)
+        let k = e
+        if (xr >= 0) ea[i] = k++
+        if (binary && yr >= 0) eb[i] = k
+        // constant partials, written once
+        if (o === ADD || o === SUB || o === NEG) {
+          w[ea[i]!] = o === NEG ? -1 : 1
+          w[eb[i]!] = o === SUB ? -1 : 1
+        }
+        continue
+      }
+      pop[i] = GENERIC
+      if (o === SUM) {
+        pop[i] = SUM_PLANNED
+        const start = argSlots(yr)
+        for (let j = 0; j < yr; j++) this.planArgs[start + j] = at(args[xr + j]!)
+        pa[i] = start
+        pb[i] = yr
+        for (let k = e, end = es[i + 1]!; k < end; k++) w[k] = 1
+        continue
+      }
+      if (o !== KERNEL) continue // DOT, LOG_SUM_EXP, LINEAR_KERNEL: `compute`
+      const r0 = args[xr]!, r1 = args[xr + 1]!, r2 = args[xr + 2]!, r3 = args[xr + 3]!
+      if (this.kernels[this.aux[i]!] === normalKernelRef) {
+        const sigma = r2 < 0 ? c[-1 - r2]! : Number.NaN
+        // as `compute` folds it at recording (a constant σ > 0), with no node as fourth operand
+        if (r3 < 0 && sigma > 0 && sigma < Infinity) {
+          pop[i] = NORMAL_FOLDED
+          pa[i] = at(r0)
+          pb[i] = at(r1)
+          let k = e
+          if (r0 >= 0) ea[i] = k++
+          if (r1 >= 0) eb[i] = k
+          continue
+        }
+      }
+      // any other kernel: operands, then each operand's edge slot (the spare one for a constant)
+      pop[i] = KERNEL_PLANNED
+      const start = argSlots(8)
+      let k = e
+      for (let j = 0; j < 4; j++) {
+        const r = args[xr + j]!
+        this.planArgs[start + j] = at(r)
+        this.planArgs[start + 4 + j] = r >= 0 ? k++ : spare
+      }
+      pa[i] = start
+    }
+    // Fusion: an ADD whose second (or first) operand is a MUL node used by nothing else computes
+    // that MUL itself (a + x·y, one dispatch instead of two); the MUL leaves the program.
+    const uses = new Int32Array(n)
+    for (let i = 0; i < n; i++) {
+      const o = op[i]!, xr = xs[i]!, yr = ys[i]!
+      if (o === LEAF) continue
+      if (o < SUM) {
+        if (xr >= 0) uses[xr]++
+        if ((o <= DIV || o === POW) && yr >= 0) uses[yr]++
+      } else for (let j = xr, end = xr + yr; j < end; j++) if (args[j]! >= 0) uses[args[j]!]++
+    }
+    let kept = 0
+    const fusedAdds: Array<number> = []
+    for (let k = 0; k < count; k++) {
+      const i = this.planProgram[k]!
+      if (pop[i] === ADD) {
+        const b = pb[i]!, a = pa[i]!
+        if (b < n && pop[b] === MUL && uses[b] === 1) pop[i] = ADD_MUL_B
+        else if (a < n && pop[a] === MUL && uses[a] === 1) pop[i] = ADD_MUL_A
+      }
+    }
+    // and a folded normal whose mean is such an ADD used by nothing else computes it in turn
+    for (let k = 0; k < count; k++) {
+      const i = this.planProgram[k]!
+      if (pop[i] !== NORMAL_FOLDED) continue
+      const mu = pb[i]!
+      if (mu < n && (pop[mu] === ADD_MUL_A || pop[mu] === ADD_MUL_B) && uses[mu] === 1) pop[i] = NORMAL_AFFINE
+    }
+    for (let k = 0; k < count; k++) {
+      const i = this.planProgram[k]!
+      const o = pop[i]!
+      if (o === ADD_MUL_B) pop[pb[i]!] = FUSED
+      else if (o === ADD_MUL_A) pop[pa[i]!] = FUSED
+    }
+    for (let k = 0; k < count; k++) {
+      const i = this.planProgram[k]!
+      if (pop[i] === NORMAL_AFFINE) fusedAdds.push(pb[i]!)
+    }
+    // the ADDs computed by their normals leave the program too (their op stays, for addMulAt)
+    const inNormal = new Uint8Array(n)
+    for (const j of fusedAdds) inNormal[j] = 1
+    for (let k = 0; k < count; k++) {
+      const i = this.planProgram[k]!
+      if (pop[i] !== FUSED && inNormal[i] === 0) this.planProgram[kept++] = i
+    }
+    this.planCount = kept
+    this.planLeafCount = leafCount
+    this.planGeneration = this.generation
+    this.planSize = n
+    this.planConstants = cc
   }
 
   /**
@@ -866,16 +1239,19 @@ export class Tape {
   /** `gradient` for the node at index `output` (after `evaluate`, at the new point). */
   gradientOf(output: number, out: Float64Array): void {
     out.fill(0)
+    this.plan()
     const n = output + 1
     if (this.adjoint.length < n) this.adjoint = new Float64Array(Math.max(n, this.adjoint.length * 2))
     const adj = this.adjoint
     adj.fill(0, 0, n)
     adj[output] = 1
-    const start = this.edgeStart, to = this.edgeTo, w = this.edgeWeight
-    for (let i = n - 1; i >= 0; i--) {
-      const g = adj[i]!
-      if (g === 0) continue
-      for (let e = start[i]!, end = start[i + 1]!; e < end; e++) adj[to[e]!] += g * w[e]!
+    // one flat sweep over the edges, last first: node i's edges come after those of every node
+    // before it, so its adjoint is complete when they are reached (a zero adjoint is skipped, so
+    // an unused node's infinite partial never makes a NaN)
+    const from = this.edgeFrom, to = this.edgeTo, w = this.edgeWeight
+    for (let e = this.edgeStart[n]! - 1; e >= 0; e--) {
+      const g = adj[from[e]!]!
+      if (g !== 0) adj[to[e]!] += g * w[e]!
     }
     for (let k = 0; k < out.length && k < this.leafOf.length; k++) {
       const leaf = this.leafOf[k]!

@@ -114,7 +114,21 @@ describe("LogDensity.make", () => {
         tie("e").map((a): Expr => (v) => Ad.sin(a(v))),
         tie("e").map((a): Expr => (v) => Ad.sqrt(Ad.add(1, Ad.square(a(v))))),
         fc.tuple(tie("e"), tie("e")).map(([a, b]): Expr => (v) => Ad.logSumExp([a(v), b(v), 0])),
-        fc.tuple(tie("e"), tie("e")).map(([a, b]): Expr => (v) => Ad.dot([a(v), 2], [0.5, b(v)]))
+        fc.tuple(tie("e"), tie("e")).map(([a, b]): Expr => (v) => Ad.dot([a(v), 2], [0.5, b(v)])),
+        // the taped evaluator's plan covers every op: these reach the rest
+        fc.tuple(tie("e"), tie("e")).map(([a, b]): Expr => (v) => Ad.div(a(v), Ad.add(1.5, Ad.square(b(v))))),
+        fc.tuple(tie("e"), tie("e")).map(([a, b]): Expr => (v) => Ad.pow(Ad.add(1, Ad.square(a(v))), Ad.logistic(b(v)))),
+        tie("e").map((a): Expr => (v) => Ad.pow(Ad.add(1, Ad.square(a(v))), 1.5)),
+        tie("e").map((a): Expr => (v) => Ad.neg(a(v))),
+        tie("e").map((a): Expr => (v) => Ad.exp(Ad.tanh(a(v)))),
+        tie("e").map((a): Expr => (v) => Ad.log(Ad.add(1, Ad.square(a(v))))),
+        tie("e").map((a): Expr => (v) => Ad.log1p(Ad.square(a(v)))),
+        tie("e").map((a): Expr => (v) => Ad.expm1(Ad.tanh(a(v)))),
+        tie("e").map((a): Expr => (v) => Ad.abs(Ad.add(a(v), 0.37))),
+        tie("e").map((a): Expr => (v) => Ad.cos(a(v))),
+        // a product used once by a sum, on either side (the evaluator fuses them)
+        fc.tuple(tie("e"), tie("e"), tie("e")).map(([a, b, c]): Expr => (v) => Ad.add(a(v), Ad.mul(b(v), c(v)))),
+        fc.tuple(tie("e"), tie("e"), tie("e")).map(([a, b, c]): Expr => (v) => Ad.add(Ad.mul(b(v), c(v)), a(v)))
       )
     })).e
     fc.assert(
@@ -126,6 +140,8 @@ describe("LogDensity.make", () => {
           const v = [a, b, c]
           yield* observe("y", Normal(Ad.tanh(mean(v)), Ad.add(0.5, b)), 0.3)
           yield* factor(Ad.mul(-0.1, Ad.square(extra(v))))
+          // a constant σ with an affine mean (the evaluator folds σ and fuses the mean)
+          yield* observe("z", Normal(Ad.add(a, Ad.mul(c, Ad.tanh(extra(v)))), 1.3), 0.2)
         }
         const compiled = LogDensity.make(model, { gradient: "compiled" })
         const taped = LogDensity.make(model, { gradient: "taped" })
