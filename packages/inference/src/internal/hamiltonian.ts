@@ -162,7 +162,8 @@ const logAddExp = (a: number, b: number): number => {
 /**
  * The NUTS tree's vectors: d-long slots of one flat array. The trajectory's ρ; its two parts' ρ
  * and inner end momenta (the backward part's last, the forward part's first); the outer ends'
- * momenta (the forward end's and the backward end's); the diagonal of M⁻¹ (a copy); a merge's
+ * momenta (the forward end's and the backward end's), and the half-step momenta of each end's next
+ * leapfrog step (with a diagonal metric); the diagonal of M⁻¹ (a copy); a merge's
  * running ρ; a slot for writes that have no place to go; then, per level j of the subtree being built, its pending left sibling of 2^j
  * leaves: ρ, first and last momentum (level 0's sibling is one leaf, whose momentum is all
  * three: one slot).
@@ -173,7 +174,8 @@ const logAddExp = (a: number, b: number): number => {
  * product 17.9 against 26.8 ns). Positions and forces stay in Float64Arrays: the density reads
  * and writes them.
  */
-const RHO = 0, RHO_FWD = 1, RHO_BCK = 2, P_FWD_BCK = 3, P_BCK_FWD = 4, P_FWD = 5, P_BCK = 6, DIAGONAL = 7, RUN = 8, DISCARD = 9, LEVELS = 10
+const RHO = 0, RHO_FWD = 1, RHO_BCK = 2, P_FWD_BCK = 3, P_BCK_FWD = 4, P_FWD = 5, P_BCK = 6, H_FWD = 7, H_BCK = 8, DIAGONAL = 9, RUN = 10
+const DISCARD = 11, LEVELS = 12
 
 /** A packed array of n doubles (never holey, never small integers: its elements stay unboxed doubles). */
 const doubles = (n: number): Array<number> => {
@@ -250,9 +252,12 @@ export class Hamiltonian {
   private z: Point
   private readonly scratch: Point
   private readonly v: Float64Array
-  private readonly fwd: Point
-  private readonly bck: Point
-  private propose: Point
+  /**
+   * The NUTS trajectory's points (`current` among them): the ends, the next leaf from each end,
+   * the subtree's proposal and the draw hold at most 6; `free` is the stack of the others.
+   */
+  private readonly pool: Array<Point>
+  private readonly free: Array<Point>
   /** The tree's slots (`RHO` …). */
   private store: Array<number> = []
   /** Tree levels the store has room for. */
@@ -273,9 +278,9 @@ export class Hamiltonian {
     this.scratch = new Point(d)
     this.z = this.scratch
     this.v = vec()
-    this.fwd = new Point(d)
-    this.bck = new Point(d)
-    this.propose = new Point(d)
+    this.pool = [this.current]
+    for (let k = 1; k < 7; k++) this.pool.push(new Point(d))
+    this.free = [...this.pool]
     this.sums = [vec(), vec(), vec(), vec(), vec(), vec()]
     this.allocate(10)
   }
@@ -368,42 +373,47 @@ export class Hamiltonian {
    * as the left sibling of a later one. Same checks, same order, same arithmetic as the recursion,
    * with no call per node and every momentum a slot of one array (`RHO` …).
    *
+   * Positions and forces are never copied: each leaf is a point of `pool`, written out of place.
+   * With a diagonal metric, the pass that finishes a leaf's momentum also makes the next leaf's
+   * half-step momentum and position from that end (used if the trajectory grows there again), so
+   * a leapfrog step is one pass and a gradient. The ends, the subtree's proposal and the draw are
+   * references to points; a point none of them holds is free.
+   *
    * A subtree's multinomial proposal is drawn as its leaves are made: leaf i replaces the
-   * proposal in `this.propose` with probability w_i / (w_1 + … + w_i), so the proposal is leaf i
-   * with probability w_i / W, the distribution Stan's pairwise selection at each merge gives
-   * (Betancourt 2017, §A.3.1), with one copy per replacement (about log n) instead of one per leaf.
+   * proposal with probability w_i / (w_1 + … + w_i), so the proposal is leaf i with probability
+   * w_i / W, the distribution Stan's pairwise selection at each merge gives (Betancourt 2017,
+   * §A.3.1).
    */
   nutsTransition(): void {
     const d = this.d, rng = this.rng, metric = this.metric, stats = this.stats, target = this.target
     const maxDepth = this.maxTreeDepth
     if (this.levelCapacity < maxDepth) this.allocate(maxDepth)
     const S = this.store
-    const fwd = this.fwd, bck = this.bck
-    let cur = this.current, propose = this.propose
     const diag = metric.isDiagonal
-    const pf = P_FWD * d, pb = P_BCK * d, md = DIAGONAL * d, run = RUN * d, discard = DISCARD * d, L0 = LEVELS * d, LEVEL1 = L0 + 3 * d
-    // both ends start at the current point with a fresh momentum; `current` itself holds the
-    // selected draw (it starts as the initial point and is replaced as subtrees are accepted)
-    const fp = fwd.p
-    metric.sampleMomentum(rng, fp)
+    const pf = P_FWD * d, pb = P_BCK * d, hf = H_FWD * d, hb = H_BCK * d, md = DIAGONAL * d
+    const run = RUN * d, discard = DISCARD * d, L0 = LEVELS * d, LEVEL1 = L0 + 3 * d
+    // both ends start at the current point with a fresh momentum; `cur` is the selected draw (it
+    // starts as the initial point and is replaced as subtrees are accepted); every other point is free
+    let cur = this.current, propose = cur, fwdEnd = cur, bckEnd = cur
+    let fwdNext: Point | undefined = undefined, bckNext: Point | undefined = undefined
+    const pool = this.pool, free = this.free
+    let top = 0
+    for (let k = 0; k < pool.length; k++) if (pool[k] !== cur) free[top++] = pool[k]!
+    const p0 = this.scratch.p
+    metric.sampleMomentum(rng, p0)
     // (for a diagonal metric, the kinetic energy ½ pᵀM⁻¹p in the same pass)
-    if (!diag) metric.velocity(fp, this.v)
+    if (!diag) metric.velocity(p0, this.v)
     let kinetic = 0
     {
-      const cq = cur.q, cg = cur.g, fq = fwd.q, fg = fwd.g, bq = bck.q, bg = bck.g, m = metric.diagonal, v = this.v
+      const m = metric.diagonal, v = this.v
       for (let i = 0; i < d; i++) {
-        const q = cq[i]!, g = cg[i]!, p = fp[i]!, mi = m[i]!
-        fq[i] = q
-        bq[i] = q
-        fg[i] = g
-        bg[i] = g
+        const p = p0[i]!, mi = m[i]!
         S[i] = p // RHO
         S[pf + i] = p
         S[pb + i] = p
         S[md + i] = mi
         kinetic += p * (diag ? mi * p : v[i]!)
       }
-      fwd.lp = bck.lp = cur.lp
     }
     let H0 = -cur.lp + 0.5 * kinetic
     if (!(H0 === H0)) H0 = Infinity
@@ -412,15 +422,12 @@ export class Hamiltonian {
     let sumWeight = 1, sumShift = 0
     let sampleEnergy = H0, proposeEnergy = H0, sumMetroProb = 0, divergent = false
     const stepSize = this.stepSize
-    let depth = 0
-    const before = this.gradients
+    let depth = 0, gradients = 0
     while (depth < maxDepth) {
       // the new subtree integrates from one end of the trajectory, moving that end; the old
       // trajectory becomes the other part, its inner end the old end on this side
       const forward = rng.uniform() > 0.5
-      const z = forward ? fwd : bck
-      const q = z.q, g = z.g
-      const po = forward ? pf : pb
+      const po = forward ? pf : pb, ph = forward ? hf : hb
       const keep = (forward ? RHO_BCK : RHO_FWD) * d, inner = (forward ? P_BCK_FWD : P_FWD_BCK) * d
       const rhoOut = (forward ? RHO_FWD : RHO_BCK) * d, begOut = (forward ? P_FWD_BCK : P_BCK_FWD) * d
       for (let i = 0; i < d; i++) {
@@ -441,44 +448,57 @@ export class Hamiltonian {
         // no place to go land in DISCARD.
         const even = (n & 1) === 0, complete = n === leaves - 1
         const t = even ? 0 : 31 - Math.clz32(~n & (n + 1))
-        const top = (LEVELS + 3 * t) * d
+        const top3 = (LEVELS + 3 * t) * d
         const one = leaves === 1
         const sum0 = even ? (one ? rhoOut : L0) : t > 1 ? run : complete ? rhoOut : LEVEL1
         const beg0 = even ? (one ? begOut : discard) : t > 1 ? discard : complete ? begOut : LEVEL1 + d
         const end0 = even || t > 1 || complete ? discard : LEVEL1 + 2 * d
-        // one leapfrog step (for a diagonal metric here, with the kinetic energy, the leaf's
-        // placement and the first merge inside the second momentum update; else `leapfrog`);
-        // H = +∞ where the density or force is not finite
+        // one leapfrog step from the moving end `from` to a new point `z`; H = +∞ where the
+        // density or the force is not finite
+        const from = forward ? fwdEnd : bckEnd
+        let z: Point
         let h: number
         let a = 0, b = 0
+        gradients++
         if (diag) {
-          for (let i = 0; i < d; i++) {
-            const pi = S[po + i]! + half * g[i]!
-            S[po + i] = pi
-            q[i] = q[i]! + epsilon * S[md + i]! * pi
+          // the first half step and the position, unless the last leaf from this end made them
+          let next = forward ? fwdNext : bckNext
+          if (next === undefined) {
+            next = free[--top]!
+            const fq = from.q, fg = from.g, q = next.q
+            for (let i = 0; i < d; i++) {
+              const pi = S[po + i]! + half * fg[i]!
+              S[ph + i] = pi
+              q[i] = fq[i]! + epsilon * S[md + i]! * pi
+            }
           }
-          this.gradients++
+          z = next
+          const q = z.q, g = z.g
           const lp = target.logDensityGradient(q, g)
           z.lp = lp
-          // a force that is not finite makes the kinetic energy NaN or +∞ (it is a sum of pᵢ²mᵢ ≥ 0),
-          // so H = +∞ without a separate check
+          // the second half step (p at po), and the next leaf's half step (at ph) and position
+          // (in `after`); a force that is not finite makes the kinetic energy NaN or +∞ (it is a
+          // sum of pᵢ²mᵢ ≥ 0), so H = +∞ without a separate check
+          const after = free[--top]!, nq = after.q
           let kinetic = 0
           if (even) {
             for (let i = 0; i < d; i++) {
-              const gi = g[i]!
-              const pi = S[po + i]! + half * gi
+              const gi = g[i]!, mi = S[md + i]!
+              const pi = S[ph + i]! + half * gi
               S[po + i] = pi
-              kinetic += pi * (S[md + i]! * pi)
+              kinetic += pi * (mi * pi)
               S[sum0 + i] = pi
               S[beg0 + i] = pi
+              const pn = pi + half * gi
+              S[ph + i] = pn
+              nq[i] = q[i]! + epsilon * mi * pn
             }
           } else {
             // two leaves: the checks across the junction are the whole one's
             for (let i = 0; i < d; i++) {
-              const gi = g[i]!
-              const pi = S[po + i]! + half * gi
+              const gi = g[i]!, mi = S[md + i]!
+              const pi = S[ph + i]! + half * gi
               S[po + i] = pi
-              const mi = S[md + i]!
               kinetic += pi * (mi * pi)
               const ra = S[L0 + i]!
               const s = ra + pi
@@ -488,11 +508,19 @@ export class Hamiltonian {
               b += pi * ms
               S[beg0 + i] = ra
               S[end0 + i] = pi
+              const pn = pi + half * gi
+              S[ph + i] = pn
+              nq[i] = q[i]! + epsilon * mi * pn
             }
           }
+          if (forward) fwdNext = after
+          else bckNext = after
           h = -lp + 0.5 * kinetic
           if (!(h === h)) h = Infinity
         } else {
+          // a dense metric: `leapfrog` in place on a copy of the end
+          z = free[--top]!
+          z.copyFrom(from)
           const p = z.p
           for (let i = 0; i < d; i++) p[i] = S[po + i]!
           h = this.leapfrog(z, epsilon)
@@ -505,6 +533,10 @@ export class Hamiltonian {
           if (even) for (let i = 0; i < d; i++) S[sum0 + i] = p[i]!
           else if (this.persistsDense(L0, po, L0, po, L0, po, sum0)) a = b = 1
         }
+        // the end moves to z; the point it leaves is free unless something else holds it
+        if (forward) fwdEnd = z
+        else bckEnd = z
+        if (from !== cur && from !== propose && from !== fwdEnd && from !== bckEnd) free[top++] = from
         const delta = H0 - h
         if (!(-delta <= MAX_DELTA_H)) {
           divergent = true
@@ -524,12 +556,9 @@ export class Hamiltonian {
         const total = subWeight + w
         subWeight = total
         if (w >= total || rng.uniform() * total < w) {
-          const pq = propose.q, pg = propose.g
-          for (let i = 0; i < d; i++) {
-            pq[i] = q[i]!
-            pg[i] = g[i]!
-          }
-          propose.lp = z.lp
+          const old = propose
+          propose = z
+          if (old !== cur && old !== fwdEnd && old !== bckEnd) free[top++] = old
           proposeEnergy = h
         }
         if (even) continue
@@ -541,7 +570,7 @@ export class Hamiltonian {
         // RUN, the last into the level-t sibling or the subtree's ρ)
         for (let j = 1; j < t; j++) {
           const last = j === t - 1
-          const out = !last ? run : complete ? rhoOut : top
+          const out = !last ? run : complete ? rhoOut : top3
           // the left sibling's ρ, first and last momenta; the right one's first momentum
           const aRho = (LEVELS + 3 * j) * d, aBeg = aRho + d, aEnd = aRho + 2 * d
           const bBeg = j === 1 ? L0 : aRho - 2 * d
@@ -551,9 +580,9 @@ export class Hamiltonian {
           }
           if (last) {
             // the merged subtree's first momentum is its left sibling's; its last is this leaf's
-            const beg = complete ? begOut : top + d
+            const beg = complete ? begOut : top3 + d
             for (let i = 0; i < d; i++) S[beg + i] = S[aBeg + i]!
-            if (!complete) for (let i = 0; i < d; i++) S[top + 2 * d + i] = S[po + i]!
+            if (!complete) for (let i = 0; i < d; i++) S[top3 + 2 * d + i] = S[po + i]!
           }
         }
         if (!valid) break
@@ -563,8 +592,7 @@ export class Hamiltonian {
       depth++
       // biased progressive sampling (Betancourt 2017, §A.3.2): the new subtree's proposal replaces
       // the draw with probability min(1, W_subtree / W_old). Both weights are linear, relative to
-      // their shifts, which are 0 unless a leaf's weight would have overflowed: then in logs. The
-      // draw is taken by exchanging `current` and `propose`, not copied.
+      // their shifts, which are 0 unless a leaf's weight would have overflowed: then in logs.
       let replace: boolean
       if (subShift === sumShift) {
         const ratio = subWeight / sumWeight
@@ -578,9 +606,9 @@ export class Hamiltonian {
         sumShift = logAddExp(logSum, logSub)
       }
       if (replace) {
-        const drawn = propose
-        propose = cur
-        cur = drawn
+        const old = cur
+        cur = propose
+        if (old !== fwdEnd && old !== bckEnd) free[top++] = old
         sampleEnergy = proposeEnergy
       }
       // the no-U-turn criterion over the whole trajectory and across the merged halves: the
@@ -589,12 +617,11 @@ export class Hamiltonian {
       if (!(diag ? persistsDiagonal(S, d, pb, pf, rb, rf, bf, fb, 0) : this.persistsDense(pb, pf, rb, rf, bf, fb, 0))) break
     }
     this.current = cur
-    this.propose = propose
-    const leapfrogs = this.gradients - before
+    if (diag) this.gradients += gradients // (`leapfrog` counts its own)
     stats.treeDepth = depth
-    stats.leapfrogSteps = leapfrogs
+    stats.leapfrogSteps = gradients
     stats.diverging = divergent
-    stats.acceptStat = leapfrogs > 0 ? sumMetroProb / leapfrogs : 0
+    stats.acceptStat = gradients > 0 ? sumMetroProb / gradients : 0
     stats.energy = sampleEnergy
   }
 
