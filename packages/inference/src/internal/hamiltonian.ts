@@ -390,7 +390,7 @@ export class Hamiltonian {
     if (this.levelCapacity < maxDepth) this.allocate(maxDepth)
     const S = this.store
     const diag = metric.isDiagonal
-    const pf = P_FWD * d, pb = P_BCK * d, hf = H_FWD * d, hb = H_BCK * d, md = DIAGONAL * d
+    const hf = H_FWD * d, hb = H_BCK * d, md = DIAGONAL * d
     const run = RUN * d, discard = DISCARD * d, L0 = LEVELS * d, LEVEL1 = L0 + 3 * d
     // both ends start at the current point with a fresh momentum; `cur` is the selected draw (it
     // starts as the initial point and is replaced as subtrees are accepted); every other point is free
@@ -409,8 +409,8 @@ export class Hamiltonian {
       for (let i = 0; i < d; i++) {
         const p = p0[i]!, mi = m[i]!
         S[i] = p // RHO
-        S[pf + i] = p
-        S[pb + i] = p
+        S[P_FWD * d + i] = p
+        S[P_BCK * d + i] = p
         S[md + i] = mi
         kinetic += p * (diag ? mi * p : v[i]!)
       }
@@ -422,18 +422,31 @@ export class Hamiltonian {
     let sumWeight = 1, sumShift = 0
     let sampleEnergy = H0, proposeEnergy = H0, sumMetroProb = 0, divergent = false
     const stepSize = this.stepSize
+    // where the trajectory's ρ, its parts' ρ and its end and inner momenta are: slots change roles
+    // instead of being copied
+    let rho = RHO * d, rhoF = RHO_FWD * d, rhoB = RHO_BCK * d, pF = P_FWD * d, pB = P_BCK * d, pFB = P_FWD_BCK * d, pBF = P_BCK_FWD * d
     let depth = 0, gradients = 0
     while (depth < maxDepth) {
       // the new subtree integrates from one end of the trajectory, moving that end; the old
-      // trajectory becomes the other part, its inner end the old end on this side
+      // trajectory becomes the other part (its ρ the trajectory's), its inner end the old end on
+      // this side (whose momentum the first leaf starts from, at `inner`)
       const forward = rng.uniform() > 0.5
-      const po = forward ? pf : pb, ph = forward ? hf : hb
-      const keep = (forward ? RHO_BCK : RHO_FWD) * d, inner = (forward ? P_BCK_FWD : P_FWD_BCK) * d
-      const rhoOut = (forward ? RHO_FWD : RHO_BCK) * d, begOut = (forward ? P_FWD_BCK : P_BCK_FWD) * d
-      for (let i = 0; i < d; i++) {
-        S[keep + i] = S[i]!
-        S[inner + i] = S[po + i]!
+      const old = rho
+      if (forward) {
+        rho = rhoB
+        rhoB = old
+        const end = pF
+        pF = pBF
+        pBF = end
+      } else {
+        rho = rhoF
+        rhoF = old
+        const end = pB
+        pB = pFB
+        pFB = end
       }
+      const po = forward ? pF : pB, ph = forward ? hf : hb, inner = forward ? pBF : pFB
+      const rhoOut = forward ? rhoF : rhoB, begOut = forward ? pFB : pBF
       const epsilon = forward ? stepSize : -stepSize, half = 0.5 * epsilon
       const leaves = 1 << depth
       // the subtree's summed leaf weights, Σ e^{δᵢ − subShift}
@@ -467,7 +480,7 @@ export class Hamiltonian {
             next = free[--top]!
             const fq = from.q, fg = from.g, q = next.q
             for (let i = 0; i < d; i++) {
-              const pi = S[po + i]! + half * fg[i]!
+              const pi = S[inner + i]! + half * fg[i]!
               S[ph + i] = pi
               q[i] = fq[i]! + epsilon * S[md + i]! * pi
             }
@@ -522,7 +535,8 @@ export class Hamiltonian {
           z = free[--top]!
           z.copyFrom(from)
           const p = z.p
-          for (let i = 0; i < d; i++) p[i] = S[po + i]!
+          const at = n === 0 ? inner : po
+          for (let i = 0; i < d; i++) p[i] = S[at + i]!
           h = this.leapfrog(z, epsilon)
           for (let i = 0; i < d; i++) {
             const pi = p[i]!
@@ -613,8 +627,7 @@ export class Hamiltonian {
       }
       // the no-U-turn criterion over the whole trajectory and across the merged halves: the
       // backward part (ρ_bck, ending with p_bck_fwd) then the forward part (starting with p_fwd_bck)
-      const bf = P_BCK_FWD * d, fb = P_FWD_BCK * d, rb = RHO_BCK * d, rf = RHO_FWD * d
-      if (!(diag ? persistsDiagonal(S, d, pb, pf, rb, rf, bf, fb, 0) : this.persistsDense(pb, pf, rb, rf, bf, fb, 0))) break
+      if (!(diag ? persistsDiagonal(S, d, pB, pF, rhoB, rhoF, pBF, pFB, rho) : this.persistsDense(pB, pF, rhoB, rhoF, pBF, pFB, rho))) break
     }
     this.current = cur
     if (diag) this.gradients += gradients // (`leapfrog` counts its own)
