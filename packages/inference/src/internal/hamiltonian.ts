@@ -14,6 +14,15 @@
 // Everything here works on preallocated arrays: a transition allocates nothing. The
 // potential is −log density; `g` holds ∇ log density (the force), so a momentum half step is
 // p += (ε/2)·g.
+//
+// The NUTS transition computes exactly what Stan's recursion does, in the same order and with
+// the same arithmetic (so the draws are those of the recursive version, bit for bit), but as
+// one loop over leaves: the tree's momenta and sums are slots of one packed array of doubles,
+// positions and forces points of a small pool that are referenced, never copied, and with a
+// diagonal metric a leapfrog step is one pass over the coordinates besides the gradient.
+// Measured on eight schools (d = 10, 8.6 steps a transition): 213 ns per leapfrog step against
+// 326 for the recursive version over Float64Arrays, of which the gradient is 64; the momentum's
+// normals are some 17 ns of the rest, the passes over the coordinates about 9 ns a coordinate.
 import type { Rng } from "@fugue/core/Rng"
 import { normalsOver } from "./normals.ts"
 
@@ -431,16 +440,16 @@ export class Hamiltonian {
       // trajectory becomes the other part (its ρ the trajectory's), its inner end the old end on
       // this side (whose momentum the first leaf starts from, at `inner`)
       const forward = rng.uniform() > 0.5
-      const old = rho
+      const whole = rho
       if (forward) {
         rho = rhoB
-        rhoB = old
+        rhoB = whole
         const end = pF
         pF = pBF
         pBF = end
       } else {
         rho = rhoF
-        rhoF = old
+        rhoF = whole
         const end = pB
         pB = pFB
         pFB = end
