@@ -171,11 +171,11 @@ const logAddExp = (a: number, b: number): number => {
 /**
  * The NUTS tree's vectors: d-long slots of one flat array. The trajectory's ρ; its two parts' ρ
  * and inner end momenta (the backward part's last, the forward part's first); the outer ends'
- * momenta (the forward end's and the backward end's), and the half-step momenta of each end's next
- * leapfrog step (with a diagonal metric); the diagonal of M⁻¹ (a copy); a merge's
- * running ρ; a slot for writes that have no place to go; then, per level j of the subtree being built, its pending left sibling of 2^j
- * leaves: ρ, first and last momentum (level 0's sibling is one leaf, whose momentum is all
- * three: one slot).
+ * momenta; each end's half-step momentum for its next leapfrog step (diagonal metric); the
+ * diagonal of M⁻¹ (a copy); a merge's running ρ; a slot for writes that have no place to go;
+ * then, per level j of the subtree being built, its pending left sibling of 2^j leaves: ρ, first
+ * and last momentum (level 0's sibling is one leaf, whose momentum is all three: one slot). The
+ * first seven change roles as the trajectory doubles (`nutsTransition` keeps their offsets).
  *
  * A plain array of doubles, not a Float64Array: V8 (Node 22) reads and writes a packed double
  * array's elements in loops like these about 1.5× as fast as a typed array's (measured at d = 10
@@ -195,10 +195,10 @@ const doubles = (n: number): Array<number> => {
 }
 
 /**
- * The generalised no-U-turn criterion (`Hamiltonian.persistsDense` states it) for a diagonal metric
- * (at `DIAGONAL`) on the tree's store: part A's ρ,
- * first and last momenta at offsets `aRho`, `pMinus`, `pAEnd`, part B's ρ, first and last at
- * `bRho`, `pBBeg`, `pPlus`; writes ρA + ρB at `out` (which may be `bRho`).
+ * The generalised no-U-turn criterion (`Hamiltonian.persistsDense` states it) for a diagonal
+ * metric (at `DIAGONAL`) on the tree's store: part A's ρ, first and last momenta at offsets
+ * `aRho`, `pMinus`, `pAEnd`, part B's ρ, first and last at `bRho`, `pBBeg`, `pPlus`; writes
+ * ρA + ρB at `out` (which may be `bRho`).
  */
 const persistsDiagonal = (
   S: Array<number>,
