@@ -118,7 +118,8 @@ export interface Options extends Common {
    * `run` only: run the chains on this many Node worker threads (`"auto"`: one per core), as
    * `Nuts.run` does: the model must be named with `Workers.named`, options must not hold
    * functions (proposals, blocks, transform), the return values must be structured-clonable;
-   * the draws are bit-identical to the in-thread run's.
+   * the draws are bit-identical to the in-thread run's. With a `Workers.Pool` in the context the
+   * run borrows the pool's warm workers instead of starting its own (as `Nuts.run`).
    */
   readonly workers?: number | "auto" | undefined
 }
@@ -389,7 +390,8 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
 const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: Options) {
   const config = yield* attemptInference(() => validate(model, options))
   const transform = yield* transformFor(config.transform)
-  if (config.workers !== undefined) return yield* runOnWorkers(model, options, config, transform)
+  const pool = yield* Workers.poolFor(model, config.workers, config.seed, transform === identity && config.proposals === undefined && config.blocks === undefined && config.initial === undefined)
+  if (config.workers !== undefined || pool !== undefined) return yield* runOnWorkers(model, options, config, transform, pool)
   const { rngs, seed } = yield* streams(config.seed, config.chains)
   const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)
   const total = totalIterations(config)
@@ -595,8 +597,8 @@ export const runChainForWorker = (model: Model<unknown>, options: Options, index
  */
 export const transfersOfMh = (o: ChainOutput): Array<ArrayBuffer> => [...new Set([...o.columns.map(([, c]) => c.buffer as ArrayBuffer), o.logWeights.buffer as ArrayBuffer])]
 
-/** The parent side of an MH run on workers (as `Nuts.run`'s): named model, fixed seed, merged chains. */
-const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, transform: Transform) =>
+/** The parent side of an MH run on workers (a `Workers.Pool`'s or its own, as `Nuts.run`'s): named model, fixed seed, merged chains. */
+const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, transform: Transform, pool: Workers.PoolShape | undefined) =>
   Effect.gen(function*() {
     const ref = Workers.refOf(model)
     if (ref === undefined) return yield* Effect.fail(new Workers.UnnamedModelError({ algorithm: ALGORITHM }))
@@ -605,7 +607,7 @@ const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, t
     }
     const seed = config.seed ?? CoreRng.freshSeed()
     const Parallel = yield* Effect.promise(() => import("./internal/chainWorkers.ts"))
-    const outputs = yield* Parallel.runChains<ChainOutput>(ALGORITHM, ref, { ...options, seed, workers: undefined }, config.chains, config.workers!)
+    const outputs = yield* Parallel.runChains<ChainOutput>(ALGORITHM, ref, { ...options, seed, workers: undefined }, config.chains, config.workers, pool)
     const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)
     for (const o of outputs) {
       for (const [site, column] of o.columns) {

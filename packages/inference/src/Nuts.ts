@@ -89,8 +89,10 @@ export interface Options extends Driver.CommonOptions {
   /**
    * `run` only: run the chains on this many Node worker threads (`"auto"`: one per core, at most
    * one per chain). The model must be named with `Workers.named` (a closure cannot cross threads);
-   * the draws are bit-identical to the in-thread run's for the same seed. Starting the workers
-   * costs about 0.4 s each here (module loading), so it pays only for runs of several seconds.
+   * the draws are bit-identical to the in-thread run's for the same seed. Starting two fresh
+   * workers costs about 0.6 s here (module loading, cold JIT) on every run; with a
+   * `Workers.Pool` in the context the run borrows the pool's warm workers instead (`workers: k`
+   * uses k of them; without `workers`, every run of a named model goes to the pool).
    */
   readonly workers?: number | "auto" | undefined
   /**

@@ -3,18 +3,29 @@
  * be sent to it, so a model that is to run on workers is *named*: the module that exports it, the
  * export's name, and (for a model built by a factory) the JSON-serialisable arguments. `named`
  * returns the model itself, tagged with that name, so the same value runs in-thread too. With
- * `workers` set, `Nuts.run` / `Hmc.run` spawn that many Node worker threads (Effect's worker
- * platform, `@effect/platform-node`), acquired in the run's scope, so interrupting the run or
- * closing its scope terminates every worker; each worker imports the model by its name and runs
- * whole chains; draws come back as transferred `Float64Array`s. Chain i uses stream i of the seed
- * wherever it runs, so the draws are bit-identical to the in-thread run's, whatever the number of
- * workers. Starting a worker costs its module loading (a few hundred milliseconds): below a
- * second or so of sampling, in-thread is faster.
+ * `workers` set, `Nuts.run` / `Hmc.run` / `Mh.run` spawn that many Node worker threads (Effect's
+ * worker platform, `@effect/platform-node`), acquired in the run's scope, so interrupting the run
+ * or closing its scope terminates every worker; each worker imports the model by its name and
+ * runs whole chains; draws come back as transferred `Float64Array`s. Chain i uses stream i of the
+ * seed wherever it runs, so the draws are bit-identical to the in-thread run's, whatever the
+ * number of workers. Starting workers costs their module loading and a cold JIT (about 0.4 s for
+ * two here), paid by every such run; a `Pool` (`Workers.Pool.layer(n)`) pays it once: its workers
+ * live as long as its layer's scope, keep the models they imported and their warm JIT, and serve
+ * every run of a named model in its context.
  *
  * @since 0.2.0
  */
 import type { Model } from "@fugue/core/Model"
+import { Rng as RngService } from "@fugue/runtime/Rng"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type { WorkerError } from "effect/workers/WorkerError"
+import { availableParallelism } from "node:os"
+import type { ChainWorker } from "./internal/chainWorkers.ts"
+import { InvalidOptionsError } from "./Options.ts"
 
 const REF = Symbol.for("@fugue/inference/Workers/ref")
 
@@ -132,3 +143,108 @@ export const load = async (ref: ModelRef): Promise<Model<unknown>> => {
   if (typeof model !== "function") throw new ModelImportError({ module: ref.module, export: ref.export, reason: "the factory did not return a model" })
   return model as Model<unknown>
 }
+
+/**
+ * The worker threads Fugue has started in this process and that have not exited yet.
+ *
+ * @internal
+ */
+export const threads = { live: 0 }
+
+/**
+ * The number of worker threads Fugue has started in this process that are still running: a
+ * pool's while its scope is open, a run's while it runs; 0 once every scope has closed.
+ *
+ * @example
+ * await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+ *   yield* Layer.build(Workers.Pool.layer(2))
+ *   Workers.liveThreads() // 2
+ * })))
+ * Workers.liveThreads() // 0
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const liveThreads = (): number => threads.live
+
+/**
+ * A pool's service: its size and (internal) its workers.
+ *
+ * @example
+ * const pool = yield* Workers.Pool // under Workers.Pool.layer(2)
+ * pool.size // 2
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface PoolShape {
+  /** The number of worker threads. */
+  readonly size: number
+  /** @internal */
+  readonly workers: ReadonlyArray<ChainWorker>
+}
+
+/**
+ * A persistent pool of chain workers: `Workers.Pool.layer(n)` starts n worker threads once,
+ * waits until each has loaded its modules, and keeps them until the layer's scope closes (which
+ * terminates every one). In its context, `Nuts.run`, `Hmc.run` and `Mh.run` run the chains of a
+ * named model on the pool instead of spawning workers (`workers: k` uses k of them, no
+ * `workers` all of them); each worker imports a model on its first run and keeps it, with its
+ * warm JIT, for the next. A run holds the workers it uses until it ends; interrupting it stops
+ * its chains (within a time slice) and leaves the pool running. Unnamed models, runs with an
+ * Interpreter layer or a `transform`, MH runs with `proposals`/`blocks`/`initial`, NUTS/HMC
+ * runs with `checkpoint`/`resume`, and runs without a seed whose streams come from an `Rng`
+ * service stay in-thread, unless `workers` asks for workers (which fails with the reason where
+ * the run cannot cross).
+ *
+ * @example
+ * const program = Effect.gen(function* () {
+ *   const a = yield* Nuts.run(eightSchools, { samples: 1000, chains: 4, seed: 1 }) // starts nothing
+ *   const b = yield* Mh.run(eightSchools, { samples: 5000, chains: 4, seed: 2 })
+ * })
+ * await Effect.runPromise(program.pipe(Effect.provide(Workers.Pool.layer(2)))) // the pool closes here
+ *
+ * @category services
+ * @since 0.2.0
+ */
+export class Pool extends Context.Service<Pool, PoolShape>()("@fugue/inference/Workers/Pool") {
+  /**
+   * A pool of `size` workers (`"auto"`: one per core), terminated when the layer's scope closes.
+   * Fails with `InvalidOptionsError` for a size that is not an integer ≥ 1, with `WorkerError` if
+   * a worker cannot start.
+   *
+   * @example
+   * Effect.provide(program, Workers.Pool.layer(2))
+   */
+  static layer(size: number | "auto" = "auto"): Layer.Layer<Pool, InvalidOptionsError | WorkerError> {
+    return Layer.effect(
+      Pool,
+      Effect.gen(function*() {
+        const n = size === "auto" ? availableParallelism() : size
+        if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
+          return yield* Effect.fail(new InvalidOptionsError({ algorithm: "Workers.Pool", option: "size", value: size, reason: "must be an integer ≥ 1 or \"auto\"" }))
+        }
+        // the worker platform's modules load only when a pool (or a run on workers) needs them
+        const Parallel = yield* Effect.promise(() => import("./internal/chainWorkers.ts"))
+        const opened = yield* Effect.acquireRelease(Parallel.openPool(n), (pool) => pool.close)
+        return Pool.of({ size: n, workers: opened.workers })
+      })
+    )
+  }
+}
+
+/**
+ * The pool a run uses: the one in the context when the run gives `workers` or, without
+ * `workers`, when the model is named, the run is `eligible` (nothing that cannot cross to a
+ * worker) and its streams do not come from an `Rng` service (a seed is given, or there is none).
+ *
+ * @internal
+ */
+export const poolFor = (model: unknown, workers: number | undefined, seed: number | undefined, eligible: boolean): Effect.Effect<PoolShape | undefined> =>
+  Effect.gen(function*() {
+    const pool = Option.getOrUndefined(yield* Effect.serviceOption(Pool))
+    if (pool === undefined || workers !== undefined) return pool
+    if (!eligible || refOf(model) === undefined) return undefined
+    if (seed === undefined && Option.isSome(yield* Effect.serviceOption(RngService))) return undefined
+    return pool
+  })

@@ -654,7 +654,8 @@ export const run = <A>(kind: Kind, model: Model<A>, options: CommonOptions): Eff
   Effect.gen(function*() {
     const config = yield* attemptInference(() => validate(kind, model, options))
     const transform = yield* transformFor(config.transform)
-    if (config.workers !== undefined) return yield* runOnWorkers(kind, model, options, config, transform)
+    const pool = yield* Workers.poolFor(model, config.workers, config.seed, transform === identity && config.checkpoint === undefined && config.resume === undefined)
+    if (config.workers !== undefined || pool !== undefined) return yield* runOnWorkers(kind, model, options, config, transform, pool)
     const { rngs, seed } = yield* streams(config.seed, config.chains)
     const density = yield* attemptInference(() => densityOf(model as Model<unknown>, config, transform))
     const builder = new Builder<A>(kind.algorithm, config.chains, config.samples)
@@ -729,12 +730,12 @@ export const runChain = (kind: Kind, model: Model<unknown>, options: CommonOptio
   })
 
 /**
- * The parent side of a run on workers: the model must be named (`Workers.named`); the seed is
+ * The parent side of a run on workers (a `Workers.Pool`'s, or its own): the model must be named (`Workers.named`); the seed is
  * fixed first (a fresh one if none), so that every worker derives the same streams; chains are
  * dealt to the workers in turn; the posterior is assembled from their outputs, its return values
  * computed from the points in this thread, on demand.
  */
-const runOnWorkers = <A>(kind: Kind, model: Model<A>, options: CommonOptions, config: Config, transform: Transform) =>
+const runOnWorkers = <A>(kind: Kind, model: Model<A>, options: CommonOptions, config: Config, transform: Transform, pool: Workers.PoolShape | undefined) =>
   Effect.gen(function*() {
     const ref = Workers.refOf(model)
     if (ref === undefined) return yield* Effect.fail(new Workers.UnnamedModelError({ algorithm: kind.algorithm }))
@@ -745,7 +746,7 @@ const runOnWorkers = <A>(kind: Kind, model: Model<A>, options: CommonOptions, co
     const density = yield* attemptInference(() => densityOf(model as Model<unknown>, config, undefined))
     // loaded only for runs on workers (the worker platform's modules are not needed otherwise)
     const Parallel = yield* Effect.promise(() => import("./chainWorkers.ts"))
-    const outputs = yield* Parallel.runChains<ChainOutput>(kind.algorithm, ref, { ...options, seed, workers: undefined }, config.chains, config.workers!)
+    const outputs = yield* Parallel.runChains<ChainOutput>(kind.algorithm, ref, { ...options, seed, workers: undefined }, config.chains, config.workers, pool)
     const builder = new Builder<A>(kind.algorithm, config.chains, config.samples)
     const d = density.dimension
     for (const o of outputs) {
