@@ -318,7 +318,7 @@ export class Hamiltonian {
   /** H = −log p(q) + ½ pᵀ M⁻¹ p, with v = M⁻¹ p already computed; NaN counts as +∞. */
   private hamiltonian(z: Point, v: Float64Array): number {
     const h = -z.lp + 0.5 * dot(z.p, v, this.d)
-    return h === h ? h : Infinity
+    return h === h ? h : Number.POSITIVE_INFINITY
   }
 
   /**
@@ -369,7 +369,7 @@ export class Hamiltonian {
       }
     }
     const h = -lp + 0.5 * kinetic
-    return finite === 0 && h === h ? h : Infinity
+    return finite === 0 && h === h ? h : Number.POSITIVE_INFINITY
   }
 
   /**
@@ -425,7 +425,9 @@ export class Hamiltonian {
       }
     }
     let H0 = -cur.lp + 0.5 * kinetic
-    if (!(H0 === H0)) H0 = Infinity
+    // (`Number.POSITIVE_INFINITY`, not the global `Infinity`: V8 compiles a global load in a branch
+    // that has not run as a generic lookup, so H would be boxed, an allocation per leaf)
+    if (!(H0 === H0)) H0 = Number.POSITIVE_INFINITY
     // the trajectory's summed leaf weights Σ e^{δᵢ} as weight · e^{shift}: linear scale, so the
     // progressive sampling and the merge need no log or exp unless a weight would overflow
     let sumWeight = 1, sumShift = 0
@@ -537,8 +539,8 @@ export class Hamiltonian {
           }
           if (forward) fwdNext = after
           else bckNext = after
+          // (a NaN H fails the divergence test below as +∞ does)
           h = -lp + 0.5 * kinetic
-          if (!(h === h)) h = Infinity
         } else {
           // a dense metric: `leapfrog` in place on a copy of the end
           z = free[--top]!
