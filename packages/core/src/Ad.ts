@@ -185,6 +185,8 @@ const KERNEL_PLANNED = 33
 const ADD_MUL_A = 34
 const ADD_MUL_B = 35
 const NORMAL_AFFINE = 37
+const NORMAL_SIGMA = 38
+const NORMAL_SIGMA_AFFINE = 39
 /** A MUL computed by its ADD (ADD_MUL_A / ADD_MUL_B), not on its own. */
 const FUSED = 36
 
@@ -637,6 +639,8 @@ export class Tape {
     const val = this.value, w = this.edgeWeight, F = this.folded, leafInput = this.y
     const op = this.planOp, pa = this.planA, pb = this.planB, ea = this.planEdgeA, eb = this.planEdgeB
     const prog = this.planProgram, leaves = this.planLeaves
+    // the σ node of the last NORMAL_SIGMA, with 1/σ and log σ
+    let sigmaNode = -1, sigmaInv = 0, sigmaLog = 0
     for (let k = 0, count = this.planLeafCount; k < count; k++) {
       const i = leaves[k]!
       val[i] = inputs[leafInput[i]!]!
@@ -704,6 +708,32 @@ export class Tape {
         case NEG:
           val[i] = -a
           break
+        case NORMAL_SIGMA:
+        case NORMAL_SIGMA_AFFINE: {
+          const args = this.planArgs, s0 = pa[i]!
+          const x = val[args[s0]!]!
+          const mu = o === NORMAL_SIGMA ? b : this.addMulAt(pb[i]!, op[pb[i]!]!)
+          const si = args[s0 + 2]!, sigma = val[si]!
+          if (si !== sigmaNode) {
+            sigmaNode = si
+            sigmaInv = 1 / sigma
+            sigmaLog = Math.log(sigma)
+          }
+          // normalKernel's arithmetic, with log σ and 1/σ shared
+          if (!(sigma > 0 && sigma < Infinity) || x - x !== 0 || mu - mu !== 0) {
+            w[args[s0 + 3]!] = 0
+            w[args[s0 + 4]!] = 0
+            w[args[s0 + 5]!] = 0
+            val[i] = -Infinity
+          } else {
+            const z = (x - mu) * sigmaInv
+            w[args[s0 + 3]!] = -z * sigmaInv
+            w[args[s0 + 4]!] = z * sigmaInv
+            w[args[s0 + 5]!] = (z * z - 1) * sigmaInv
+            val[i] = -sigmaLog - HALF_LOG_2PI_AD - 0.5 * z * z
+          }
+          break
+        }
         case SUM_PLANNED: {
           // operands from planArgs[a0 … a0 + count), all partials 1
           const args = this.planArgs, start = pa[i]!, end = start + pb[i]!
@@ -899,6 +929,22 @@ export class Tape {
       }
       if (o !== KERNEL) continue // DOT, LOG_SUM_EXP, LINEAR_KERNEL: `compute`
       const r0 = args[xr]!, r1 = args[xr + 1]!, r2 = args[xr + 2]!, r3 = args[xr + 3]!
+      if (this.kernels[this.aux[i]!] === normalKernelRef && r2 >= 0 && r3 < 0) {
+        // σ a node (an unknown noise scale, shared by many observations): its log and inverse
+        // computed once per evaluation and reused while consecutive normals share it
+        pop[i] = NORMAL_SIGMA
+        const start = argSlots(6)
+        let k = e
+        this.planArgs[start] = at(r0)
+        this.planArgs[start + 1] = at(r1)
+        this.planArgs[start + 2] = r2
+        this.planArgs[start + 3] = r0 >= 0 ? k++ : spare
+        this.planArgs[start + 4] = r1 >= 0 ? k++ : spare
+        this.planArgs[start + 5] = k
+        pa[i] = start
+        pb[i] = at(r1)
+        continue
+      }
       if (this.kernels[this.aux[i]!] === normalKernelRef) {
         const sigma = r2 < 0 ? c[-1 - r2]! : Number.NaN
         // as `compute` folds it at recording (a constant σ > 0), with no node as fourth operand
@@ -947,9 +993,9 @@ export class Tape {
     // and a folded normal whose mean is such an ADD used by nothing else computes it in turn
     for (let k = 0; k < count; k++) {
       const i = this.planProgram[k]!
-      if (pop[i] !== NORMAL_FOLDED) continue
+      if (pop[i] !== NORMAL_FOLDED && pop[i] !== NORMAL_SIGMA) continue
       const mu = pb[i]!
-      if (mu < n && (pop[mu] === ADD_MUL_A || pop[mu] === ADD_MUL_B) && uses[mu] === 1) pop[i] = NORMAL_AFFINE
+      if (mu < n && (pop[mu] === ADD_MUL_A || pop[mu] === ADD_MUL_B) && uses[mu] === 1) pop[i] = pop[i] === NORMAL_FOLDED ? NORMAL_AFFINE : NORMAL_SIGMA_AFFINE
     }
     for (let k = 0; k < count; k++) {
       const i = this.planProgram[k]!
@@ -959,7 +1005,7 @@ export class Tape {
     }
     for (let k = 0; k < count; k++) {
       const i = this.planProgram[k]!
-      if (pop[i] === NORMAL_AFFINE) fusedAdds.push(pb[i]!)
+      if (pop[i] === NORMAL_AFFINE || pop[i] === NORMAL_SIGMA_AFFINE) fusedAdds.push(pb[i]!)
     }
     // the ADDs computed by their normals leave the program too (their op stays, for addMulAt)
     const inNormal = new Uint8Array(n)

@@ -415,18 +415,30 @@ function* zipProgram<A, B>(left: Model<A>, right: Model<B>): Program<[A, B]> {
   return [a, b]
 }
 
+// The driver pops its prefix stack at a ScopeExit and reads nothing else from it: one shared instance.
+const SCOPE_EXIT = new Step("ScopeExit", "", undefined, undefined, 0) as unknown as ScopeInstruction
+
 // A scope is a pair of instructions around the inner model: the driver keeps the prefix
 // stack, so scoped models add no generator layer and nothing but the driver steps them.
 function* scopeProgram<A>(prefix: string, model: Model<A>): Program<A> {
   yield new Step("ScopeEnter", prefix, undefined, undefined, 0) as unknown as ScopeInstruction
   const a = yield* model()
-  yield new Step("ScopeExit", prefix, undefined, undefined, 0) as unknown as ScopeInstruction
+  yield SCOPE_EXIT
   return a
 }
 
+// plate and unfold yield their scope instructions themselves rather than delegating to
+// scopeProgram: one generator and one level of yield* delegation fewer per element, for every
+// instruction of the body.
 function* plateProgram<A>(name: string, n: number, body: (index: number) => Model<A>): Program<Array<A>> {
   const out: Array<A> = []
-  for (let i = 0; i < n; i++) out.push(yield* scopeProgram(addr(name, i), body(i)))
+  for (let i = 0; i < n; i++) {
+    const prefix = addr(name, i)
+    const model = body(i)
+    yield new Step("ScopeEnter", prefix, undefined, undefined, 0) as unknown as ScopeInstruction
+    out.push(yield* model())
+    yield SCOPE_EXIT
+  }
   return out
 }
 
@@ -434,7 +446,11 @@ function* unfoldProgram<S>(name: string, steps: number, initial: S, step: (state
   const states: Array<S> = []
   let state = initial
   for (let t = 0; t < steps; t++) {
-    state = yield* scopeProgram(addr(name, t), step(state, t))
+    const prefix = addr(name, t)
+    const model = step(state, t)
+    yield new Step("ScopeEnter", prefix, undefined, undefined, 0) as unknown as ScopeInstruction
+    state = yield* model()
+    yield SCOPE_EXIT
     states.push(state)
   }
   return states

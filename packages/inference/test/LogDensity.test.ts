@@ -142,6 +142,10 @@ describe("LogDensity.make", () => {
           yield* factor(Ad.mul(-0.1, Ad.square(extra(v))))
           // a constant σ with an affine mean (the evaluator folds σ and fuses the mean)
           yield* observe("z", Normal(Ad.add(a, Ad.mul(c, Ad.tanh(extra(v)))), 1.3), 0.2)
+          // an unknown σ shared by two observations, one with an affine mean
+          const s = Ad.add(0.4, Ad.mul(0.5, b))
+          yield* observe("u", Normal(Ad.add(Ad.mul(c, Ad.tanh(mean(v))), a), s), -0.4)
+          yield* observe("w", Normal(Ad.tanh(extra(v)), s), 0.7)
         }
         const compiled = LogDensity.make(model, { gradient: "compiled" })
         const taped = LogDensity.make(model, { gradient: "taped" })
