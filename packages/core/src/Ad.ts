@@ -178,17 +178,17 @@ export const KERNEL = 23
  */
 export const LINEAR_KERNEL = 24
 // Op codes of the evaluation plan only (never recorded): see `Tape.plan`.
-const NORMAL_FOLDED = 30
-const GENERIC = 31
-const SUM_PLANNED = 32
-const KERNEL_PLANNED = 33
-const ADD_MUL_A = 34
-const ADD_MUL_B = 35
-const NORMAL_AFFINE = 37
-const NORMAL_SIGMA = 38
-const NORMAL_SIGMA_AFFINE = 39
+const NORMAL_FOLDED = 20
+const GENERIC = 21
+const SUM_PLANNED = 22
+const KERNEL_PLANNED = 23
+const ADD_MUL_A = 24
+const ADD_MUL_B = 25
+const NORMAL_AFFINE = 27
+const NORMAL_SIGMA = 28
+const NORMAL_SIGMA_AFFINE = 29
 /** A MUL computed by its ADD (ADD_MUL_A / ADD_MUL_B), not on its own. */
-const FUSED = 36
+const FUSED = 26
 
 /**
  * A design matrix, n rows × d columns, row-major in one `Float64Array`: what `Ad.linear` reads.
