@@ -555,8 +555,15 @@ interface ChainOutput {
   readonly index: number
   readonly columns: ReadonlyArray<readonly [string, Float64Array]>
   readonly logWeights: Float64Array
-  readonly returns: ReadonlyArray<unknown>
+  /** The return values; a Float64Array (transferred, not cloned) when every one is a number. */
+  readonly returns: ReadonlyArray<unknown> | Float64Array
   readonly stats: ChainStats
+}
+
+/** Return values as they cross: numbers as one transferable Float64Array (the same values bit for bit, −0 and NaN included). */
+const packReturns = (returns: ReadonlyArray<unknown>): ReadonlyArray<unknown> | Float64Array => {
+  for (let i = 0; i < returns.length; i++) if (typeof returns[i] !== "number") return returns
+  return Float64Array.from(returns as ReadonlyArray<number>)
 }
 
 /**
@@ -569,10 +576,11 @@ export const runChainForWorker = (model: Model<unknown>, options: Options, index
   Effect.gen(function*() {
     const config = yield* attemptInference(() => validate(model, { ...options, workers: undefined }))
     const rng = CoreRng.streams(config.seed!, config.chains)[index]!
-    const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)
+    // a builder of one chain: the worker records only its own columns (not every chain's, NaN-filled)
+    const builder = new Builder<unknown>(ALGORITHM, 1, config.samples)
     const density = lazyDensity(model, config, undefined)
     const chain = yield* attemptInference(() => makeChain(model, config, rng, index, undefined))
-    const recorder = new Recorder(builder, index)
+    const recorder = new Recorder(builder, 0)
     const total = totalIterations(config)
     yield* drive(
       (deadline) =>
@@ -583,9 +591,9 @@ export const runChainForWorker = (model: Model<unknown>, options: Options, index
     const posterior = builder.build()
     return {
       index,
-      columns: [...builder.columns].map(([site, cols]) => [site, cols[index]!] as const),
-      logWeights: builder.logWeights[index]!,
-      returns: posterior.returns[index]!,
+      columns: [...builder.columns].map(([site, cols]) => [site, cols[0]!] as const),
+      logWeights: builder.logWeights[0]!,
+      returns: packReturns(posterior.returns[0]!),
       stats: chainStats(chain)
     }
   })
@@ -595,7 +603,8 @@ export const runChainForWorker = (model: Model<unknown>, options: Options, index
  *
  * @internal
  */
-export const transfersOfMh = (o: ChainOutput): Array<ArrayBuffer> => [...new Set([...o.columns.map(([, c]) => c.buffer as ArrayBuffer), o.logWeights.buffer as ArrayBuffer])]
+export const transfersOfMh = (o: ChainOutput): Array<ArrayBuffer> =>
+  [...new Set([...o.columns.map(([, c]) => c.buffer as ArrayBuffer), o.logWeights.buffer as ArrayBuffer, ...(o.returns instanceof Float64Array ? [o.returns.buffer as ArrayBuffer] : [])])]
 
 /** The parent side of an MH run on workers (a `Workers.Pool`'s or its own, as `Nuts.run`'s): named model, fixed seed, merged chains. */
 const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, transform: Transform, pool: Workers.PoolShape | undefined) =>
@@ -612,11 +621,15 @@ const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, t
     for (const o of outputs) {
       for (const [site, column] of o.columns) {
         let cols = builder.columns.get(site)
-        if (cols === undefined) builder.columns.set(site, (cols = Array.from({ length: config.chains }, () => new Float64Array(config.samples).fill(Number.NaN))))
+        if (cols === undefined) builder.columns.set(site, (cols = new Array<Float64Array>(config.chains)))
         cols[o.index] = column
       }
       builder.logWeights[o.index] = o.logWeights
-      builder.returns[o.index] = [...o.returns]
+      const returns = o.returns
+      if (returns instanceof Float64Array) builder.deferReturns(o.index, (i) => returns[i])
+      else builder.returns[o.index] = returns as Array<unknown>
     }
+    // a site no draw of a chain had stays NaN there, as in-thread
+    for (const cols of builder.columns.values()) for (let c = 0; c < config.chains; c++) cols[c] ??= new Float64Array(config.samples).fill(Number.NaN)
     return builder.build({ stats: mergeStats(outputs.map((o) => o.stats)), seed })
   })

@@ -14,7 +14,7 @@ import { InvalidOptionsError } from "../src/Options.ts"
 import type * as Posterior from "../src/Posterior.ts"
 import * as Progress from "../src/Progress.ts"
 import * as Workers from "../src/Workers.ts"
-import { improper, throwsAbove2 } from "./fixtures/poolModels.ts"
+import { improper, rareSite, throwsAbove2 } from "./fixtures/poolModels.ts"
 import { ar1Named, eightSchools } from "./fixtures/workerModels.ts"
 
 const same = (a: Posterior.Posterior<unknown, unknown>, b: Posterior.Posterior<unknown, unknown>): boolean =>
@@ -51,8 +51,15 @@ describe("Workers.Pool", () => {
         expect(first.returns[2]![7]).toBe(nutsInThread.returns[2]![7])
         expect(same(second, mhInThread)).toBe(true)
         expect(Mh.stats(second)).toEqual(Mh.stats(mhInThread))
+        expect(second.returns).toEqual(mhInThread.returns) // numbers cross as one Float64Array per chain
         expect(same(third, ar1InThread)).toBe(true)
         expect(same(yield* Hmc.run(eightSchools, hmc), hmcInThread)).toBe(true)
+        // a site some chains never record: NaN columns there, as in-thread (seed 2: chains 1 and 3)
+        const rare = { samples: 100, warmup: 0, chains: 4, seed: 2, logDensity: "never" as const }
+        const rareOnPool = yield* Mh.run(rareSite, rare)
+        expect(rareOnPool.draws.get("z")!.map((c) => c.every(Number.isNaN))).toEqual([false, true, false, true])
+        expect(same(rareOnPool, Mh.runUnsafe(rareSite, rare))).toBe(true)
+        expect(rareOnPool.returns).toEqual(Mh.runUnsafe(rareSite, rare).returns)
         // an unnamed model (which no worker could import) runs in-thread beside the pool
         const closure = function*() {
           yield* sample("x", Normal(0, 1))

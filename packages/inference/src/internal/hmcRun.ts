@@ -309,7 +309,8 @@ class Chain<A> {
   saturated = 0
   warmupGradients = 0
 
-  constructor(algorithm: string, index: number, config: Config, density: LogDensity.LogDensity, rng: CoreRng.Rng, builder: Builder<A>) {
+  /** `slot`: the builder's chain this chain records into (its index, except on a worker, whose builder holds one chain). */
+  constructor(algorithm: string, index: number, config: Config, density: LogDensity.LogDensity, rng: CoreRng.Rng, builder: Builder<A>, slot = index) {
     this.algorithm = algorithm
     this.index = index
     this.config = config
@@ -319,7 +320,7 @@ class Chain<A> {
     this.ham = new Hamiltonian(density, new Metric(config.metric, d), rng)
     this.ham.stepSize = config.stepSize
     this.ham.maxTreeDepth = config.maxTreeDepth
-    this.recorder = new Recorder(builder, index)
+    this.recorder = new Recorder(builder, slot)
     this.dual = new DualAveraging(config.targetAcceptance)
     this.windows = new Windows(config.warmup, config.initBuffer, config.termBuffer, config.baseWindow)
     this.welford = new Welford(d, config.metric === "dense")
@@ -710,8 +711,9 @@ export const runChain = (kind: Kind, model: Model<unknown>, options: CommonOptio
     const seed = config.seed!
     const rng = CoreRng.streams(seed, config.chains)[index]!
     const density = yield* attemptInference(() => densityOf(model, config, config.transform))
-    const builder = new Builder<unknown>(kind.algorithm, config.chains, config.samples)
-    const chain = new Chain(kind.algorithm, index, config, density, rng, builder)
+    // a builder of one chain: the worker records only its own columns (not every chain's, NaN-filled)
+    const builder = new Builder<unknown>(kind.algorithm, 1, config.samples)
+    const chain = new Chain(kind.algorithm, index, config, density, rng, builder, 0)
     const total = config.warmup + config.samples * config.thin
     yield* drive(
       (deadline) => {
@@ -722,8 +724,8 @@ export const runChain = (kind: Kind, model: Model<unknown>, options: CommonOptio
     )
     return {
       index,
-      columns: [...builder.columns].map(([site, cols]) => [site, cols[index]!] as const),
-      logWeights: builder.logWeights[index]!,
+      columns: [...builder.columns].map(([site, cols]) => [site, cols[0]!] as const),
+      logWeights: builder.logWeights[0]!,
       points: chain.recorder.recordedPoints ?? new Float64Array(0),
       stats: chain.stats()
     }
@@ -752,12 +754,14 @@ const runOnWorkers = <A>(kind: Kind, model: Model<A>, options: CommonOptions, co
     for (const o of outputs) {
       for (const [site, column] of o.columns) {
         let cols = builder.columns.get(site)
-        if (cols === undefined) builder.columns.set(site, (cols = Array.from({ length: config.chains }, () => new Float64Array(config.samples).fill(Number.NaN))))
+        if (cols === undefined) builder.columns.set(site, (cols = new Array<Float64Array>(config.chains)))
         cols[o.index] = column
       }
       builder.logWeights[o.index] = o.logWeights
       const points = o.points
       builder.deferReturns(o.index, (i) => density.resultAt(points.subarray(i * d, (i + 1) * d)) as A)
     }
+    // a site no draw of a chain had stays NaN there, as in-thread
+    for (const cols of builder.columns.values()) for (let c = 0; c < config.chains; c++) cols[c] ??= new Float64Array(config.samples).fill(Number.NaN)
     return finish(builder, outputs.map((o) => o.stats), config, density, seed)
   })
