@@ -12,6 +12,7 @@ import type { Model } from "@fugue/core/Model"
 import * as Combinators from "@fugue/runtime/Combinators"
 import fc from "fast-check"
 import * as Diagnostics from "../src/Diagnostics.ts"
+import { compile } from "../src/internal/compileTape.ts"
 import * as LogDensity from "../src/LogDensity.ts"
 import * as Mh from "../src/Mh.ts"
 import * as Posterior from "../src/Posterior.ts"
@@ -339,14 +340,19 @@ describe("LogDensity.make", () => {
   })
 
   it("a large tape compiles in chunks (values in arrays) and agrees with the tape to 1e-12", () => {
-    // a logistic regression on 600 synthetic rows: ~6 000 tape nodes, above the one-function form
+    // a logistic regression on 600 synthetic rows: ~6 000 tape nodes, above the one-function form,
+    // written two ways in no regular order (so no run of repeated rows to roll into a loop)
     const n = 600
     const xs = Array.from({ length: n }, (_, i) => Math.sin(i) * 2)
     const ys = xs.map((x, i) => (Math.cos(3 * i) + 0.5 * x > 0))
+    const irregular = xs.map((_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1 > 0)
     const model: Model<void> = function*() {
       const a = yield* sample("a", Normal(0, 2))
       const b = yield* sample("b", Normal(0, 2))
-      for (let i = 0; i < n; i++) yield* observe(addr("y", i), BernoulliLogit(Ad.add(a, Ad.mul(b, xs[i]!))), ys[i]!)
+      for (let i = 0; i < n; i++) {
+        const eta = irregular[i] ? Ad.add(a, Ad.mul(b, xs[i]!)) : Ad.sub(Ad.mul(xs[i]!, b), Ad.neg(a))
+        yield* observe(addr("y", i), BernoulliLogit(eta), ys[i]!)
+      }
     }
     const compiled = LogDensity.make(model, { gradient: "compiled", maxCompiledNodes: 1_000_000 })
     const taped = LogDensity.make(model, { gradient: "taped" })
@@ -356,6 +362,44 @@ describe("LogDensity.make", () => {
     for (const q of points(2, 10, 5)) {
       expect(close(compiled.logDensityGradient(q, g1), taped.logDensityGradient(q, g2), 1e-12)).toBe(true)
       expectClose(g1, g2, 1e-12)
+    }
+  }, 30_000)
+
+  it("rows that repeat are rolled into a loop: the straight-line code's numbers bit for bit, compiled by auto whatever the rows", () => {
+    // a per-row logistic likelihood (constants per row, a kernel's partial), and a hierarchical
+    // normal with a latent per group (a leaf in each row, a known σ per row, shared μ and τ)
+    const n = 400
+    const xs = Array.from({ length: n }, (_, i) => Math.sin(i) * 2)
+    const ys = xs.map((x, i) => (Math.cos(3 * i) + 0.5 * x > 0))
+    const sigmas = xs.map((_, i) => 0.5 + (i % 7) / 4)
+    const logistic: Model<void> = function*() {
+      const a = yield* sample("a", Normal(0, 2))
+      const b = yield* sample("b", Normal(0, 2))
+      for (let i = 0; i < n; i++) yield* observe(addr("y", i), BernoulliLogit(Ad.add(a, Ad.mul(b, xs[i]!))), ys[i]!)
+    }
+    const groups: Model<void> = function*() {
+      const mu = yield* sample("mu", Normal(0, 5))
+      const tau = yield* sample("tau", Gamma(2, 1))
+      for (let i = 0; i < n; i++) {
+        const eta = yield* sample(addr("eta", i), Normal(0, 1))
+        yield* observe(addr("y", i), Normal(Ad.add(mu, Ad.mul(tau, eta)), sigmas[i]!), xs[i]!)
+      }
+    }
+    for (const [model, dimension] of [[logistic, 2], [groups, 2 + n]] as const) {
+      const ld = LogDensity.make(model, { seed: 1 })
+      expect(ld.gradientSource).toBe("compiled")
+      expect(ld.gradientReason).toMatch(/400 repeated rows rolled into 1 loop/)
+      const taped = LogDensity.make(model, { gradient: "taped", seed: 1 })
+      const internal = ld as unknown as { tape: Ad.Tape; output: number }
+      const straight = compile(internal.tape, { index: internal.output } as Ad.Node, dimension, 4000, false)
+      const g1 = new Float64Array(dimension), g2 = new Float64Array(dimension), g3 = new Float64Array(dimension)
+      for (const q of points(dimension, 5, 7)) {
+        const l1 = ld.logDensityGradient(q, g1)
+        expect(Object.is(l1, straight(q, g2))).toBe(true)
+        for (let i = 0; i < dimension; i++) expect(Object.is(g1[i], g2[i])).toBe(true)
+        expect(close(l1, taped.logDensityGradient(q, g3), 1e-12)).toBe(true)
+        expectClose(g1, g3, 1e-12)
+      }
     }
   }, 30_000)
 
