@@ -1273,6 +1273,25 @@ export class Tape {
     }
   }
 
+  /** The backward sweep node by node, last first (each node's edges times its adjoint; a zero adjoint skipped). */
+  private sweepByNodes(output: number, out: Float64Array): void {
+    const n = output + 1
+    if (this.adjoint.length < n) this.adjoint = new Float64Array(Math.max(n, this.adjoint.length * 2))
+    const adj = this.adjoint
+    adj.fill(0, 0, n)
+    adj[output] = 1
+    const start = this.edgeStart, to = this.edgeTo, w = this.edgeWeight
+    for (let i = n - 1; i >= 0; i--) {
+      const g = adj[i]!
+      if (g === 0) continue
+      for (let e = start[i]!, end = start[i + 1]!; e < end; e++) adj[to[e]!] += g * w[e]!
+    }
+    for (let k = 0; k < out.length && k < this.leafOf.length; k++) {
+      const leaf = this.leafOf[k]!
+      if (leaf >= 0) out[k] = adj[leaf]!
+    }
+  }
+
   /**
    * The gradient of node `output` with respect to the inputs, written to `out` (zeroed first);
    * inputs without a leaf get 0. One backward sweep over the edges.
@@ -1285,8 +1304,13 @@ export class Tape {
   /** `gradient` for the node at index `output` (after `evaluate`, at the new point). */
   gradientOf(output: number, out: Float64Array): void {
     out.fill(0)
-    this.plan()
     const n = output + 1
+    if (this.planGeneration !== this.generation || this.planSize !== this.size || this.planConstants !== this.constantCount) {
+      // no plan yet (a gradient right after recording, e.g. a compiler's self-check): the
+      // sweep by nodes, which needs none, rather than making a plan for one call
+      this.sweepByNodes(output, out)
+      return
+    }
     if (this.adjoint.length < n) this.adjoint = new Float64Array(Math.max(n, this.adjoint.length * 2))
     const adj = this.adjoint
     adj.fill(0, 0, n)

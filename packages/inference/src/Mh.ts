@@ -25,7 +25,8 @@ import { availableParallelism } from "node:os"
 import * as Workers from "./Workers.ts"
 import * as Effect from "effect/Effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
-import { Chain, kernel } from "./internal/mhChain.ts"
+import { advanceWithCheckpoints, type Checkpoint as GenericCheckpoint, type CheckpointOption, checkpointOptions } from "./internal/checkpoint.ts"
+import { Chain, type ChainCore, kernel } from "./internal/mhChain.ts"
 import type { BlockProposal, UserProposal } from "./internal/mhHandler.ts"
 export type { BlockProposal, UserProposal } from "./internal/mhHandler.ts"
 import * as LogDensity from "./LogDensity.ts"
@@ -122,7 +123,50 @@ export interface Options extends Common {
    * run borrows the pool's warm workers instead of starting its own (as `Nuts.run`).
    */
   readonly workers?: number | "auto" | undefined
+  /**
+   * Save each chain's whole state every `every` iterations (needs a `seed`; in-thread only):
+   * its draws so far, its adaptation (per-site scales and counters), its streams and its current
+   * state, handed to `onCheckpoint` as the run's `Checkpoint` (structured-clonable when the
+   * model's return values are: store it with `v8.serialize` or `structuredClone`).
+   */
+  readonly checkpoint?: CheckpointOption<ChainState> | undefined
+  /** Resume from a `Checkpoint` of a run with the same model and options: the same draws as a run that never stopped. */
+  readonly resume?: Checkpoint | undefined
 }
+
+/**
+ * A chain's state in an MH checkpoint: its iteration, streams, adaptation and counters, its
+ * current state (choices with their weights and return value, or its point on the density's fast
+ * path), and its draws so far (value columns, return values, log weights; the points on the
+ * fast path). Plain data.
+ *
+ * @example
+ * const state: Mh.ChainState | undefined = checkpoint.states[0]
+ * state?.iteration // the iterations it had done
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface ChainState extends ChainCore {
+  readonly columns: ReadonlyArray<readonly [string, Float64Array]>
+  readonly returns: ReadonlyArray<unknown>
+  readonly logWeights: Float64Array
+  readonly points: Float64Array | undefined
+}
+
+/**
+ * An MH run's checkpoint (`checkpoint` / `resume` options): what resumes it to the same draws
+ * as a run that never stopped. `states[i]` is chain i's latest saved state.
+ *
+ * @example
+ * let saved: Mh.Checkpoint | undefined
+ * Mh.runUnsafe(model, { samples: 1000, seed: 1, checkpoint: { every: 100, onCheckpoint: (c) => { saved = c } } })
+ * Mh.runUnsafe(model, { samples: 1000, seed: 1, resume: saved })
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export type Checkpoint = GenericCheckpoint<ChainState>
 
 /**
  * Per-chain statistics, in `posterior.stats` (read them with `Mh.stats`).
@@ -165,9 +209,11 @@ interface Config {
   readonly proposals: ((address: string) => UserProposal | undefined) | undefined
   readonly blocks: ReadonlyArray<BlockProposal> | undefined
   readonly workers: number | undefined
+  readonly checkpoint: CheckpointOption<ChainState> | undefined
+  readonly resume: Checkpoint | undefined
 }
 
-const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", "logDensity", "proposals", "blocks", "workers", ...COMMON_KEYS]
+const KEYS = ["samples", "warmup", "chains", "thin", "initial", "adaptation", "concurrency", "logDensity", "proposals", "blocks", "workers", "checkpoint", "resume", ...COMMON_KEYS]
 
 const blocksOption = (value: unknown): ReadonlyArray<BlockProposal> | undefined => {
   if (value === undefined) return undefined
@@ -224,7 +270,11 @@ const validate = (model: unknown, options: Options): Config => {
   if (workers !== undefined && (options.proposals !== undefined || options.blocks !== undefined || initial !== undefined)) {
     invalid("workers", options.workers, "proposals, blocks and an initial trace cannot cross to worker threads: put them in the named model, or run in-thread")
   }
-  return { samples, warmup, chains, thin, seed, initial, tries, adaptation, concurrency, transform, maxInstructions, logDensity, proposals, blocks, workers }
+  const resumed = checkpointOptions(ALGORITHM, options, { seed, chains, samples, warmup, thin })
+  return {
+    samples, warmup, chains, thin, seed: resumed, initial, tries, adaptation, concurrency, transform, maxInstructions, logDensity, proposals, blocks, workers,
+    checkpoint: options.checkpoint, resume: options.resume
+  }
 }
 
 const totalIterations = (config: Config): number => config.warmup + config.samples * config.thin
@@ -234,12 +284,13 @@ const totalIterations = (config: Config): number => config.warmup + config.sampl
  * `deadline` (checked every few iterations, and inside a long execution by the driver),
  * recording every `thin`-th iteration after warm-up. Returns whether the chain is finished.
  */
-const advance = <A>(chain: Chain<A>, config: Config, recorder: Recorder<A>, deadline: number): boolean => {
+const advance = <A>(chain: Chain<A>, config: Config, recorder: Recorder<A>, deadline: number, stop = Infinity): boolean => {
   const warmup = config.warmup, thin = config.thin, adaptation = config.adaptation
   const total = totalIterations(config)
+  const end = Math.min(total, stop)
   const context = chain.context
   let it = chain.iteration
-  while (it < total) {
+  while (it < end) {
     context.iteration = it
     if (it < warmup) {
       if (!chain.step(adaptation, true, deadline)) break
@@ -343,14 +394,82 @@ const started = <A>(chain: Chain<A>, density: () => LogDensity.LogDensity | unde
   return true
 }
 
-const makeChain = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, i: number, transform: Transform | undefined): Chain<A> =>
-  new Chain(model, rng, {
+const makeChain = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, i: number, transform: Transform | undefined): Chain<A> => {
+  const state = config.resume?.states[i]
+  return new Chain(model, state === undefined ? rng : CoreRng.fromState(state.rng), {
     transform,
     context: { algorithm: ALGORITHM, chain: i, iteration: undefined },
     maxInstructions: config.maxInstructions,
     proposals: config.proposals,
-    blocks: config.blocks
+    blocks: config.blocks,
+    sideRng: state?.sideRng === undefined ? undefined : CoreRng.fromState(state.sideRng)
   })
+}
+
+/** A chain's work: its start (or its state restored from `config.resume`), then its iterations, checkpointed if asked. */
+const chainWork = <A>(
+  model: Model<A>,
+  config: Config,
+  chain: Chain<A>,
+  i: number,
+  builder: Builder<A>,
+  density: () => LogDensity.LogDensity | undefined,
+  states: Array<ChainState | undefined>,
+  seed: number | undefined
+) => {
+  const recorder = new Recorder(builder, i)
+  const state = config.resume?.states[i]
+  if (state !== undefined) restore(chain, recorder, builder, i, state, state.point === undefined ? undefined : density())
+  const save = (): ChainState => saveChain(chain, recorder, builder, i, config)
+  const record = { algorithm: ALGORITHM, seed: seed!, chains: config.chains, samples: config.samples, warmup: config.warmup, thin: config.thin }
+  const handle = { index: i, get iteration() { return chain.iteration }, save }
+  return (deadline: number): boolean => {
+    if (!chain.initialized && !(chain.initialize(config.initial, config.tries, deadline) && started(chain, density))) return false
+    const checkpoint = config.checkpoint
+    if (checkpoint === undefined) return advance(chain, config, recorder, deadline)
+    return advanceWithCheckpoints(checkpoint, record, states, handle, (d, stop) => advance(chain, config, recorder, d, stop), deadline)
+  }
+}
+
+/** Kept draws after `iteration` iterations. */
+const keptAfter = (config: Config, iteration: number): number => Math.max(0, Math.floor((iteration - config.warmup) / config.thin))
+
+/** A chain's state and its draws so far, for a checkpoint. */
+const saveChain = <A>(chain: Chain<A>, recorder: Recorder<A>, builder: Builder<A>, i: number, config: Config): ChainState => {
+  const kept = keptAfter(config, chain.iteration)
+  const fast = recorder.recordedPoints !== undefined
+  const columns: Array<readonly [string, Float64Array]> = []
+  if (fast) recorder.recordedColumns!.forEach((c, k) => columns.push([String(k), c.slice()]))
+  else for (const [name, cols] of builder.columns) columns.push([name, cols[i]!.slice()])
+  return {
+    ...chain.save(),
+    columns,
+    returns: fast ? [] : builder.returns[i]!.slice(0, kept),
+    logWeights: builder.logWeights[i]!.slice(),
+    points: fast ? recorder.recordedPoints!.slice() : undefined
+  }
+}
+
+/** Restores a chain and its draws from a checkpoint's state. */
+const restore = <A>(chain: Chain<A>, recorder: Recorder<A>, builder: Builder<A>, i: number, state: ChainState, density: LogDensity.LogDensity | undefined): void => {
+  chain.load(state, density)
+  if (state.points !== undefined) {
+    recorder.loadPoints(density!, state.columns.map(([, c]) => c), state.points, state.logWeights)
+    return
+  }
+  for (const [name, values] of state.columns) {
+    let cols = builder.columns.get(name)
+    if (cols === undefined) {
+      cols = Array.from({ length: builder.chains }, () => new Float64Array(builder.size).fill(Number.NaN))
+      builder.columns.set(name, cols)
+    }
+    cols[i]!.set(values)
+  }
+  state.returns.forEach((r, k) => {
+    builder.returns[i]![k] = r as A
+  })
+  builder.logWeights[i]!.set(state.logWeights)
+}
 
 /**
  * Samples the posterior of `model` with adaptive single-site MH, synchronously.
@@ -377,11 +496,10 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
   const builder = new Builder<A>(ALGORITHM, config.chains, config.samples)
   const chains: Array<Chain<A>> = []
   const density = lazyDensity(model as Model<unknown>, config, config.transform)
+  const states = [...(config.resume?.states ?? new Array<ChainState | undefined>(config.chains).fill(undefined))]
   for (let i = 0; i < config.chains; i++) {
     const chain = makeChain(model, config, rngs[i], i, config.transform)
-    chain.initialize(config.initial, config.tries)
-    started(chain, density)
-    advance(chain, config, new Recorder(builder, i), Infinity)
+    chainWork(model, config, chain, i, builder, density, states, seed)(Infinity)
     chains.push(chain)
   }
   return finish(builder, chains, seed)
@@ -390,22 +508,24 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
 const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: Options) {
   const config = yield* attemptInference(() => validate(model, options))
   const transform = yield* transformFor(config.transform)
-  const pool = yield* Workers.poolFor(model, config.workers, config.seed, transform === identity && config.proposals === undefined && config.blocks === undefined && config.initial === undefined)
+  const pool = yield* Workers.poolFor(model, config.workers, config.seed, transform === identity && config.proposals === undefined && config.blocks === undefined && config.initial === undefined &&
+    config.checkpoint === undefined && config.resume === undefined)
   if (config.workers !== undefined || pool !== undefined) return yield* runOnWorkers(model, options, config, transform, pool)
   const { rngs, seed } = yield* streams(config.seed, config.chains)
   const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)
   const total = totalIterations(config)
   const density = lazyDensity(model, config, transform)
+  const states = [...(config.resume?.states ?? new Array<ChainState | undefined>(config.chains).fill(undefined))]
   const chains = yield* Effect.forEach(
     rngs,
     (rng, i) =>
       // building a chain starts the model's generator: its typed errors (InvalidModelError) are failures
-      Effect.flatMap(attemptInference(() => makeChain(model, config, rng, i, transform)), (chain) => {
-        const recorder = new Recorder(builder, i)
+      Effect.flatMap(attemptInference(() => {
+        const chain = makeChain(model, config, rng, i, transform)
+        return [chain, chainWork(model, config, chain, i, builder, density, states, seed)] as const
+      }), ([chain, work]) => {
         return drive(
-          (deadline) =>
-            (chain.initialized || (chain.initialize(config.initial, config.tries, deadline) && started(chain, density))) &&
-            advance(chain, config, recorder, deadline),
+          work,
           () => ({
             algorithm: ALGORITHM,
             chain: i,

@@ -188,6 +188,10 @@ const shapeOf = (tape: Ad.Tape, i: number): number => {
   return isNary(o) ? o + 64 * tape.y[i]! + 65536 * (o === Ad.KERNEL || o === Ad.LINEAR_KERNEL ? tape.aux[i]! + 1 : 0) : o
 }
 
+/** Operand s of node i (op o, not a leaf). */
+const operandAt = (tape: Ad.Tape, i: number, o: number, s: number): number =>
+  isNary(o) ? tape.args[tape.x[i]! + s]! : s === 0 ? tape.x[i]! : tape.y[i]!
+
 /** Operand references of node i (none for a leaf). */
 const operandsOf = (tape: Ad.Tape, i: number, into: Array<number>): Array<number> => {
   into.length = 0
@@ -201,18 +205,32 @@ const operandsOf = (tape: Ad.Tape, i: number, into: Array<number>): Array<number
   return into
 }
 
+/** The last `findRuns` answer per tape (`compiledSize` then `compile` ask for the same recording). */
+const RUNS = new WeakMap<Ad.Tape, { readonly generation: number; readonly size: number; readonly out: number; readonly runs: Array<Run> }>()
+
 /** The runs of `live` nodes up to `out` (see `Run`), in tape order. O(n · MAX_ROW) to find the repeats. */
 const findRuns = (tape: Ad.Tape, out: number, live: Uint8Array): Array<Run> => {
+  const known = RUNS.get(tape)
+  if (known !== undefined && known.generation === tape.generation && known.size === tape.size && known.out === out) return known.runs
+  const runs = searchRuns(tape, out, live)
+  RUNS.set(tape, { generation: tape.generation, size: tape.size, out, runs })
+  return runs
+}
+
+const searchRuns = (tape: Ad.Tape, out: number, live: Uint8Array): Array<Run> => {
   const n = out + 1
   const shapes = new Int32Array(n)
   for (let i = 0; i < n; i++) shapes[i] = live[i] ? shapeOf(tape, i) : -1
   // consumers: how many, and the last one (a node's consumers all come after it, so they all lie
   // in [j, c] when c is the last)
   const uses = new Int32Array(n), consumer = new Int32Array(n).fill(-1)
-  const ops: Array<number> = []
+  const op = tape.op
   for (let i = 0; i < n; i++) {
-    if (!live[i]) continue
-    for (const r of operandsOf(tape, i, ops)) {
+    const o = op[i]!
+    if (!live[i] || o === Ad.LEAF) continue
+    const count = isNary(o) ? tape.y[i]! : isBinary(o) ? 2 : 1
+    for (let s = 0; s < count; s++) {
+      const r = operandAt(tape, i, o, s)
       if (r < 0) continue
       uses[r]++
       consumer[r] = i
@@ -221,7 +239,6 @@ const findRuns = (tape: Ad.Tape, out: number, live: Uint8Array): Array<Run> => {
   // until[k]: the first j ≥ i with shapes[j] ≠ shapes[j + k] (rows of k from i repeat up to it)
   const until = new Int32Array(MAX_ROW + 1).fill(-1)
   const runs: Array<Run> = []
-  const a: Array<number> = [], b: Array<number> = []
   let i = 0
   while (i < n) {
     if (shapes[i] < 0) {
@@ -237,7 +254,7 @@ const findRuns = (tape: Ad.Tape, out: number, live: Uint8Array): Array<Run> => {
       }
       const rows = Math.min(Math.floor((until[k]! - i) / k) + 1, Math.floor((n - i) / k))
       if (rows < MIN_ROWS || (found !== undefined && rows * k <= found.rows * found.k)) continue
-      const run = checkRun(tape, i, k, rows, uses, consumer, a, b)
+      const run = checkRun(tape, i, k, rows, uses, consumer)
       if (run !== undefined && (found === undefined || run.rows * run.k > found.rows * found.k)) found = run
     }
     if (found !== undefined) {
@@ -255,9 +272,7 @@ const checkRun = (
   k: number,
   rows: number,
   uses: Int32Array,
-  consumer: Int32Array,
-  a: Array<number>,
-  b: Array<number>
+  consumer: Int32Array
 ): Run | undefined => {
   // row 0: every node used only inside the row but its results, each used once, by one SUM after the run
   const outs: Array<number> = []
@@ -311,11 +326,11 @@ const checkRun = (
     for (let p = 0; p < k; p++) {
       const j0 = start + p, j = base + p
       if (isOut[p] === 0 && consumer[j]! >= base + k) break rowLoop
-      if (tape.op[j0] === Ad.LEAF) continue
-      operandsOf(tape, j0, a)
-      operandsOf(tape, j, b)
-      for (let s = 0; s < a.length; s++) {
-        const r0 = a[s]!, rr = b[s]!
+      const o = tape.op[j0]!
+      if (o === Ad.LEAF) continue
+      const count = isNary(o) ? tape.y[j0]! : isBinary(o) ? 2 : 1
+      for (let s = 0; s < count; s++) {
+        const r0 = operandAt(tape, j0, o, s), rr = operandAt(tape, j, o, s)
         if (r0 < 0) {
           if (rr >= 0) break rowLoop // a constant in row 0, a node here
         } else if (r0 >= start) {
@@ -536,7 +551,7 @@ const reverseOf = (tape: Ad.Tape, i: number, nm: Names, sums: ReadonlyMap<number
 export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number, chunkFrom = 4000, reroll = true): Compiled => {
   const out = output.index
   const live = markLive(tape, out)
-  const { op, x, y, args } = tape
+  const { op, y } = tape
   const constants = tape.constants
   const runs = reroll ? findRuns(tape, out, live) : []
   const sums = new Map<number, Array<Run>>()

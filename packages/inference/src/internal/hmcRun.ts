@@ -5,6 +5,7 @@
 // chains move on the density's point, so a transition costs its gradient evaluations and the
 // integrator's vector arithmetic.
 import type { Model } from "@fugue/core/Model"
+import { advanceWithCheckpoints, type Checkpoint as GenericCheckpoint, checkpointOptions } from "./checkpoint.ts"
 import { availableParallelism } from "node:os"
 import * as Bijection from "@fugue/core/Bijection"
 import * as CoreRng from "@fugue/core/Rng"
@@ -206,32 +207,8 @@ const validate = (kind: Kind, model: unknown, options: CommonOptions): Config =>
   if (options.workers === "auto") workers = Math.max(1, Math.min(chains, availableParallelism()))
   else if (options.workers !== undefined) workers = Math.min(chains, positiveInteger(A, "workers", options.workers))
   const checkpoint = options.checkpoint
-  if (checkpoint !== undefined) {
-    if (typeof checkpoint !== "object" || checkpoint === null || typeof checkpoint.onCheckpoint !== "function") {
-      throw new InvalidOptionsError({ algorithm: A, option: "checkpoint", value: checkpoint, reason: "must be { every, onCheckpoint }" })
-    }
-    positiveInteger(A, "checkpoint.every", checkpoint.every)
-  }
   const resume = options.resume
-  let resumeSeed = seed
-  if (resume !== undefined) {
-    const r = resume as Partial<Checkpoint> | null
-    const why = typeof r !== "object" || r === null || r.format !== "fugue-checkpoint" ? "is not a checkpoint"
-      : r.version !== 1 ? `has version ${String(r.version)}; this version reads 1`
-      : r.algorithm !== A ? `was made by ${String(r.algorithm)}`
-      : r.chains !== chains || r.samples !== samples || r.warmup !== warmup || r.thin !== thin ? `was made with chains ${r.chains}, samples ${r.samples}, warmup ${r.warmup}, thin ${r.thin}: give the same`
-      : seed !== undefined && seed !== r.seed ? `was made with seed ${r.seed}, not ${seed}`
-      : !Array.isArray(r.states) || r.states.length !== chains ? "has no state per chain"
-      : ""
-    if (why !== "") throw new InvalidOptionsError({ algorithm: A, option: "resume", value: "(checkpoint)", reason: why })
-    resumeSeed = r!.seed
-  }
-  if (checkpoint !== undefined && seed === undefined && resume === undefined) {
-    throw new InvalidOptionsError({ algorithm: A, option: "checkpoint", value: checkpoint, reason: "checkpoints need a seed, so that a resumed run's chains that had not started use the same streams" })
-  }
-  if ((checkpoint !== undefined || resume !== undefined) && options.workers !== undefined) {
-    throw new InvalidOptionsError({ algorithm: A, option: "workers", value: options.workers, reason: "checkpoints are taken in-thread: leave workers out with checkpoint or resume" })
-  }
+  const resumeSeed = checkpointOptions(A, options, { seed, chains, samples, warmup, thin })
   const rest = options as unknown as Record<string, unknown>
   const maxTreeDepth = rest.maxTreeDepth === undefined ? 10 : positiveInteger(A, "maxTreeDepth", rest.maxTreeDepth)
   if (maxTreeDepth > 30) throw new InvalidOptionsError({ algorithm: A, option: "maxTreeDepth", value: maxTreeDepth, reason: "must be at most 30" })
@@ -267,20 +244,10 @@ export interface ChainState {
 }
 
 /**
- * A run's checkpoint: what resumes it (`resume` option) to the same draws as a run that never
- * stopped. `states[i]` is chain i's latest saved state (undefined: not started).
+ * A NUTS/HMC run's checkpoint: what resumes it (`resume` option) to the same draws as a run that
+ * never stopped. `states[i]` is chain i's latest saved state (undefined: not started).
  */
-export interface Checkpoint {
-  readonly format: "fugue-checkpoint"
-  readonly version: 1
-  readonly algorithm: string
-  readonly seed: number
-  readonly chains: number
-  readonly samples: number
-  readonly warmup: number
-  readonly thin: number
-  readonly states: ReadonlyArray<ChainState | undefined>
-}
+export type Checkpoint = GenericCheckpoint<ChainState>
 
 /** One chain: its integrator, adaptation state, statistics and recorder. */
 class Chain<A> {
@@ -615,24 +582,8 @@ const stepChain = <A>(kind: Kind, config: Config, chain: Chain<A>, states: Array
     if (!chain.initialized) chain.initialize()
     const checkpoint = config.checkpoint
     if (checkpoint === undefined) return chain.advance(deadline)
-    for (;;) {
-      const stop = (Math.floor(chain.iteration / checkpoint.every) + 1) * checkpoint.every
-      const done = chain.advance(deadline, stop)
-      if (done) return true
-      if (chain.iteration !== stop) return false
-      states[chain.index] = chain.save()
-      checkpoint.onCheckpoint({
-        format: "fugue-checkpoint",
-        version: 1,
-        algorithm: kind.algorithm,
-        seed: seed!,
-        chains: config.chains,
-        samples: config.samples,
-        warmup: config.warmup,
-        thin: config.thin,
-        states: [...states]
-      })
-    }
+    const record = { algorithm: kind.algorithm, seed: seed!, chains: config.chains, samples: config.samples, warmup: config.warmup, thin: config.thin }
+    return advanceWithCheckpoints(checkpoint, record, states, chain, (d, stop) => chain.advance(d, stop), deadline)
   }
 
 /** The synchronous run: chains one after another on their own streams. */

@@ -49,6 +49,7 @@ import type { Address } from "@fugue/core/Address"
 import * as Bijection from "@fugue/core/Bijection"
 import { InvalidDistributionError } from "@fugue/core/Distribution"
 import type { Model } from "@fugue/core/Model"
+import * as CoreRng from "@fugue/core/Rng"
 import type { Rng } from "@fugue/core/Rng"
 import { identity, type Transform } from "@fugue/runtime/Combinators"
 import { Execution, ExecutionAbort, type Context } from "@fugue/runtime/Execution"
@@ -58,7 +59,7 @@ import { type Choice, type ChoiceValue, type Choices, emptyChoices, Trace } from
 import type { LogDensity } from "../LogDensity.ts"
 import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
 import { culprits } from "./culprits.ts"
-import { type BlockProposal, logitOf, ProposalHandler, treeOf, type UserProposal } from "./mhHandler.ts"
+import { type BlockProposal, logitOf, MhChoice, ProposalHandler, treeOf, type UserProposal } from "./mhHandler.ts"
 import { sideStream, wrapHandler } from "./shell.ts"
 
 /** Robbins–Monro target acceptance for a one-dimensional random walk (Roberts & Rosenthal 2001). */
@@ -101,6 +102,30 @@ export interface ChainOptions {
   readonly proposals?: ((address: Address) => UserProposal | undefined) | undefined
   /** User block proposals (`Mh`'s `blocks` option): picked like sites, one more move each. */
   readonly blocks?: ReadonlyArray<BlockProposal> | undefined
+  /** The transformation's stream, when resuming from a checkpoint (else split from `rng`). */
+  readonly sideRng?: Rng | undefined
+}
+
+/**
+ * A chain's state in a checkpoint (`Mh`'s `checkpoint` option), as plain data: its iteration,
+ * streams, per-site adaptation and counters, and its current state (the choices in visit order
+ * with their weights and the model's return value, or on the density's fast path the point).
+ * The draws so far are added by `Mh` (the recorder's part).
+ */
+export interface ChainCore {
+  readonly iteration: number
+  readonly rng: CoreRng.State
+  readonly sideRng: CoreRng.State | undefined
+  /** Per address: log scale, adaptations, walked (0/1), proposed, accepted, warm-up proposed / accepted, rejected invalid. */
+  readonly sites: ReadonlyArray<readonly [string, ReadonlyArray<number>]>
+  /** proposed, accepted, warm-up proposed, warm-up accepted, rejected invalid. */
+  readonly counters: ReadonlyArray<number>
+  readonly choices: ReadonlyArray<{ readonly address: string; readonly value: ChoiceValue; readonly logProb: number; readonly logit: number }>
+  /** logPrior, logLikelihood, logFactors. */
+  readonly weights: ReadonlyArray<number>
+  readonly result: unknown
+  readonly point: Float64Array | undefined
+  readonly pointLogDensity: number
 }
 
 export class Chain<A> {
@@ -165,7 +190,7 @@ export class Chain<A> {
     this.blockStates = this.blocks.map((_, k) => this.site(`[block ${k}]`))
     this.initialLogScale = options.initialLogScale ?? 0
     this.transform = options.transform ?? identity
-    this.sideRng = this.transform === identity ? rng : sideStream(rng)
+    this.sideRng = this.transform === identity ? rng : options.sideRng ?? sideStream(rng)
     this.context = options.context ?? { algorithm: "MH" }
     const driven: Handler<void> = wrapHandler(this.context.algorithm ?? "MH", this.transform, this.handler, this.sideRng)
     this.execution = new Execution(model, driven, { context: this.context, maxInstructions: options.maxInstructions })
@@ -269,6 +294,62 @@ export class Chain<A> {
     this.logFactors = trace.logFactors
     this.logWeight = trace.totalLogWeight
     this.reindex()
+  }
+
+  /** The chain's state for a checkpoint (between iterations, once initialised). */
+  save(): ChainCore {
+    const sites: Array<readonly [string, ReadonlyArray<number>]> = []
+    for (const [a, st] of this.sites) {
+      sites.push([a, [st.logScale, st.adapted, st.walked ? 1 : 0, st.proposed, st.accepted, st.warmupProposed, st.warmupAccepted, st.rejectedInvalid]])
+    }
+    const fast = this.density !== undefined
+    return {
+      iteration: this.iteration,
+      rng: CoreRng.stateOf(this.rng),
+      sideRng: this.sideRng === this.rng ? undefined : CoreRng.stateOf(this.sideRng),
+      sites,
+      counters: [this.proposed, this.accepted, this.warmupProposed, this.warmupAccepted, this.rejectedInvalid],
+      choices: fast ? [] : this.choices.map((c) => ({ address: c.address, value: c.value instanceof Float64Array ? c.value.slice() : c.value, logProb: c.logProb, logit: logitOf(c) })),
+      weights: [this.logPrior, this.logLikelihood, this.logFactors],
+      result: fast ? undefined : this.result,
+      point: fast ? this.point.slice() : undefined,
+      pointLogDensity: this.pointLogDensity
+    }
+  }
+
+  /**
+   * Restores a saved state (`save`) into this chain, made on the saved streams: on the density's
+   * fast path when the state holds a point (`density` is then the run's density).
+   */
+  load(state: ChainCore, density: LogDensity | undefined): void {
+    for (const [a, v] of state.sites) {
+      const st = this.site(a)
+      st.logScale = v[0]!
+      st.adapted = v[1]!
+      st.walked = v[2] === 1
+      st.proposed = v[3]!
+      st.accepted = v[4]!
+      st.warmupProposed = v[5]!
+      st.warmupAccepted = v[6]!
+      st.rejectedInvalid = v[7]!
+    }
+    ;[this.proposed, this.accepted, this.warmupProposed, this.warmupAccepted, this.rejectedInvalid] = state.counters as [number, number, number, number, number]
+    this.choices = state.choices.map((c) => new MhChoice(c.address, c.value instanceof Float64Array ? c.value.slice() : c.value, c.logProb, c.logit))
+    this.tree_ = undefined
+    ;[this.logPrior, this.logLikelihood, this.logFactors] = state.weights as [number, number, number]
+    this.logWeight = this.logPrior + this.logLikelihood + this.logFactors
+    this.result = state.result as A
+    this.reindex()
+    if (state.point !== undefined) {
+      if (density === undefined) throw new InvalidOptionsError({ algorithm: "MH", option: "resume", value: "(checkpoint)", reason: "the checkpoint's chain steps on the model's log density, which this model does not have" })
+      this.density = density
+      this.point = state.point.slice()
+      this.proposal = state.point.slice()
+      this.pointLogDensity = state.pointLogDensity
+      this.siteStates = density.sites.map((site) => this.site(site.address))
+    }
+    this.iteration = state.iteration
+    this.initialized = true
   }
 
   /** The current state's choices by address. */
