@@ -404,6 +404,67 @@ export const registerNormalKernel = (kernel: Kernel): void => {
   normalKernelRef = kernel
 }
 
+/** The derivative of the last `unaryValue`. */
+let unaryPartial = 0
+
+/**
+ * The value of unary op o (NEG … SOFTPLUS) at a, its derivative left in `unaryPartial`: the one
+ * definition the tape's recording and evaluation share.
+ */
+const unaryValue = (o: number, a: number): number => {
+  let v: number
+  switch (o) {
+    case NEG:
+      unaryPartial = -1
+      return -a
+    case EXP:
+      v = Math.exp(a)
+      unaryPartial = v
+      return v
+    case LOG:
+      unaryPartial = 1 / a
+      return Math.log(a)
+    case LOG1P:
+      unaryPartial = 1 / (1 + a)
+      return Math.log1p(a)
+    case EXPM1:
+      v = Math.expm1(a)
+      unaryPartial = v + 1
+      return v
+    case SQRT:
+      v = Math.sqrt(a)
+      unaryPartial = 0.5 / v
+      return v
+    case SQUARE:
+      unaryPartial = 2 * a
+      return a * a
+    case ABS:
+      unaryPartial = a > 0 ? 1 : a < 0 ? -1 : 0
+      return Math.abs(a)
+    case SIN:
+      unaryPartial = Math.cos(a)
+      return Math.sin(a)
+    case COS:
+      unaryPartial = -Math.sin(a)
+      return Math.cos(a)
+    case TANH:
+      v = Math.tanh(a)
+      unaryPartial = 1 - v * v
+      return v
+    case LOGISTIC:
+      v = logisticValue(a)
+      unaryPartial = v * (1 - v)
+      return v
+    case LOG_SIGMOID:
+      unaryPartial = logisticValue(-a)
+      return -softplusValue(-a)
+    default:
+      // SOFTPLUS
+      unaryPartial = logisticValue(a)
+      return softplusValue(a)
+  }
+}
+
 /** The tape that is recording, if any (distribution constructors look here). */
 let recording: Tape | undefined = undefined
 
@@ -659,17 +720,6 @@ export class Tape {
         case ADD_MUL_B:
           this.addMulAt(i, o)
           break
-        case NORMAL_AFFINE: {
-          // NORMAL_FOLDED whose mean b is a fused ADD_MUL node, computed here (see `plan`)
-          const mu = this.addMulAt(pb[i]!, op[pb[i]!]!)
-          const inv = F[2 * i]!, constant = F[2 * i + 1]!
-          const ok = a - a === 0 && mu - mu === 0
-          const z = (a - mu) * inv
-          w[ea[i]!] = ok ? -z * inv : 0
-          w[eb[i]!] = ok ? z * inv : 0
-          val[i] = ok ? constant - 0.5 * z * z : -Infinity
-          break
-        }
         case SUB:
           val[i] = a - b
           break
@@ -685,11 +735,14 @@ export class Tape {
           w[eb[i]!] = -v / b
           break
         }
-        case NORMAL_FOLDED: {
-          // the normal at x = a, mu = b with a constant σ: 1/σ and the log normaliser folded
+        case NORMAL_FOLDED:
+        case NORMAL_AFFINE: {
+          // the normal at x = a, mu = b with a constant σ: 1/σ and the log normaliser folded;
+          // NORMAL_AFFINE's mean is a fused ADD_MUL node, computed here (see `plan`)
+          const mu = o === NORMAL_FOLDED ? b : this.addMulAt(pb[i]!, op[pb[i]!]!)
           const inv = F[2 * i]!, constant = F[2 * i + 1]!
-          const ok = a - a === 0 && b - b === 0
-          const z = (a - b) * inv
+          const ok = a - a === 0 && mu - mu === 0
+          const z = (a - mu) * inv
           w[ea[i]!] = ok ? -z * inv : 0
           w[eb[i]!] = ok ? z * inv : 0
           val[i] = ok ? constant - 0.5 * z * z : -Infinity
@@ -790,54 +843,14 @@ export class Tape {
   private unaryAt(o: number, i: number, a: number): void {
     let v: number
     let da: number
-    switch (o) {
-      case LOG1P:
-        v = Math.log1p(a)
-        da = 1 / (1 + a)
-        break
-      case EXPM1:
-        v = Math.expm1(a)
-        da = v + 1
-        break
-      case SQRT:
-        v = Math.sqrt(a)
-        da = 0.5 / v
-        break
-      case ABS:
-        v = Math.abs(a)
-        da = a > 0 ? 1 : a < 0 ? -1 : 0
-        break
-      case SIN:
-        v = Math.sin(a)
-        da = Math.cos(a)
-        break
-      case COS:
-        v = Math.cos(a)
-        da = -Math.sin(a)
-        break
-      case TANH:
-        v = Math.tanh(a)
-        da = 1 - v * v
-        break
-      case LOGISTIC:
-        v = logisticValue(a)
-        da = v * (1 - v)
-        break
-      case LOG_SIGMOID:
-        v = -softplusValue(-a)
-        da = logisticValue(-a)
-        break
-      case SOFTPLUS:
-        v = softplusValue(a)
-        da = logisticValue(a)
-        break
-      default: {
-        // POW, binary
-        const b = this.value[this.planB[i]!]!
-        v = Math.pow(a, b)
-        da = b === 0 ? 0 : b * Math.pow(a, b - 1)
-        this.edgeWeight[this.planEdgeB[i]!] = this.y[i]! >= 0 ? v * Math.log(a) : 0
-      }
+    if (o === POW) {
+      const b = this.value[this.planB[i]!]!
+      v = Math.pow(a, b)
+      da = b === 0 ? 0 : b * Math.pow(a, b - 1)
+      this.edgeWeight[this.planEdgeB[i]!] = this.y[i]! >= 0 ? v * Math.log(a) : 0
+    } else {
+      v = unaryValue(o, a)
+      da = unaryPartial
     }
     this.value[i] = v
     this.edgeWeight[this.planEdgeA[i]!] = da
@@ -1211,61 +1224,9 @@ export class Tape {
           db = yr >= 0 ? v * Math.log(a) : 0
           break
         }
-        case NEG:
-          v = -a
-          da = -1
-          break
-        case EXP:
-          v = Math.exp(a)
-          da = v
-          break
-        case LOG:
-          v = Math.log(a)
-          da = 1 / a
-          break
-        case LOG1P:
-          v = Math.log1p(a)
-          da = 1 / (1 + a)
-          break
-        case EXPM1:
-          v = Math.expm1(a)
-          da = v + 1
-          break
-        case SQRT:
-          v = Math.sqrt(a)
-          da = 0.5 / v
-          break
-        case SQUARE:
-          v = a * a
-          da = 2 * a
-          break
-        case ABS:
-          v = Math.abs(a)
-          da = a > 0 ? 1 : a < 0 ? -1 : 0
-          break
-        case SIN:
-          v = Math.sin(a)
-          da = Math.cos(a)
-          break
-        case COS:
-          v = Math.cos(a)
-          da = -Math.sin(a)
-          break
-        case TANH:
-          v = Math.tanh(a)
-          da = 1 - v * v
-          break
-        case LOGISTIC:
-          v = logisticValue(a)
-          da = v * (1 - v)
-          break
-        case LOG_SIGMOID:
-          v = -softplusValue(-a)
-          da = logisticValue(-a)
-          break
         default:
-          v = softplusValue(a)
-          da = logisticValue(a)
+          v = unaryValue(o, a)
+          da = unaryPartial
       }
       val[i] = v
       if (xr >= 0) w[e++] = da

@@ -3,7 +3,7 @@
 // running one, here a trans-dimensional model, and the density's fast path), after a v8 round
 // trip and after an interrupted Effect run; mismatched checkpoints are refused.
 import { describe, expect, it } from "@effect/vitest"
-import { Ad, addr, Gamma, HalfCauchy, Normal, observe, Poisson, sample } from "@fugue/core"
+import { addr, Gamma, Normal, observe, Poisson, sample } from "@fugue/core"
 import type { Model } from "@fugue/core/Model"
 import { Effect, Fiber } from "effect"
 import { deserialize, serialize } from "node:v8"
@@ -11,6 +11,7 @@ import * as Mh from "../src/Mh.ts"
 import * as Nuts from "../src/Nuts.ts"
 import { InvalidOptionsError } from "../src/Options.ts"
 import type * as Posterior from "../src/Posterior.ts"
+import { eightSchools } from "./fixtures/workerModels.ts"
 
 // the model-running path: n ~ Poisson(2) sites come and go; the return value is an object
 const varying: Model<{ readonly n: number; readonly total: number }> = function*() {
@@ -22,18 +23,7 @@ const varying: Model<{ readonly n: number; readonly total: number }> = function*
   return { n, total }
 }
 
-// the fast path: a fixed-structure model written with Ad
-const ys = [28, 8, -3, 7, -1, 1, 18, 12]
-const ss = [15, 10, 16, 11, 9, 11, 10, 18]
-const eightSchools: Model<Ad.Real> = function*() {
-  const mu = yield* sample("mu", Normal(0, 5))
-  const tau = yield* sample("tau", HalfCauchy(5))
-  for (let j = 0; j < 8; j++) {
-    const eta = yield* sample(addr("eta", j), Normal(0, 1))
-    yield* observe(addr("y", j), Normal(Ad.add(mu, Ad.mul(tau, eta)), ss[j]!), ys[j]!)
-  }
-  return mu
-}
+// the fast path: a fixed-structure model written with Ad (eight schools, non-centred)
 
 const same = (a: Posterior.Posterior<unknown, Mh.Stats>, b: Posterior.Posterior<unknown, Mh.Stats>): boolean =>
   a.sites.length === b.sites.length &&

@@ -73,6 +73,9 @@ export class HalfCauchyDistribution implements Distribution<number> {
   }
 }
 
+/** log(2/π), the half-Cauchy's normaliser without its scale (computed once). */
+const LOG_2_OVER_PI = Math.log(2 / Math.PI)
+
 /**
  * The half-Cauchy log density with its partials in (x, scale s): with z = x/s,
  * ∂x = −2z/(s(1 + z²)), ∂s = (z² − 1)/(s(1 + z²)); −∞ for x < 0 or x not finite.
@@ -91,7 +94,7 @@ export const halfCauchyKernel: Kernel = (out, x, scale) => {
   const z = x / scale
   out[0] = (-2 / (z + 1 / z)) / scale
   out[1] = (2 / (1 + 1 / (z * z)) - 1) / scale
-  const logNorm = Math.log(2 / Math.PI) - Math.log(scale)
+  const logNorm = LOG_2_OVER_PI - Math.log(scale)
   return z < Infinity ? logNorm - log1pSquare(z) : logNorm - 2 * (Math.log(x) - Math.log(scale))
 }
 
