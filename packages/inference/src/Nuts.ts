@@ -90,7 +90,7 @@ export interface Options extends Driver.CommonOptions {
    * `run` only: run the chains on this many Node worker threads (`"auto"`: one per core, at most
    * one per chain). The model must be named with `Workers.named` (a closure cannot cross threads);
    * the draws are bit-identical to the in-thread run's for the same seed. Starting two fresh
-   * workers costs about 0.6 s here (module loading, cold JIT) on every run; with a
+   * workers costs about 0.4 s here (module loading, cold JIT) on every run; with a
    * `Workers.Pool` in the context the run borrows the pool's warm workers instead (`workers: k`
    * uses k of them; without `workers`, every run of a named model goes to the pool).
    */

@@ -192,9 +192,9 @@ export interface PoolShape {
  * `workers` all of them); each worker imports a model on its first run and keeps it, with its
  * warm JIT, for the next. A run holds the workers it uses until it ends; interrupting it stops
  * its chains (within a time slice) and leaves the pool running. Unnamed models, runs with an
- * Interpreter layer or a `transform`, MH runs with `proposals`/`blocks`/`initial`, NUTS/HMC
- * runs with `checkpoint`/`resume`, and runs without a seed whose streams come from an `Rng`
- * service stay in-thread, unless `workers` asks for workers (which fails with the reason where
+ * Interpreter layer or a `transform`, MH runs with `proposals`/`blocks`/`initial`, runs with
+ * `checkpoint`/`resume`, and runs without a seed whose streams come from an `Rng` service stay
+ * in-thread, unless `workers` asks for workers (which fails with the reason where
  * the run cannot cross).
  *
  * @example
