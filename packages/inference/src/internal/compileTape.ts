@@ -248,7 +248,10 @@ const searchRuns = (tape: Ad.Tape, out: number, live: Uint8Array): Array<Run> =>
     let found: Run | undefined = undefined
     for (let k = 1; k <= MAX_ROW && i + MIN_ROWS * k <= n; k++) {
       if (until[k]! < i) {
+        // shapes repeating with a period d that divides k repeat with period k too: the scan
+        // starts where d's repeat guarantees k's (one long scan instead of one per multiple)
         let j = i
+        for (let d = 1; d < k; d++) if (k % d === 0 && until[d]! >= i) j = Math.max(j, until[d]! - (k - d))
         while (j + k < n && shapes[j] >= 0 && shapes[j] === shapes[j + k]) j++
         until[k] = j
       }
