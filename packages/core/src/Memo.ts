@@ -7,8 +7,26 @@
  *
  * @since 0.2.0
  */
-import { InvalidDistributionError } from "./Distribution.ts"
+import * as Data from "effect/Data"
 import { keyOf } from "./distributions/Marginal.ts"
+import { describe } from "./Value.ts"
+
+/**
+ * A memoised function was called with arguments it cannot key (a function, a symbol, a class
+ * instance, a cyclic object): a bug in the model, raised as itself so that inference never
+ * mistakes it for an invalid draw (which it would only reject and count).
+ *
+ * @example
+ * memoize((f: () => number) => f())(() => 1) // throws MemoKeyError
+ *
+ * @category errors
+ * @since 0.3.0
+ */
+export class MemoKeyError extends Data.TaggedError("MemoKeyError")<{ readonly value: unknown; readonly reason: string }> {
+  override get message(): string {
+    return `memoize: the arguments ${describe(this.value)} ${this.reason}`
+  }
+}
 
 /**
  * A memoised function: `f(...args)` computed once per structurally distinct argument list, with
@@ -30,8 +48,7 @@ export interface Memoized<Args extends ReadonlyArray<unknown>, R> {
 
 /**
  * Memoises `f` by the structural value of its arguments. An argument without a structural key
- * (a function, a class instance) is an `InvalidDistributionError`-style typed error naming it,
- * rather than a silent cache miss.
+ * (a function, a class instance) is a `MemoKeyError` naming it, rather than a silent cache miss.
  *
  * @example
  * let calls = 0
@@ -46,7 +63,7 @@ export const memoize = <Args extends ReadonlyArray<unknown>, R>(f: (...args: Arg
   const memo = ((...args: Args): R => {
     const key = keyOf(args)
     if (key === undefined) {
-      throw new InvalidDistributionError({ family: "memoize", parameter: "arguments", value: args, reason: "have no structural key (functions, symbols, class instances and cyclic objects cannot be compared)" })
+      throw new MemoKeyError({ value: args, reason: "have no structural key (functions, symbols, class instances and cyclic objects cannot be compared)" })
     }
     if (cache.has(key)) return cache.get(key)!
     const r = f(...args)

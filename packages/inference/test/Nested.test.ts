@@ -3,7 +3,7 @@
 // argument. The rational-speech-acts reference game (Frank & Goodman 2012) has its exact answer
 // worked out by hand below; the other tests check 2 and 3 levels of nesting against direct sums.
 import { describe, expect, it } from "@effect/vitest"
-import { Bernoulli, Categorical, DiscreteUniform, factor, Marginal, memoize, Normal, observe, sample } from "@fugue/core"
+import { Bernoulli, Categorical, DiscreteUniform, factor, Marginal, MemoKeyError, memoize, Normal, observe, sample } from "@fugue/core"
 import type { MarginalDistribution } from "@fugue/core/distributions/Marginal"
 import type { Model } from "@fugue/core/Model"
 import * as Enumerate from "../src/Enumerate.ts"
@@ -119,5 +119,25 @@ describe("marginals of sampling inference as values", () => {
     const check = checkMean(indicator, exact)
     expect(check.estimate).toBeCloseTo(m.probability("red"), 14)
     expect(check.z).toBeLessThan(4)
+  })
+
+  it("a memoised function called with arguments it cannot key fails the run (MemoKeyError), never a silently rejected proposal or particle", () => {
+    class Box {
+      readonly v: number
+      constructor(v: number) {
+        this.v = v
+      }
+    }
+    const f = memoize((b: Box) => b.v)
+    // only states with x > 1 reach the bad call: rejecting them as invalid draws would cut the
+    // posterior's tail off without a word
+    const model: Model<number> = function*() {
+      const x = yield* sample("x", Normal(0, 1))
+      if (x > 1) f(new Box(x))
+      return x
+    }
+    expect(() => Mh.runUnsafe(model, { samples: 2000, seed: 1 })).toThrow(MemoKeyError)
+    expect(() => Is.runUnsafe(model, { particles: 2000, seed: 1 })).toThrow(MemoKeyError)
+    expect(() => f(new Box(1))).toThrow(/memoize: the arguments .* have no structural key/)
   })
 })
