@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Bernoulli, Categorical, DiscreteUniform, factor, Marginal, MemoKeyError, memoize, Normal, observe, sample } from "@fugue/core"
 import type { MarginalDistribution } from "@fugue/core/distributions/Marginal"
 import type { Model } from "@fugue/core/Model"
+import { Effect } from "effect"
 import * as Enumerate from "../src/Enumerate.ts"
 import * as Is from "../src/Is.ts"
 import * as Mh from "../src/Mh.ts"
@@ -139,5 +140,8 @@ describe("marginals of sampling inference as values", () => {
     expect(() => Mh.runUnsafe(model, { samples: 2000, seed: 1 })).toThrow(MemoKeyError)
     expect(() => Is.runUnsafe(model, { particles: 2000, seed: 1 })).toThrow(MemoKeyError)
     expect(() => f(new Box(1))).toThrow(/memoize: the arguments .* have no structural key/)
+    // a typed failure of the Effect form, not a defect
+    const failure = Effect.runSync(Effect.flip(Mh.run(model, { samples: 2000, seed: 1 })))
+    expect(failure).toBeInstanceOf(MemoKeyError)
   })
 })

@@ -12,6 +12,7 @@
  */
 import { InvalidDistributionError } from "@fugue/core/Distribution"
 import { ImproperPriorError } from "@fugue/core/distributions/Flat"
+import { MemoKeyError } from "@fugue/core/Memo"
 import { InvalidFactorError, type Model } from "@fugue/core/Model"
 import * as CoreRng from "@fugue/core/Rng"
 import * as Context from "effect/Context"
@@ -47,6 +48,7 @@ export type ModelError =
   | ModelCodeError
   | InvalidModelError
   | Combinators.InvalidCombinatorError
+  | MemoKeyError
 
 /**
  * Whether a thrown value is one of the typed model errors.
@@ -61,7 +63,8 @@ export const isModelError = (u: unknown): u is ModelError =>
   u instanceof DuplicateAddressError || u instanceof MissingAddressError || u instanceof ChoiceTypeError ||
   u instanceof InvalidDistributionError || u instanceof ImproperPriorError || u instanceof InvalidFactorError ||
   u instanceof InstructionLimitError || u instanceof NotAnInstructionError || u instanceof ObservationTypeError ||
-  u instanceof ModelCodeError || u instanceof InvalidModelError || u instanceof Combinators.InvalidCombinatorError
+  u instanceof ModelCodeError || u instanceof InvalidModelError || u instanceof Combinators.InvalidCombinatorError ||
+  u instanceof MemoKeyError
 
 /**
  * Runs a synchronous thunk once as an Effect: errors that `isTyped` accepts go to the error

@@ -14,6 +14,7 @@
 // chainWorker.ts.
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { InvalidDistributionError } from "@fugue/core/Distribution"
+import { MemoKeyError } from "@fugue/core/Memo"
 import { ImproperPriorError } from "@fugue/core/distributions/Flat"
 import { InvalidFactorError } from "@fugue/core/Model"
 import { InvalidCombinatorError } from "@fugue/runtime/Combinators"
@@ -66,7 +67,8 @@ export type Response =
 // (algorithm, chain, iteration, address) and its cause (an Error, structured-cloned)
 const MODEL_ERRORS: ReadonlyArray<abstract new(...args: never) => unknown> = [
   DuplicateAddressError, MissingAddressError, ChoiceTypeError, InvalidDistributionError, ImproperPriorError, InvalidFactorError,
-  InstructionLimitError, NotAnInstructionError, ObservationTypeError, ModelCodeError, InvalidModelError, InvalidCombinatorError
+  InstructionLimitError, NotAnInstructionError, ObservationTypeError, ModelCodeError, InvalidModelError, InvalidCombinatorError,
+  MemoKeyError
 ]
 
 /** A worker's error, rebuilt as its own typed class where it is an inference or model error (else a defect). */
