@@ -403,6 +403,62 @@ describe("LogDensity.make", () => {
     }
   }, 30_000)
 
+  it("random row models: the rolled loop computes the straight-line code's numbers bit for bit, and the tape's to 1e-12", () => {
+    // rows of a random expression over shared sites (a, s), a per-row constant and, optionally,
+    // a per-row latent; observed under a normal (constant or shared σ) or a logistic likelihood
+    type Row = (a: Ad.Real, s: Ad.Real, c: number, e: Ad.Real) => Ad.Real
+    let rolled = 0, compiledCount = 0
+    const leaf = fc.constantFrom<Row>((a) => a, (_, s) => s, (_, __, c) => c, (_, __, ___, e) => e)
+    const row: fc.Arbitrary<Row> = fc.letrec<{ r: Row }>((tie) => ({
+      r: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        leaf,
+        fc.tuple(tie("r"), tie("r")).map(([f, g]): Row => (...v) => Ad.add(f(...v), g(...v))),
+        fc.tuple(tie("r"), tie("r")).map(([f, g]): Row => (...v) => Ad.mul(f(...v), g(...v))),
+        fc.tuple(tie("r"), tie("r")).map(([f, g]): Row => (...v) => Ad.sub(f(...v), g(...v))),
+        tie("r").map((f): Row => (...v) => Ad.tanh(f(...v))),
+        fc.tuple(tie("r"), tie("r")).map(([f, g]): Row => (...v) => Ad.dot([f(...v), 0.5], [g(...v), 2]))
+      )
+    })).r
+    fc.assert(
+      fc.property(row, fc.constantFrom("normal", "shared", "logistic"), fc.boolean(), fc.integer({ min: 1, max: 1000 }), (mean, likelihood, latent, seed) => {
+        const n = 40
+        const model: Model<void> = function*() {
+          const a = yield* sample("a", Normal(0, 1))
+          const s = yield* sample("s", Gamma(3, 2))
+          for (let i = 0; i < n; i++) {
+            const e = latent ? yield* sample(addr("e", i), Normal(0, 1)) : 0
+            const m = mean(a, s, Math.sin(i), e)
+            if (likelihood === "logistic") yield* observe(addr("y", i), BernoulliLogit(m), i % 3 === 0)
+            else yield* observe(addr("y", i), Normal(m, likelihood === "shared" ? s : 0.5 + (i % 4) / 4), Math.cos(i))
+          }
+        }
+        const ld = LogDensity.make(model, { seed })
+        if (ld.gradientSource !== "compiled") return true // a mean that ignores every latent, say
+        if (/rolled into/.test(ld.gradientReason)) rolled++
+        compiledCount++
+        const taped = LogDensity.make(model, { gradient: "taped", seed })
+        const internal = ld as unknown as { tape: Ad.Tape; output: number }
+        const d = ld.dimension
+        const straight = compile(internal.tape, { index: internal.output } as Ad.Node, d, 4000, false)
+        const g1 = new Float64Array(d), g2 = new Float64Array(d), g3 = new Float64Array(d)
+        for (const q of points(d, 3, seed)) {
+          const l1 = ld.logDensityGradient(q, g1), l2 = straight(q, g2)
+          if (l1 !== l1 ? l2 === l2 : !Object.is(l1, l2 === l2 ? l2 : -Infinity)) return false
+          if (!(l1 > -Infinity)) continue
+          for (let i = 0; i < d; i++) if (!Object.is(g1[i], g2[i])) return false
+          if (!close(l1, taped.logDensityGradient(q, g3), 1e-12)) return false
+          for (let i = 0; i < d; i++) if (!close(g1[i]!, g3[i]!, 1e-12)) return false
+        }
+        return true
+      }),
+      { numRuns: 40 }
+    )
+    // the property is about the loops: nearly every case must have rolled its rows
+    expect(rolled).toBeGreaterThanOrEqual(0.8 * compiledCount)
+    expect(compiledCount).toBeGreaterThan(20)
+  }, 120_000)
+
   it("a tape above maxCompiledNodes stays taped, with the reason", () => {
     const ld = LogDensity.make(eightSchools, { maxCompiledNodes: 10 })
     expect(ld.gradientSource).toBe("taped")
