@@ -4,13 +4,15 @@
  * the weight of an execution is its likelihood times its factors; with a user proposal model q
  * the weight is p(x, y) / q(x). The result is a weighted `Posterior` with a log-evidence
  * estimate and the effective sample size. Use it for quick posterior summaries and evidence
- * estimates of small models, or as a baseline; for many observations use `Smc`.
+ * estimates of small models, or as a baseline; for many observations use `Smc`. Particles are
+ * drawn in blocks of 4096, block b on stream b of the seed, so the draws are the same whether
+ * the blocks run in-thread or on worker threads (`workers`).
  *
  * @since 0.1.0
  */
 import { InvalidDistributionError } from "@fugue/core/Distribution"
 import type { Model } from "@fugue/core/Model"
-import type * as CoreRng from "@fugue/core/Rng"
+import * as CoreRng from "@fugue/core/Rng"
 import type { Transform } from "@fugue/runtime/Combinators"
 import { identity } from "@fugue/runtime/Combinators"
 import { Execution, InvalidModelError } from "@fugue/runtime/Execution"
@@ -36,8 +38,12 @@ import {
   ZeroWeightError
 } from "./Options.ts"
 import { Builder, type Posterior } from "./Posterior.ts"
+import * as Workers from "./Workers.ts"
+import { availableParallelism } from "node:os"
 
 const ALGORITHM = "IS"
+/** Particles per stream: block b of the particles draws from stream b of the seed. */
+export const BLOCK = 4096
 /** Particles between two looks at the clock inside a time slice. */
 const CLOCK_EVERY = 8
 
@@ -57,6 +63,14 @@ export interface Options extends Common {
   readonly seed?: number | undefined
   /** A proposal model q over the target's latent sites (default: the target's prior). */
   readonly proposal?: Model<unknown> | undefined
+  /**
+   * `run` only: draw the particles' blocks on this many Node worker threads (`"auto"`: one per
+   * core), as `Mh.run` runs chains: the model must be named with `Workers.named`, and neither a
+   * `proposal` nor a `transform` can cross. With a `Workers.Pool` in the context a named model's
+   * run borrows its warm workers. The weights, draws and evidence are bit-identical to the
+   * in-thread run's; resampling-free, so only the blocks' draws cross back.
+   */
+  readonly workers?: number | "auto" | undefined
 }
 
 /**
@@ -94,9 +108,12 @@ interface Config {
   readonly proposal: Model<unknown> | undefined
   readonly transform: Transform | undefined
   readonly maxInstructions: number | undefined
+  readonly workers: number | undefined
+  /** Blocks of `BLOCK` particles (one stream each). */
+  readonly blocks: number
 }
 
-const KEYS = ["particles", "proposal", ...COMMON_KEYS]
+const KEYS = ["particles", "proposal", "workers", ...COMMON_KEYS]
 
 const validate = (model: unknown, options: Options): Config => {
   checkKeys(ALGORITHM, options, KEYS)
@@ -107,23 +124,35 @@ const validate = (model: unknown, options: Options): Config => {
   if (proposal !== undefined) modelOption(ALGORITHM, proposal, "proposal")
   const transform = transformOption(ALGORITHM, options.transform)
   const maxInstructions = maxInstructionsOption(ALGORITHM, options.maxInstructions)
-  return { particles, seed, proposal, transform, maxInstructions }
+  const blocks = Math.ceil(particles / BLOCK)
+  let workers: number | undefined
+  if (options.workers === "auto") workers = Math.max(1, Math.min(blocks, availableParallelism()))
+  else if (options.workers !== undefined) workers = Math.min(blocks, positiveInteger(ALGORITHM, "workers", options.workers))
+  if (workers !== undefined && proposal !== undefined) {
+    throw new InvalidOptionsError({ algorithm: ALGORITHM, option: "workers", value: options.workers, reason: "a proposal model cannot cross to worker threads: put it in the named model's module and run in-thread, or drop workers" })
+  }
+  return { particles, seed, proposal, transform, maxInstructions, workers, blocks }
 }
 
 // The sampler's state, so `run` can do the same work in time slices.
 class Sampler<A> {
   readonly model: Model<A>
   readonly config: Config
-  readonly rng: CoreRng.Rng
-  readonly sideRng: CoreRng.Rng
+  /** The blocks' streams (`rngs[b]` for block `first + b`), and the one in use. */
+  readonly rngs: ReadonlyArray<CoreRng.Rng>
+  rng: CoreRng.Rng
+  sideRng: CoreRng.Rng
   readonly transform: Transform
+  /** The particles this sampler draws: from `from` (block `first`) to `to`, recorded from 0. */
+  readonly from: number
+  readonly to: number
   readonly builder: Builder<A>
   readonly seed: number | undefined
   readonly context = { algorithm: ALGORITHM, chain: undefined, iteration: 0 as number | undefined }
-  /** The prior path's handler and execution, reused for every particle (the trace comes from the pool). */
-  private readonly prior: PriorHandler
-  private readonly priorExecution: Execution<A, Trace>
-  /** Particles drawn so far. */
+  /** The prior path's handler and execution, reused for every particle of a block. */
+  private prior: PriorHandler
+  private priorExecution: Execution<A, Trace>
+  /** Particles drawn so far (from `from`). */
   done = 0
   invalid = 0
   rejectedInvalid = 0
@@ -133,22 +162,36 @@ class Sampler<A> {
   constructor(
     model: Model<A>,
     config: Config,
-    rng: CoreRng.Rng,
+    rngs: ReadonlyArray<CoreRng.Rng>,
     transform: Transform,
-    seed: number | undefined
+    seed: number | undefined,
+    blocks: readonly [first: number, count: number] = [0, config.blocks]
   ) {
     this.model = model
     this.config = config
-    this.rng = rng
+    this.rngs = rngs
     this.transform = transform
-    this.sideRng = transform === identity ? rng : sideStream(rng)
-    this.builder = new Builder<A>(ALGORITHM, 1, config.particles)
+    this.from = blocks[0] * BLOCK
+    this.to = Math.min(config.particles, (blocks[0] + blocks[1]) * BLOCK)
+    this.builder = new Builder<A>(ALGORITHM, 1, this.to - this.from)
     this.seed = seed
-    this.prior = new PriorHandler(rng)
-    this.priorExecution = new Execution(model, wrapHandler(ALGORITHM, this.transform, this.prior, this.sideRng), {
+    this.rng = rngs[0]!
+    this.sideRng = transform === identity ? this.rng : sideStream(this.rng)
+    this.prior = new PriorHandler(this.rng)
+    this.priorExecution = this.priorRunner()
+  }
+  private priorRunner(): Execution<A, Trace> {
+    return new Execution(this.model, wrapHandler(ALGORITHM, this.transform, this.prior, this.sideRng), {
       context: this.context,
-      maxInstructions: config.maxInstructions
+      maxInstructions: this.config.maxInstructions
     })
+  }
+  /** At the first particle of a block: its stream (and a handler and execution drawing from it). */
+  private enterBlock(b: number): void {
+    this.rng = this.rngs[b]!
+    this.sideRng = this.transform === identity ? this.rng : sideStream(this.rng)
+    this.prior = new PriorHandler(this.rng)
+    this.priorExecution = this.priorRunner()
   }
   private execute<R>(model: Model<R>, handler: PriorHandler | SafeScoreGivenTrace): R {
     return new Execution(model, wrapHandler(ALGORITHM, this.transform, handler, this.sideRng), {
@@ -158,12 +201,14 @@ class Sampler<A> {
   }
   /** Draws and weighs particles until all are done or the clock passes `deadline`; returns whether all are done. */
   draw(deadline: number): boolean {
-    const { builder, model, rng } = this
+    const { builder, model } = this
     const proposal = this.config.proposal
-    const n = this.config.particles
+    const n = this.to - this.from
     let i = this.done
     while (i < n) {
-      this.context.iteration = i
+      if (i > 0 && i % BLOCK === 0) this.enterBlock(i / BLOCK)
+      const rng = this.rng
+      this.context.iteration = this.from + i
       if (proposal === undefined) {
         // Prior proposal: w = p(x, y) / p(x) = likelihood × factors.
         // a fresh trace per particle: a TracePool measured 8 % slower here (the trace is
@@ -216,29 +261,57 @@ class Sampler<A> {
     this.rejectedInvalid++
     this.builder.record(0, i, partial, undefined as A, -Infinity)
   }
+  /** What a block run reports besides its draws. */
+  counters(): Counters {
+    return { invalid: this.invalid, rejectedInvalid: this.rejectedInvalid, missing: this.missing, mismatched: this.mismatched, unused: this.unused }
+  }
   private check(logWeight: number): number {
     if (logWeight < Infinity) return logWeight
     this.invalid++ // NaN or +∞
     return -Infinity
   }
   finish(): Posterior<A, Stats> {
-    const n = this.config.particles
-    const logWeights = this.builder.logWeights[0]
+    return finishRun(this.builder, this.counters(), this.config, this.model, this.transform, this.rngs[0]!, this.seed)
+  }
+}
+
+/** The counters of a run (or a block of it). */
+interface Counters {
+  readonly invalid: number
+  readonly rejectedInvalid: number
+  readonly missing: number
+  readonly mismatched: number
+  readonly unused: number
+}
+
+/** The weighted posterior of all N particles in `builder`: normalised weights, ESS, log evidence, or ZeroWeightError. */
+const finishRun = <A>(
+  builder: Builder<A>,
+  counters: Counters,
+  config: Config,
+  model: Model<A>,
+  transform: Transform,
+  rng: CoreRng.Rng,
+  seed: number | undefined
+): Posterior<A, Stats> => {
+  {
+    const n = config.particles
+    const logWeights = builder.logWeights[0]
     let zero = 0
     for (let i = 0; i < n; i++) if (logWeights[i] === -Infinity) zero++
     const lse = logSumExp(logWeights)
     if (lse === -Infinity) {
-      const detail = this.invalid > 0
-        ? `${this.invalid} weights were NaN or +Infinity`
-        : this.rejectedInvalid > 0
-        ? `${this.rejectedInvalid} draws raised InvalidDistributionError`
-        : this.missing + this.mismatched > 0
-        ? `the proposal missed ${this.missing} and mistyped ${this.mismatched} target sites`
+      const detail = counters.invalid > 0
+        ? `${counters.invalid} weights were NaN or +Infinity`
+        : counters.rejectedInvalid > 0
+        ? `${counters.rejectedInvalid} draws raised InvalidDistributionError`
+        : counters.missing + counters.mismatched > 0
+        ? `the proposal missed ${counters.missing} and mistyped ${counters.mismatched} target sites`
         : "no draw satisfies the observations and factors"
       throw new ZeroWeightError({
         algorithm: ALGORITHM,
         attempts: n,
-        detail: detail + (this.config.proposal === undefined ? culprits(this.model as Model<unknown>, this.transform, this.rng.clone()) : "")
+        detail: detail + (config.proposal === undefined ? culprits(model as Model<unknown>, transform, rng.clone()) : "")
       })
     }
     const weights = new Float64Array(n)
@@ -248,14 +321,14 @@ class Sampler<A> {
       particles: n,
       ess,
       warnings: essReport(ALGORITHM, [ess], n, undefined).warnings,
-      invalid: this.invalid,
-      rejectedInvalid: this.rejectedInvalid,
+      invalid: counters.invalid,
+      rejectedInvalid: counters.rejectedInvalid,
       zero,
-      missing: this.missing,
-      mismatched: this.mismatched,
-      unused: this.unused
+      missing: counters.missing,
+      mismatched: counters.mismatched,
+      unused: counters.unused
     }
-    return this.builder.build({ weights: [weights], logEvidence: [lse - Math.log(n)], stats, seed: this.seed })
+    return builder.build({ weights: [weights], logEvidence: [lse - Math.log(n)], stats, seed })
   }
 }
 
@@ -280,18 +353,23 @@ class Sampler<A> {
  */
 export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Stats> => {
   const config = validate(model, options)
-  const { rngs, seed } = streamsUnsafe(config.seed, 1)
-  const sampler = new Sampler(model, config, rngs[0], config.transform ?? identity, seed)
+  if (config.workers !== undefined) {
+    throw new InvalidOptionsError({ algorithm: ALGORITHM, option: "workers", value: options.workers, reason: "worker threads need the Effect form (run): runUnsafe runs in-thread" })
+  }
+  const { rngs, seed } = streamsUnsafe(config.seed, config.blocks)
+  const sampler = new Sampler(model, config, rngs, config.transform ?? identity, seed)
   sampler.draw(Infinity)
   return sampler.finish()
 }
 
 const runEffect = Effect.fn("Is.run")(function*(model: Model<unknown>, options: Options) {
   const config = yield* attemptInference(() => validate(model, options))
-  const { rngs, seed } = yield* streams(config.seed, 1)
   const transform = yield* transformFor(config.transform)
+  const pool = yield* Workers.poolFor(model, config.workers, config.seed, transform === identity && config.proposal === undefined && config.blocks > 1)
+  if (config.workers !== undefined || pool !== undefined) return yield* runOnWorkers(model, options, config, transform, pool)
+  const { rngs, seed } = yield* streams(config.seed, config.blocks)
   // building the sampler starts the model's generator: its typed errors are failures
-  const sampler = yield* attemptInference(() => new Sampler(model, config, rngs[0], transform, seed))
+  const sampler = yield* attemptInference(() => new Sampler(model, config, rngs, transform, seed))
   const total = config.particles
   yield* drive(
     (deadline) => sampler.draw(deadline),
@@ -327,3 +405,82 @@ export const run = <A>(model: Model<A>, options: Options): Effect.Effect<Posteri
  * @since 0.1.0
  */
 export const stats = (posterior: Posterior<unknown, Stats>): Stats => posterior.stats
+
+/** One block's draws as they cross from a worker (typed arrays transferred). */
+interface BlockOutput {
+  readonly index: number
+  readonly columns: ReadonlyArray<readonly [string, Float64Array]>
+  readonly logWeights: Float64Array
+  readonly returns: ReadonlyArray<unknown> | Float64Array
+  readonly counters: Counters
+}
+
+/**
+ * Draws block `index` of an IS run on a worker: its particles, on its stream
+ * (`Rng.streams(seed, blocks)[index]`), as in-thread, in time slices, with progress.
+ *
+ * @internal
+ */
+export const runBlockForWorker = (model: Model<unknown>, options: Options, index: number): Effect.Effect<BlockOutput, InferenceError> =>
+  Effect.gen(function*() {
+    const config = yield* attemptInference(() => validate(model, { ...options, workers: undefined }))
+    const rng = CoreRng.streams(config.seed!, config.blocks)[index]!
+    const sampler = yield* attemptInference(() => new Sampler(model, config, [rng], identity, config.seed, [index, 1]))
+    const total = sampler.to - sampler.from
+    yield* drive(
+      (deadline) => sampler.draw(deadline),
+      () => ({ algorithm: ALGORITHM, chain: index, done: sampler.done, total, phase: "sampling" })
+    )
+    const builder = sampler.builder
+    const returns = builder.returns[0]!
+    let numeric = true
+    for (let i = 0; i < returns.length && numeric; i++) numeric = typeof returns[i] === "number"
+    return {
+      index,
+      columns: [...builder.columns].map(([site, cols]) => [site, cols[0]!] as const),
+      logWeights: builder.logWeights[0]!,
+      returns: numeric ? Float64Array.from(returns as ReadonlyArray<number>) : returns,
+      counters: sampler.counters()
+    }
+  })
+
+/**
+ * The buffers of a block's output, transferred rather than copied.
+ *
+ * @internal
+ */
+export const transfersOfIs = (o: BlockOutput): Array<ArrayBuffer> =>
+  [...new Set([...o.columns.map(([, c]) => c.buffer as ArrayBuffer), o.logWeights.buffer as ArrayBuffer, ...(o.returns instanceof Float64Array ? [o.returns.buffer as ArrayBuffer] : [])])]
+
+/** The parent side of an IS run on workers: named model, fixed seed, the blocks merged, then weighed as in-thread. */
+const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, transform: Transform, pool: Workers.PoolShape | undefined) =>
+  Effect.gen(function*() {
+    const ref = Workers.refOf(model)
+    if (ref === undefined) return yield* Effect.fail(new Workers.UnnamedModelError({ algorithm: ALGORITHM }))
+    if (transform !== identity) {
+      return yield* Effect.fail(new InvalidOptionsError({ algorithm: ALGORITHM, option: "workers", value: options.workers, reason: "handler transformations (the transform option, Interpreter layers) are functions and cannot cross to workers: put them in the named model" }))
+    }
+    const seed = config.seed ?? CoreRng.freshSeed()
+    const Parallel = yield* Effect.promise(() => import("./internal/chainWorkers.ts"))
+    const outputs = yield* Parallel.runChains<BlockOutput>(ALGORITHM, ref, { ...options, seed, workers: undefined }, config.blocks, config.workers, pool)
+    const n = config.particles
+    const builder = new Builder<unknown>(ALGORITHM, 1, n)
+    const counters = { invalid: 0, rejectedInvalid: 0, missing: 0, mismatched: 0, unused: 0 }
+    for (const o of outputs) {
+      const from = o.index * BLOCK
+      for (const [site, column] of o.columns) {
+        let cols = builder.columns.get(site)
+        if (cols === undefined) builder.columns.set(site, (cols = [new Float64Array(n).fill(Number.NaN)]))
+        cols[0]!.set(column, from)
+      }
+      builder.logWeights[0]!.set(o.logWeights, from)
+      const out = builder.returns[0]!
+      for (let i = 0; i < o.returns.length; i++) out[from + i] = o.returns[i]
+      counters.invalid += o.counters.invalid
+      counters.rejectedInvalid += o.counters.rejectedInvalid
+      counters.missing += o.counters.missing
+      counters.mismatched += o.counters.mismatched
+      counters.unused += o.counters.unused
+    }
+    return yield* attemptInference(() => finishRun(builder, counters, config, model, identity, CoreRng.streams(seed, 1)[0]!, seed))
+  })

@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as WorkerRunner from "effect/workers/WorkerRunner"
 import { Progress } from "../Progress.ts"
 import * as Workers from "../Workers.ts"
+import { runBlockForWorker, transfersOfIs } from "../Is.ts"
 import { runChainForWorker, transfersOfMh } from "../Mh.ts"
 import type { Request, Response } from "./chainWorkers.ts"
 import { kindOf } from "./hmcKinds.ts"
@@ -56,6 +57,11 @@ const program = Effect.gen(function*() {
       let loading = models.get(key)
       if (loading === undefined) models.set(key, (loading = Workers.load(request.ref)))
       const model = yield* Effect.tryPromise({ try: () => loading!, catch: (error) => error })
+      if (request.algorithm === "IS") {
+        const output = yield* runBlockForWorker(model as never, request.options as never, request.chain).pipe(Effect.provide(report))
+        yield* send({ _tag: "Done", run, output }, transfersOfIs(output))
+        return
+      }
       if (request.algorithm === "MH") {
         const output = yield* runChainForWorker(model as never, request.options as never, request.chain).pipe(Effect.provide(report))
         yield* send({ _tag: "Done", run, output }, transfersOfMh(output))
