@@ -155,6 +155,24 @@ const CHUNK_STATEMENTS = 300
 
 /** Rows a run needs before it becomes a loop (below, straight-line code is as fast). */
 const MIN_ROWS = 32
+/** Statements above which straight-line code keeps its values in arrays, in chunks (`compile`). */
+const CHUNK_FROM = 4000
+
+/** The statements straight-line code would have for the live nodes. */
+const statementsOf = (tape: Ad.Tape, out: number, live: Uint8Array): number => {
+  let statements = 0
+  for (let i = 0; i <= out; i++) if (live[i]) statements += isNary(tape.op[i]!) ? 2 + 2 * tape.y[i]! : 3
+  return statements
+}
+
+/**
+ * The runs to roll into loops: none while straight-line code fits one function of local
+ * variables (`chunkFrom` statements), which V8 optimises best (a normal likelihood of 100 rows:
+ * 0.16 µs straight, 0.57 µs as a loop); above it, every run (chunked straight-line code of
+ * arrays is slower than a loop, and stops being optimised at all past V8's bytecode limit).
+ */
+const rollable = (tape: Ad.Tape, out: number, live: Uint8Array, chunkFrom: number): Array<Run> =>
+  statementsOf(tape, out, live) <= chunkFrom ? [] : findRuns(tape, out, live)
 /** The longest row (nodes) looked for. */
 const MAX_ROW = 32
 
@@ -356,7 +374,7 @@ export const compiledSize = (
   output: number
 ): { readonly size: number; readonly full: number; readonly loops: number; readonly rows: number } => {
   const live = markLive(tape, output)
-  const runs = findRuns(tape, output, live)
+  const runs = rollable(tape, output, live, CHUNK_FROM)
   let rows = 0
   for (const run of runs) rows += run.rows
   return { size: liveSize(tape, output, live, runs), full: runs.length === 0 ? -1 : liveSize(tape, output, live, []), loops: runs.length, rows }
@@ -551,21 +569,19 @@ const reverseOf = (tape: Ad.Tape, i: number, nm: Names, sums: ReadonlyMap<number
  * scalar `Ad`) becomes a loop over the rows in both sweeps, reading each row's constants from a
  * column: the code does not grow with the rows (`reroll: false` writes them out, for checks).
  */
-export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number, chunkFrom = 4000, reroll = true): Compiled => {
+export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number, chunkFrom = CHUNK_FROM, reroll = true): Compiled => {
   const out = output.index
   const live = markLive(tape, out)
   const { op, y } = tape
   const constants = tape.constants
-  const runs = reroll ? findRuns(tape, out, live) : []
+  const runs = reroll ? rollable(tape, out, live, chunkFrom) : []
   const sums = new Map<number, Array<Run>>()
   for (const run of runs) {
     const list = sums.get(run.sum) ?? []
     list.push(run)
     sums.set(run.sum, list)
   }
-  let statements = 0
-  for (let i = 0; i <= out; i++) if (live[i]) statements += isNary(op[i]!) ? 2 + 2 * y[i]! : 3
-  const arrays = runs.length > 0 || statements > chunkFrom
+  const arrays = runs.length > 0 || statementsOf(tape, out, live) > chunkFrom
   const def = (name: string, expr: string): string => (arrays ? `${name} = ${expr};` : `const ${name} = ${expr};`)
   const let_ = (name: string, expr: string): string => (arrays ? `${name} = ${expr};` : `let ${name} = ${expr};`)
   const V = (i: number): string => (arrays ? `V[${i}]` : `v${i}`)
@@ -650,11 +666,21 @@ export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number, chunkFro
       return `s${r}`
     }
     const sharedAdjoint = new Set<number>()
+    // a normal's σ shared by the rows (an unknown noise scale): 1/σ and −log σ − log(2π)/2 once,
+    // before the loop, as the straight-line code's per-row expressions compute them (the row's
+    // log density, (−log σ − log(2π)/2) − z²/2, is then the same sum in the same order)
+    const sharedSigma = new Set<number>()
     const arraysOnly = {
       Z: (i: number) => `T[2 * (${rel(i)})]`,
       R: (i: number) => `T[2 * (${rel(i)}) + 1]`,
       Pk: (i: number, q: number) => `P[4 * (${rel(i)}) + ${q}]`,
-      folded: (sigma: number) => (sigma < 0 ? sigmaColumns.get(sigma) : undefined)
+      folded: (sigma: number): readonly [string, string] | undefined => {
+        if (sigma < 0) return sigmaColumns.get(sigma)
+        if (inRow(sigma)) return undefined
+        sharedRef(sigma)
+        sharedSigma.add(sigma)
+        return [`hinv${sigma}`, `hc${sigma}`]
+      }
     }
     const rowForward: Names = {
       ...arraysOnly,
@@ -698,6 +724,12 @@ export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number, chunkFro
     const adjoints: Array<string> = []
     for (let p = 0; p < k; p++) adjoints.push(run.outs.includes(p) ? `a${p} = gsum` : `a${p} = 0`)
     const sharedDefs = [...shared].map((r) => `const s${r} = V[${r}];`)
+    for (const r of sharedSigma) {
+      sharedDefs.push(
+        `const hinv${r} = 1 / s${r};`,
+        `const hc${r} = s${r} > 0 && s${r} < Infinity ? -Math.log(s${r}) - ${literal(HALF_LOG_2PI)} : -Infinity;`
+      )
+    }
     const fw: Array<string> = ["{", ...sharedDefs, `for (let r = 0; r < ${rows}; r++) {`, `const b = ${start} + r * ${k};`, ...fwBody, "}", "}"]
     const hs = [...sharedAdjoint]
     const rv: Array<string> = [
