@@ -39,6 +39,7 @@ import {
 } from "./Options.ts"
 import { Builder, type Posterior } from "./Posterior.ts"
 import * as Workers from "./Workers.ts"
+import { transfersOfDraws, workerSetup } from "./internal/workerRun.ts"
 import { availableParallelism } from "node:os"
 
 const ALGORITHM = "IS"
@@ -449,18 +450,12 @@ export const runBlockForWorker = (model: Model<unknown>, options: Options, index
  *
  * @internal
  */
-export const transfersOfIs = (o: BlockOutput): Array<ArrayBuffer> =>
-  [...new Set([...o.columns.map(([, c]) => c.buffer as ArrayBuffer), o.logWeights.buffer as ArrayBuffer, ...(o.returns instanceof Float64Array ? [o.returns.buffer as ArrayBuffer] : [])])]
+export const transfersOfIs = (o: BlockOutput): Array<ArrayBuffer> => transfersOfDraws(o)
 
 /** The parent side of an IS run on workers: named model, fixed seed, the blocks merged, then weighed as in-thread. */
 const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, transform: Transform, pool: Workers.PoolShape | undefined) =>
   Effect.gen(function*() {
-    const ref = Workers.refOf(model)
-    if (ref === undefined) return yield* Effect.fail(new Workers.UnnamedModelError({ algorithm: ALGORITHM }))
-    if (transform !== identity) {
-      return yield* Effect.fail(new InvalidOptionsError({ algorithm: ALGORITHM, option: "workers", value: options.workers, reason: "handler transformations (the transform option, Interpreter layers) are functions and cannot cross to workers: put them in the named model" }))
-    }
-    const seed = config.seed ?? CoreRng.freshSeed()
+    const { ref, seed } = yield* workerSetup(ALGORITHM, model, options.workers, config.seed, transform)
     const Parallel = yield* Effect.promise(() => import("./internal/chainWorkers.ts"))
     const outputs = yield* Parallel.runChains<BlockOutput>(ALGORITHM, ref, { ...options, seed, workers: undefined }, config.blocks, config.workers, pool)
     const n = config.particles

@@ -31,6 +31,7 @@ import type { BlockProposal, UserProposal } from "./internal/mhHandler.ts"
 export type { BlockProposal, UserProposal } from "./internal/mhHandler.ts"
 import * as LogDensity from "./LogDensity.ts"
 import { Recorder } from "./internal/mhRecorder.ts"
+import { transfersOfDraws, workerSetup } from "./internal/workerRun.ts"
 import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
 import {
   checkKeys,
@@ -723,18 +724,12 @@ export const runChainForWorker = (model: Model<unknown>, options: Options, index
  *
  * @internal
  */
-export const transfersOfMh = (o: ChainOutput): Array<ArrayBuffer> =>
-  [...new Set([...o.columns.map(([, c]) => c.buffer as ArrayBuffer), o.logWeights.buffer as ArrayBuffer, ...(o.returns instanceof Float64Array ? [o.returns.buffer as ArrayBuffer] : [])])]
+export const transfersOfMh = (o: ChainOutput): Array<ArrayBuffer> => transfersOfDraws(o)
 
 /** The parent side of an MH run on workers (a `Workers.Pool`'s or its own, as `Nuts.run`'s): named model, fixed seed, merged chains. */
 const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, transform: Transform, pool: Workers.PoolShape | undefined) =>
   Effect.gen(function*() {
-    const ref = Workers.refOf(model)
-    if (ref === undefined) return yield* Effect.fail(new Workers.UnnamedModelError({ algorithm: ALGORITHM }))
-    if (transform !== identity) {
-      return yield* Effect.fail(new InvalidOptionsError({ algorithm: ALGORITHM, option: "workers", value: options.workers, reason: "handler transformations (the transform option, Interpreter layers) are functions and cannot cross to workers: put them in the named model" }))
-    }
-    const seed = config.seed ?? CoreRng.freshSeed()
+    const { ref, seed } = yield* workerSetup(ALGORITHM, model, options.workers, config.seed, transform)
     const Parallel = yield* Effect.promise(() => import("./internal/chainWorkers.ts"))
     const outputs = yield* Parallel.runChains<ChainOutput>(ALGORITHM, ref, { ...options, seed, workers: undefined }, config.chains, config.workers, pool)
     const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)

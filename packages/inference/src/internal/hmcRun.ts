@@ -6,6 +6,7 @@
 // integrator's vector arithmetic.
 import type { Model } from "@fugue/core/Model"
 import { advanceWithCheckpoints, type Checkpoint as GenericCheckpoint, checkpointOptions } from "./checkpoint.ts"
+import { transfersOfDraws, workerSetup } from "./workerRun.ts"
 import { availableParallelism } from "node:os"
 import * as Bijection from "@fugue/core/Bijection"
 import * as CoreRng from "@fugue/core/Rng"
@@ -647,8 +648,7 @@ export interface ChainOutput {
 /** The transferable buffers of a chain's output (moved, not copied, across threads). */
 export const transfersOf = (o: ChainOutput): Array<ArrayBuffer> => {
   const s = o.stats
-  const arrays = [...o.columns.map(([, c]) => c), o.logWeights, o.points, s.lp, s.acceptStat, s.stepSize, s.treeDepth, s.leapfrogSteps, s.diverging, s.energy, s.inverseMetric]
-  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))]
+  return transfersOfDraws(o, [o.points, s.lp, s.acceptStat, s.stepSize, s.treeDepth, s.leapfrogSteps, s.diverging, s.energy, s.inverseMetric])
 }
 
 /**
@@ -690,12 +690,7 @@ export const runChain = (kind: Kind, model: Model<unknown>, options: CommonOptio
  */
 const runOnWorkers = <A>(kind: Kind, model: Model<A>, options: CommonOptions, config: Config, transform: Transform, pool: Workers.PoolShape | undefined) =>
   Effect.gen(function*() {
-    const ref = Workers.refOf(model)
-    if (ref === undefined) return yield* Effect.fail(new Workers.UnnamedModelError({ algorithm: kind.algorithm }))
-    if (transform !== identity) {
-      return yield* Effect.fail(new InvalidOptionsError({ algorithm: kind.algorithm, option: "workers", value: options.workers, reason: "handler transformations (the transform option, Interpreter layers) are functions and cannot cross to workers: put them in the named model" }))
-    }
-    const seed = config.seed ?? CoreRng.freshSeed()
+    const { ref, seed } = yield* workerSetup(kind.algorithm, model, options.workers, config.seed, transform)
     const density = yield* attemptInference(() => densityOf(model as Model<unknown>, config, undefined))
     // loaded only for runs on workers (the worker platform's modules are not needed otherwise)
     const Parallel = yield* Effect.promise(() => import("./chainWorkers.ts"))
