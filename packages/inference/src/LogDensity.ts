@@ -575,6 +575,22 @@ class LogDensityImpl implements LogDensity {
  * @since 0.2.0
  */
 export const make = (model: Model<unknown>, options: Options = {}): LogDensity => {
+  const steps = makeSteps(model, options)
+  for (;;) {
+    const step = steps.next()
+    if (step.done === true) return step.value
+  }
+}
+
+/**
+ * `make` in steps: the same work, pausing (`yield`) between its phases (each discovery attempt,
+ * the recording, the compilation, each verification point), so that a caller working in time
+ * slices (MH building its fast path inside a chain's slice) can be interrupted between them.
+ * Running it to the end is `make`.
+ *
+ * @internal
+ */
+export function* makeSteps(model: Model<unknown>, options: Options = {}): Generator<void, LogDensity, void> {
   const algorithm = "LogDensity"
   modelOption(algorithm, model)
   checkKeys(algorithm, options, KEYS)
@@ -606,11 +622,13 @@ export const make = (model: Model<unknown>, options: Options = {}): LogDensity =
     const lp = candidate.scoreAt(q0)
     if (lp > -Infinity && lp < Infinity) density = candidate
     else lastReason = `log density ${lp} at the last point`
+    yield
   }
   if (density === undefined) throw new InitializationError({ attempts, reason: lastReason })
   density.checkIndependence(density.initialPoint, rng)
+  yield
 
-  choose(density, requested, maxCompiled, rng)
+  yield* choose(density, requested, maxCompiled, rng)
   return density
 }
 
@@ -624,10 +642,11 @@ const VERIFY_POINTS = 8
  * the tape cannot see (`Ad.primal(x) > 0`, `node.value`, state kept between runs). Returns why
  * it is not, or "" when every point agrees (to 1e-9, relative).
  */
-const verifyRecording = (density: LogDensityImpl, rng: CoreRng.Rng): string => {
+function* verifyRecording(density: LogDensityImpl, rng: CoreRng.Rng): Generator<void, string, void> {
   const d = density.dimension
   const q = new Float64Array(d)
   for (let k = 0; k < VERIFY_POINTS; k++) {
+    yield
     for (let i = 0; i < d; i++) q[i] = (2 * rng.uniform() - 1) * 2
     const fresh = density.scoreAt(q)
     const recorded = density.logDensity(q)
@@ -646,10 +665,10 @@ const hasFused = (tape: Ad.Tape, output: number): boolean => {
   return false
 }
 
-const choose = (density: LogDensityImpl, requested: "auto" | GradientSource, maxCompiled: number, rng: CoreRng.Rng): void => {
-  const use = (source: GradientSource, reason: string): void => {
+function* choose(density: LogDensityImpl, requested: "auto" | GradientSource, maxCompiled: number, rng: CoreRng.Rng): Generator<void, void, void> {
+  function* use(source: GradientSource, reason: string): Generator<void, void, void> {
     if (source !== "finite-differences") {
-      const why = verifyRecording(density, rng)
+      const why = yield* verifyRecording(density, rng)
       if (why !== "") {
         density.forgetRecording()
         if (requested !== "auto") throw new GradientUnavailableError({ requested, reason: why })
@@ -660,16 +679,17 @@ const choose = (density: LogDensityImpl, requested: "auto" | GradientSource, max
     density.gradientSource = source
     density.gradientReason = reason
   }
-  if (requested === "finite-differences") return use("finite-differences", "requested")
+  if (requested === "finite-differences") return yield* use("finite-differences", "requested")
   const q0 = density.initialPoint
   const recorded = density.record(q0)
+  yield
   if (!("output" in recorded)) {
     if (requested !== "auto") throw new GradientUnavailableError({ requested, reason: recorded.reason })
-    return use("finite-differences", recorded.reason)
+    return yield* use("finite-differences", recorded.reason)
   }
-  if (!Ad.isNode(recorded.output)) return use("finite-differences", "the log density does not depend on the latent values")
+  if (!Ad.isNode(recorded.output)) return yield* use("finite-differences", "the log density does not depend on the latent values")
   density.useTape(recorded.output.index)
-  if (requested === "taped") return use("taped", "requested")
+  if (requested === "taped") return yield* use("taped", "requested")
   const tape = density.tape
   const { size, full, loops, rows } = compiledSize(tape, recorded.output.index)
   const codegen = codeGeneration()
@@ -683,8 +703,9 @@ const choose = (density: LogDensityImpl, requested: "auto" | GradientSource, max
     : ""
   if (why !== "") {
     if (requested === "compiled") throw new GradientUnavailableError({ requested, reason: why })
-    return use("taped", why)
+    return yield* use("taped", why)
   }
+  yield
   const fn = compile(tape, recorded.output, density.dimension)
   // self-check against the tape at the recording point: a mismatch is a bug in the compiler
   const taped = new Float64Array(density.dimension)
@@ -696,7 +717,8 @@ const choose = (density: LogDensityImpl, requested: "auto" | GradientSource, max
   for (let i = 0; i < density.dimension; i++) ok = ok && close(taped[i]!, compiledGradient[i]!)
   if (!ok) throw new Error("LogDensity: the compiled gradient disagrees with the tape (a bug: please report it)")
   density.useCompiled(fn)
-  use(
+  yield
+  yield* use(
     "compiled",
     loops > 0
       ? `the tape (${full} nodes) compiled into one function, its ${rows} repeated rows rolled into ${loops} loop${loops > 1 ? "s" : ""} (${size} written out)`

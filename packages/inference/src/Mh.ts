@@ -353,46 +353,71 @@ const mergeStats = (chains: ReadonlyArray<ChainStats>): Stats => ({
 const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, seed: number | undefined): Posterior<A, Stats> =>
   builder.build({ stats: mergeStats(chains.map((c) => chainStats(c as Chain<unknown>))), seed })
 
-/**
- * The compiled (or taped) log density the chains may step on, or undefined where the model
- * has no such density (discrete or vector sites, plain arithmetic on latents, randomness in the
- * transform, a changing structure): those models run the generic path.
- */
-const densityFor = (model: Model<unknown>, config: Config, transform: Transform | undefined): LogDensity.LogDensity | undefined => {
-  if (config.logDensity === "never" || config.proposals !== undefined || config.blocks !== undefined) return undefined
-  try {
-    const density = LogDensity.make(model, { transform, maxInstructions: config.maxInstructions })
-    return density.gradientSource === "finite-differences" ? undefined : density
-  } catch (error) {
-    // a typed error (discrete or vector site, changing structure, randomness, the model's own
-    // errors): not a fixed-structure continuous model, so the generic path, which reports the
-    // model's errors itself; anything else is a bug and propagates
-    if (typeof (error as { _tag?: unknown } | null)?._tag === "string") return undefined
-    throw error
-  }
+/** The density the chains may step on, built once and in steps (see `lazyDensity`). */
+interface LazyDensity {
+  /** Advances the build until it is done (true) or the clock passes `deadline` (false). */
+  build(deadline: number): boolean
+  /** Once built: the compiled (or taped) density, or undefined where the model has none to step on. */
+  readonly value: LogDensity.LogDensity | undefined
 }
 
 /**
- * The density, built once, when the first chain has found its start: by then the model is known
- * to return (building it runs the model, outside the driver's time slices).
+ * The density, built when the first chain has found its start (by then the model is known to
+ * return), in `LogDensity.makeSteps`'s steps inside the chains' time slices, so that a large
+ * model's build does not hold the fiber (an interrupt lands between two steps). Undefined where
+ * the model has no such density (discrete or vector sites, plain arithmetic on latents,
+ * randomness in the transform, a changing structure): those models run the generic path.
  */
-const lazyDensity = (model: Model<unknown>, config: Config, transform: Transform | undefined) => {
-  let built = false
-  let density: LogDensity.LogDensity | undefined
-  return (): LogDensity.LogDensity | undefined => {
-    if (!built) {
-      built = true
-      density = densityFor(model, config, transform)
+const lazyDensity = (model: Model<unknown>, config: Config, transform: Transform | undefined): LazyDensity => {
+  let steps: Generator<void, LogDensity.LogDensity, void> | undefined = undefined
+  let done = false
+  let value: LogDensity.LogDensity | undefined = undefined
+  const finish = (density: LogDensity.LogDensity | undefined): boolean => {
+    done = true
+    value = density !== undefined && density.gradientSource === "finite-differences" ? undefined : density
+    steps = undefined
+    return true
+  }
+  return {
+    get value() {
+      return value
+    },
+    build(deadline) {
+      if (done) return true
+      if (config.logDensity === "never" || config.proposals !== undefined || config.blocks !== undefined) return finish(undefined)
+      steps ??= LogDensity.makeSteps(model, { transform, maxInstructions: config.maxInstructions })
+      try {
+        for (;;) {
+          const step = steps.next()
+          if (step.done === true) return finish(step.value)
+          if (deadline < Infinity && now() > deadline) return false
+        }
+      } catch (error) {
+        // a typed error (discrete or vector site, changing structure, randomness, the model's own
+        // errors): not a fixed-structure continuous model, so the generic path, which reports the
+        // model's errors itself; anything else is a bug and propagates
+        if (typeof (error as { _tag?: unknown } | null)?._tag === "string") return finish(undefined)
+        throw error
+      }
     }
-    return density
   }
 }
 
-/** After a chain found its start: switch it to the density's fast path where that applies. */
-const started = <A>(chain: Chain<A>, density: () => LogDensity.LogDensity | undefined): boolean => {
-  const d = density()
-  if (d !== undefined && chain.density === undefined) chain.useDensity(d)
-  return true
+/**
+ * A chain's start: its initial state, then, once the density is built, its switch to the
+ * density's fast path where that applies; whether it is ready to step. A chain restored from a
+ * checkpoint is ready as it is.
+ */
+const starter = <A>(chain: Chain<A>, config: Config, density: LazyDensity) => {
+  let ready = chain.initialized
+  return (deadline: number): boolean => {
+    if (ready) return true
+    if (!chain.initialized && !chain.initialize(config.initial, config.tries, deadline)) return false
+    if (!density.build(deadline)) return false
+    const d = density.value
+    if (d !== undefined && chain.density === undefined) chain.useDensity(d)
+    return (ready = true)
+  }
 }
 
 const makeChain = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, i: number, transform: Transform | undefined): Chain<A> => {
@@ -414,18 +439,19 @@ const chainWork = <A>(
   chain: Chain<A>,
   i: number,
   builder: Builder<A>,
-  density: () => LogDensity.LogDensity | undefined,
+  density: LazyDensity,
   states: Array<ChainState | undefined>,
   seed: number | undefined
 ) => {
   const recorder = new Recorder(builder, i)
   const state = config.resume?.states[i]
-  if (state !== undefined) restore(chain, recorder, builder, i, state, state.point === undefined ? undefined : density())
+  if (state !== undefined) restore(chain, recorder, builder, i, state, state.point === undefined ? undefined : density.build(Infinity) ? density.value : undefined)
   const save = (): ChainState => saveChain(chain, recorder, builder, i, config)
   const record = { algorithm: ALGORITHM, seed: seed!, chains: config.chains, samples: config.samples, warmup: config.warmup, thin: config.thin }
   const handle = { index: i, get iteration() { return chain.iteration }, save }
+  const start = starter(chain, config, density)
   return (deadline: number): boolean => {
-    if (!chain.initialized && !(chain.initialize(config.initial, config.tries, deadline) && started(chain, density))) return false
+    if (!start(deadline)) return false
     const checkpoint = config.checkpoint
     if (checkpoint === undefined) return advance(chain, config, recorder, deadline)
     return advanceWithCheckpoints(checkpoint, record, states, handle, (d, stop) => advance(chain, config, recorder, d, stop), deadline)
@@ -703,10 +729,9 @@ export const runChainForWorker = (model: Model<unknown>, options: Options, index
     const chain = yield* attemptInference(() => makeChain(model, config, rng, index, undefined))
     const recorder = new Recorder(builder, 0)
     const total = totalIterations(config)
+    const start = starter(chain, config, density)
     yield* drive(
-      (deadline) =>
-        (chain.initialized || (chain.initialize(config.initial, config.tries, deadline) && started(chain, density))) &&
-        advance(chain, config, recorder, deadline),
+      (deadline) => start(deadline) && advance(chain, config, recorder, deadline),
       () => ({ algorithm: ALGORITHM, chain: index, done: chain.iteration, total, phase: chain.iteration < config.warmup ? "warmup" : "sampling" })
     )
     const posterior = builder.build()
