@@ -574,23 +574,31 @@ class LogDensityImpl implements LogDensity {
  * @category constructors
  * @since 0.2.0
  */
-export const make = (model: Model<unknown>, options: Options = {}): LogDensity => {
-  const steps = makeSteps(model, options)
-  for (;;) {
-    const step = steps.next()
-    if (step.done === true) return step.value
-  }
-}
+export const make = (model: Model<unknown>, options: Options = {}): LogDensity => building(model, options).advance(Infinity)!
 
 /**
- * `make` in steps: the same work, pausing (`yield`) between its phases (each discovery attempt,
- * the recording, the compilation, each verification point), so that a caller working in time
- * slices (MH building its fast path inside a chain's slice) can be interrupted between them.
- * Running it to the end is `make`.
+ * `make` in steps: the same work, which `advance(deadline)` runs until it is done (the density)
+ * or the clock (`performance.now()`) has passed `deadline` between two of its phases (each
+ * discovery attempt, the recording, the compilation, each verification point; undefined: not yet),
+ * so that a caller working in time slices (MH building its fast path inside a chain's slice) can
+ * be interrupted between them. `make` is `advance(Infinity)`.
  *
  * @internal
  */
-export function* makeSteps(model: Model<unknown>, options: Options = {}): Generator<void, LogDensity, void> {
+export const building = (model: Model<unknown>, options: Options = {}): { advance(deadline: number): LogDensity | undefined } => {
+  const steps = makeSteps(model, options)
+  return {
+    advance(deadline) {
+      for (;;) {
+        const step = steps.next()
+        if (step.done === true) return step.value
+        if (deadline < Infinity && performance.now() > deadline) return undefined
+      }
+    }
+  }
+}
+
+function* makeSteps(model: Model<unknown>, options: Options): Generator<void, LogDensity, void> {
   const algorithm = "LogDensity"
   modelOption(algorithm, model)
   checkKeys(algorithm, options, KEYS)

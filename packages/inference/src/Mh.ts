@@ -363,19 +363,19 @@ interface LazyDensity {
 
 /**
  * The density, built when the first chain has found its start (by then the model is known to
- * return), in `LogDensity.makeSteps`'s steps inside the chains' time slices, so that a large
+ * return), in `LogDensity.building`'s steps inside the chains' time slices, so that a large
  * model's build does not hold the fiber (an interrupt lands between two steps). Undefined where
  * the model has no such density (discrete or vector sites, plain arithmetic on latents,
  * randomness in the transform, a changing structure): those models run the generic path.
  */
 const lazyDensity = (model: Model<unknown>, config: Config, transform: Transform | undefined): LazyDensity => {
-  let steps: Generator<void, LogDensity.LogDensity, void> | undefined = undefined
+  let build: { advance(deadline: number): LogDensity.LogDensity | undefined } | undefined = undefined
   let done = false
   let value: LogDensity.LogDensity | undefined = undefined
   const finish = (density: LogDensity.LogDensity | undefined): boolean => {
     done = true
     value = density !== undefined && density.gradientSource === "finite-differences" ? undefined : density
-    steps = undefined
+    build = undefined
     return true
   }
   return {
@@ -385,13 +385,10 @@ const lazyDensity = (model: Model<unknown>, config: Config, transform: Transform
     build(deadline) {
       if (done) return true
       if (config.logDensity === "never" || config.proposals !== undefined || config.blocks !== undefined) return finish(undefined)
-      steps ??= LogDensity.makeSteps(model, { transform, maxInstructions: config.maxInstructions })
+      build ??= LogDensity.building(model, { transform, maxInstructions: config.maxInstructions })
       try {
-        for (;;) {
-          const step = steps.next()
-          if (step.done === true) return finish(step.value)
-          if (deadline < Infinity && now() > deadline) return false
-        }
+        const density = build.advance(deadline)
+        return density === undefined ? false : finish(density)
       } catch (error) {
         // a typed error (discrete or vector site, changing structure, randomness, the model's own
         // errors): not a fixed-structure continuous model, so the generic path, which reports the
