@@ -295,42 +295,40 @@ const finishRun = <A>(
   rng: CoreRng.Rng,
   seed: number | undefined
 ): Posterior<A, Stats> => {
-  {
-    const n = config.particles
-    const logWeights = builder.logWeights[0]
-    let zero = 0
-    for (let i = 0; i < n; i++) if (logWeights[i] === -Infinity) zero++
-    const lse = logSumExp(logWeights)
-    if (lse === -Infinity) {
-      const detail = counters.invalid > 0
-        ? `${counters.invalid} weights were NaN or +Infinity`
-        : counters.rejectedInvalid > 0
-        ? `${counters.rejectedInvalid} draws raised InvalidDistributionError`
-        : counters.missing + counters.mismatched > 0
-        ? `the proposal missed ${counters.missing} and mistyped ${counters.mismatched} target sites`
-        : "no draw satisfies the observations and factors"
-      throw new ZeroWeightError({
-        algorithm: ALGORITHM,
-        attempts: n,
-        detail: detail + (config.proposal === undefined ? culprits(model as Model<unknown>, transform, rng.clone()) : "")
-      })
-    }
-    const weights = new Float64Array(n)
-    normalise(logWeights, weights)
-    const ess = effectiveSampleSize(weights)
-    const stats: Stats = {
-      particles: n,
-      ess,
-      warnings: essReport(ALGORITHM, [ess], n, undefined).warnings,
-      invalid: counters.invalid,
-      rejectedInvalid: counters.rejectedInvalid,
-      zero,
-      missing: counters.missing,
-      mismatched: counters.mismatched,
-      unused: counters.unused
-    }
-    return builder.build({ weights: [weights], logEvidence: [lse - Math.log(n)], stats, seed })
+  const n = config.particles
+  const logWeights = builder.logWeights[0]
+  let zero = 0
+  for (let i = 0; i < n; i++) if (logWeights[i] === -Infinity) zero++
+  const lse = logSumExp(logWeights)
+  if (lse === -Infinity) {
+    const detail = counters.invalid > 0
+      ? `${counters.invalid} weights were NaN or +Infinity`
+      : counters.rejectedInvalid > 0
+      ? `${counters.rejectedInvalid} draws raised InvalidDistributionError`
+      : counters.missing + counters.mismatched > 0
+      ? `the proposal missed ${counters.missing} and mistyped ${counters.mismatched} target sites`
+      : "no draw satisfies the observations and factors"
+    throw new ZeroWeightError({
+      algorithm: ALGORITHM,
+      attempts: n,
+      detail: detail + (config.proposal === undefined ? culprits(model as Model<unknown>, transform, rng.clone()) : "")
+    })
   }
+  const weights = new Float64Array(n)
+  normalise(logWeights, weights)
+  const ess = effectiveSampleSize(weights)
+  const stats: Stats = {
+    particles: n,
+    ess,
+    warnings: essReport(ALGORITHM, [ess], n, undefined).warnings,
+    invalid: counters.invalid,
+    rejectedInvalid: counters.rejectedInvalid,
+    zero,
+    missing: counters.missing,
+    mismatched: counters.mismatched,
+    unused: counters.unused
+  }
+  return builder.build({ weights: [weights], logEvidence: [lse - Math.log(n)], stats, seed })
 }
 
 /**
