@@ -24,7 +24,7 @@ import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { culprits } from "./internal/culprits.ts"
 import { drive, now, sideStream, streams, streamsUnsafe, transformFor, wrapHandler } from "./internal/shell.ts"
 import { essReport } from "./internal/essHistory.ts"
-import { effectiveSampleSize, logSumExp, normalise } from "./internal/weights.ts"
+import { effectiveSampleSize, normalise } from "./internal/weights.ts"
 import {
   checkKeys,
   COMMON_KEYS,
@@ -299,7 +299,8 @@ const finishRun = <A>(
   const logWeights = builder.logWeights[0]
   let zero = 0
   for (let i = 0; i < n; i++) if (logWeights[i] === -Infinity) zero++
-  const lse = logSumExp(logWeights)
+  const weights = new Float64Array(n)
+  const lse = normalise(logWeights, weights)
   if (lse === -Infinity) {
     const detail = counters.invalid > 0
       ? `${counters.invalid} weights were NaN or +Infinity`
@@ -314,8 +315,6 @@ const finishRun = <A>(
       detail: detail + (config.proposal === undefined ? culprits(model as Model<unknown>, transform, rng.clone()) : "")
     })
   }
-  const weights = new Float64Array(n)
-  normalise(logWeights, weights)
   const ess = effectiveSampleSize(weights)
   const stats: Stats = {
     particles: n,

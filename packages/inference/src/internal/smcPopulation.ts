@@ -24,7 +24,7 @@ import type { Posterior } from "../Posterior.ts"
 import type { Resampler } from "../Resampling.ts"
 import { culprits } from "./culprits.ts"
 import { now, sideStream } from "./shell.ts"
-import { effectiveSampleSize, logSumExp } from "./weights.ts"
+import { effectiveSampleSize, normalise } from "./weights.ts"
 
 export interface PopulationConfig {
   readonly particles: number
@@ -163,7 +163,7 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
       return false
     }
     this.steps++
-    const lse = logSumExp(lw)
+    const lse = normalise(lw, this.weights)
     if (lse === -Infinity) {
       const address = this.stepAddress
       throw new ZeroWeightError({
@@ -178,7 +178,6 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
     }
     this.logEvidence += lse - this.lsePrevious
     this.logEvidenceHistory.push(this.logEvidence)
-    normaliseBy(lw, lse, this.weights)
     const ess = effectiveSampleSize(this.weights)
     this.ess.push(ess)
     const threshold = this.threshold
@@ -203,16 +202,6 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
  * `weights.normalise` with the log-sum-exp already known: the same arithmetic (so the same
  * numbers as the state-space filter), one pass of exponentials fewer.
  */
-const normaliseBy = (logWeights: Float64Array, lse: number, out: Float64Array): void => {
-  let total = 0
-  for (let i = 0; i < logWeights.length; i++) {
-    const w = Math.exp(logWeights[i] - lse)
-    out[i] = w
-    total += w
-  }
-  for (let i = 0; i < out.length; i++) out[i] /= total
-}
-
 /** Roberts, Gelman & Gilks (1997): the optimal 1-d random-walk scale is about 2.38 target sds. */
 const RW_FACTOR = 2.38
 

@@ -21,7 +21,7 @@ import type { Handler } from "@fugue/runtime/Handler"
 import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
 import type { Posterior } from "../Posterior.ts"
 import type { Resampler } from "../Resampling.ts"
-import { effectiveSampleSize, logSumExp, normalise } from "./weights.ts"
+import { effectiveSampleSize, normalise } from "./weights.ts"
 
 const isProgram = (u: unknown): u is Program<unknown> =>
   typeof u === "object" && u !== null && typeof (u as { next?: unknown }).next === "function"
@@ -162,7 +162,7 @@ export class StateFilter<S> {
     this.parents.push(ancestors)
     this.pendingAncestors = undefined
     this.t = t + 1
-    const lse = logSumExp(lw)
+    const lse = normalise(lw, this.weights)
     if (lse === -Infinity) {
       throw new ZeroWeightError({
         algorithm: "SMC",
@@ -174,7 +174,6 @@ export class StateFilter<S> {
     }
     this.logEvidence += lse - this.lsePrevious
     this.logEvidenceHistory.push(this.logEvidence)
-    normalise(lw, this.weights)
     const w = this.weights
     const ess = effectiveSampleSize(w)
     this.ess.push(ess)

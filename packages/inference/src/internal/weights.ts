@@ -15,19 +15,24 @@ export const logSumExp = (logWeights: Float64Array): number => {
 
 /**
  * Writes the normalised weights exp(logWeights[i] − lse) into `out` and returns lse, the
- * log-sum-exp. The caller has checked that lse is finite.
+ * log-sum-exp, in one pass of `exp` (shifted by the maximum m: wᵢ = exp(ℓᵢ − m) / Σ exp(ℓⱼ − m),
+ * lse = m + log Σ exp(ℓⱼ − m)). When every entry is −∞ it returns −∞ (+∞ when one is +∞) and
+ * leaves `out` as it was: the caller raises its own error then.
  */
 export const normalise = (logWeights: Float64Array, out: Float64Array): number => {
-  const lse = logSumExp(logWeights)
+  const n = logWeights.length
+  let max = -Infinity
+  for (let i = 0; i < n; i++) if (logWeights[i]! > max) max = logWeights[i]!
+  if (max === -Infinity || max === Infinity) return max
   let total = 0
-  for (let i = 0; i < logWeights.length; i++) {
-    const w = Math.exp(logWeights[i] - lse)
+  for (let i = 0; i < n; i++) {
+    const w = Math.exp(logWeights[i]! - max)
     out[i] = w
     total += w
   }
-  // exp of the shifted weights sums to 1 up to rounding; divide it away so Σ w is 1 to the ulp.
-  for (let i = 0; i < out.length; i++) out[i] /= total
-  return lse
+  // divide the sum away, so Σ w is 1 to the ulp
+  for (let i = 0; i < n; i++) out[i] = out[i]! / total
+  return max + Math.log(total)
 }
 
 /** The effective sample size 1 / Σ w² of normalised weights. */
