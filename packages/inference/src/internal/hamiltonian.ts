@@ -510,7 +510,20 @@ export class Hamiltonian {
           // sum of pᵢ²mᵢ ≥ 0), so H = +∞ without a separate check
           const after = free[--top]!, nq = after.q
           let kinetic = 0
-          if (even) {
+          if (even && !one) {
+            // a left leaf: its momentum waits at `po`, where the right leaf after it reads it
+            // (before overwriting it) as the left sibling's
+            for (let i = 0; i < d; i++) {
+              const gi = g[i]!, mi = S[md + i]!
+              const pi = S[ph + i]! + half * gi
+              S[po + i] = pi
+              kinetic += pi * (mi * pi)
+              const pn = pi + half * gi
+              S[ph + i] = pn
+              nq[i] = q[i]! + epsilon * mi * pn
+            }
+          } else if (even) {
+            // the one leaf of a subtree of one: its ρ and first momentum
             for (let i = 0; i < d; i++) {
               const gi = g[i]!, mi = S[md + i]!
               const pi = S[ph + i]! + half * gi
@@ -522,14 +535,35 @@ export class Hamiltonian {
               S[ph + i] = pn
               nq[i] = q[i]! + epsilon * mi * pn
             }
-          } else {
-            // two leaves: the checks across the junction are the whole one's
+          } else if (t > 1) {
+            // two leaves whose sum goes on into larger merges: the left leaf's momentum becomes
+            // the pair's first (at L0, for the merge at level 1); the checks across the junction
+            // are the pair's own
             for (let i = 0; i < d; i++) {
               const gi = g[i]!, mi = S[md + i]!
+              const ra = S[po + i]!
               const pi = S[ph + i]! + half * gi
               S[po + i] = pi
               kinetic += pi * (mi * pi)
-              const ra = S[L0 + i]!
+              const s = ra + pi
+              S[sum0 + i] = s
+              const ms = mi * s
+              a += ra * ms
+              b += pi * ms
+              S[L0 + i] = ra
+              const pn = pi + half * gi
+              S[ph + i] = pn
+              nq[i] = q[i]! + epsilon * mi * pn
+            }
+          } else {
+            // two leaves, the level-1 sibling or the whole subtree: the checks across the junction
+            // are the pair's own
+            for (let i = 0; i < d; i++) {
+              const gi = g[i]!, mi = S[md + i]!
+              const ra = S[po + i]!
+              const pi = S[ph + i]! + half * gi
+              S[po + i] = pi
+              kinetic += pi * (mi * pi)
               const s = ra + pi
               S[sum0 + i] = s
               const ms = mi * s

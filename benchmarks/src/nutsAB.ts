@@ -1,0 +1,86 @@
+/**
+ * A paired A/B of the NUTS transition, in one process: the working `hamiltonian.ts` (A) against
+ * another version of it (B), on eight schools non-centred with the step size and metric of a
+ * warm-up, alternating blocks of transitions from the same seed, each timed by this thread's CPU
+ * time (user + system), which other processes on a shared machine barely move (wall time there
+ * swings by 2× from block to block). Prints the mean ns per leapfrog step of each, the median and
+ * quartiles of the blocks' A/B ratios, and whether the two made the same draws.
+ *
+ * B is a copy of `hamiltonian.ts` at some commit, put beside it (it imports `./normals.ts`):
+ *
+ *     git show BASE:packages/inference/src/internal/hamiltonian.ts > packages/inference/src/internal/hamiltonianBase.ts
+ *     node src/nutsAB.ts ../packages/inference/src/internal/hamiltonianBase.ts [rounds = 60] [transitions per block = 2000]
+ *
+ * @since 0.2.0
+ */
+import { resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import * as CoreRng from "@fugue/core/Rng"
+import * as LogDensity from "@fugue/inference/LogDensity"
+import * as Nuts from "@fugue/inference/Nuts"
+import * as A from "../../packages/inference/src/internal/hamiltonian.ts"
+import { eightSchoolsNonCentred } from "./gradientModels.ts"
+import { eightSchoolsData } from "./models.ts"
+
+type Module = typeof A
+
+const basePath = process.argv[2]
+if (basePath === undefined) throw new Error("usage: node src/nutsAB.ts <base hamiltonian.ts> [rounds] [transitions per block]")
+const B = (await import(pathToFileURL(resolve(basePath)).href)) as Module
+const ROUNDS = Number(process.argv[3] ?? 60)
+const BLOCK = Number(process.argv[4] ?? 2000)
+/** Rounds run before the timed ones, so that V8 has optimised both versions. */
+const WARM = 5
+
+const model = eightSchoolsNonCentred(eightSchoolsData())
+const density = LogDensity.make(model)
+const warm = Nuts.runUnsafe(model, { samples: 1000, warmup: 1000, chains: 1, seed: 7 })
+const stepSize = warm.stats.stepSizeFinal[0]!, inverse = warm.stats.inverseMetric[0]!
+const start = new Float64Array(density.dimension).fill(0.1)
+
+const make = (M: Module) => {
+  const metric = new M.Metric("diag", density.dimension)
+  metric.set(inverse)
+  const h = new M.Hamiltonian(density, metric, CoreRng.make(1))
+  h.stepSize = stepSize
+  h.setPosition(start)
+  return h
+}
+
+/** This thread's CPU time in ms. */
+const cpu = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+/** One block of transitions: ns per leapfrog step, and the steps and a checksum of the draws added to `acc`. */
+const block = (h: ReturnType<typeof make>, acc: { steps: number; sum: number }): number => {
+  let steps = 0
+  const t = cpu()
+  for (let i = 0; i < BLOCK; i++) {
+    h.nutsTransition()
+    steps += h.stats.leapfrogSteps
+    acc.sum += h.current.q[0]! + h.stats.acceptStat
+  }
+  const ns = ((cpu() - t) * 1e6) / steps
+  acc.steps += steps
+  return ns
+}
+
+const ha = make(A), hb = make(B)
+const accA = { steps: 0, sum: 0 }, accB = { steps: 0, sum: 0 }
+const ratios: Array<number> = []
+let totalA = 0, totalB = 0
+for (let r = 0; r < WARM + ROUNDS; r++) {
+  const a = block(ha, accA), b = block(hb, accB)
+  if (r < WARM) continue
+  ratios.push(a / b)
+  totalA += a
+  totalB += b
+}
+ratios.sort((x, y) => x - y)
+const at = (p: number) => ratios[Math.floor(p * (ratios.length - 1))]!.toFixed(3)
+console.log(
+  `A ${(totalA / ROUNDS).toFixed(1)} ns/step, B ${(totalB / ROUNDS).toFixed(1)} ns/step (CPU time, ${(accA.steps / ((WARM + ROUNDS) * BLOCK)).toFixed(2)} steps a transition); ` +
+    `A/B median ${at(0.5)} (quartiles ${at(0.25)} – ${at(0.75)}, ${ROUNDS} blocks of ${BLOCK}); same draws: ${accA.steps === accB.steps && accA.sum === accB.sum}`
+)
