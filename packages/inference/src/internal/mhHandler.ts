@@ -128,6 +128,10 @@ export const treeOf = (choices: ReadonlyArray<Choice>): Choices => {
 
 const NO_CHOICES: Array<Choice> = []
 
+const choiceTypeError = (address: Address, dist: Distribution<unknown>, value: unknown): never => {
+  throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(value as ChoiceValue) })
+}
+
 export class ProposalHandler implements Handler<void> {
   rng: Rng
   /** The state's choices in visit order, and the same choices by address (built from `base` when first needed). */
@@ -207,23 +211,32 @@ export class ProposalHandler implements Handler<void> {
     if (old === undefined) return this.fresh_(address, dist)
     this.reused++
     const value = old.value
-    if (!dist.isValue(value)) throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(value) })
+    if (!dist.isValue(value)) choiceTypeError(address, dist, value)
     let choice = old
-    const blockValue = this.block === undefined ? undefined : this.block.get(address)
-    if (blockValue !== undefined) {
-      if (!dist.isValue(blockValue)) throw new ChoiceTypeError({ address, expected: dist.kind, actual: typeOf(blockValue) })
-      choice = new MhChoice(address, blockValue, (dist as Distribution<any>).logProb(blockValue))
-    } else if (old === this.target) {
-      choice = this.propose(address, dist as Distribution<any>, value)
+    if (old === this.target || this.block !== undefined) {
+      choice = this.moved(address, dist as Distribution<any>, old)
     } else {
-      const logit = logitOf(old)
-      const logProb = logit === logit ? dist.logProbLogit!(logit) : dist.logProb(value)
+      // a replayed choice, rescored (on its exact logit when it carries one)
+      const logit = (old as MhChoice).logit // undefined on a choice from elsewhere
+      const logProb = logit - logit === 0 ? dist.logProbLogit!(logit) : (dist as Distribution<any>).logProb(value)
       if (logProb !== old.logProb) choice = this.rescored(address, dist as Distribution<any>, value, logProb, logit)
     }
     if (choice.logProb === -Infinity) throw abort
     this.logPrior += choice.logProb
     this.visited[this.count++] = choice
     return choice.value as T
+  }
+  /** The target site (proposed) or, during a block move, a site of the block (its proposed value) or any other. */
+  private moved(address: Address, dist: Distribution<ChoiceValue>, old: Choice): Choice {
+    const blockValue = this.block === undefined ? undefined : this.block.get(address)
+    if (blockValue !== undefined) {
+      if (!dist.isValue(blockValue)) choiceTypeError(address, dist, blockValue)
+      return new MhChoice(address, blockValue, dist.logProb(blockValue))
+    }
+    if (old === this.target) return this.propose(address, dist, old.value)
+    const logit = logitOf(old)
+    const logProb = logit === logit ? dist.logProbLogit!(logit) : dist.logProb(old.value)
+    return logProb !== old.logProb ? this.rescored(address, dist, old.value, logProb, logit) : old
   }
   /**
    * A visit that is not the base's choice at the current position (or any visit after one):
