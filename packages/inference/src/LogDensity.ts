@@ -434,7 +434,9 @@ class LogDensityImpl implements LogDensity {
     if (out.length !== this.dimension) throw new DimensionError({ expected: this.dimension, actual: out.length })
     switch (this.gradientSource) {
       case "compiled": {
-        const lp = this.compiled!(q, out)
+        const compiled = this.compiled!
+        compiled(q, out)
+        const lp = compiled.value[0]!
         if (lp === lp) return lp
         out.fill(0)
         return -Infinity
@@ -719,7 +721,8 @@ function* choose(density: LogDensityImpl, requested: "auto" | GradientSource, ma
   const taped = new Float64Array(density.dimension)
   tape.gradient(recorded.output, taped)
   const compiledGradient = new Float64Array(density.dimension)
-  const value = fn(q0, compiledGradient)
+  fn(q0, compiledGradient)
+  const value = fn.value[0]!
   const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * (1 + Math.abs(a) + Math.abs(b))
   let ok = close(value, Ad.primal(recorded.output))
   for (let i = 0; i < density.dimension; i++) ok = ok && close(taped[i]!, compiledGradient[i]!)

@@ -179,6 +179,60 @@ describe("the integrator", () => {
   })
 })
 
+describe("no allocation per leapfrog step", () => {
+  it("a warm NUTS transition on a compiled density allocates nothing in the sampler, the draws or the gradient", async () => {
+    // eight schools non-centred (a compiled gradient, HalfCauchy's kernel included). V8's
+    // sampling heap profiler, told to keep the objects that young and old collections freed,
+    // records every allocation at a 64-byte interval with its stack; after warm-up (the sampler
+    // and the gradient optimised) none may come from the transition: a number returned from a
+    // call V8 does not inline (the compiled gradient's value, a uniform) would be boxed, 16 bytes
+    // a leaf, about 2 000 samples over these transitions.
+    const sigma = [15, 10, 16, 11, 9, 11, 10, 18], y = [28, 8, -3, 7, -1, 1, 18, 12]
+    const { HalfCauchy } = await import("@fugue/core")
+    const model = function*() {
+      const mu = yield* sample("mu", Normal(0, 5))
+      const tau = yield* sample("tau", HalfCauchy(5))
+      for (let j = 0; j < 8; j++) {
+        const eta = yield* sample(`eta${j}`, Normal(0, 1))
+        yield* observe(`y${j}`, Normal(Ad.add(mu, Ad.mul(tau, eta)), sigma[j]!), y[j]!)
+      }
+    }
+    const density = LogDensity.make(model, { seed: 1 })
+    expect(density.gradientSource).toBe("compiled")
+    const h = new Hamiltonian(density, new Metric("diag", density.dimension), CoreRng.make(3))
+    h.setPosition(new Float64Array(density.dimension).fill(0.1))
+    h.stepSize = 0.4
+    for (let i = 0; i < 20_000; i++) h.nutsTransition()
+    const { Session } = await import("node:inspector/promises")
+    const session = new Session()
+    session.connect()
+    await session.post("HeapProfiler.enable")
+    await session.post("HeapProfiler.startSampling", { samplingInterval: 64, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never)
+    let steps = 0
+    for (let i = 0; i < 5_000; i++) {
+      h.nutsTransition()
+      steps += h.stats.leapfrogSteps
+    }
+    const { profile } = (await session.post("HeapProfiler.stopSampling")) as unknown as { profile: { head: ProfileNode } }
+    session.disconnect()
+    interface ProfileNode { callFrame: { functionName: string; url: string }; selfSize: number; children?: Array<ProfileNode> }
+    let bytes = 0
+    const sites: Array<string> = []
+    const walk = (node: ProfileNode, inSampler: boolean): void => {
+      const here = inSampler || /internal\/(hamiltonian|normals)\.ts$/.test(node.callFrame.url)
+      if (here && node.selfSize > 0) {
+        bytes += node.selfSize
+        sites.push(`${node.callFrame.functionName} ${node.callFrame.url.split("/").pop()}: ${node.selfSize} bytes`)
+      }
+      for (const child of node.children ?? []) walk(child, here)
+    }
+    walk(profile.head, false)
+    expect(steps).toBeGreaterThan(10_000)
+    // the ziggurat's rare tail runs cold (interpreted) code: allow well under a byte a step
+    expect(bytes / steps, sites.join("; ")).toBeLessThan(0.5)
+  }, TIMEOUT)
+})
+
 describe("warm-up", () => {
   it("Stan's windows: 1000 warm-up iterations end slow windows at 99, 149, 249, 449 and 949; 100 use 15/75/10; below 20, none", () => {
     const ends = (warmup: number): Array<number> => {

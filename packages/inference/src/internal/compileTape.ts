@@ -63,8 +63,17 @@ const normalForward = (
 /** 1/σ and −log σ − log(2π)/2 of a constant σ (0 and −∞ for an invalid σ: the density is −∞, its partials 0). */
 const foldSigma = (s: number): readonly [number, number] => (s > 0 && s < Infinity ? [1 / s, -Math.log(s) - HALF_LOG_2PI] : [0, -Infinity])
 
-/** A compiled log density: value at q; with `grad`, also writes ∇ into it. Allocates nothing. */
-export type Compiled = (q: Float64Array, grad: Float64Array | undefined) => number
+/**
+ * A compiled log density. Without `grad` it returns the value at q; with `grad` it writes ∇ into
+ * it and the value into `value[0]`, and returns undefined: a number returned from a call V8 does
+ * not inline is boxed (an allocation per gradient), a number stored in a Float64Array is not.
+ */
+export interface Compiled {
+  (q: Float64Array, grad: undefined): number
+  (q: Float64Array, grad: Float64Array): undefined
+  /** The value of the last call with a gradient buffer. */
+  readonly value: Float64Array
+}
 
 /** Whether this runtime allows code generation (a Content-Security-Policy without
  * `unsafe-eval`, or some edge runtimes, forbid `new Function`); the reason when not. */
@@ -785,18 +794,20 @@ export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number, chunkFro
     for (let i = 0; i <= out; i++) if (live[i] && i !== out) declarations.push(`g${i} = 0`)
     body = [
       kernels,
-      "const G = new Float64Array(4);",
-      "return function compiledLogDensity(q, grad) {",
+      "const G = new Float64Array(4), VALUE = new Float64Array(1);",
+      "const compiledLogDensity = function compiledLogDensity(q, grad) {",
       ...forward.flat(),
       `const lp = v${out};`,
       "if (grad === undefined) return lp;",
-      "if (!(lp > -Infinity) || lp === Infinity) { grad.fill(0); return lp; }",
+      "VALUE[0] = lp;",
+      "if (!(lp > -Infinity) || lp === Infinity) { grad.fill(0); return; }",
       declarations.length > 0 ? `let ${declarations.join(", ")};` : "",
       `const g${out} = 1;`,
       ...reverse.flat(),
       ...gradientWrites,
-      "return lp;",
-      "};"
+      "};",
+      "compiledLogDensity.value = VALUE;",
+      "return compiledLogDensity;"
     ].join("\n")
   } else {
     const chunk = (groups: Array<Array<string>>, name: string): Array<string> => {
@@ -819,20 +830,22 @@ export const compile = (tape: Ad.Tape, output: Ad.Node, inputs: number, chunkFro
     body = [
       kernels,
       columnDefs,
-      "const G = new Float64Array(4);",
+      "const G = new Float64Array(4), VALUE = new Float64Array(1);",
       `const V = new Float64Array(${out + 1}), A = new Float64Array(${out + 1}), T = new Float64Array(${2 * (out + 1)}), P = new Float64Array(${4 * (out + 1)});`,
       ...forwardFns,
       ...reverseFns,
-      "return function compiledLogDensity(q, grad) {",
+      "const compiledLogDensity = function compiledLogDensity(q, grad) {",
       ...forwardFns.map((_, k) => `forward${k}(q);`),
       `const lp = V[${out}];`,
       "if (grad === undefined) return lp;",
-      "if (!(lp > -Infinity) || lp === Infinity) { grad.fill(0); return lp; }",
+      "VALUE[0] = lp;",
+      "if (!(lp > -Infinity) || lp === Infinity) { grad.fill(0); return; }",
       `A.fill(0); A[${out}] = 1;`,
       ...reverseFns.map((_, k) => `reverse${k}(q);`),
       ...gradientWrites,
-      "return lp;",
-      "};"
+      "};",
+      "compiledLogDensity.value = VALUE;",
+      "return compiledLogDensity;"
     ].join("\n")
   }
   const kernelList = tape.kernels.slice()

@@ -36,6 +36,14 @@ export interface Target {
 /** Energy error above which a trajectory diverges (Stan's max_deltaH). */
 export const MAX_DELTA_H = 1000
 
+// A uniform drawn into U[0] rather than returned: the transitions are past V8's inlining budget,
+// so `rng.uniform()` stays a call, and a number returned from a call is boxed (16 bytes a draw,
+// one draw a leaf); a number stored into a Float64Array is not. Same stream, same draws.
+const U = new Float64Array(1)
+const drawUniform = (rng: Rng): void => {
+  U[0] = rng.uniform()
+}
+
 /** A phase-space point with its density and force. */
 export class Point {
   readonly q: Float64Array
@@ -446,7 +454,8 @@ export class Hamiltonian {
       // the new subtree integrates from one end of the trajectory, moving that end; the old
       // trajectory becomes the other part (its ρ the trajectory's), its inner end the old end on
       // this side (whose momentum the first leaf starts from, at `inner`)
-      const forward = rng.uniform() > 0.5
+      drawUniform(rng)
+      const forward = U[0]! > 0.5
       const whole = rho
       if (forward) {
         rho = rhoB
@@ -620,7 +629,7 @@ export class Hamiltonian {
         sumMetroProb += delta > 0 ? 1 : ratio === delta ? w : Math.exp(delta)
         const total = subWeight + w
         subWeight = total
-        if (w >= total || rng.uniform() * total < w) {
+        if (w >= total || (drawUniform(rng), U[0]! * total < w)) {
           const old = propose
           propose = z
           if (old !== cur && old !== fwdEnd && old !== bckEnd) free[top++] = old
@@ -660,13 +669,13 @@ export class Hamiltonian {
       let replace: boolean
       if (subShift === sumShift) {
         const ratio = subWeight / sumWeight
-        replace = ratio > 1 || rng.uniform() < ratio
+        replace = ratio > 1 || (drawUniform(rng), U[0]! < ratio)
         sumWeight += subWeight
       } else {
         this.rescalings.merges++
         const logSub = Math.log(subWeight) + subShift
         const logSum = Math.log(sumWeight) + sumShift
-        replace = logSub > logSum || rng.uniform() < Math.exp(logSub - logSum)
+        replace = logSub > logSum || (drawUniform(rng), U[0]! < Math.exp(logSub - logSum))
         sumWeight = 1
         sumShift = logAddExp(logSum, logSub)
       }
@@ -750,7 +759,7 @@ export class Hamiltonian {
     stats.leapfrogSteps = n
     stats.diverging = divergent
     stats.acceptStat = accept
-    if (!divergent && this.rng.uniform() < accept) {
+    if (!divergent && (drawUniform(this.rng), U[0]! < accept)) {
       this.current.copyFrom(z)
       stats.energy = h
     } else stats.energy = H0

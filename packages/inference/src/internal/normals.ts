@@ -88,6 +88,19 @@ let R = 0
  */
 export const zigguratTables = (): { readonly x: Float64Array; readonly r: number } => ({ x: X.slice(), r: R })
 
+const TWO_POW_M52 = 2.220446049250313e-16
+
+/**
+ * `Xoroshiro.uniform`'s draw (two words, the low 6 bits dropped), read from the generator as the
+ * fast path reads it, into U[0]: V8 does not inline a call on this cold path, and a number
+ * returned from a call is boxed (an allocation), a number stored in a Float64Array is not.
+ */
+const U = new Float64Array(1)
+const uniformOf = (gen: Xoroshiro["gen"]): number => {
+  U[0] = ((gen.next() >>> 6) * 67108864 + (gen.next() >>> 6) + 0.5) * TWO_POW_M52
+  return 0
+}
+
 /**
  * The rest of a draw that fell outside layer i's rectangle (u its abscissa on (−1, 1)): the tail,
  * a wedge's accept–reject, or fresh points until one is accepted.
@@ -99,13 +112,13 @@ const zigguratSlow = (rng: Xoroshiro, u: number, i: number): number => {
       // the tail beyond r (Marsaglia 1964): x = r + e₁/r, accepted when e₂ ≥ (e₁/r)²/2
       let e: number, t: number
       do {
-        e = -Math.log(rng.uniform()) / R
-        t = -Math.log(rng.uniform())
+        e = -Math.log(U[uniformOf(gen)]!) / R
+        t = -Math.log(U[uniformOf(gen)]!)
       } while (t + t < e * e)
       return u < 0 ? -(R + e) : R + e
     }
     const x = u * X[i]!
-    if (F[i]! + rng.uniform() * (F[i + 1]! - F[i]!) < Math.exp(-0.5 * x * x)) return x
+    if (F[i]! + U[uniformOf(gen)]! * (F[i + 1]! - F[i]!) < Math.exp(-0.5 * x * x)) return x
     const hi = gen.next() >>> 6
     const lo = gen.next() >>> 6
     i = hi & 127
