@@ -40,6 +40,8 @@ export interface PopulationConfig {
   readonly rejuvenation: number
   readonly transform?: Transform | undefined
   readonly maxInstructions?: number | undefined
+  /** The index of the first particle in the whole population (a worker's batch; default 0): its streams'. */
+  readonly streamBase?: number | undefined
 }
 
 /** What the barrier step reads from a particle after advancing it. */
@@ -106,7 +108,7 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
 
   constructor(model: Model<A>, rng: Rng, config: PopulationConfig) {
     this.model = model
-    this.streams = new ParticleStreams(rng, config.particles)
+    this.streams = new ParticleStreams(rng, config.particles, config.streamBase ?? 0)
     this.rng = this.streams.rng
     this.transform = config.transform ?? identity
     this.sideRng = this.transform === identity ? rng : sideStream(rng)
