@@ -29,8 +29,8 @@ const same = (a: Posterior.Posterior<unknown, Smc.Stats>, b: Posterior.Posterior
     a.seed === b.seed
 }
 
-// quiet-machine times (2 cores): about 1.5 s for the identity test (workers started four
-// times), 0.6 s for the others; the timeouts are ≥ 5× that
+// times measured on this shared 2-core machine (other processes running): 6–8 s for the
+// identity test (workers started five times), 1–3 s for the others; the timeouts are ≥ 5× that
 describe("Smc on workers", () => {
   it.live("batches on 1, 2 or 3 workers or a pool give the in-thread run bit for bit", () =>
     Effect.gen(function*() {
@@ -52,7 +52,7 @@ describe("Smc on workers", () => {
       expect(Smc.stats(three).kept).toBeLessThan(stats.kept)
       expect(Smc.stats(three).rebuilds).toBeGreaterThan(stats.rebuilds)
       expect(Workers.liveThreads()).toBe(0)
-    }), 30_000)
+    }), 60_000)
 
   it.live("an exception in the model's code on a worker is the in-thread typed error, with its step", () =>
     Effect.gen(function*() {
@@ -78,6 +78,7 @@ describe("Smc on workers", () => {
       const t0 = performance.now()
       yield* Fiber.interrupt(fiber)
       const ms = performance.now() - t0
+      console.log(`SMC on 2 workers: interrupted in ${ms.toFixed(0)} ms`)
       // each busy worker stops at its next 5 ms time slice, then the run's scope terminates it
       expect(ms).toBeLessThan(200)
       expect(Workers.liveThreads()).toBe(0)

@@ -310,6 +310,21 @@ export interface BatchesConfig extends EngineConfig {
 }
 
 /**
+ * Each batch's answer; when some batch failed, the failure of the first such batch (every batch
+ * finishes its request first), so the error is the in-thread run's: that of the first particle in
+ * index order, whichever worker failed first.
+ */
+const inOrder = <A, E>(batches: ReadonlyArray<number>, call: (b: number) => Effect.Effect<A, E>): Effect.Effect<Array<A>, E> =>
+  Effect.flatMap(Effect.forEach(batches, (b) => Effect.exit(call(b)), { concurrency: "unbounded" }), (exits) => {
+    const out: Array<A> = []
+    for (const exit of exits) {
+      if (exit._tag === "Failure") return Effect.failCause(exit.cause)
+      out.push(exit.value)
+    }
+    return Effect.succeed(out)
+  })
+
+/**
  * Runs SMC on `session`'s workers, the particles split into contiguous batches; the parent
  * engine at the end (its particles adopted, its counters the batches'), for `Smc` to finish.
  *
@@ -335,15 +350,15 @@ export const runBatches = <A>(
     }
     const parent = new Parent(model, CoreRng.streams(seed, 1)[0]!, config)
     const workers = Array.from({ length: w }, (_, b) => b)
-    yield* Effect.forEach(workers, (b) => session.call(b, { _tag: "open", ref, seed, maxInstructions: config.maxInstructions, from: bounds[b]!, to: bounds[b + 1]! } satisfies Op), { concurrency: "unbounded", discard: true })
+    yield* inOrder(workers, (b) => session.call(b, { _tag: "open", ref, seed, maxInstructions: config.maxInstructions, from: bounds[b]!, to: bounds[b + 1]! } satisfies Op))
     let plans: Array<Plan | undefined> = workers.map(() => undefined)
     while (true) {
       const step = parent.steps
-      const answers = yield* Effect.forEach(workers, (b) => {
+      const answers = yield* inOrder(workers, (b) => {
         const plan = plans[b]
         const transfers = plan === undefined ? [] : [plan.sources.buffer as ArrayBuffer, ...plan.imports.flatMap(transfersOfTapes)]
         return session.call<Advanced>(b, { _tag: "advance", step, plan } satisfies Op, transfers)
-      }, { concurrency: "unbounded" })
+      })
       let hits = 0, invalid = 0, rejectedInvalid = 0, live = false
       let stepAddress: string | undefined = undefined
       for (let b = 0; b < w; b++) {
@@ -369,7 +384,7 @@ export const runBatches = <A>(
       parent.ancestors = undefined
       plans = yield* dealOut(ancestors, bounds, batchOf, session)
     }
-    const finished = yield* Effect.forEach(workers, (b) => session.call<Finished>(b, { _tag: "finish" } satisfies Op), { concurrency: "unbounded" })
+    const finished = yield* inOrder(workers, (b) => session.call<Finished>(b, { _tag: "finish" } satisfies Op))
     parent.adopt(finished.map((f) => f.tapes))
     for (const f of finished) {
       parent.kept += f.kept
@@ -413,10 +428,10 @@ const dealOut = (
         sources[d]![k - bounds[d]!] = -1 - slot
       }
     }
-    const exported = yield* Effect.forEach(Array.from({ length: w }, (_, s) => s), (s) =>
+    const exported = yield* inOrder(Array.from({ length: w }, (_, s) => s), (s) =>
       wanted[s]!.some((list) => list.length > 0)
         ? session.call<Array<Tapes>>(s, { _tag: "export", lists: wanted[s]!.map((list) => Int32Array.from(list)) } satisfies Op)
-        : Effect.succeed(undefined), { concurrency: "unbounded" })
+        : Effect.succeed(undefined))
     return sources.map((src, d) => {
       // imports in source order; the first import from source s is at offset[s]
       const imports: Array<Tapes> = []
