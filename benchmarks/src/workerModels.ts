@@ -5,7 +5,7 @@
  *
  * @since 0.2.0
  */
-import { Ad, Normal, sample } from "@fugue/core"
+import { Ad, addr, Normal, observe, sample } from "@fugue/core"
 import type { Model } from "@fugue/core/Model"
 
 /**
@@ -23,6 +23,37 @@ export const ar1 = (d: number): Model<Ad.Real> =>
     for (let i = 1; i < d; i++) x = yield* sample(`x#${i}`, Normal(Ad.mul(0.9, x), Math.sqrt(1 - 0.81)))
     return x
   }
+
+/**
+ * A state-space model whose step is expensive: a damped pendulum kicked at random each step and
+ * integrated over `substeps` Euler substeps (the deterministic simulation a particle filter of a
+ * physical system pays per particle per step), observed with noise after each step.
+ *
+ * @example
+ * Smc.runUnsafe(pendulum(ys, 100), { particles: 500 })
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export const pendulum = (ys: ReadonlyArray<number>, substeps: number): Model<number> =>
+  function*() {
+    let x = yield* sample("x0", Normal(1, 0.5))
+    let v = 0
+    const dt = 0.5 / substeps
+    for (let t = 0; t < ys.length; t++) {
+      v += yield* sample(addr("kick", t), Normal(0, 0.2))
+      for (let k = 0; k < substeps; k++) {
+        const a = -Math.sin(x) - 0.2 * v
+        x += dt * v
+        v += dt * a
+      }
+      yield* observe(addr("y", t), Normal(x, 0.3), ys[t]!)
+    }
+    return x
+  }
+
+/** Observations for `pendulum`: a swing decaying from 1 rad. */
+export const pendulumData = (steps: number): Array<number> => Array.from({ length: steps }, (_, t) => Math.exp(-0.05 * t) * Math.cos(0.5 * t))
 
 /** This module's URL, for `Workers.named`. */
 export const url: string = import.meta.url

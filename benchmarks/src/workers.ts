@@ -6,21 +6,25 @@
  * configuration, then timed), in rounds that run the variants in turn (medians of the rounds; a
  * round is repeated while other processes were busy, and the busiest kept round is reported).
  * Also: the fixed costs (starting a pool of two; a tiny run cold, pooled and in-thread) and a
- * sweep of small runs for the crossover below which in-thread is faster on a warm pool. The draws
- * are bit-identical in every case (checked). Writes `benchmarks/results/workers.md`.
+ * sweep of small runs for the crossover below which in-thread is faster on a warm pool. And SMC
+ * with its particles in two batches on the pool (a barrier per step: every worker advances its
+ * batch to the next observation, the parent resamples), on a state-space model whose step cost
+ * is swept (Euler substeps of a pendulum) to find where that protocol pays. The draws are
+ * bit-identical in every case (checked). Writes `benchmarks/results/workers.md`.
  *
  * @since 0.2.0
  */
 import * as Is from "@fugue/inference/Is"
 import * as Mh from "@fugue/inference/Mh"
 import * as Nuts from "@fugue/inference/Nuts"
+import * as Smc from "@fugue/inference/Smc"
 import type * as Posterior from "@fugue/inference/Posterior"
 import * as Workers from "@fugue/inference/Workers"
 import { Effect, ManagedRuntime } from "effect"
 import { readFileSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { aim, environment, markdownTable, writeResult } from "./report.ts"
-import { ar1, url } from "./workerModels.ts"
+import { ar1, pendulum, pendulumData, url } from "./workerModels.ts"
 
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -93,6 +97,43 @@ const rounds = async (n: number, runs: ReadonlyArray<() => Promise<unknown>>): P
 }
 
 const ms = (x: number): string => `${x.toFixed(0)} ms`
+
+/**
+ * SMC in-thread against one batch and two batches on the warm pool, the pendulum's step cost
+ * swept; the table's rows. One worker does the in-thread work plus the protocol, so its excess
+ * over in-thread, per round trip, is the protocol's cost whatever the machine's load.
+ *
+ * @internal
+ */
+export const smcSweep = async (pool: ManagedRuntime.ManagedRuntime<Workers.Pool, unknown>): Promise<Array<Array<string>>> => {
+  const rows: Array<Array<string>> = []
+  const steps = 30
+  for (const substeps of [1, 30, 300, 3000]) {
+    const model = Workers.named(url, "pendulum", pendulum, pendulumData(steps), substeps)
+    const options = { particles: 500, seed: 1 }
+    const inThread = () => Effect.runPromise(Smc.run(model, options))
+    const one = () => pool.runPromise(Smc.run(model, { ...options, workers: 1 }))
+    const two = () => pool.runPromise(Smc.run(model, { ...options, workers: 2 }))
+    await inThread()
+    await two() // each worker imports this model once
+    const r = await rounds(5, [inThread, one, two])
+    const [a, b, c] = r.results as [Posterior.Posterior<unknown, Smc.Stats>, Posterior.Posterior<unknown, Smc.Stats>, Posterior.Posterior<unknown, Smc.Stats>]
+    for (const other of [b, c]) {
+      if (!sameDraws(a, other) || !Object.is(a.logEvidence![0], other.logEvidence![0])) throw new Error(`SMC, ${substeps} substeps: a pooled run differs from the in-thread run`)
+    }
+    const stats = Smc.stats(a)
+    const trips = stats.steps + 2 // open, one per step (a resampling that moves particles across batches adds one on 2 workers), finish
+    rows.push([
+      `pendulum, ${substeps} Euler substep${substeps === 1 ? "" : "s"} per step (${stats.resamplings} resamplings)`,
+      ms(r.ms[0]!),
+      ms(r.ms[1]!),
+      ms(r.ms[2]!),
+      `${r.speedUps[2]!.toFixed(2)}×`,
+      `${(((r.ms[1]! - r.ms[0]!) / trips) * 1000).toFixed(0)}`
+    ])
+  }
+  return rows
+}
 
 const main = async (): Promise<void> => {
   const lines: Array<string> = []
@@ -171,6 +212,7 @@ const main = async (): Promise<void> => {
   const nutsFrom = await crossing("NUTS 100-D, 4 chains × (n + n), n =", [10, 25, 50, 100, 200], (n) => Nuts.run(nutsModel, { samples: n, warmup: n, chains: 4, seed: 2 }))
   const mhFrom = await crossing("MH 20-D, 4 chains × (n/5 + n), n =", [500, 1_000, 2_000, 5_000, 10_000], (n) =>
     Mh.run(mhModel, { samples: n, warmup: n / 5, chains: 4, seed: 2, logDensity: "never" }))
+  const smcRows = await smcSweep(pool)
   await pool.dispose()
   if (Workers.liveThreads() !== 0) throw new Error(`${Workers.liveThreads()} worker threads still alive after the pools closed`)
 
@@ -192,6 +234,9 @@ const main = async (): Promise<void> => {
   log(`- Other processes on the machine used at most ${(othersMax * 100).toFixed(0)} % of its CPU during the kept rounds (a round of 100 ms or more is repeated, up to 6 times, while they use more than ${OTHERS_LIMIT * 100} %).`)
   log("- Without `workers` and without a pool in the context, runs stay in-thread whatever their size; with a pool in the context, every run of a named model goes to it.")
   log("- Each worker runs whole chains, dealt to whichever worker is free; chain i uses stream i of the seed wherever it runs, so the draws are bit-identical (checked here for every row).")
+  log("\n## SMC: particles in 2 batches on a warm pool, a barrier per observation (500 particles, 30 observations; medians of 5 rounds)\n")
+  log(markdownTable(["model (work per particle per step)", "in-thread", "1 pooled worker", "2 pooled workers", "speed-up (2 workers)", "protocol µs per round trip (1 worker − in-thread)"], smcRows))
+  log("\n- Each step costs a round trip to both workers (their log weights back as transferred `Float64Array`s), and a resampling that moves particles across batches one more (their tapes out of one worker and into the other, where they are rebuilt by replay): SMC on workers pays only where a step's work per batch is well above that; below it the default (in-thread) is faster. `Smc.run` goes to workers only with `workers`, never by itself with a pool in the context.")
   writeResult("workers", lines.join("\n"))
   process.exit(0)
 }

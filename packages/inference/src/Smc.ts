@@ -12,7 +12,9 @@
  * general engine, which replays a resampled duplicate from the start (cost quadratic in the
  * number of barriers). For models with an explicit state, `filterUnsafe` / `filter` is a
  * bootstrap particle filter that resamples plain state values and records nothing: the
- * fastest path.
+ * fastest path. Particle i draws from stream i of the run and the resampling from a stream of
+ * its own, so `run` can advance the particles of a named model in batches on worker threads
+ * (`workers`) with the in-thread numbers.
  *
  * @since 0.1.0
  */
@@ -43,6 +45,9 @@ import {
 } from "./Options.ts"
 import type { Posterior } from "./Posterior.ts"
 import * as Resampling from "./Resampling.ts"
+import { workerSetup } from "./internal/workerRun.ts"
+import * as Workers from "./Workers.ts"
+import { availableParallelism } from "node:os"
 
 const ALGORITHM = "SMC"
 
@@ -82,6 +87,19 @@ export interface Options extends Common {
   readonly rejuvenationLag?: number | undefined
   /** Seed. Default: the `Rng` service's stream (`run`), else a fresh seed, recorded in `posterior.seed`. */
   readonly seed?: number | undefined
+  /**
+   * `run` only: advance the particles in this many contiguous batches on Node worker threads
+   * (`"auto"`: one per core), as `Mh.run` runs chains: the model must be named with
+   * `Workers.named`; a `transform`, `rejuvenation` and models made by `unfold` cannot cross.
+   * Each step is a barrier: every worker advances its batch to its next observation, the
+   * parent gathers the log weights, resamples, and sends particles whose ancestor is in another
+   * batch as their tapes. The weights, draws and evidence are bit-identical to the in-thread
+   * run's whatever the number of workers (the work counters `kept`, `rebuilds`,
+   * `replayedInstructions` count what the workers did). It pays only for models whose step
+   * costs far more than a round trip to the workers: see docs/performance.md; without
+   * `workers` SMC runs in-thread, even with a `Workers.Pool` in the context.
+   */
+  readonly workers?: number | "auto" | undefined
 }
 
 /**
@@ -203,13 +221,14 @@ interface Config {
   readonly seed: number | undefined
   readonly transform: Transform | undefined
   readonly maxInstructions: number | undefined
+  readonly workers: number | undefined
 }
 
 const invalid = (algorithm: string, option: string, value: unknown, reason: string): never => {
   throw new InvalidOptionsError({ algorithm, option, value, reason })
 }
 
-const KEYS = ["particles", "threshold", "resampling", "rejuvenation", "rejuvenationLag", ...COMMON_KEYS]
+const KEYS = ["particles", "threshold", "resampling", "rejuvenation", "rejuvenationLag", "workers", ...COMMON_KEYS]
 const FILTER_KEYS = ["particles", "threshold", "resampling", "steps", "initial", "transition", "observation", "name", ...COMMON_KEYS]
 
 /** The default `rejuvenationLag`. */
@@ -229,11 +248,20 @@ const validate = (options: Options, algorithm: string = ALGORITHM, keys: Readonl
   const seed = seedOption(algorithm, options.seed)
   const transform = transformOption(algorithm, options.transform)
   const maxInstructions = maxInstructionsOption(algorithm, options.maxInstructions)
-  return { particles, threshold, resampler: Resampling.get(scheme), rejuvenation, rejuvenationLag, seed, transform, maxInstructions }
+  let workers: number | undefined
+  if (options.workers === "auto") workers = Math.max(1, Math.min(particles, availableParallelism()))
+  else if (options.workers !== undefined) workers = Math.min(particles, positiveInteger(algorithm, "workers", options.workers))
+  if (workers !== undefined && rejuvenation > 0) {
+    invalid(algorithm, "workers", options.workers, "rejuvenation's moves need the whole population (its scales) at every resampling: run it in-thread, or drop rejuvenation")
+  }
+  return { particles, threshold, resampler: Resampling.get(scheme), rejuvenation, rejuvenationLag, seed, transform, maxInstructions, workers }
 }
 
 const validateModel = (model: unknown, config: Config): void => {
   modelOption(ALGORITHM, model)
+  if (config.workers !== undefined && unfoldSpec(model) !== undefined) {
+    invalid(ALGORITHM, "workers", config.workers, "a model made by unfold runs on the unfold engine, whose resampled copies share their completed steps in one thread (on workers they would be replayed from the start): run it in-thread")
+  }
   if (config.rejuvenationLag !== undefined && unfoldSpec(model) === undefined) {
     invalid(ALGORITHM, "rejuvenationLag", config.rejuvenationLag, "applies only to a model made by unfold (this model is not one)")
   }
@@ -330,6 +358,9 @@ const finishEngine = <A>(engine: Engine<A>, seed: number | undefined): Posterior
 export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, Stats> => {
   const config = validate(options)
   validateModel(model, config)
+  if (config.workers !== undefined) {
+    invalid(ALGORITHM, "workers", options.workers, "worker threads need the Effect form (run): runUnsafe runs in-thread")
+  }
   const { rngs, seed } = streamsUnsafe(config.seed, 1)
   const engine = engineOf(model, config, rngs[0], config.transform)
   while (engine.stepUnsafe()) {
@@ -344,8 +375,9 @@ const runEffect = Effect.fn("Smc.run")(function*(model: Model<unknown>, options:
     validateModel(model, c)
     return c
   })
-  const { rngs, seed } = yield* streams(config.seed, 1)
   const transform = yield* transformFor(config.transform)
+  if (config.workers !== undefined) return yield* runOnWorkers(model, config, transform)
+  const { rngs, seed } = yield* streams(config.seed, 1)
   const engine = yield* attemptInference(() => engineOf(model, config, rngs[0], transform))
   yield* drive(
     (deadline) => {
@@ -364,6 +396,18 @@ const runEffect = Effect.fn("Smc.run")(function*(model: Model<unknown>, options:
   )
   return yield* attemptInference(() => finishEngine(engine, seed))
 })
+
+/** The parent side of an SMC run on workers: named model, fixed seed, the batches stepped in a session. */
+const runOnWorkers = (model: Model<unknown>, config: Config, transform: Transform) =>
+  Effect.gen(function*() {
+    const { ref, seed } = yield* workerSetup(ALGORITHM, model, config.workers, config.seed, transform)
+    const [Parallel, Batches] = yield* Effect.promise(() => Promise.all([import("./internal/chainWorkers.ts"), import("./internal/smcWorkers.ts")]))
+    const pool = yield* Workers.poolFor(model, config.workers, config.seed, false)
+    const workers = config.workers!
+    const engine = yield* Parallel.withSession(ALGORITHM, workers, pool, (session) =>
+      Batches.runBatches(model, ref, seed, { ...config, rebuild: "duplicates", transform: undefined, workers }, session))
+    return yield* attemptInference(() => finishEngine(engine, seed))
+  })
 
 /**
  * Runs SMC on `model` as an Effect: interruptible every few milliseconds (time slices, also

@@ -12,6 +12,13 @@
 // chain's fiber is interrupted: at its next 5 ms time slice) and gives the workers back, still
 // running and warm. Each algorithm merges its chains' outputs itself. The worker side is
 // chainWorker.ts.
+//
+// An algorithm whose workers must meet at barriers (SMC: advance every batch to the next
+// observation, resample in the parent, go on) holds its workers for a *session* instead
+// (`withSession`): each `call` sends one step's request (`Call`) to one worker and waits for
+// its answer, the worker keeping the run's state between calls; the same inboxes, progress
+// relay, error rebuilding and `Stop` serve it, and `Stop` (sent to every worker when the
+// session ends, however it ends) also drops the worker's state of the run.
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { InvalidDistributionError } from "@fugue/core/Distribution"
 import { MemoKeyError } from "@fugue/core/Memo"
@@ -46,6 +53,13 @@ export type Request =
     /** The run's options (structured-clonable: no functions), with the seed fixed. */
     readonly options: object
     readonly chain: number
+  }
+  | {
+    readonly _tag: "Call"
+    readonly run: number
+    readonly algorithm: string
+    /** The step's request, the algorithm's own (structured-clonable; typed arrays transferred). */
+    readonly op: unknown
   }
   | { readonly _tag: "Stop"; readonly run: number }
 
@@ -217,6 +231,78 @@ export const runChains = <Output>(algorithm: string, ref: ModelRef, options: obj
   return Effect.scoped(
     Effect.flatMap(Effect.scope, (scope) => spawnWorkers(Math.min(chains, workers ?? 1), scope)).pipe(
       Effect.flatMap((spawned) => runOn<Output>(algorithm, ref, options, chains, spawned))
+    )
+  )
+}
+
+/** The calls of a session: `call(w, op)` sends `op` to the session's worker w and waits for its answer. */
+export interface Session {
+  readonly size: number
+  readonly call: <Output>(w: number, op: unknown, transfers?: ReadonlyArray<ArrayBuffer>) => Effect.Effect<Output, InferenceError | WorkerError>
+}
+
+/**
+ * Runs `body` holding `workers` (in their pool order, so two sessions never deadlock) for one
+ * session of `algorithm`. When it ends, however it ends, every worker is told to `Stop` (which
+ * drops its state of the run); a worker with a call in flight is waited for (it stops at its
+ * next time slice), so an interrupted or failed session leaves no work running.
+ */
+const sessionOn = <A, E>(algorithm: string, workers: ReadonlyArray<ChainWorker>, body: (session: Session) => Effect.Effect<A, E>): Effect.Effect<A, E | InferenceError | WorkerError> =>
+  Effect.gen(function*() {
+    const progress = yield* Progress
+    const run = ++runs
+    const inboxes = yield* Effect.forEach(workers, () => Queue.unbounded<Response>())
+    const inFlight = workers.map(() => false)
+    workers.forEach((w, i) => {
+      w.listener = (m) => {
+        if (m.run === -1) Queue.offerUnsafe(inboxes[i]!, m) // the worker is lost
+        else if (m.run !== run) return // a late message of an earlier run
+        else if (m._tag === "Progress") progress.report(m.report)
+        else Queue.offerUnsafe(inboxes[i]!, m)
+      }
+    })
+    const call = <Output>(i: number, op: unknown, transfers?: ReadonlyArray<ArrayBuffer>): Effect.Effect<Output, InferenceError | WorkerError> =>
+      Effect.gen(function*() {
+        const w = workers[i]!
+        const lost = (): Cause.Cause<WorkerError> | undefined => w.lost
+        if (lost() !== undefined) return yield* Effect.failCause(lost()!)
+        inFlight[i] = true
+        yield* w.worker.send({ _tag: "Call", run, algorithm, op }, transfers)
+        const message = yield* Queue.take(inboxes[i]!)
+        inFlight[i] = false
+        const gone = lost()
+        if (gone !== undefined) return yield* Effect.failCause(gone)
+        if (message._tag === "Failed") return yield* rebuild(message.error)
+        if (message._tag !== "Done") return yield* Effect.die(new Error(`${algorithm} on workers: worker ${i} answered ${message._tag} to a call`))
+        return message.output as Output
+      })
+    const close = Effect.forEach(workers, (w, i) =>
+      Effect.suspend(() => {
+        if (w.lost !== undefined) return Effect.void
+        const inbox = inboxes[i]!
+        const stopped: Effect.Effect<void> = Effect.flatMap(Queue.take(inbox), (m) => m._tag === "Stopped" ? Effect.void : stopped)
+        const ask = Effect.ignore(w.worker.send({ _tag: "Stop", run }))
+        return inFlight[i] ? Effect.andThen(ask, Effect.asVoid(Effect.timeoutOption(stopped, STOP_WAIT_MS))) : ask
+      }), { concurrency: "unbounded", discard: true }).pipe(
+        Effect.ensuring(Effect.sync(() => workers.forEach((w) => (w.listener = undefined))))
+      )
+    return yield* Effect.ensuring(body({ size: workers.length, call }), close)
+  }).pipe((effect) => workers.reduceRight((inner, w) => w.lock.withPermits(1)(inner), effect))
+
+/**
+ * A session of `algorithm` on the pool's first `workers` workers (all of them when undefined),
+ * or, with no pool, on `workers` fresh workers spawned for this session alone.
+ */
+export const withSession = <A, E>(
+  algorithm: string,
+  workers: number,
+  pool: { readonly workers: ReadonlyArray<ChainWorker> } | undefined,
+  body: (session: Session) => Effect.Effect<A, E>
+): Effect.Effect<A, E | InferenceError | WorkerError> => {
+  if (pool !== undefined) return sessionOn(algorithm, pool.workers.slice(0, Math.max(1, Math.min(workers, pool.workers.length))), body)
+  return Effect.scoped(
+    Effect.flatMap(Effect.scope, (scope) => spawnWorkers(workers, scope)).pipe(
+      Effect.flatMap((spawned) => sessionOn(algorithm, spawned, body))
     )
   )
 }

@@ -11,6 +11,12 @@
 // restart at 0 after each resampling, log Ẑ = Σ_t [lse(lw_t) − lse(lw_{t−1})], lse the
 // log-sum-exp; it telescopes to Σ over resampling epochs of lse(lw) − log N, so skipped
 // resamplings are accounted for exactly.
+//
+// Random streams: particle i draws from its own stream i at every step, and the resampling from
+// the population's stream (particleStreams.ts), so a particle's draws do not depend on the
+// particles advanced before it: the population can be split across worker threads
+// (smcWorkers.ts: `advanceUnsafe` on the workers' batches, `weighUnsafe` in the parent) with the
+// same numbers as the in-thread run.
 import { COLLAPSE_ESS } from "./essHistory.ts"
 import type { Support } from "@fugue/core/Distribution"
 import * as Bijection from "@fugue/core/Bijection"
@@ -23,6 +29,7 @@ import { ZeroWeightError } from "../Options.ts"
 import type { Posterior } from "../Posterior.ts"
 import type { Resampler } from "../Resampling.ts"
 import { culprits } from "./culprits.ts"
+import { ParticleStreams } from "./particleStreams.ts"
 import { now, sideStream } from "./shell.ts"
 import { effectiveSampleSize, normalise } from "./weights.ts"
 
@@ -33,6 +40,8 @@ export interface PopulationConfig {
   readonly rejuvenation: number
   readonly transform?: Transform | undefined
   readonly maxInstructions?: number | undefined
+  /** The index of the first particle in the whole population (a worker's batch; default 0): its streams'. */
+  readonly streamBase?: number | undefined
 }
 
 /** What the barrier step reads from a particle after advancing it. */
@@ -43,6 +52,8 @@ export interface BarrierParticle {
 
 export abstract class SmcPopulation<A, P extends BarrierParticle> {
   readonly model: Model<A>
+  /** The population's streams (`streams.rng` draws from particle i's after `streams.use(i)`). */
+  readonly streams: ParticleStreams
   readonly rng: Rng
   readonly sideRng: Rng
   readonly transform: Transform
@@ -90,12 +101,15 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
   rejuvenationAccepted = 0
   /** The particle the current step reached (a step can pause between particles). */
   private cursor = 0
-  private hits = 0
-  private stepAddress: string | undefined = undefined
+  /** Particles that reached a barrier in the step in progress (@internal: the worker parent sums its batches'). */
+  hits = 0
+  /** The first such particle's barrier address ("" for a factor). */
+  stepAddress: string | undefined = undefined
 
   constructor(model: Model<A>, rng: Rng, config: PopulationConfig) {
     this.model = model
-    this.rng = rng
+    this.streams = new ParticleStreams(rng, config.particles, config.streamBase ?? 0)
+    this.rng = this.streams.rng
     this.transform = config.transform ?? identity
     this.sideRng = this.transform === identity ? rng : sideStream(rng)
     this.threshold = config.threshold
@@ -129,9 +143,20 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
    */
   stepUnsafe(deadline: number = Infinity): boolean {
     if (this.finished) return false
+    if (!this.advanceUnsafe(deadline)) return true
+    return this.weighUnsafe()
+  }
+
+  /**
+   * The first half of a step: advances every live particle to its next barrier and adds the
+   * barrier's log weight to its log weight; false when paused by `deadline` (the next call
+   * continues the step).
+   */
+  advanceUnsafe(deadline: number = Infinity): boolean {
     const particles = this.particles
     const n = particles.length
     const lw = this.logWeights
+    const streams = this.streams
     this.context.iteration = this.steps
     let i = this.cursor
     if (i === 0) {
@@ -142,6 +167,7 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
       let p = particles[i]
       if (p === undefined) p = particles[i] = this.spawn()
       if (p.done) continue
+      streams.use(i)
       if (!this.advance(p)) continue
       this.hits++
       if (this.stepAddress === undefined) this.stepAddress = p.handler.barrierAddress
@@ -154,15 +180,27 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
       lw[i] += increment
       if (deadline < Infinity && (i & 15) === 15 && now() > deadline) {
         this.cursor = i + 1
-        return true
+        return false
       }
     }
     this.cursor = 0
+    return true
+  }
+
+  /**
+   * The second half of a step: the log evidence, the ESS and, below the threshold, the
+   * resampling (on the step's own stream). Returns false, the run finished, when no particle
+   * reached a barrier.
+   */
+  weighUnsafe(): boolean {
+    const n = this.logWeights.length
+    const lw = this.logWeights
     if (this.hits === 0) {
       this.finished = true
       return false
     }
     this.steps++
+    this.streams.use(n)
     const lse = normalise(lw, this.weights)
     if (lse === -Infinity) {
       const address = this.stepAddress
@@ -198,10 +236,6 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
   }
 }
 
-/**
- * `weights.normalise` with the log-sum-exp already known: the same arithmetic (so the same
- * numbers as the state-space filter), one pass of exponentials fewer.
- */
 /** Roberts, Gelman & Gilks (1997): the optimal 1-d random-walk scale is about 2.38 target sds. */
 const RW_FACTOR = 2.38
 

@@ -17,6 +17,7 @@ import type { Rng } from "@fugue/core/Rng"
 import { identity, type Transform } from "@fugue/runtime/Combinators"
 import { Execution } from "@fugue/runtime/Execution"
 import { wrapHandler } from "./shell.ts"
+import { ParticleStreams } from "./particleStreams.ts"
 import type { Handler } from "@fugue/runtime/Handler"
 import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
 import type { Posterior } from "../Posterior.ts"
@@ -85,13 +86,17 @@ export class StateFilter<S> {
   readonly filteringSds: Array<number> = []
   private pendingAncestors: Int32Array | undefined = undefined
   private readonly handler: FilterHandler
+  private readonly streams: ParticleStreams
   private readonly execution: Execution<unknown, void>
   readonly context = { algorithm: "SMC.filter", chain: undefined as number | undefined, iteration: 0 as number | undefined }
 
-  constructor(spec: FilterSpec<S>, config: FilterConfig, rng: Rng) {
+  constructor(spec: FilterSpec<S>, config: FilterConfig, root: Rng) {
     this.spec = spec
     this.config = config
-    this.rng = rng
+    // particle i draws from stream i, the resampling from the population's stream, as in the
+    // general engine (so the two consume randomness alike)
+    this.streams = new ParticleStreams(root, config.particles)
+    const rng = (this.rng = this.streams.rng)
     this.handler = new FilterHandler(rng)
     const transform = config.transform ?? identity
     this.execution = new Execution<unknown, void>(
@@ -132,7 +137,9 @@ export class StateFilter<S> {
     const ancestors = this.pendingAncestors
     const states = new Array<S>(n)
     this.context.iteration = t
+    const streams = this.streams
     for (let i = 0; i < n; i++) {
+      streams.use(i)
       this.logWeight = 0
       let state: S
       if (previous === undefined) state = this.runModel(initial)
@@ -187,6 +194,7 @@ export class StateFilter<S> {
     }
     const threshold = this.config.threshold
     if (this.t < this.spec.steps && (threshold >= 1 || ess < threshold * n)) {
+      streams.use(n)
       this.pendingAncestors = this.config.resampler(w, n, this.rng)
       this.resamplings++
       this.resampledAt.push(this.t)
