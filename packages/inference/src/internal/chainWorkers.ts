@@ -245,9 +245,15 @@ export interface Session {
  * Runs `body` holding `workers` (in their pool order, so two sessions never deadlock) for one
  * session of `algorithm`. When it ends, however it ends, every worker is told to `Stop` (which
  * drops its state of the run); a worker with a call in flight is waited for (it stops at its
- * next time slice), so an interrupted or failed session leaves no work running.
+ * next time slice), so an interrupted or failed session leaves no work running; fresh workers
+ * (`waitForStop` false) are not waited for, since closing their scope terminates them.
  */
-const sessionOn = <A, E>(algorithm: string, workers: ReadonlyArray<ChainWorker>, body: (session: Session) => Effect.Effect<A, E>): Effect.Effect<A, E | InferenceError | WorkerError> =>
+const sessionOn = <A, E>(
+  algorithm: string,
+  workers: ReadonlyArray<ChainWorker>,
+  body: (session: Session) => Effect.Effect<A, E>,
+  waitForStop = true
+): Effect.Effect<A, E | InferenceError | WorkerError> =>
   Effect.gen(function*() {
     const progress = yield* Progress
     const run = ++runs
@@ -282,7 +288,7 @@ const sessionOn = <A, E>(algorithm: string, workers: ReadonlyArray<ChainWorker>,
         const inbox = inboxes[i]!
         const stopped: Effect.Effect<void> = Effect.flatMap(Queue.take(inbox), (m) => m._tag === "Stopped" ? Effect.void : stopped)
         const ask = Effect.ignore(w.worker.send({ _tag: "Stop", run }))
-        return inFlight[i] ? Effect.andThen(ask, Effect.asVoid(Effect.timeoutOption(stopped, STOP_WAIT_MS))) : ask
+        return inFlight[i] && waitForStop ? Effect.andThen(ask, Effect.asVoid(Effect.timeoutOption(stopped, STOP_WAIT_MS))) : ask
       }), { concurrency: "unbounded", discard: true }).pipe(
         Effect.ensuring(Effect.sync(() => workers.forEach((w) => (w.listener = undefined))))
       )
@@ -302,7 +308,8 @@ export const withSession = <A, E>(
   if (pool !== undefined) return sessionOn(algorithm, pool.workers.slice(0, Math.max(1, Math.min(workers, pool.workers.length))), body)
   return Effect.scoped(
     Effect.flatMap(Effect.scope, (scope) => spawnWorkers(workers, scope)).pipe(
-      Effect.flatMap((spawned) => sessionOn(algorithm, spawned, body))
+      // fresh workers are terminated when the scope closes: no need to wait for a busy one to stop
+      Effect.flatMap((spawned) => sessionOn(algorithm, spawned, body, false))
     )
   )
 }
