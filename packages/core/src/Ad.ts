@@ -189,6 +189,11 @@ const NORMAL_SIGMA = 28
 const NORMAL_SIGMA_AFFINE = 29
 /** A MUL computed by its ADD (ADD_MUL_A / ADD_MUL_B), not on its own. */
 const FUSED = 26
+// The same, for a term of the output sum whose adjoint is 1 (`valueAndGradient`): its partials
+// added to its operands' adjoints as it is evaluated.
+const NORMAL_FOLDED_UNIT = 30
+const NORMAL_AFFINE_UNIT = 31
+const KERNEL_UNIT = 32
 
 /**
  * A design matrix, n rows × d columns, row-major in one `Float64Array`: what `Ad.linear` reads.
@@ -533,6 +538,15 @@ export class Tape {
   private planLeafCount = 0
   /** Resolved operands (and, for kernels, edge slots) of the planned n-ary nodes. */
   private planArgs: Int32Array = new Int32Array(0)
+  /**
+   * `planOp` for `valueAndGradient`: a term of the output sum used by nothing else (adjoint 1 at
+   * every point) whose op can add its partials to its operands' adjoints as it is evaluated has
+   * the `…_UNIT` form of its op.
+   */
+  private planOpGradient: Uint8Array = new Uint8Array(0)
+  /** The nodes the backward sweep of `valueAndGradient` visits, last first (the rest were done forward). */
+  private planBackward: Int32Array = new Int32Array(0)
+  private planBackwardCount = 0
 
   /** Starts a recording (makes this tape the active one); nodes of earlier recordings go stale. */
   begin(inputs = 0): void {
@@ -697,9 +711,64 @@ export class Tape {
       return this.value[output]!
     }
     this.plan()
+    return this.forward(inputs, false)
+  }
+
+  /**
+   * The value of node `output` at new input values and its gradient, written to `out` (all zero
+   * where the value is not finite): `evaluate` then `gradientOf`, in less work. The terms of the
+   * output sum have adjoint 1, so the common ones (normals, kernels) add their partials to their
+   * operands' adjoints as they are evaluated, and the backward sweep visits only the other nodes.
+   * The same partials as `gradientOf`'s; the adjoints summed in another order. (Unit terms write
+   * no edge weights here: `gradientOf` needs an `evaluate` first.)
+   *
+   * @example
+   * const lp = tape.valueAndGradient(q, output.index, grad)
+   */
+  valueAndGradient(inputs: ArrayLike<number>, output: number, out: Float64Array): number {
+    if (output !== this.size - 1) {
+      const v = this.evaluate(inputs, output)
+      if (v > -Infinity && v < Infinity) this.gradientOf(output, out)
+      else out.fill(0)
+      return v
+    }
+    this.plan()
+    const n = this.size
+    // one slot past the nodes: where a constant operand's adjoint goes (never read)
+    if (this.adjoint.length < n + 1) this.adjoint = new Float64Array(Math.max(n + 1, this.adjoint.length * 2))
+    const adj = this.adjoint
+    for (let i = 0; i <= n; i++) adj[i] = 0
+    adj[n - 1] = 1
+    const v = this.forward(inputs, true)
+    if (!(v > -Infinity && v < Infinity)) {
+      out.fill(0)
+      return v
+    }
+    // the sweep by nodes over the rest, last first (a zero adjoint skipped, as in `gradientOf`)
+    const back = this.planBackward, start = this.edgeStart, to = this.edgeTo, w = this.edgeWeight
+    for (let k = 0, count = this.planBackwardCount; k < count; k++) {
+      const i = back[k]!
+      const g = adj[i]!
+      if (g === 0) continue
+      for (let e = start[i]!, end = start[i + 1]!; e < end; e++) adj[to[e]!] += g * w[e]!
+    }
+    const leafOf = this.leafOf
+    for (let k = 0, d = out.length; k < d; k++) {
+      const leaf = k < leafOf.length ? leafOf[k]! : -1
+      out[k] = leaf >= 0 ? adj[leaf]! : 0
+    }
+    return v
+  }
+
+  /**
+   * `evaluate`'s pass over the plan; with `gradient`, by `planOpGradient`, whose unit terms add
+   * their partials to `adjoint` instead of writing them as edge weights.
+   */
+  private forward(inputs: ArrayLike<number>, gradient: boolean): number {
+    const n = this.size, output = n - 1
     const val = this.value, w = this.edgeWeight, F = this.folded, leafInput = this.y
-    const op = this.planOp, pa = this.planA, pb = this.planB, ea = this.planEdgeA, eb = this.planEdgeB
-    const prog = this.planProgram, leaves = this.planLeaves
+    const op = gradient ? this.planOpGradient : this.planOp, pa = this.planA, pb = this.planB, ea = this.planEdgeA, eb = this.planEdgeB
+    const prog = this.planProgram, leaves = this.planLeaves, adj = this.adjoint
     // the σ node of the last NORMAL_SIGMA, with 1/σ and log σ
     let sigmaNode = -1, sigmaInv = 0, sigmaLog = 0
     for (let k = 0, count = this.planLeafCount; k < count; k++) {
@@ -748,6 +817,20 @@ export class Tape {
           val[i] = ok ? constant - 0.5 * z * z : -Infinity
           break
         }
+        case NORMAL_FOLDED_UNIT: {
+          // as NORMAL_FOLDED, the partials added to the operands' adjoints (a constant's to slot n)
+          const inv = F[2 * i]!, constant = F[2 * i + 1]!
+          const ok = a - a === 0 && b - b === 0
+          const z = (a - b) * inv
+          const xa = pa[i]!, xb = pb[i]!
+          adj[xa < n ? xa : n] += ok ? -z * inv : 0
+          adj[xb < n ? xb : n] += ok ? z * inv : 0
+          val[i] = ok ? constant - 0.5 * z * z : -Infinity
+          break
+        }
+        case NORMAL_AFFINE_UNIT:
+          this.normalAffineUnit(i, a)
+          break
         case EXP: {
           const v = Math.exp(a)
           val[i] = v
@@ -796,7 +879,10 @@ export class Tape {
           break
         }
         case KERNEL_PLANNED:
-          this.kernelAt(i)
+          this.kernelAt(i, false)
+          break
+        case KERNEL_UNIT:
+          this.kernelAt(i, true)
           break
         case SQUARE:
           val[i] = a * a
@@ -826,17 +912,59 @@ export class Tape {
     return v
   }
 
-  /** A KERNEL node of `evaluate` (operands and edge slots from the plan; the arithmetic of `compute`). */
-  private kernelAt(i: number): void {
-    const val = this.value, w = this.edgeWeight, args = this.planArgs, out = this.scratch
+  /**
+   * A NORMAL_AFFINE node i of adjoint 1 at x = a: its mean a' + x'·y' (the fused ADD_MUL and its
+   * MUL), its value, and the partials `compute` gives, passed to the operands' adjoints (a
+   * constant's to slot n): ∂x, then ∂mu to a', and ∂mu·y', ∂mu·x' to x' and y'.
+   */
+  private normalAffineUnit(i: number, a: number): void {
+    const val = this.value, adj = this.adjoint, pa = this.planA, pb = this.planB, n = this.size
+    const j = pb[i]!
+    const mulOnB = this.planOp[j] === ADD_MUL_B
+    const m = mulOnB ? pb[j]! : pa[j]!, other = mulOnB ? pa[j]! : pb[j]!
+    const xm = pa[m]!, ym = pb[m]!
+    const x = val[xm]!, y = val[ym]!
+    const product = x * y
+    const mu = mulOnB ? val[other]! + product : product + val[other]!
+    val[m] = product
+    val[j] = mu
+    const inv = this.folded[2 * i]!, constant = this.folded[2 * i + 1]!
+    const ok = a - a === 0 && mu - mu === 0
+    const z = (a - mu) * inv
+    const xa = pa[i]!
+    const g = ok ? z * inv : 0
+    adj[xa < n ? xa : n] += ok ? -z * inv : 0
+    adj[other < n ? other : n] += g
+    adj[xm < n ? xm : n] += g * y
+    adj[ym < n ? ym : n] += g * x
+    val[i] = ok ? constant - 0.5 * z * z : -Infinity
+  }
+
+  /**
+   * A KERNEL node of `evaluate` (operands and edge slots from the plan; the arithmetic of
+   * `compute`); with `unit`, its partials added to its operands' adjoints (adjoint 1).
+   */
+  private kernelAt(i: number, unit: boolean): void {
+    const val = this.value, args = this.planArgs, out = this.scratch
     const s = this.planA[i]!
-    const v = this.kernels[this.aux[i]!]!(out, val[args[s]!]!, val[args[s + 1]!]!, val[args[s + 2]!]!, val[args[s + 3]!]!)
+    const r0 = args[s]!, r1 = args[s + 1]!, r2 = args[s + 2]!, r3 = args[s + 3]!
+    const v = this.kernels[this.aux[i]!]!(out, val[r0]!, val[r1]!, val[r2]!, val[r3]!)
     const finite = v > -Infinity
+    val[i] = v
+    if (unit) {
+      const adj = this.adjoint, n = this.size
+      if (!finite) return
+      adj[r0 < n ? r0 : n] += out[0]!
+      adj[r1 < n ? r1 : n] += out[1]!
+      adj[r2 < n ? r2 : n] += out[2]!
+      adj[r3 < n ? r3 : n] += out[3]!
+      return
+    }
+    const w = this.edgeWeight
     w[args[s + 4]!] = finite ? out[0]! : 0
     w[args[s + 5]!] = finite ? out[1]! : 0
     w[args[s + 6]!] = finite ? out[2]! : 0
     w[args[s + 7]!] = finite ? out[3]! : 0
-    val[i] = v
   }
 
   /** The rarer unary ops of `evaluate` (the arithmetic of `compute`). */
@@ -884,6 +1012,8 @@ export class Tape {
       this.planEdgeB = new Int32Array(m)
       this.planProgram = new Int32Array(m)
       this.planLeaves = new Int32Array(m)
+      this.planOpGradient = new Uint8Array(m)
+      this.planBackward = new Int32Array(m)
     }
     let planArgs = 0
     const argSlots = (count: number): number => {
@@ -934,9 +1064,14 @@ export class Tape {
       if (o === SUM) {
         pop[i] = SUM_PLANNED
         const start = argSlots(yr)
-        for (let j = 0; j < yr; j++) this.planArgs[start + j] = at(args[xr + j]!)
+        // a constant ±0 operand (a site's zero log-Jacobian) left out: v + ±0 is v, bit for bit
+        let operands = 0
+        for (let j = 0; j < yr; j++) {
+          const r = args[xr + j]!
+          if (r >= 0 || c[-1 - r]! !== 0) this.planArgs[start + operands++] = at(r)
+        }
         pa[i] = start
-        pb[i] = yr
+        pb[i] = operands
         for (let k = e, end = es[i + 1]!; k < end; k++) w[k] = 1
         continue
       }
@@ -1029,6 +1164,33 @@ export class Tape {
     }
     this.planCount = kept
     this.planLeafCount = leafCount
+    // Terms of the output sum used by nothing else have adjoint 1 at every point; those whose op
+    // adds its partials to its operands' adjoints as it is evaluated (`forward`) are marked, and
+    // the backward sweep visits only the other nodes (a unit normal's fused mean and product too
+    // are done forward).
+    const grad = this.planOpGradient, done = new Uint8Array(n)
+    grad.set(pop.subarray(0, n))
+    const last = n - 1
+    if (n > 0 && pop[last] === SUM_PLANNED) {
+      for (let j = pa[last]!, end = j + pb[last]!; j < end; j++) {
+        const r = this.planArgs[j]!
+        if (r >= n || uses[r] !== 1) continue
+        const o = pop[r]!
+        if (o === NORMAL_FOLDED) grad[r] = NORMAL_FOLDED_UNIT
+        else if (o === KERNEL_PLANNED) grad[r] = KERNEL_UNIT
+        else if (o === NORMAL_AFFINE) {
+          grad[r] = NORMAL_AFFINE_UNIT
+          // its fused mean and product are done with it
+          const mean = pb[r]!
+          done[mean] = 1
+          done[pop[mean] === ADD_MUL_A ? pa[mean]! : pb[mean]!] = 1
+        } else continue
+        done[r] = 1
+      }
+    }
+    let back = 0
+    for (let i = n - 1; i >= 0; i--) if (pop[i] !== LEAF && done[i] === 0) this.planBackward[back++] = i
+    this.planBackwardCount = back
     this.planGeneration = this.generation
     this.planSize = n
     this.planConstants = cc
@@ -1262,7 +1424,7 @@ export class Tape {
     else this.gradientOf(output.index, out)
   }
 
-  /** `gradient` for the node at index `output` (after `evaluate`, at the new point). */
+  /** `gradient` for the node at index `output` (after `evaluate`, at the new point; `valueAndGradient` does both). */
   gradientOf(output: number, out: Float64Array): void {
     out.fill(0)
     const n = output + 1
