@@ -544,9 +544,15 @@ export class Tape {
    * the `…_UNIT` form of its op.
    */
   private planOpGradient: Uint8Array = new Uint8Array(0)
-  /** The nodes the backward sweep of `valueAndGradient` visits, last first (the rest were done forward). */
-  private planBackward: Int32Array = new Int32Array(0)
-  private planBackwardCount = 0
+  /**
+   * The edges the backward sweep of `valueAndGradient` visits (the rest were done forward), as
+   * runs of consecutive edges, last first: run k is planRuns[2k + 1] − 1 down to planRuns[2k].
+   */
+  private planRuns: Int32Array = new Int32Array(0)
+  private planRunCount = 0
+  /** When the output is a sum: its operands that are nodes and not unit terms (adjoint += 1 each), in edge order. */
+  private planTerms: Int32Array = new Int32Array(0)
+  private planTermCount = -1
 
   /** Starts a recording (makes this tape the active one); nodes of earlier recordings go stale. */
   begin(inputs = 0): void {
@@ -744,13 +750,16 @@ export class Tape {
       out.fill(0)
       return v
     }
-    // the sweep by nodes over the rest, last first (a zero adjoint skipped, as in `gradientOf`)
-    const back = this.planBackward, start = this.edgeStart, to = this.edgeTo, w = this.edgeWeight
-    for (let k = 0, count = this.planBackwardCount; k < count; k++) {
-      const i = back[k]!
-      const g = adj[i]!
-      if (g === 0) continue
-      for (let e = start[i]!, end = start[i + 1]!; e < end; e++) adj[to[e]!] += g * w[e]!
+    // the output sum's other terms (adjoint 1, partial 1), in the order the edge sweep takes them
+    const terms = this.planTerms
+    for (let k = 0, count = this.planTermCount; k < count; k++) adj[terms[k]!] += 1
+    // the edge sweep of `gradientOf` over the rest, last first (a zero adjoint skipped)
+    const runs = this.planRuns, from = this.edgeFrom, to = this.edgeTo, w = this.edgeWeight
+    for (let k = 0, count = this.planRunCount; k < count; k++) {
+      for (let e = runs[2 * k + 1]! - 1, first = runs[2 * k]!; e >= first; e--) {
+        const g = adj[from[e]!]!
+        if (g !== 0) adj[to[e]!] += g * w[e]!
+      }
     }
     const leafOf = this.leafOf
     for (let k = 0, d = out.length; k < d; k++) {
@@ -879,11 +888,22 @@ export class Tape {
           break
         }
         case KERNEL_PLANNED:
-          this.kernelAt(i, false)
+          this.kernelAt(i)
           break
-        case KERNEL_UNIT:
-          this.kernelAt(i, true)
+        case KERNEL_UNIT: {
+          // kernelAt for a node of adjoint 1: the partials added to its node operands' adjoints
+          // (a constant's partial may be anything: an unused parameter's)
+          const args = this.planArgs, out = this.scratch, s = pa[i]!
+          const r0 = args[s]!, r1 = args[s + 1]!, r2 = args[s + 2]!, r3 = args[s + 3]!
+          const v = this.kernels[this.aux[i]!]!(out, val[r0]!, val[r1]!, val[r2]!, val[r3]!)
+          val[i] = v
+          if (!(v > -Infinity)) break
+          if (r0 < n) adj[r0] += out[0]!
+          if (r1 < n) adj[r1] += out[1]!
+          if (r2 < n) adj[r2] += out[2]!
+          if (r3 < n) adj[r3] += out[3]!
           break
+        }
         case SQUARE:
           val[i] = a * a
           w[ea[i]!] = 2 * a
@@ -940,31 +960,17 @@ export class Tape {
     val[i] = ok ? constant - 0.5 * z * z : -Infinity
   }
 
-  /**
-   * A KERNEL node of `evaluate` (operands and edge slots from the plan; the arithmetic of
-   * `compute`); with `unit`, its partials added to its operands' adjoints (adjoint 1).
-   */
-  private kernelAt(i: number, unit: boolean): void {
-    const val = this.value, args = this.planArgs, out = this.scratch
+  /** A KERNEL node of `evaluate` (operands and edge slots from the plan; the arithmetic of `compute`). */
+  private kernelAt(i: number): void {
+    const val = this.value, w = this.edgeWeight, args = this.planArgs, out = this.scratch
     const s = this.planA[i]!
-    const r0 = args[s]!, r1 = args[s + 1]!, r2 = args[s + 2]!, r3 = args[s + 3]!
-    const v = this.kernels[this.aux[i]!]!(out, val[r0]!, val[r1]!, val[r2]!, val[r3]!)
+    const v = this.kernels[this.aux[i]!]!(out, val[args[s]!]!, val[args[s + 1]!]!, val[args[s + 2]!]!, val[args[s + 3]!]!)
     const finite = v > -Infinity
-    val[i] = v
-    if (unit) {
-      const adj = this.adjoint, n = this.size
-      if (!finite) return
-      adj[r0 < n ? r0 : n] += out[0]!
-      adj[r1 < n ? r1 : n] += out[1]!
-      adj[r2 < n ? r2 : n] += out[2]!
-      adj[r3 < n ? r3 : n] += out[3]!
-      return
-    }
-    const w = this.edgeWeight
     w[args[s + 4]!] = finite ? out[0]! : 0
     w[args[s + 5]!] = finite ? out[1]! : 0
     w[args[s + 6]!] = finite ? out[2]! : 0
     w[args[s + 7]!] = finite ? out[3]! : 0
+    val[i] = v
   }
 
   /** The rarer unary ops of `evaluate` (the arithmetic of `compute`). */
@@ -1013,7 +1019,7 @@ export class Tape {
       this.planProgram = new Int32Array(m)
       this.planLeaves = new Int32Array(m)
       this.planOpGradient = new Uint8Array(m)
-      this.planBackward = new Int32Array(m)
+      this.planRuns = new Int32Array(2 * m)
     }
     let planArgs = 0
     const argSlots = (count: number): number => {
@@ -1188,9 +1194,28 @@ export class Tape {
         done[r] = 1
       }
     }
-    let back = 0
-    for (let i = n - 1; i >= 0; i--) if (pop[i] !== LEAF && done[i] === 0) this.planBackward[back++] = i
-    this.planBackwardCount = back
+    // the output sum's edges to its unit terms are not swept either
+    this.planTermCount = -1
+    if (n > 0 && pop[last] === SUM_PLANNED) {
+      if (this.planTerms.length < es[n]! - es[last]!) this.planTerms = new Int32Array(es[n]! - es[last]!)
+      let terms = 0
+      for (let e = es[n]! - 1; e >= es[last]!; e--) if (done[this.edgeTo[e]!] === 0) this.planTerms[terms++] = this.edgeTo[e]!
+      this.planTermCount = terms
+      done[last] = 1
+    }
+    let runs = 0
+    const planRuns = this.planRuns
+    for (let i = n - 1; i >= 0; i--) {
+      const e0 = es[i]!, e1 = es[i + 1]!
+      if (done[i] === 1 || e0 === e1) continue
+      if (runs > 0 && planRuns[2 * runs - 2] === e1) planRuns[2 * runs - 2] = e0
+      else {
+        planRuns[2 * runs] = e0
+        planRuns[2 * runs + 1] = e1
+        runs++
+      }
+    }
+    this.planRunCount = runs
     this.planGeneration = this.generation
     this.planSize = n
     this.planConstants = cc
