@@ -550,6 +550,9 @@ export class Tape {
    */
   private planRuns: Int32Array = new Int32Array(0)
   private planRunCount = 0
+  /** The nodes whose adjoints `valueAndGradient` reads or adds to (the others are done forward). */
+  private planAdjoints: Int32Array = new Int32Array(0)
+  private planAdjointCount = 0
   /** When the output is a sum: its operands that are nodes and not unit terms (adjoint += 1 each), in edge order. */
   private planTerms: Int32Array = new Int32Array(0)
   private planTermCount = -1
@@ -740,10 +743,9 @@ export class Tape {
     }
     this.plan()
     const n = this.size
-    // one slot past the nodes: where a constant operand's adjoint goes (never read)
-    if (this.adjoint.length < n + 1) this.adjoint = new Float64Array(Math.max(n + 1, this.adjoint.length * 2))
-    const adj = this.adjoint
-    for (let i = 0; i <= n; i++) adj[i] = 0
+    if (this.adjoint.length < n) this.adjoint = new Float64Array(Math.max(n, this.adjoint.length * 2))
+    const adj = this.adjoint, zero = this.planAdjoints
+    for (let k = 0, count = this.planAdjointCount; k < count; k++) adj[zero[k]!] = 0
     adj[n - 1] = 1
     const v = this.forward(inputs, true)
     if (!(v > -Infinity && v < Infinity)) {
@@ -827,13 +829,13 @@ export class Tape {
           break
         }
         case NORMAL_FOLDED_UNIT: {
-          // as NORMAL_FOLDED, the partials added to the operands' adjoints (a constant's to slot n)
+          // as NORMAL_FOLDED, the partials added to the node operands' adjoints
           const inv = F[2 * i]!, constant = F[2 * i + 1]!
           const ok = a - a === 0 && b - b === 0
           const z = (a - b) * inv
           const xa = pa[i]!, xb = pb[i]!
-          adj[xa < n ? xa : n] += ok ? -z * inv : 0
-          adj[xb < n ? xb : n] += ok ? z * inv : 0
+          if (xa < n) adj[xa] += ok ? -z * inv : 0
+          if (xb < n) adj[xb] += ok ? z * inv : 0
           val[i] = ok ? constant - 0.5 * z * z : -Infinity
           break
         }
@@ -934,8 +936,8 @@ export class Tape {
 
   /**
    * A NORMAL_AFFINE node i of adjoint 1 at x = a: its mean a' + x'·y' (the fused ADD_MUL and its
-   * MUL), its value, and the partials `compute` gives, passed to the operands' adjoints (a
-   * constant's to slot n): ∂x, then ∂mu to a', and ∂mu·y', ∂mu·x' to x' and y'.
+   * MUL), its value, and the partials `compute` gives, passed to the node operands' adjoints:
+   * ∂x, then ∂mu to a', and ∂mu·y', ∂mu·x' to x' and y'.
    */
   private normalAffineUnit(i: number, a: number): void {
     const val = this.value, adj = this.adjoint, pa = this.planA, pb = this.planB, n = this.size
@@ -953,10 +955,10 @@ export class Tape {
     const z = (a - mu) * inv
     const xa = pa[i]!
     const g = ok ? z * inv : 0
-    adj[xa < n ? xa : n] += ok ? -z * inv : 0
-    adj[other < n ? other : n] += g
-    adj[xm < n ? xm : n] += g * y
-    adj[ym < n ? ym : n] += g * x
+    if (xa < n) adj[xa] += ok ? -z * inv : 0
+    if (other < n) adj[other] += g
+    if (xm < n) adj[xm] += g * y
+    if (ym < n) adj[ym] += g * x
     val[i] = ok ? constant - 0.5 * z * z : -Infinity
   }
 
@@ -1020,6 +1022,7 @@ export class Tape {
       this.planLeaves = new Int32Array(m)
       this.planOpGradient = new Uint8Array(m)
       this.planRuns = new Int32Array(2 * m)
+      this.planAdjoints = new Int32Array(m)
     }
     let planArgs = 0
     const argSlots = (count: number): number => {
@@ -1216,6 +1219,9 @@ export class Tape {
       }
     }
     this.planRunCount = runs
+    let adjoints = 0
+    for (let i = 0; i < n; i++) if (done[i] === 0) this.planAdjoints[adjoints++] = i
+    this.planAdjointCount = adjoints
     this.planGeneration = this.generation
     this.planSize = n
     this.planConstants = cc
