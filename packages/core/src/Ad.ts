@@ -790,25 +790,28 @@ export class Tape {
       const i = prog[k]!
       const o = op[i]!
       // the arithmetic of `compute`, operand for operand (the same values and partials); the
-      // constant partials (of ADD, SUB, NEG, SUM) were written when the plan was made
-      const a = val[pa[i]!]!, b = val[pb[i]!]!
+      // constant partials (of ADD, SUB, NEG, SUM) were written when the plan was made; each op
+      // reads only the operands it uses
       switch (o) {
         case ADD:
-          val[i] = a + b
+          val[i] = val[pa[i]!]! + val[pb[i]!]!
           break
         case ADD_MUL_A:
         case ADD_MUL_B:
           this.addMulAt(i, o)
           break
         case SUB:
-          val[i] = a - b
+          val[i] = val[pa[i]!]! - val[pb[i]!]!
           break
-        case MUL:
+        case MUL: {
+          const a = val[pa[i]!]!, b = val[pb[i]!]!
           val[i] = a * b
           w[ea[i]!] = b
           w[eb[i]!] = a
           break
+        }
         case DIV: {
+          const a = val[pa[i]!]!, b = val[pb[i]!]!
           const v = a / b
           val[i] = v
           w[ea[i]!] = 1 / b
@@ -819,7 +822,8 @@ export class Tape {
         case NORMAL_AFFINE: {
           // the normal at x = a, mu = b with a constant σ: 1/σ and the log normaliser folded;
           // NORMAL_AFFINE's mean is a fused ADD_MUL node, computed here (see `plan`)
-          const mu = o === NORMAL_FOLDED ? b : this.addMulAt(pb[i]!, op[pb[i]!]!)
+          const a = val[pa[i]!]!
+          const mu = o === NORMAL_FOLDED ? val[pb[i]!]! : this.addMulAt(pb[i]!, op[pb[i]!]!)
           const inv = F[2 * i]!, constant = F[2 * i + 1]!
           const ok = a - a === 0 && mu - mu === 0
           const z = (a - mu) * inv
@@ -830,36 +834,39 @@ export class Tape {
         }
         case NORMAL_FOLDED_UNIT: {
           // as NORMAL_FOLDED, the partials added to the node operands' adjoints
+          const xa = pa[i]!, xb = pb[i]!
+          const a = val[xa]!, b = val[xb]!
           const inv = F[2 * i]!, constant = F[2 * i + 1]!
           const ok = a - a === 0 && b - b === 0
           const z = (a - b) * inv
-          const xa = pa[i]!, xb = pb[i]!
           if (xa < n) adj[xa] += ok ? -z * inv : 0
           if (xb < n) adj[xb] += ok ? z * inv : 0
           val[i] = ok ? constant - 0.5 * z * z : -Infinity
           break
         }
         case NORMAL_AFFINE_UNIT:
-          this.normalAffineUnit(i, a)
+          this.normalAffineUnit(i)
           break
         case EXP: {
-          const v = Math.exp(a)
+          const v = Math.exp(val[pa[i]!]!)
           val[i] = v
           w[ea[i]!] = v
           break
         }
-        case LOG:
+        case LOG: {
+          const a = val[pa[i]!]!
           val[i] = Math.log(a)
           w[ea[i]!] = 1 / a
           break
+        }
         case NEG:
-          val[i] = -a
+          val[i] = -val[pa[i]!]!
           break
         case NORMAL_SIGMA:
         case NORMAL_SIGMA_AFFINE: {
           const args = this.planArgs, s0 = pa[i]!
           const x = val[args[s0]!]!
-          const mu = o === NORMAL_SIGMA ? b : this.addMulAt(pb[i]!, op[pb[i]!]!)
+          const mu = o === NORMAL_SIGMA ? val[pb[i]!]! : this.addMulAt(pb[i]!, op[pb[i]!]!)
           const si = args[s0 + 2]!, sigma = val[si]!
           if (si !== sigmaNode) {
             sigmaNode = si
@@ -906,15 +913,17 @@ export class Tape {
           if (r3 < n) adj[r3] += out[3]!
           break
         }
-        case SQUARE:
+        case SQUARE: {
+          const a = val[pa[i]!]!
           val[i] = a * a
           w[ea[i]!] = 2 * a
           break
+        }
         case GENERIC:
           this.compute(inputs, i, i)
           break
         default:
-          this.unaryAt(o, i, a)
+          this.unaryAt(o, i, val[pa[i]!]!)
       }
     }
     return val[output]!
@@ -935,12 +944,13 @@ export class Tape {
   }
 
   /**
-   * A NORMAL_AFFINE node i of adjoint 1 at x = a: its mean a' + x'·y' (the fused ADD_MUL and its
+   * A NORMAL_AFFINE node i of adjoint 1: its mean a' + x'·y' (the fused ADD_MUL and its
    * MUL), its value, and the partials `compute` gives, passed to the node operands' adjoints:
    * ∂x, then ∂mu to a', and ∂mu·y', ∂mu·x' to x' and y'.
    */
-  private normalAffineUnit(i: number, a: number): void {
+  private normalAffineUnit(i: number): void {
     const val = this.value, adj = this.adjoint, pa = this.planA, pb = this.planB, n = this.size
+    const xa = pa[i]!, a = val[xa]!
     const j = pb[i]!
     const mulOnB = this.planOp[j] === ADD_MUL_B
     const m = mulOnB ? pb[j]! : pa[j]!, other = mulOnB ? pa[j]! : pb[j]!
@@ -953,7 +963,6 @@ export class Tape {
     const inv = this.folded[2 * i]!, constant = this.folded[2 * i + 1]!
     const ok = a - a === 0 && mu - mu === 0
     const z = (a - mu) * inv
-    const xa = pa[i]!
     const g = ok ? z * inv : 0
     if (xa < n) adj[xa] += ok ? -z * inv : 0
     if (other < n) adj[other] += g
