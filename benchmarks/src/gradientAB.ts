@@ -12,7 +12,9 @@
  * `effect/Data`, so it must live inside the workspace):
  *
  *     git show BASE:packages/core/src/Ad.ts > packages/core/src/AdBase.ts
- *     node src/gradientAB.ts ../packages/core/src/AdBase.ts [schools | wells] [rounds = 40] [gradients per block = 20000]
+ *     node src/gradientAB.ts ../packages/core/src/AdBase.ts [schools | wells] [rounds = 40] [gradients per block = 20000] [gradient | value]
+ *
+ * (`value` times `evaluate` alone: the value-only path of `LogDensity.logDensity`.)
  *
  * @since 0.2.0
  */
@@ -33,6 +35,7 @@ B.registerNormalKernel(normalKernel)
 const which = process.argv[3] ?? "schools"
 const ROUNDS = Number(process.argv[4] ?? 40)
 const BLOCK = Number(process.argv[5] ?? (which === "wells" ? 20 : 20_000))
+const valueOnly = process.argv[6] === "value"
 /** Rounds run before the timed ones, so that V8 has optimised both versions. */
 const WARM = 5
 
@@ -59,6 +62,7 @@ const transplant = (M: Module): A.Tape => {
 /** One taped gradient with a version's API: value and gradient in one call where it has one. */
 const gradientFn = (tape: A.Tape): (q: Float64Array, g: Float64Array) => number => {
   const t = tape as unknown as { valueAndGradient?: (q: Float64Array, output: number, g: Float64Array) => number }
+  if (valueOnly) return (q) => tape.evaluate(q, output)
   if (typeof t.valueAndGradient === "function") return (q, g) => t.valueAndGradient!(q, output, g)
   return (q, g) => {
     const lp = tape.evaluate(q, output)
@@ -118,7 +122,7 @@ for (let r = 0; r < WARM + ROUNDS; r++) {
 ratios.sort((x, y) => x - y)
 const at = (p: number) => ratios[Math.floor(p * (ratios.length - 1))]!.toFixed(3)
 console.log(
-  `${which}: A ${(totalA / ROUNDS).toFixed(1)} ns/gradient, B ${(totalB / ROUNDS).toFixed(1)} ns/gradient (CPU time); ` +
+  `${which}${valueOnly ? " (value only)" : ""}: A ${(totalA / ROUNDS).toFixed(1)} ns/gradient, B ${(totalB / ROUNDS).toFixed(1)} ns/gradient (CPU time); ` +
     `A/B median ${at(0.5)} (quartiles ${at(0.25)} – ${at(0.75)}, ${ROUNDS} blocks of ${BLOCK}); ` +
     `largest relative difference A vs B ${worst.toExponential(2)}`
 )
