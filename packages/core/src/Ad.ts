@@ -189,6 +189,11 @@ const NORMAL_SIGMA = 28
 const NORMAL_SIGMA_AFFINE = 29
 /** A MUL computed by its ADD (ADD_MUL_A / ADD_MUL_B), not on its own. */
 const FUSED = 26
+// The same, for a term of the output sum whose adjoint is 1 (`valueAndGradient`): its partials
+// added to its operands' adjoints as it is evaluated.
+const NORMAL_FOLDED_UNIT = 30
+const NORMAL_AFFINE_UNIT = 31
+const KERNEL_UNIT = 32
 
 /**
  * A design matrix, n rows × d columns, row-major in one `Float64Array`: what `Ad.linear` reads.
@@ -533,6 +538,24 @@ export class Tape {
   private planLeafCount = 0
   /** Resolved operands (and, for kernels, edge slots) of the planned n-ary nodes. */
   private planArgs: Int32Array = new Int32Array(0)
+  /**
+   * `planOp` for `valueAndGradient`: a term of the output sum used by nothing else (adjoint 1 at
+   * every point) whose op can add its partials to its operands' adjoints as it is evaluated has
+   * the `…_UNIT` form of its op.
+   */
+  private planOpGradient: Uint8Array = new Uint8Array(0)
+  /**
+   * The edges the backward sweep of `valueAndGradient` visits (the rest were done forward), as
+   * runs of consecutive edges, last first: run k is planRuns[2k + 1] − 1 down to planRuns[2k].
+   */
+  private planRuns: Int32Array = new Int32Array(0)
+  private planRunCount = 0
+  /** The nodes whose adjoints `valueAndGradient` reads or adds to (the others are done forward). */
+  private planAdjoints: Int32Array = new Int32Array(0)
+  private planAdjointCount = 0
+  /** When the output is a sum: its operands that are nodes and not unit terms (adjoint += 1 each), in edge order. */
+  private planTerms: Int32Array = new Int32Array(0)
+  private planTermCount = -1
 
   /** Starts a recording (makes this tape the active one); nodes of earlier recordings go stale. */
   begin(inputs = 0): void {
@@ -697,9 +720,66 @@ export class Tape {
       return this.value[output]!
     }
     this.plan()
+    return this.forward(inputs, false)
+  }
+
+  /**
+   * The value of node `output` at new input values and its gradient, written to `out` (all zero
+   * where the value is not finite): `evaluate` then `gradientOf`, in less work. The terms of the
+   * output sum have adjoint 1, so the common ones (normals, kernels) add their partials to their
+   * operands' adjoints as they are evaluated, and the backward sweep visits only the other nodes.
+   * The same partials as `gradientOf`'s; the adjoints summed in another order. (Unit terms write
+   * no edge weights here: `gradientOf` needs an `evaluate` first.)
+   *
+   * @example
+   * const lp = tape.valueAndGradient(q, output.index, grad)
+   */
+  valueAndGradient(inputs: ArrayLike<number>, output: number, out: Float64Array): number {
+    if (output !== this.size - 1) {
+      const v = this.evaluate(inputs, output)
+      if (v > -Infinity && v < Infinity) this.gradientOf(output, out)
+      else out.fill(0)
+      return v
+    }
+    this.plan()
+    const n = this.size
+    if (this.adjoint.length < n) this.adjoint = new Float64Array(Math.max(n, this.adjoint.length * 2))
+    const adj = this.adjoint, zero = this.planAdjoints
+    for (let k = 0, count = this.planAdjointCount; k < count; k++) adj[zero[k]!] = 0
+    adj[n - 1] = 1
+    const v = this.forward(inputs, true)
+    if (!(v > -Infinity && v < Infinity)) {
+      out.fill(0)
+      return v
+    }
+    // the output sum's other terms (adjoint 1, partial 1), in the order the edge sweep takes them
+    const terms = this.planTerms
+    for (let k = 0, count = this.planTermCount; k < count; k++) adj[terms[k]!] += 1
+    // the edge sweep of `gradientOf` over the rest, last first (a zero adjoint skipped)
+    const runs = this.planRuns, from = this.edgeFrom, to = this.edgeTo, w = this.edgeWeight
+    for (let k = 0, count = this.planRunCount; k < count; k++) {
+      for (let e = runs[2 * k + 1]! - 1, first = runs[2 * k]!; e >= first; e--) {
+        const g = adj[from[e]!]!
+        if (g !== 0) adj[to[e]!] += g * w[e]!
+      }
+    }
+    const leafOf = this.leafOf
+    for (let k = 0, d = out.length; k < d; k++) {
+      const leaf = k < leafOf.length ? leafOf[k]! : -1
+      out[k] = leaf >= 0 ? adj[leaf]! : 0
+    }
+    return v
+  }
+
+  /**
+   * `evaluate`'s pass over the plan; with `gradient`, by `planOpGradient`, whose unit terms add
+   * their partials to `adjoint` instead of writing them as edge weights.
+   */
+  private forward(inputs: ArrayLike<number>, gradient: boolean): number {
+    const n = this.size, output = n - 1
     const val = this.value, w = this.edgeWeight, F = this.folded, leafInput = this.y
-    const op = this.planOp, pa = this.planA, pb = this.planB, ea = this.planEdgeA, eb = this.planEdgeB
-    const prog = this.planProgram, leaves = this.planLeaves
+    const op = gradient ? this.planOpGradient : this.planOp, pa = this.planA, pb = this.planB, ea = this.planEdgeA, eb = this.planEdgeB
+    const prog = this.planProgram, leaves = this.planLeaves, adj = this.adjoint
     // the σ node of the last NORMAL_SIGMA, with 1/σ and log σ
     let sigmaNode = -1, sigmaInv = 0, sigmaLog = 0
     for (let k = 0, count = this.planLeafCount; k < count; k++) {
@@ -710,25 +790,28 @@ export class Tape {
       const i = prog[k]!
       const o = op[i]!
       // the arithmetic of `compute`, operand for operand (the same values and partials); the
-      // constant partials (of ADD, SUB, NEG, SUM) were written when the plan was made
-      const a = val[pa[i]!]!, b = val[pb[i]!]!
+      // constant partials (of ADD, SUB, NEG, SUM) were written when the plan was made; each op
+      // reads only the operands it uses
       switch (o) {
         case ADD:
-          val[i] = a + b
+          val[i] = val[pa[i]!]! + val[pb[i]!]!
           break
         case ADD_MUL_A:
         case ADD_MUL_B:
           this.addMulAt(i, o)
           break
         case SUB:
-          val[i] = a - b
+          val[i] = val[pa[i]!]! - val[pb[i]!]!
           break
-        case MUL:
+        case MUL: {
+          const a = val[pa[i]!]!, b = val[pb[i]!]!
           val[i] = a * b
           w[ea[i]!] = b
           w[eb[i]!] = a
           break
+        }
         case DIV: {
+          const a = val[pa[i]!]!, b = val[pb[i]!]!
           const v = a / b
           val[i] = v
           w[ea[i]!] = 1 / b
@@ -739,7 +822,8 @@ export class Tape {
         case NORMAL_AFFINE: {
           // the normal at x = a, mu = b with a constant σ: 1/σ and the log normaliser folded;
           // NORMAL_AFFINE's mean is a fused ADD_MUL node, computed here (see `plan`)
-          const mu = o === NORMAL_FOLDED ? b : this.addMulAt(pb[i]!, op[pb[i]!]!)
+          const a = val[pa[i]!]!
+          const mu = o === NORMAL_FOLDED ? val[pb[i]!]! : this.addMulAt(pb[i]!, op[pb[i]!]!)
           const inv = F[2 * i]!, constant = F[2 * i + 1]!
           const ok = a - a === 0 && mu - mu === 0
           const z = (a - mu) * inv
@@ -748,24 +832,41 @@ export class Tape {
           val[i] = ok ? constant - 0.5 * z * z : -Infinity
           break
         }
+        case NORMAL_FOLDED_UNIT: {
+          // as NORMAL_FOLDED, the partials added to the node operands' adjoints
+          const xa = pa[i]!, xb = pb[i]!
+          const a = val[xa]!, b = val[xb]!
+          const inv = F[2 * i]!, constant = F[2 * i + 1]!
+          const ok = a - a === 0 && b - b === 0
+          const z = (a - b) * inv
+          if (xa < n) adj[xa] += ok ? -z * inv : 0
+          if (xb < n) adj[xb] += ok ? z * inv : 0
+          val[i] = ok ? constant - 0.5 * z * z : -Infinity
+          break
+        }
+        case NORMAL_AFFINE_UNIT:
+          this.normalAffineUnit(i)
+          break
         case EXP: {
-          const v = Math.exp(a)
+          const v = Math.exp(val[pa[i]!]!)
           val[i] = v
           w[ea[i]!] = v
           break
         }
-        case LOG:
+        case LOG: {
+          const a = val[pa[i]!]!
           val[i] = Math.log(a)
           w[ea[i]!] = 1 / a
           break
+        }
         case NEG:
-          val[i] = -a
+          val[i] = -val[pa[i]!]!
           break
         case NORMAL_SIGMA:
         case NORMAL_SIGMA_AFFINE: {
           const args = this.planArgs, s0 = pa[i]!
           const x = val[args[s0]!]!
-          const mu = o === NORMAL_SIGMA ? b : this.addMulAt(pb[i]!, op[pb[i]!]!)
+          const mu = o === NORMAL_SIGMA ? val[pb[i]!]! : this.addMulAt(pb[i]!, op[pb[i]!]!)
           const si = args[s0 + 2]!, sigma = val[si]!
           if (si !== sigmaNode) {
             sigmaNode = si
@@ -798,15 +899,31 @@ export class Tape {
         case KERNEL_PLANNED:
           this.kernelAt(i)
           break
-        case SQUARE:
+        case KERNEL_UNIT: {
+          // kernelAt for a node of adjoint 1: the partials added to its node operands' adjoints
+          // (a constant's partial may be anything: an unused parameter's)
+          const args = this.planArgs, out = this.scratch, s = pa[i]!
+          const r0 = args[s]!, r1 = args[s + 1]!, r2 = args[s + 2]!, r3 = args[s + 3]!
+          const v = this.kernels[this.aux[i]!]!(out, val[r0]!, val[r1]!, val[r2]!, val[r3]!)
+          val[i] = v
+          if (!(v > -Infinity)) break
+          if (r0 < n) adj[r0] += out[0]!
+          if (r1 < n) adj[r1] += out[1]!
+          if (r2 < n) adj[r2] += out[2]!
+          if (r3 < n) adj[r3] += out[3]!
+          break
+        }
+        case SQUARE: {
+          const a = val[pa[i]!]!
           val[i] = a * a
           w[ea[i]!] = 2 * a
           break
+        }
         case GENERIC:
           this.compute(inputs, i, i)
           break
         default:
-          this.unaryAt(o, i, a)
+          this.unaryAt(o, i, val[pa[i]!]!)
       }
     }
     return val[output]!
@@ -824,6 +941,34 @@ export class Tape {
     const v = o === ADD_MUL_B ? val[pa[i]!]! + m : m + val[pb[i]!]!
     val[i] = v
     return v
+  }
+
+  /**
+   * A NORMAL_AFFINE node i of adjoint 1: its mean a' + x'·y' (the fused ADD_MUL and its
+   * MUL), its value, and the partials `compute` gives, passed to the node operands' adjoints:
+   * ∂x, then ∂mu to a', and ∂mu·y', ∂mu·x' to x' and y'.
+   */
+  private normalAffineUnit(i: number): void {
+    const val = this.value, adj = this.adjoint, pa = this.planA, pb = this.planB, n = this.size
+    const xa = pa[i]!, a = val[xa]!
+    const j = pb[i]!
+    const mulOnB = this.planOp[j] === ADD_MUL_B
+    const m = mulOnB ? pb[j]! : pa[j]!, other = mulOnB ? pa[j]! : pb[j]!
+    const xm = pa[m]!, ym = pb[m]!
+    const x = val[xm]!, y = val[ym]!
+    const product = x * y
+    const mu = mulOnB ? val[other]! + product : product + val[other]!
+    val[m] = product
+    val[j] = mu
+    const inv = this.folded[2 * i]!, constant = this.folded[2 * i + 1]!
+    const ok = a - a === 0 && mu - mu === 0
+    const z = (a - mu) * inv
+    const g = ok ? z * inv : 0
+    if (xa < n) adj[xa] += ok ? -z * inv : 0
+    if (other < n) adj[other] += g
+    if (xm < n) adj[xm] += g * y
+    if (ym < n) adj[ym] += g * x
+    val[i] = ok ? constant - 0.5 * z * z : -Infinity
   }
 
   /** A KERNEL node of `evaluate` (operands and edge slots from the plan; the arithmetic of `compute`). */
@@ -884,6 +1029,9 @@ export class Tape {
       this.planEdgeB = new Int32Array(m)
       this.planProgram = new Int32Array(m)
       this.planLeaves = new Int32Array(m)
+      this.planOpGradient = new Uint8Array(m)
+      this.planRuns = new Int32Array(2 * m)
+      this.planAdjoints = new Int32Array(m)
     }
     let planArgs = 0
     const argSlots = (count: number): number => {
@@ -934,9 +1082,14 @@ export class Tape {
       if (o === SUM) {
         pop[i] = SUM_PLANNED
         const start = argSlots(yr)
-        for (let j = 0; j < yr; j++) this.planArgs[start + j] = at(args[xr + j]!)
+        // a constant ±0 operand (a site's zero log-Jacobian) left out: v + ±0 is v, bit for bit
+        let operands = 0
+        for (let j = 0; j < yr; j++) {
+          const r = args[xr + j]!
+          if (r >= 0 || c[-1 - r]! !== 0) this.planArgs[start + operands++] = at(r)
+        }
         pa[i] = start
-        pb[i] = yr
+        pb[i] = operands
         for (let k = e, end = es[i + 1]!; k < end; k++) w[k] = 1
         continue
       }
@@ -1029,6 +1182,55 @@ export class Tape {
     }
     this.planCount = kept
     this.planLeafCount = leafCount
+    // Terms of the output sum used by nothing else have adjoint 1 at every point; those whose op
+    // adds its partials to its operands' adjoints as it is evaluated (`forward`) are marked, and
+    // the backward sweep visits only the other nodes (a unit normal's fused mean and product too
+    // are done forward).
+    const grad = this.planOpGradient, done = new Uint8Array(n)
+    grad.set(pop.subarray(0, n))
+    const last = n - 1
+    if (n > 0 && pop[last] === SUM_PLANNED) {
+      for (let j = pa[last]!, end = j + pb[last]!; j < end; j++) {
+        const r = this.planArgs[j]!
+        if (r >= n || uses[r] !== 1) continue
+        const o = pop[r]!
+        if (o === NORMAL_FOLDED) grad[r] = NORMAL_FOLDED_UNIT
+        else if (o === KERNEL_PLANNED) grad[r] = KERNEL_UNIT
+        else if (o === NORMAL_AFFINE) {
+          grad[r] = NORMAL_AFFINE_UNIT
+          // its fused mean and product are done with it
+          const mean = pb[r]!
+          done[mean] = 1
+          done[pop[mean] === ADD_MUL_A ? pa[mean]! : pb[mean]!] = 1
+        } else continue
+        done[r] = 1
+      }
+    }
+    // the output sum's edges to its unit terms are not swept either
+    this.planTermCount = -1
+    if (n > 0 && pop[last] === SUM_PLANNED) {
+      if (this.planTerms.length < es[n]! - es[last]!) this.planTerms = new Int32Array(es[n]! - es[last]!)
+      let terms = 0
+      for (let e = es[n]! - 1; e >= es[last]!; e--) if (done[this.edgeTo[e]!] === 0) this.planTerms[terms++] = this.edgeTo[e]!
+      this.planTermCount = terms
+      done[last] = 1
+    }
+    let runs = 0
+    const planRuns = this.planRuns
+    for (let i = n - 1; i >= 0; i--) {
+      const e0 = es[i]!, e1 = es[i + 1]!
+      if (done[i] === 1 || e0 === e1) continue
+      if (runs > 0 && planRuns[2 * runs - 2] === e1) planRuns[2 * runs - 2] = e0
+      else {
+        planRuns[2 * runs] = e0
+        planRuns[2 * runs + 1] = e1
+        runs++
+      }
+    }
+    this.planRunCount = runs
+    let adjoints = 0
+    for (let i = 0; i < n; i++) if (done[i] === 0) this.planAdjoints[adjoints++] = i
+    this.planAdjointCount = adjoints
     this.planGeneration = this.generation
     this.planSize = n
     this.planConstants = cc
@@ -1262,7 +1464,7 @@ export class Tape {
     else this.gradientOf(output.index, out)
   }
 
-  /** `gradient` for the node at index `output` (after `evaluate`, at the new point). */
+  /** `gradient` for the node at index `output` (after `evaluate`, at the new point; `valueAndGradient` does both). */
   gradientOf(output: number, out: Float64Array): void {
     out.fill(0)
     const n = output + 1

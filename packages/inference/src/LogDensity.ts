@@ -448,15 +448,10 @@ class LogDensityImpl implements LogDensity {
     }
   }
 
-  /** The taped path: the recorded tape re-evaluated at q (no model run), then one backward sweep. */
+  /** The taped path: the recorded tape re-evaluated at q (no model run) with its gradient (`Tape.valueAndGradient`). */
   tapedGradient(q: Float64Array, out: Float64Array): number {
-    const lp = this.tape.evaluate(q, this.output)
-    if (!(lp > -Infinity && lp < Infinity)) {
-      out.fill(0)
-      return lp === lp ? lp : -Infinity
-    }
-    this.tape.gradientOf(this.output, out)
-    return lp
+    const lp = this.tape.valueAndGradient(q, this.output, out)
+    return lp === lp ? lp : -Infinity
   }
 
   private finiteDifferences(q: Float64Array, out: Float64Array): number {

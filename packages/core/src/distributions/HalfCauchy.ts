@@ -94,9 +94,18 @@ export const halfCauchyKernel: Kernel = (out, x, scale) => {
   const z = x / scale
   out[0] = (-2 / (z + 1 / z)) / scale
   out[1] = (2 / (1 + 1 / (z * z)) - 1) / scale
-  const logNorm = LOG_2_OVER_PI - Math.log(scale)
+  // a prior's scale is usually a constant: its log(2/(π·scale)) computed once, not per call
+  if (scale !== lastScale) {
+    lastScale = scale
+    lastLogNorm = LOG_2_OVER_PI - Math.log(scale)
+  }
+  const logNorm = lastLogNorm
   return z < Infinity ? logNorm - log1pSquare(z) : logNorm - 2 * (Math.log(x) - Math.log(scale))
 }
+
+/** The last scale `halfCauchyKernel` saw, and its log(2/(π·scale)). */
+let lastScale = Number.NaN
+let lastLogNorm = Number.NaN
 
 const halfCauchyScalar = (scale: Real): HalfCauchyDistribution => {
   if (typeof scale === "number") return new HalfCauchyDistribution(requirePositive("HalfCauchy", "scale", scale))
