@@ -448,6 +448,27 @@ class LogDensityImpl implements LogDensity {
     }
   }
 
+  /**
+   * `logDensityGradient` with the value written into `value[0]` instead of returned: the
+   * samplers' form (a number returned from a call V8 does not inline is boxed, an allocation per
+   * gradient; the compiled path then allocates nothing).
+   */
+  gradientInto(q: Float64Array, out: Float64Array, value: Float64Array): void {
+    const compiled = this.compiled
+    if (this.gradientSource === "compiled" && q.length === this.dimension && out.length === this.dimension) {
+      compiled!(q, out)
+      const lp = compiled!.value[0]!
+      if (lp === lp) {
+        value[0] = lp
+        return
+      }
+      out.fill(0)
+      value[0] = -Infinity
+      return
+    }
+    value[0] = this.logDensityGradient(q, out)
+  }
+
   /** The taped path: the recorded tape re-evaluated at q (no model run) with its gradient (`Tape.valueAndGradient`). */
   tapedGradient(q: Float64Array, out: Float64Array): number {
     const lp = this.tape.valueAndGradient(q, this.output, out)

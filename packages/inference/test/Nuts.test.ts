@@ -228,8 +228,9 @@ describe("no allocation per leapfrog step", () => {
     }
     walk(profile.head, false)
     expect(steps).toBeGreaterThan(10_000)
-    // the ziggurat's rare tail runs cold (interpreted) code: allow well under a byte a step
-    expect(bytes / steps, sites.join("; ")).toBeLessThan(0.5)
+    // the ziggurat's rare slow path (1.2 % of normals) runs cold, unoptimised code, whose numbers
+    // are boxed: about 0.3 bytes a step; anything made per leaf is 16 bytes a step or more
+    expect(bytes / steps, sites.join("; ")).toBeLessThan(1)
   }, TIMEOUT)
 })
 

@@ -31,6 +31,8 @@ import { normalsOver } from "./normals.ts"
 export interface Target {
   readonly dimension: number
   logDensityGradient(q: Float64Array, g: Float64Array): number
+  /** The same, with the value written into `value[0]` instead of returned (see `gradientAt`). */
+  gradientInto?(q: Float64Array, g: Float64Array, value: Float64Array): void
 }
 
 /** Energy error above which a trajectory diverges (Stan's max_deltaH). */
@@ -42,6 +44,14 @@ export const MAX_DELTA_H = 1000
 const U = new Float64Array(1)
 const drawUniform = (rng: Rng): void => {
   U[0] = rng.uniform()
+}
+
+// The log density and gradient at a leaf, the value through LP[0] for the same reason: a target
+// that offers `gradientInto` (LogDensity does) returns nothing, whatever V8 decides to inline.
+const LP = new Float64Array(1)
+const gradientAt = (target: Target, q: Float64Array, g: Float64Array): void => {
+  if (target.gradientInto !== undefined) target.gradientInto(q, g, LP)
+  else LP[0] = target.logDensityGradient(q, g)
 }
 
 /** A phase-space point with its density and force. */
@@ -358,7 +368,8 @@ export class Hamiltonian {
       }
     }
     this.gradients++
-    const lp = this.target.logDensityGradient(q, g)
+    gradientAt(this.target, q, g)
+    const lp = LP[0]!
     z.lp = lp
     let finite = 0
     let kinetic = 0
@@ -512,7 +523,8 @@ export class Hamiltonian {
           }
           z = next
           const q = z.q, g = z.g
-          const lp = target.logDensityGradient(q, g)
+          gradientAt(target, q, g)
+          const lp = LP[0]!
           z.lp = lp
           // the second half step (p at po), and the next leaf's half step (at ph) and position
           // (in `after`); a force that is not finite makes the kinetic energy NaN or +∞ (it is a

@@ -96,6 +96,7 @@ const TWO_POW_M52 = 2.220446049250313e-16
  * returned from a call is boxed (an allocation), a number stored in a Float64Array is not.
  */
 const U = new Float64Array(1)
+const Z = new Float64Array(1)
 const uniformOf = (gen: Xoroshiro["gen"]): number => {
   U[0] = ((gen.next() >>> 6) * 67108864 + (gen.next() >>> 6) + 0.5) * TWO_POW_M52
   return 0
@@ -125,6 +126,11 @@ const zigguratSlow = (rng: Xoroshiro, u: number, i: number): number => {
     u = ((hi >>> 7) * 67108864 + lo + 0.5) * TWO_POW_M44 - 1
     if (Math.abs(u) < RATIO[i]!) return u * X[i]!
   }
+}
+
+/** `zigguratSlow`'s draw into Z[0] (returned as a number, it would be boxed). */
+const zigguratSlowInto = (rng: Xoroshiro, u: number, i: number): void => {
+  Z[0] = zigguratSlow(rng, u, i)
 }
 
 /**
@@ -160,6 +166,14 @@ export const normalsOver = (rng: Rng, out: Float64Array, scale: Float64Array, d:
     const lo = gen.next() >>> 6
     const i = hi & 127
     const u = ((hi >>> 7) * 67108864 + lo + 0.5) * TWO_POW_M44 - 1
-    out[k] = (Math.abs(u) < RATIO[i]! ? u * X[i]! : zigguratSlow(rng, u, i)) / scale[k]!
+    // (the slow path's draw through Z[0]: a number returned from a call is boxed, and a
+    // conditional mixing it with the fast path's would box the fast path's too)
+    let z: number
+    if (Math.abs(u) < RATIO[i]!) z = u * X[i]!
+    else {
+      zigguratSlowInto(rng, u, i)
+      z = Z[0]!
+    }
+    out[k] = z / scale[k]!
   }
 }
