@@ -24,6 +24,7 @@ import * as A from "@fugue/core/Ad"
 import { normalKernel } from "@fugue/core/distributions/Normal"
 import * as LogDensity from "@fugue/inference/LogDensity"
 import { eightSchoolsNonCentred, eightSchoolsPoints, wellsData, wellsLogistic, wellsPoints } from "./gradientModels.ts"
+import { alternate, cpuMs, summary } from "./ab.ts"
 import { eightSchoolsData } from "./models.ts"
 
 type Module = typeof A
@@ -71,23 +72,17 @@ const gradientFn = (tape: A.Tape): (q: Float64Array, g: Float64Array) => number 
   }
 }
 
-/** This thread's CPU time in ms. */
-const cpu = (): number => {
-  const u = process.cpuUsage()
-  return (u.user + u.system) / 1000
-}
-
 const gradA = gradientFn(transplant(A)), gradB = gradientFn(transplant(B))
 
 /** One block: ns per gradient; the sum of values and gradients added to `acc[0]`. */
 const block = (grad: (q: Float64Array, g: Float64Array) => number, acc: Float64Array): number => {
   const g = new Float64Array(d)
   let s = 0
-  const t = cpu()
+  const t = cpuMs()
   for (let i = 0; i < BLOCK; i++) {
     s += grad(points[i & 15]!, g) + g[0]!
   }
-  const ns = ((cpu() - t) * 1e6) / BLOCK
+  const ns = ((cpuMs() - t) * 1e6) / BLOCK
   acc[0] += s
   return ns
 }
@@ -102,27 +97,8 @@ for (const q of points) {
 }
 
 const accA = new Float64Array(1), accB = new Float64Array(1)
-const ratios: Array<number> = []
-let totalA = 0, totalB = 0
-for (let r = 0; r < WARM + ROUNDS; r++) {
-  // A then B in even rounds, B then A in odd ones: no order bias
-  let a: number, b: number
-  if (r % 2 === 0) {
-    a = block(gradA, accA)
-    b = block(gradB, accB)
-  } else {
-    b = block(gradB, accB)
-    a = block(gradA, accA)
-  }
-  if (r < WARM) continue
-  ratios.push(a / b)
-  totalA += a
-  totalB += b
-}
-ratios.sort((x, y) => x - y)
-const at = (p: number) => ratios[Math.floor(p * (ratios.length - 1))]!.toFixed(3)
+const paired = alternate(ROUNDS, WARM, () => block(gradA, accA), () => block(gradB, accB))
 console.log(
-  `${which}${valueOnly ? " (value only)" : ""}: A ${(totalA / ROUNDS).toFixed(1)} ns/gradient, B ${(totalB / ROUNDS).toFixed(1)} ns/gradient (CPU time); ` +
-    `A/B median ${at(0.5)} (quartiles ${at(0.25)} – ${at(0.75)}, ${ROUNDS} blocks of ${BLOCK}); ` +
-    `largest relative difference A vs B ${worst.toExponential(2)}`
+  `${which}${valueOnly ? " (value only)" : ""}: A ${paired.meanA.toFixed(1)} ns/gradient, B ${paired.meanB.toFixed(1)} ns/gradient (CPU time); ` +
+    `${summary(paired, BLOCK)}; largest relative difference A vs B ${worst.toExponential(2)}`
 )

@@ -20,6 +20,7 @@ import * as LogDensity from "@fugue/inference/LogDensity"
 import * as Nuts from "@fugue/inference/Nuts"
 import * as A from "../../packages/inference/src/internal/hamiltonian.ts"
 import { eightSchoolsNonCentred } from "./gradientModels.ts"
+import { alternate, cpuMs, summary } from "./ab.ts"
 import { eightSchoolsData } from "./models.ts"
 
 type Module = typeof A
@@ -47,40 +48,24 @@ const make = (M: Module) => {
   return h
 }
 
-/** This thread's CPU time in ms. */
-const cpu = (): number => {
-  const u = process.cpuUsage()
-  return (u.user + u.system) / 1000
-}
-
 /** One block of transitions: ns per leapfrog step, and the steps and a checksum of the draws added to `acc`. */
 const block = (h: ReturnType<typeof make>, acc: { steps: number; sum: number }): number => {
   let steps = 0
-  const t = cpu()
+  const t = cpuMs()
   for (let i = 0; i < BLOCK; i++) {
     h.nutsTransition()
     steps += h.stats.leapfrogSteps
     acc.sum += h.current.q[0]! + h.stats.acceptStat
   }
-  const ns = ((cpu() - t) * 1e6) / steps
+  const ns = ((cpuMs() - t) * 1e6) / steps
   acc.steps += steps
   return ns
 }
 
 const ha = make(A), hb = make(B)
 const accA = { steps: 0, sum: 0 }, accB = { steps: 0, sum: 0 }
-const ratios: Array<number> = []
-let totalA = 0, totalB = 0
-for (let r = 0; r < WARM + ROUNDS; r++) {
-  const a = block(ha, accA), b = block(hb, accB)
-  if (r < WARM) continue
-  ratios.push(a / b)
-  totalA += a
-  totalB += b
-}
-ratios.sort((x, y) => x - y)
-const at = (p: number) => ratios[Math.floor(p * (ratios.length - 1))]!.toFixed(3)
+const paired = alternate(ROUNDS, WARM, () => block(ha, accA), () => block(hb, accB))
 console.log(
-  `A ${(totalA / ROUNDS).toFixed(1)} ns/step, B ${(totalB / ROUNDS).toFixed(1)} ns/step (CPU time, ${(accA.steps / ((WARM + ROUNDS) * BLOCK)).toFixed(2)} steps a transition); ` +
-    `A/B median ${at(0.5)} (quartiles ${at(0.25)} – ${at(0.75)}, ${ROUNDS} blocks of ${BLOCK}); same draws: ${accA.steps === accB.steps && accA.sum === accB.sum}`
+  `A ${paired.meanA.toFixed(1)} ns/step, B ${paired.meanB.toFixed(1)} ns/step (CPU time, ${(accA.steps / ((WARM + ROUNDS) * BLOCK)).toFixed(2)} steps a transition); ` +
+    `${summary(paired, BLOCK)}; same draws: ${accA.steps === accB.steps && accA.sum === accB.sum}`
 )
