@@ -17,6 +17,10 @@ import { Effect, Layer } from "effect"
 import { InvalidOptionsError, ZeroWeightError } from "../src/Options.ts"
 import type { Posterior } from "../src/Posterior.ts"
 import * as Smc from "../src/Smc.ts"
+import * as Resampling from "../src/Resampling.ts"
+import { UnfoldEngine } from "../src/internal/smcUnfold.ts"
+import * as CoreRng from "@fugue/core/Rng"
+import type { UnfoldSpec } from "@fugue/core/Model"
 
 const general = <A>(model: Model<A>): Model<A> => () => model()
 
@@ -164,6 +168,34 @@ describe("the unfold engine's cost per step does not grow with the step index", 
     expect(long).toBeLessThan(1.5 * short)
     expect(perStep(160, true) / perStep(40, true)).toBeGreaterThan(2.5)
   }, 20_000)
+
+  it("completed steps of lineages that died are dropped: retained slots stay far below N·T, the numbers unchanged", () => {
+    // 50 particles × 1000 steps, resampling at every step, with and without fixed-lag moves (which
+    // replace windows): the live genealogy of a resampled population coalesces (≈ 2N·ln T slots
+    // plus the windows), and compaction runs once the arenas exceed twice what the previous one
+    // kept plus 64N, so at most about 2·(live) + 64N + one step's completions remain: under 15 %
+    // of the 50 000 completions. One that dropped or mislinked a live slot would change the
+    // posterior (every path, site and weight) or the moves (which start from the window's state)
+    const long = unfold("x", 1000, 0, (prev: number, t: number) => () => walkStep(prev, t % 30))
+    const run = (rejuvenation: number, compaction: boolean) => {
+      const engine = new UnfoldEngine(long as Model<Array<number>>, unfoldSpec(long) as UnfoldSpec<number>, CoreRng.make(3), {
+        particles: 50, threshold: 1, resampler: Resampling.get("systematic"), rejuvenation, lag: 3, compaction
+      })
+      while (engine.stepUnsafe()) {
+        // each call is one step
+      }
+      return { post: engine.finish(undefined, undefined), slots: engine.slots, accepted: engine.rejuvenationAccepted }
+    }
+    for (const rejuvenation of [0, 1]) {
+      const compacted = run(rejuvenation, true), kept = run(rejuvenation, false)
+      expect(compacted.post).toEqual(kept.post)
+      expect(compacted.accepted).toBe(kept.accepted)
+      // one completion per distinct ancestor per step (copies share it): well over half of N·T
+      expect(kept.slots).toBeGreaterThan(0.5 * 50 * 1000)
+      expect(compacted.slots).toBeLessThan(0.15 * 50 * 1000)
+      if (rejuvenation === 1) expect(compacted.accepted).toBeGreaterThan(1000)
+    }
+  }, 60_000)
 })
 
 describe("errors and options", () => {
