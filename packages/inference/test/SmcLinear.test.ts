@@ -249,12 +249,27 @@ describe("errors and options", () => {
     expect(() => Smc.runUnsafe(impossible, { particles: 20, seed: 1 })).toThrow(/step 3 \(observe "z#2\/y"/)
   })
 
-  it("rejuvenationLag: a positive integer, and only for a model made by unfold", () => {
+  it("rejuvenationLag: a positive integer, for either engine", () => {
     for (const rejuvenationLag of [0, 1.5, -1, Number.NaN]) {
       expect(() => Smc.runUnsafe(walk(3), { particles: 10, rejuvenation: 1, rejuvenationLag })).toThrow(InvalidOptionsError)
+      expect(() => Smc.runUnsafe(general(walk(3)), { particles: 10, rejuvenation: 1, rejuvenationLag })).toThrow(InvalidOptionsError)
     }
-    expect(() => Smc.runUnsafe(general(walk(3)), { particles: 10, rejuvenation: 1, rejuvenationLag: 2 })).toThrow(/applies only to a model made by unfold/)
     expect(Smc.stats(Smc.runUnsafe(walk(3), { particles: 10, seed: 1, rejuvenation: 1, rejuvenationLag: 2 })).engine).toBe("unfold")
+    expect(Smc.stats(Smc.runUnsafe(general(walk(3)), { particles: 10, seed: 1, rejuvenation: 1, rejuvenationLag: 2 })).engine).toBe("general")
+  })
+
+  it("the general engine's lag: at least the number of barriers moves every choice, as without one; a lag L proposes sweeps × L per particle per resampling", () => {
+    const options = { particles: 40, seed: 6, threshold: 1, rejuvenation: 2 }
+    expect(Smc.runUnsafe(general(walk(8)), { ...options, rejuvenationLag: 8 })).toEqual(Smc.runUnsafe(general(walk(8)), options))
+    // one choice per barrier: after barrier k the window holds the min(k, L) latest choices, so
+    // the kernel makes 2 × min(k, 3) proposals per particle at resampling k = 1 … 20 (the last
+    // barrier resamples too: the particles have yet to return)
+    const s = Smc.stats(Smc.runUnsafe(general(walk(20)), { ...options, rejuvenationLag: 3 }))
+    let expected = 0
+    for (let k = 1; k <= 20; k++) expected += 40 * 2 * Math.min(k, 3)
+    expect(s.resamplings).toBe(20)
+    expect(s.rejuvenationProposed).toBe(expected)
+    expect(s.rejuvenationAccepted).toBeGreaterThan(0)
   })
 })
 
