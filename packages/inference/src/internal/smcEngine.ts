@@ -32,7 +32,7 @@
 // The barrier step, the log evidence and the resampling decision are shared with the unfold
 // engine (smcPopulation.ts). Models made by `unfold` take that engine instead (smcUnfold.ts):
 // this one rebuilds a duplicate by replaying its tape from the start, O(t) per rebuild, so a
-// run costs O(N·T²) (O(N·T³) with rejuvenation).
+// run costs O(N·T²) (O(N·T³) with rejuvenation, O(N·L·T²) with a rejuvenation lag L).
 //
 // MH rejuvenation (Gilks & Berzuini 2001; Chopin 2002) moves each resampled particle with a
 // kernel that leaves the current intermediate target invariant: the model cut right after its
