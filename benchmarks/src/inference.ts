@@ -6,7 +6,8 @@
  * written with `unfold`, which SMC runs in time linear in the number of steps) and the
  * state-space fast path; (d) eight schools (centered), MH, 100 000 iterations; (e) how SMC's
  * time grows with the number of steps T (100 particles, T = 50, 200, 800, with and without
- * rejuvenation), with the fitted exponent. Each against a hand-written JavaScript
+ * rejuvenation; the general engine's rejuvenation at smaller T, without and with a lag), with
+ * the fitted exponent. Each against a hand-written JavaScript
  * version (same `Rng`, same proposals, inlined densities) and WebPPL's own algorithm on the same
  * model. A second table prints what each run estimated, so a fast wrong answer shows. Run
  * alone: `node src/inference.ts`.
