@@ -173,8 +173,8 @@ describe("the unfold engine's cost per step does not grow with the step index", 
     // 50 particles × 1000 steps, resampling at every step, with and without fixed-lag moves (which
     // replace windows): the live genealogy of a resampled population coalesces (≈ 2N·ln T slots
     // plus the windows), and compaction runs once the arenas exceed twice what the previous one
-    // kept plus 64N, so at most about 2·(live) + 64N + one step's completions remain: under 15 %
-    // of the 50 000 completions. One that dropped or mislinked a live slot would change the
+    // kept plus 64N and leaves at most twice the live slots in an arena (it is copied only when
+    // that halves it), so a few thousand slots remain: under 15 % of the 50 000 completions. One that dropped or mislinked a live slot would change the
     // posterior (every path, site and weight) or the moves (which start from the window's state)
     const long = unfold("x", 1000, 0, (prev: number, t: number) => () => walkStep(prev, t % 30))
     const run = (rejuvenation: number, compaction: boolean) => {
