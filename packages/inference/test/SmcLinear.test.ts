@@ -271,6 +271,24 @@ describe("errors and options", () => {
     expect(s.rejuvenationProposed).toBe(expected)
     expect(s.rejuvenationAccepted).toBeGreaterThan(0)
   })
+
+  it("the general engine's lag under a handler transformation: the fixed choices are those the particle recorded, after the transformation", () => {
+    // condition turns x#2/v and x#9/v into observations (barriers, no choices): the replayed
+    // prefix must be the tape's sample sites, below the transformation, or its addresses would
+    // not line up (MissingAddressError); the Effect form with the layer gives the same numbers
+    const data = { "x#2/v": 0.4, "x#9/v": -0.3 }
+    const options = { particles: 60, seed: 8, threshold: 1, rejuvenation: 1, rejuvenationLag: 4 }
+    const post = Smc.runUnsafe(general(walk(14)), { ...options, transform: (h) => Combinators.condition(h, data) })
+    expect(post.sites).not.toContain("x#2/v")
+    expect(post.sites).toContain("x#10/v")
+    expect(Smc.stats(post).rejuvenationAccepted).toBeGreaterThan(0)
+    const layered = Effect.runSync(
+      Smc.run(general(walk(14)), options).pipe(
+        Effect.provide(Interpreter.layerCondition(data).pipe(Layer.provide(Interpreter.layerPrior), Layer.provide(RuntimeRng.Rng.layer)))
+      )
+    )
+    expect(layered).toEqual(post)
+  })
 })
 
 describe("fixed-lag rejuvenation", () => {
