@@ -77,12 +77,15 @@ export interface Options extends Common {
    */
   readonly rejuvenation?: number | undefined
   /**
-   * Models made by `unfold` only (`InvalidOptionsError` otherwise): rejuvenation moves the
-   * choices of steps t − L + 1 … t, the particle's current step t and the L − 1 before it
-   * (default L = 5). Each proposal re-runs those steps from the stored state they started from,
-   * so a move costs O(L) whatever t; older choices are never moved again (a lag ≥ the number
-   * of steps moves them all, at O(t) per move). A move that would make the current barrier fall
-   * in another step is rejected. Unused without `rejuvenation`.
+   * Rejuvenation moves only recent choices (L ≥ 1). For a model made by `unfold`: the choices of
+   * steps t − L + 1 … t, the particle's current step t and the L − 1 before it (default L = 5).
+   * Each proposal re-runs those steps from the stored state they started from, so a move costs
+   * O(L) whatever t; older choices are never moved again (a lag ≥ the number of steps moves them
+   * all, at O(t) per move). A move that would make the current barrier fall in another step is
+   * rejected. For any other model: after barrier k, the choices made after barrier k − L
+   * (default: every choice); each proposal still replays the execution from the start, O(t), but
+   * a sweep has O(L) steps instead of O(t), so a run costs O(N·L·T²) instead of O(N·T³).
+   * Unused without `rejuvenation`.
    */
   readonly rejuvenationLag?: number | undefined
   /** Seed. Default: the `Rng` service's stream (`run`), else a fresh seed, recorded in `posterior.seed`. */
@@ -262,9 +265,6 @@ const validateModel = (model: unknown, config: Config): void => {
   if (config.workers !== undefined && unfoldSpec(model) !== undefined) {
     invalid(ALGORITHM, "workers", config.workers, "a model made by unfold runs on the unfold engine, whose resampled copies share their completed steps in one thread (on workers they would be replayed from the start): run it in-thread")
   }
-  if (config.rejuvenationLag !== undefined && unfoldSpec(model) === undefined) {
-    invalid(ALGORITHM, "rejuvenationLag", config.rejuvenationLag, "applies only to a model made by unfold (this model is not one)")
-  }
 }
 
 /**
@@ -281,7 +281,7 @@ export const engineUnsafe = <A>(
 ): SmcEngine<A> => {
   const config = validate(options)
   validateModel(model, config)
-  return new SmcEngine(model, rng ?? streamsUnsafe(config.seed, 1).rngs[0], { ...config, rebuild, transform: transform ?? config.transform })
+  return new SmcEngine(model, rng ?? streamsUnsafe(config.seed, 1).rngs[0], { ...config, rebuild, transform: transform ?? config.transform, lag: config.rejuvenationLag })
 }
 
 type Engine<A> = SmcPopulation<A, BarrierParticle>
@@ -289,7 +289,7 @@ type Engine<A> = SmcPopulation<A, BarrierParticle>
 /** The unfold engine for a model made by `unfold`, else the general one. */
 const engineOf = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, transform: Transform | undefined): Engine<A> => {
   const spec = unfoldSpec(model)
-  if (spec === undefined) return new SmcEngine(model, rng, { ...config, rebuild: "duplicates", transform })
+  if (spec === undefined) return new SmcEngine(model, rng, { ...config, rebuild: "duplicates", transform, lag: config.rejuvenationLag })
   const lag = config.rejuvenationLag ?? DEFAULT_LAG
   return new UnfoldEngine(model as Model<Array<unknown>>, spec, rng, { ...config, lag, transform }) as unknown as Engine<A>
 }

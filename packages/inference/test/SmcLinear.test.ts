@@ -17,6 +17,10 @@ import { Effect, Layer } from "effect"
 import { InvalidOptionsError, ZeroWeightError } from "../src/Options.ts"
 import type { Posterior } from "../src/Posterior.ts"
 import * as Smc from "../src/Smc.ts"
+import * as Resampling from "../src/Resampling.ts"
+import { UnfoldEngine } from "../src/internal/smcUnfold.ts"
+import * as CoreRng from "@fugue/core/Rng"
+import type { UnfoldSpec } from "@fugue/core/Model"
 
 const general = <A>(model: Model<A>): Model<A> => () => model()
 
@@ -164,6 +168,34 @@ describe("the unfold engine's cost per step does not grow with the step index", 
     expect(long).toBeLessThan(1.5 * short)
     expect(perStep(160, true) / perStep(40, true)).toBeGreaterThan(2.5)
   }, 20_000)
+
+  it("completed steps of lineages that died are dropped: retained slots stay far below N·T, the numbers unchanged", () => {
+    // 50 particles × 1000 steps, resampling at every step, with and without fixed-lag moves (which
+    // replace windows): the live genealogy of a resampled population coalesces (≈ 2N·ln T slots
+    // plus the windows), and compaction runs once the arenas exceed twice what the previous one
+    // kept plus 64N and leaves at most twice the live slots in an arena (it is copied only when
+    // that halves it), so a few thousand slots remain: under 15 % of the 50 000 completions. One that dropped or mislinked a live slot would change the
+    // posterior (every path, site and weight) or the moves (which start from the window's state)
+    const long = unfold("x", 1000, 0, (prev: number, t: number) => () => walkStep(prev, t % 30))
+    const run = (rejuvenation: number, compaction: boolean) => {
+      const engine = new UnfoldEngine(long as Model<Array<number>>, unfoldSpec(long) as UnfoldSpec<number>, CoreRng.make(3), {
+        particles: 50, threshold: 1, resampler: Resampling.get("systematic"), rejuvenation, lag: 3, compaction
+      })
+      while (engine.stepUnsafe()) {
+        // each call is one step
+      }
+      return { post: engine.finish(undefined, undefined), slots: engine.slots, accepted: engine.rejuvenationAccepted }
+    }
+    for (const rejuvenation of [0, 1]) {
+      const compacted = run(rejuvenation, true), kept = run(rejuvenation, false)
+      expect(compacted.post).toEqual(kept.post)
+      expect(compacted.accepted).toBe(kept.accepted)
+      // one completion per distinct ancestor per step (copies share it): well over half of N·T
+      expect(kept.slots).toBeGreaterThan(0.5 * 50 * 1000)
+      expect(compacted.slots).toBeLessThan(0.15 * 50 * 1000)
+      if (rejuvenation === 1) expect(compacted.accepted).toBeGreaterThan(1000)
+    }
+  }, 60_000)
 })
 
 describe("errors and options", () => {
@@ -217,12 +249,45 @@ describe("errors and options", () => {
     expect(() => Smc.runUnsafe(impossible, { particles: 20, seed: 1 })).toThrow(/step 3 \(observe "z#2\/y"/)
   })
 
-  it("rejuvenationLag: a positive integer, and only for a model made by unfold", () => {
+  it("rejuvenationLag: a positive integer, for either engine", () => {
     for (const rejuvenationLag of [0, 1.5, -1, Number.NaN]) {
       expect(() => Smc.runUnsafe(walk(3), { particles: 10, rejuvenation: 1, rejuvenationLag })).toThrow(InvalidOptionsError)
+      expect(() => Smc.runUnsafe(general(walk(3)), { particles: 10, rejuvenation: 1, rejuvenationLag })).toThrow(InvalidOptionsError)
     }
-    expect(() => Smc.runUnsafe(general(walk(3)), { particles: 10, rejuvenation: 1, rejuvenationLag: 2 })).toThrow(/applies only to a model made by unfold/)
     expect(Smc.stats(Smc.runUnsafe(walk(3), { particles: 10, seed: 1, rejuvenation: 1, rejuvenationLag: 2 })).engine).toBe("unfold")
+    expect(Smc.stats(Smc.runUnsafe(general(walk(3)), { particles: 10, seed: 1, rejuvenation: 1, rejuvenationLag: 2 })).engine).toBe("general")
+  })
+
+  it("the general engine's lag: at least the number of barriers moves every choice, as without one; a lag L proposes sweeps × L per particle per resampling", () => {
+    const options = { particles: 40, seed: 6, threshold: 1, rejuvenation: 2 }
+    expect(Smc.runUnsafe(general(walk(8)), { ...options, rejuvenationLag: 8 })).toEqual(Smc.runUnsafe(general(walk(8)), options))
+    // one choice per barrier: after barrier k the window holds the min(k, L) latest choices, so
+    // the kernel makes 2 × min(k, 3) proposals per particle at resampling k = 1 … 20 (the last
+    // barrier resamples too: the particles have yet to return)
+    const s = Smc.stats(Smc.runUnsafe(general(walk(20)), { ...options, rejuvenationLag: 3 }))
+    let expected = 0
+    for (let k = 1; k <= 20; k++) expected += 40 * 2 * Math.min(k, 3)
+    expect(s.resamplings).toBe(20)
+    expect(s.rejuvenationProposed).toBe(expected)
+    expect(s.rejuvenationAccepted).toBeGreaterThan(0)
+  })
+
+  it("the general engine's lag under a handler transformation: the fixed choices are those the particle recorded, after the transformation", () => {
+    // condition turns x#2/v and x#9/v into observations (barriers, no choices): the replayed
+    // prefix must be the tape's sample sites, below the transformation, or its addresses would
+    // not line up (MissingAddressError); the Effect form with the layer gives the same numbers
+    const data = { "x#2/v": 0.4, "x#9/v": -0.3 }
+    const options = { particles: 60, seed: 8, threshold: 1, rejuvenation: 1, rejuvenationLag: 4 }
+    const post = Smc.runUnsafe(general(walk(14)), { ...options, transform: (h) => Combinators.condition(h, data) })
+    expect(post.sites).not.toContain("x#2/v")
+    expect(post.sites).toContain("x#10/v")
+    expect(Smc.stats(post).rejuvenationAccepted).toBeGreaterThan(0)
+    const layered = Effect.runSync(
+      Smc.run(general(walk(14)), options).pipe(
+        Effect.provide(Interpreter.layerCondition(data).pipe(Layer.provide(Interpreter.layerPrior), Layer.provide(RuntimeRng.Rng.layer)))
+      )
+    )
+    expect(layered).toEqual(post)
   })
 })
 

@@ -32,7 +32,7 @@
 // The barrier step, the log evidence and the resampling decision are shared with the unfold
 // engine (smcPopulation.ts). Models made by `unfold` take that engine instead (smcUnfold.ts):
 // this one rebuilds a duplicate by replaying its tape from the start, O(t) per rebuild, so a
-// run costs O(N·T²) (O(N·T³) with rejuvenation).
+// run costs O(N·T²) (O(N·T³) with rejuvenation, O(N·L·T²) with a rejuvenation lag L).
 //
 // MH rejuvenation (Gilks & Berzuini 2001; Chopin 2002) moves each resampled particle with a
 // kernel that leaves the current intermediate target invariant: the model cut right after its
@@ -40,10 +40,23 @@
 // number of choices in the population): a number of steps that depended on the particle's own
 // state (its number of choices) would not leave the target invariant when branches differ in
 // their choices, and biased such models (P(x) = 0.63 instead of 0.5 on the two-branch test).
+//
+// With a lag L (`rejuvenationLag`), the rejuvenation after barrier k moves only the choices made
+// after barrier k − L (fixed-lag resample-move, as in smcUnfold.ts, with barriers for steps):
+// each proposal still replays the whole execution (a generator cannot be restarted midway), but
+// the first m sample sites, those the particle met before barrier k − L, are fed their recorded
+// values by an innermost layer (`PrefixReplay`) and are not the kernel's choices. Execution is
+// sequential, so what happens before barrier k − L is a function of those m values alone: the
+// kernel is MH on the cut target conditioned on them (an execution with fewer than k − L
+// barriers has no free choice and does not move), which leaves the cut target invariant. Every
+// particle gets sweeps × the largest window in the population steps, so a step costs O(N·L·t)
+// and a run O(N·L·T²) instead of O(N·T³). The T² is the replay's, inherent to generators that
+// cannot be forked; the unfold engine avoids it by restarting steps from stored states.
 import { InvalidDistributionError, type Distribution, type Support } from "@fugue/core/Distribution"
 import type { Address } from "@fugue/core/Address"
 import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
+import { compose, type Transform } from "@fugue/runtime/Combinators"
 import { Execution } from "@fugue/runtime/Execution"
 import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
 import { type Choice, MissingAddressError, Trace } from "@fugue/runtime/Trace"
@@ -78,6 +91,8 @@ export type RebuildStrategy = "duplicates" | "all"
 
 export interface EngineConfig extends PopulationConfig {
   readonly rebuild: RebuildStrategy
+  /** Rejuvenation moves only the choices after barrier k − lag (undefined: every choice). */
+  readonly lag?: number | undefined
 }
 
 /** How the particle handler treats sample sites and barriers. */
@@ -98,6 +113,8 @@ export class ParticleHandler implements Handler<void> {
   cursor = 0
   /** The particle's choices in execution order. */
   tape: Array<Choice> = []
+  /** marks[b]: the tape's length when barrier b + 1 was met (kept only with a rejuvenation lag). */
+  marks: Array<number> | undefined = undefined
   logPrior = 0
   logLikelihood = 0
   logFactors = 0
@@ -139,6 +156,7 @@ export class ParticleHandler implements Handler<void> {
     return value
   }
   observe<T>(address: Address, dist: Distribution<T>, value: T): void {
+    if (this.marks !== undefined) this.mark()
     if (this.mode !== LIVE) {
       if (this.mode === RESCORE_TAPE) this.logLikelihood += dist.logProb(value)
       if (++this.barriers >= this.replayTo) this.endReplay()
@@ -152,6 +170,7 @@ export class ParticleHandler implements Handler<void> {
     this.execution.stop()
   }
   factor(logWeight: number): void {
+    if (this.marks !== undefined) this.mark()
     if (this.mode !== LIVE) {
       if (this.mode === RESCORE_TAPE) this.logFactors += logWeight
       if (++this.barriers >= this.replayTo) this.endReplay()
@@ -163,11 +182,47 @@ export class ParticleHandler implements Handler<void> {
     this.barriers++
     this.execution.stop()
   }
+  /** Records the tape's length at the barrier being met (a replay's position, in a replay). */
+  private mark(): void {
+    this.marks![this.barriers] = this.mode === LIVE ? this.tape.length : this.cursor
+  }
   finish(): void {}
   /** The replay reached barrier `replayTo`: it is over, and the execution stops there. */
   private endReplay(): void {
     this.mode = LIVE
     this.execution.stop()
+  }
+}
+
+/**
+ * Innermost layer of a lagged rejuvenation's proposals (under the run's transformation, above
+ * the MH proposal handler): the first `prefix.length` sample sites get their recorded values
+ * (their addresses checked) and never reach the kernel; everything else passes through.
+ */
+class PrefixReplay<Out> implements Handler<Out> {
+  readonly inner: Handler<Out>
+  readonly replay: { readonly prefix: ReadonlyArray<Choice>; cursor: number }
+  constructor(inner: Handler<Out>, replay: { readonly prefix: ReadonlyArray<Choice>; cursor: number }) {
+    this.inner = inner
+    this.replay = replay
+  }
+  sample<T>(address: Address, dist: Distribution<T>): T {
+    const r = this.replay
+    if (r.cursor < r.prefix.length) {
+      const c = r.prefix[r.cursor++]!
+      if (c.address !== address) throw new MissingAddressError({ address })
+      return c.value as T
+    }
+    return this.inner.sample(address, dist)
+  }
+  observe<T>(address: Address, dist: Distribution<T>, value: T): void {
+    this.inner.observe(address, dist, value)
+  }
+  factor(logWeight: number): void {
+    this.inner.factor(logWeight)
+  }
+  finish(): Out {
+    return this.inner.finish()
   }
 }
 
@@ -207,14 +262,25 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
   /** States produced by rejuvenation, awaiting `rebuildMoved`. */
   private readonly moved = new Map<object, VisitsOutcome>()
 
+  /** Whether rejuvenation moves only a lag of recent choices. */
+  private readonly lagged: boolean
+
   constructor(model: Model<A>, rng: Rng, config: EngineConfig) {
     super(model, rng, config)
     this.config = config
     this.supports = config.rejuvenation > 0 ? new Map() : undefined
+    this.lagged = config.rejuvenation > 0 && config.lag !== undefined
+  }
+
+  /** A fresh particle handler (keeping barrier marks when rejuvenation has a lag). */
+  private handler(): ParticleHandler {
+    const h = new ParticleHandler(this.rng, this.supports)
+    if (this.lagged) h.marks = []
+    return h
   }
 
   /** A particle with a fresh execution of the model (live, at the start). */
-  protected override spawn(handler: ParticleHandler = new ParticleHandler(this.rng, this.supports)): Particle<A> {
+  protected override spawn(handler: ParticleHandler = this.handler()): Particle<A> {
     const execution = new Execution<A, void>(this.model, wrapHandler("SMC", this.transform, handler, this.sideRng), {
       context: this.context,
       maxInstructions: this.config.maxInstructions
@@ -255,7 +321,7 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
   /** A copy of `src` awaiting a rebuild: its tape copied (shared when `share`), weights carried over. */
   private copy(src: Particle<A>, share: boolean, spare: Particle<A> | undefined): Particle<A> {
     // a dead particle's handler and execution are reused (fewer allocations per resampling)
-    const h = spare !== undefined ? spare.handler : new ParticleHandler(this.rng, this.supports)
+    const h = spare !== undefined ? spare.handler : this.handler()
     if (spare !== undefined) {
       h.mode = LIVE
       h.replayTo = 0
@@ -265,6 +331,8 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
     }
     const s = src.handler
     h.tape = share ? s.tape : s.tape.slice()
+    // a copy that is rebuilt by a replay writes its marks again; a done one never writes
+    if (s.marks !== undefined) h.marks = share ? s.marks : s.marks.slice()
     h.logPrior = s.logPrior
     h.logLikelihood = s.logLikelihood
     h.logFactors = s.logFactors
@@ -327,27 +395,58 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
   private rejuvenate(next: Array<Particle<A>>, live: Uint8Array): void {
     const tapes = next.map((p) => checkDistinct(p.handler.tape))
     const scales = this.rejuvenationScales(tapes, this.supports!)
+    // with a lag, the choices before barrier `fixed` stay as they are (see the header)
+    const fixed = this.lagged ? Math.max(0, this.steps - this.config.lag!) : 0
+    const prefixes = new Int32Array(next.length)
     let largest = 0
-    for (let k = 0; k < tapes.length; k++) if (!next[k].broken && tapes[k].length > largest) largest = tapes[k].length
+    for (let k = 0; k < tapes.length; k++) {
+      if (next[k].broken) continue
+      const h = next[k].handler
+      if (fixed > 0) prefixes[k] = h.barriers >= fixed ? h.marks![fixed - 1] : tapes[k].length
+      if (tapes[k].length - prefixes[k] > largest) largest = tapes[k].length - prefixes[k]
+    }
     const steps = this.config.rejuvenation * largest
+    const context = { algorithm: "SMC rejuvenation", chain: undefined, iteration: this.steps }
     for (let k = 0; k < next.length; k++) {
       const p = next[k]
       if (p.broken) continue
       const h = p.handler
-      const state = { visits: tapes[k], logPrior: h.logPrior, logLikelihood: h.logLikelihood, logFactors: h.logFactors }
-      const moved = kernelOnVisits(this.model as Model<unknown>, state, this.rng, {
+      const m = prefixes[k]
+      if (m === tapes[k].length && m > 0) continue // nothing free to move
+      let model = this.model as Model<unknown>
+      let transform: Transform = this.transform
+      let visits = tapes[k]
+      let logPrior = h.logPrior
+      let prefix: ReadonlyArray<Choice> = []
+      let prefixLogPrior = 0
+      if (m > 0) {
+        prefix = visits.slice(0, m)
+        visits = visits.slice(m)
+        logPrior = 0
+        for (let j = 0; j < visits.length; j++) logPrior += visits[j]!.logProb
+        for (let j = 0; j < m; j++) prefixLogPrior += prefix[j]!.logProb
+        const replay = { prefix, cursor: 0 }
+        const base = model
+        model = () => {
+          replay.cursor = 0
+          return base()
+        }
+        transform = compose(this.transform, (inner) => new PrefixReplay(inner, replay))
+      }
+      const state = { visits, logPrior, logLikelihood: h.logLikelihood, logFactors: h.logFactors }
+      const moved = kernelOnVisits(model, state, this.rng, {
         steps,
         scales,
-        transform: this.transform,
+        transform,
         cutAfterBarriers: this.steps,
         maxInstructions: this.config.maxInstructions,
-        context: { algorithm: "SMC rejuvenation", chain: undefined, iteration: this.steps }
+        context
       })
       this.rejuvenationProposed += moved.proposed
       this.rejuvenationAccepted += moved.accepted
       if (moved.accepted > 0) {
         live[k] = 2 // the execution is stale: rebuild it by replaying the moved state's tape
-        this.moved.set(p, moved)
+        this.moved.set(p, m === 0 ? moved : { ...moved, visits: prefix.concat(moved.visits), logPrior: prefixLogPrior + moved.logPrior })
       }
     }
   }
@@ -391,7 +490,7 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
   private rebuildMoved(p: Particle<A>): Particle<A> {
     const moved = this.moved.get(p)!
     this.moved.delete(p)
-    const h = new ParticleHandler(this.rng, this.supports)
+    const h = this.handler()
     h.mode = REPLAY_TAPE
     h.tape = moved.visits as Array<Choice>
     h.replayTo = this.steps

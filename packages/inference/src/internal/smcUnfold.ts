@@ -6,20 +6,20 @@
 //
 // A particle is: the state its current step t started from, a paused execution of step t's
 // model (through the one driver, under the run's handler transformation), the sample sites of
-// step t so far (scratch arrays), and a pointer to an immutable `History` node for its last
-// completed step (the step's values, a pointer to its address `Layout`, the state it returned,
-// the barrier count, the previous step's node). When a step's model returns, its sites and state
-// become a new node and the next step starts from that state; nothing before step t is ever run
-// again. The posterior (sites "name#t/…", returns the state arrays) is read off the history
-// chains at the end, O(N·T).
+// step t so far (scratch arrays), and the slot of its last completed step t − 1 in that step's
+// `Arena` (append-only columns: the step's values, its address `Layout`, the state it returned,
+// the barrier count, the slot of the step before). When a step's model returns, its sites and
+// state become a new slot and the next step starts from that state; nothing before step t is
+// ever run again. The posterior (sites "name#t/…", returns the state arrays) is read off the
+// parent columns at the end, O(N·T).
 //
 // Resampling: the first copy of each ancestor is the ancestor itself (its live execution, no
-// work). Every further copy shares the ancestor's history node and, lazily, its current step:
+// work). Every further copy shares the ancestor's slot and, lazily, its current step:
 // it is materialised when it is next advanced, which is always after its ancestor in the same
 // step (the first copy has the lowest index; particles are advanced in index order). If the
 // ancestor then finished its step without drawing a value or meeting another barrier (the
 // common case: the observation is the step's last statement), the copy takes the ancestor's new
-// node as its own (`shared`): no replay at all. Otherwise it replays the current step's sites
+// slot as its own (`shared`): no replay at all. Otherwise it replays the current step's sites
 // from the step's start state up to the barrier it was copied at (`rebuilds`): O(size of one
 // step), never O(t). Replays draw no random numbers and the ancestor's run draws them exactly as
 // the general engine's would, so on the same model and seed, without rejuvenation, this engine
@@ -46,14 +46,26 @@
 // in the population, as in the general engine). A move costs O(L), whatever t. Choices older
 // than L steps are never moved again: fixed-lag rejuvenation restores the diversity of recent
 // states, not of old ones (path degeneracy remains). A moved particle is rebuilt by replaying
-// its window from the start of step s into new nodes.
+// its window from the start of step s into new slots.
 //
 // Memory (measured: garbage collection was 37% of the run time with a node per step holding a
 // pushed [address, value, log p] array and three running log weights): a particle records into
-// its own scratch arrays, reused from step to step; a completed step keeps an exact-size copy of
-// its values and a pointer to a `Layout`, the step's address sequence, shared by every node of
-// step t that visited the same addresses; log probabilities and running log weights are kept
-// only when rejuvenating, their only user. Numeric values then sit unboxed in double arrays.
+// its own scratch arrays, reused from step to step; a completed step appends its values, a
+// pointer to its `Layout` (the step's address sequence, shared by every completion of step t
+// that visited the same addresses), its state and three integers (parent slot, values offset,
+// barrier count) to the plain-array columns of step t's arena, with no object per step; log
+// probabilities and running log weights are kept only when rejuvenating, their only user.
+// Numeric values sit unboxed in double arrays. Against an immutable node object and a values
+// array per completed step (the previous form, which the scavenger had to copy while its
+// lineage lived), the 1000-particle, 50-step random walk runs 0.82–0.90× the time (paired runs),
+// and 100 particles over 50–800 steps the same time. Slots are never freed one by one: the
+// completions of lineages that died, and the windows that moves replaced, are dropped by a
+// compaction (mark from the particles' slots down the parent columns, newest arena first) run at
+// a resampling once the arenas hold more than twice the slots kept by the previous one plus 64N;
+// an arena is copied only when that at least halves it, so each slot is copied O(1) times, and
+// memory stays proportional to the live genealogy (measured, 1000 particles × 1000 steps, peak
+// heap 25 MB, 28 MB with rejuvenation; node objects 22 / 25 MB; no compaction 65 / 433 MB). The
+// posterior is read arena by arena, newest first, for all particles at once.
 //
 // Unscoped steps: with no handler transformation, nothing but this engine sees a step's
 // addresses, so a step's model runs without its `scope("name#t", …)` and the engine applies the
@@ -81,6 +93,8 @@ import { normalise } from "./weights.ts"
 export interface UnfoldConfig extends PopulationConfig {
   /** Rejuvenation moves the choices of the last `lag` steps (≥ 1). */
   readonly lag: number
+  /** Whether the arenas are compacted (default true; false keeps every completion, for tests). */
+  readonly compaction?: boolean | undefined
 }
 
 /** How the step handler treats sample sites and barriers. */
@@ -89,7 +103,7 @@ const LIVE = 0, REPLAY_TAPE = 1, REPLAY_TRACE = 2, REPRODUCE = 3
 /** An address recorded under `prefix` (the step's scope when the step ran unscoped, else ""). */
 const full = (prefix: string, address: string): string => (prefix === "" ? address : scoped(prefix, address))
 
-/** The addresses a step visited, in order: shared by every node of that step that visited the same ones. */
+/** The addresses a step visited, in order: shared by every completion of that step that visited the same ones. */
 class Layout {
   /** As recorded (relative to `prefix`). */
   readonly addresses: Array<string>
@@ -110,54 +124,51 @@ class Layout {
   }
 }
 
-/** Running log weights at the end of a step (kept only when rejuvenating). */
-class Weights {
-  readonly logPrior: number
-  readonly logLikelihood: number
-  readonly logFactors: number
-  constructor(logPrior: number, logLikelihood: number, logFactors: number) {
-    this.logPrior = logPrior
-    this.logLikelihood = logLikelihood
-    this.logFactors = logFactors
-  }
-}
-
-const NO_WEIGHTS = new Weights(0, 0, 0)
 const NO_VALUES: Array<unknown> = []
 
-/** A completed step of a particle's history: immutable, shared by all its descendants. */
-export class History<S> {
-  readonly parent: History<S> | undefined
-  readonly t: number
+/**
+ * The completed steps t of every particle, one slot per completion, in append-only columns
+ * (no object per step, see the header). A slot is immutable once written and shared by every
+ * descendant of the particle that completed it.
+ */
+class Arena<S> {
+  /** Slots written so far. */
+  size = 0
   /** The state the step returned. */
-  readonly state: S
-  readonly layout: Layout
-  /** The value drawn at each of the layout's addresses. */
-  readonly values: Array<unknown>
+  readonly states: Array<S> = []
+  readonly layouts: Array<Layout> = []
+  /** The value drawn at each address of the slot's layout. */
+  readonly values: Array<unknown> = []
   /** Their log probabilities (only when rejuvenating). */
-  readonly logProbs: Array<number> | undefined
-  /** Barriers met through this step. */
-  readonly barriers: number
-  /** Running log weights through this step (only when rejuvenating). */
-  readonly weights: Weights | undefined
-  constructor(
-    parent: History<S> | undefined,
-    t: number,
-    state: S,
-    layout: Layout,
-    values: Array<unknown>,
-    logProbs: Array<number> | undefined,
-    barriers: number,
-    weights: Weights | undefined
-  ) {
-    this.parent = parent
-    this.t = t
-    this.state = state
-    this.layout = layout
-    this.values = values
-    this.logProbs = logProbs
-    this.barriers = barriers
-    this.weights = weights
+  readonly logProbs: Array<number> = []
+  /**
+   * Per slot, three integers: the slot of the step before in arena t − 1 (−1 at t = 0), where
+   * the slot's values start in `values` (one per address of its layout), the barriers met
+   * through this step. One array, not three: an arena is made per step (plain arrays: a typed
+   * array of more than 64 bytes gets an off-heap buffer, measured at about a microsecond each).
+   */
+  readonly meta: Array<number> = []
+  /** Per slot, the running logPrior, logLikelihood, logFactors through this step (only when rejuvenating). */
+  readonly weights: Array<number> = []
+  parent(slot: number): number {
+    return this.meta[3 * slot]
+  }
+  offset(slot: number): number {
+    return this.meta[3 * slot + 1]
+  }
+  barriers(slot: number): number {
+    return this.meta[3 * slot + 2]
+  }
+  /** Appends a slot whose values start at `offset` (already pushed); returns its number. */
+  add(state: S, parent: number, layout: Layout, offset: number, barriers: number): number {
+    this.states.push(state)
+    this.layouts.push(layout)
+    this.meta.push(parent, offset, barriers)
+    return this.size++
+  }
+  /** Records the running log weights of `slot` (rejuvenating). */
+  weigh(logPrior: number, logLikelihood: number, logFactors: number): void {
+    this.weights.push(logPrior, logLikelihood, logFactors)
   }
 }
 
@@ -284,16 +295,17 @@ export class StepHandler implements Handler<void> {
 /**
  * What the copies of an ancestor made at one resampling share: the ancestor's current step as
  * it was then (the first `length` entries of the arrays: its scratch arrays, which it only
- * appends to within the step, or, once it completed the step, the node's copies of them), and
- * the node of that step when the ancestor completed it without another draw or barrier.
+ * appends to within the step, or, once it completed the step, copies of them), and the slot of
+ * that step when the ancestor completed it without another draw or barrier.
  */
-interface Fork<S> {
+interface Fork {
   readonly round: number
   addresses: Array<string>
   values: Array<unknown>
   logProbs: Array<number>
   readonly length: number
-  completed: History<S> | undefined
+  /** The slot of the ancestor's completed step (−1: not handed over). */
+  completed: number
 }
 
 export class UnfoldParticle<S> {
@@ -301,8 +313,8 @@ export class UnfoldParticle<S> {
   execution!: Execution<S, void>
   /** The model of the current step (made once per particle; reads `t` and `start`). */
   stepModel!: Model<S>
-  /** The completed steps (undefined before the first one completes). */
-  node: History<S> | undefined = undefined
+  /** The slot of the last completed step, t − 1, in its arena (−1 before the first one completes). */
+  slot = -1
   /** The current step. */
   t = 0
   /** The state the current step started from. */
@@ -313,9 +325,9 @@ export class UnfoldParticle<S> {
   /** Whether the first step has not been started yet. */
   fresh = true
   /** As an ancestor: the fork its copies took at the latest resampling. */
-  fork: Fork<S> | undefined = undefined
+  fork: Fork | undefined = undefined
   /** As a copy: the fork it has yet to be materialised from. */
-  pending: Fork<S> | undefined = undefined
+  pending: Fork | undefined = undefined
   constructor(handler: StepHandler) {
     this.handler = handler
   }
@@ -424,6 +436,12 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
   private readonly prefixes: Array<string> = []
   /** The latest layout made for each step. */
   private readonly layouts: Array<Layout | undefined> = []
+  /** The completed steps: arenas[t] holds every completion of step t. */
+  private readonly arenas: Array<Arena<S>> = []
+  /** Slots in all arenas (completed steps retained), and how many the latest compaction kept. */
+  slots = 0
+  private compacted = 0
+  private readonly scratch = [new Int32Array(0), new Int32Array(0)]
 
   constructor(model: Model<Array<S>>, spec: UnfoldSpec<S>, rng: Rng, config: UnfoldConfig) {
     super(model, rng, config)
@@ -457,7 +475,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
 
   /** Starts the particle's current step from the state its history ended with. */
   private begin(p: UnfoldParticle<S>): void {
-    p.start = p.node === undefined ? this.spec.initial : p.node.state
+    p.start = p.slot < 0 ? this.spec.initial : this.arenas[p.t - 1].states[p.slot]
     if (this.unscoped) p.handler.prefix = this.prefix(p.t)
     p.execution.restart(p.stepModel)
   }
@@ -478,26 +496,27 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     return layout
   }
 
-  /** The step the execution just finished becomes a history node; returns it. */
-  private complete(p: UnfoldParticle<S>): History<S> {
+  /** The step the execution just finished becomes a slot of its arena (the particle's new `slot`). */
+  private complete(p: UnfoldParticle<S>): void {
     const h = p.handler
     if (h.mode !== LIVE) this.replayedInstructions += p.execution.instructions
     const n = h.length
+    const t = p.t
     const scored = this.supports !== undefined
-    const node = new History(
-      p.node,
-      p.t,
-      p.execution.result as S,
-      this.layoutOf(p.t, h.addresses, n, h.prefix),
-      n === 0 ? NO_VALUES : h.values.slice(0, n),
-      scored ? h.logProbs.slice(0, n) : undefined,
-      h.barriers,
-      scored ? new Weights(h.logPrior, h.logLikelihood, h.logFactors) : undefined
-    )
+    const arena = (this.arenas[t] ??= new Arena<S>())
+    this.slots++
+    const values = arena.values
+    const offset = values.length
+    for (let k = 0; k < n; k++) values.push(h.values[k])
+    const slot = arena.add(p.execution.result as S, p.slot, this.layoutOf(t, h.addresses, n, h.prefix), offset, h.barriers)
+    if (scored) {
+      const logProbs = arena.logProbs
+      for (let k = 0; k < n; k++) logProbs.push(h.logProbs[k])
+      arena.weigh(h.logPrior, h.logLikelihood, h.logFactors)
+    }
     h.length = 0
-    p.node = node
-    p.t++
-    return node
+    p.slot = slot
+    p.t = t + 1
   }
 
   /**
@@ -563,14 +582,16 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     const length = h.length, barriers = h.barriers
     while (true) {
       if (p.execution.resume() === "stopped") return true
-      const node = this.complete(p)
+      const unchanged = h.length === length && h.barriers === barriers
+      this.complete(p)
       if (fork !== undefined) {
-        if (node.values.length === length && node.barriers === barriers) fork.completed = node
+        if (unchanged) fork.completed = p.slot
         else {
-          // the scratch arrays are about to be reused: the node's copies hold the same prefix
-          fork.addresses = node.layout.addresses
-          fork.values = node.values
-          fork.logProbs = node.logProbs ?? []
+          // the scratch arrays are about to be reused: the fork keeps copies of its prefix
+          const n = fork.length
+          fork.addresses = h.addresses.slice(0, n)
+          fork.values = h.values.slice(0, n)
+          fork.logProbs = this.supports === undefined ? [] : h.logProbs.slice(0, n)
         }
         fork = undefined
       }
@@ -592,10 +613,10 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     p.pending = undefined
     const h = p.handler
     const completed = fork.completed
-    if (completed !== undefined) {
+    if (completed >= 0) {
       // weights and barriers are unchanged: the ancestor met neither a draw nor a barrier
-      p.node = completed
-      p.t = completed.t + 1
+      p.slot = completed
+      p.t++
       this.shared++
       if (!(p.t < this.spec.steps)) {
         p.done = true
@@ -615,7 +636,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     const target = h.barriers
     h.mode = REPLAY_TAPE
     h.cursor = 0
-    h.barriers = p.node === undefined ? 0 : p.node.barriers
+    h.barriers = p.slot < 0 ? 0 : this.arenas[p.t - 1].barriers(p.slot)
     h.replayTo = target
     this.begin(p)
     const status = p.execution.resume()
@@ -640,6 +661,8 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
 
   protected override resample(): void {
     const n = this.particles.length
+    // the completions of lineages that died (and of moved windows) are garbage from here on
+    if (this.slots > 2 * this.compacted + 64 * n && this.config.compaction !== false) this.compact()
     const ancestors = this.config.resampler(this.weights, n, this.rng)
     const old = this.particles
     const next = new Array<UnfoldParticle<S>>(n)
@@ -664,10 +687,85 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     if (this.config.rejuvenation > 0) this.rejuvenate()
   }
 
+  /**
+   * Drops the slots no particle descends from (mark from the particles' slots down the parent
+   * columns, newest arena first, then copy the marked slots in order), so memory stays
+   * proportional to the live genealogy, not to N·T. Called between steps, when no copy is
+   * pending: the particles' slots are the only roots.
+   */
+  private compact(): void {
+    const particles = this.particles, arenas = this.arenas
+    const scored = this.supports !== undefined
+    let top = -1
+    for (let i = 0; i < particles.length; i++) if (particles[i].t - 1 > top) top = particles[i].t - 1
+    arenas.length = top + 1
+    // the particles by the arena their slot is in, newest first (usually all in one)
+    const order = particles.filter((p) => p.slot >= 0).sort((a, b) => b.t - a.t)
+    let next = 0
+    // the parent column of the arena above, and which of its slots are live (undefined: all)
+    let parents: Array<number> | undefined = undefined // the arena above's meta (parent at 3·j)
+    let above = 0
+    let alive: Int32Array | undefined = undefined
+    let total = 0
+    // two scratch index buffers, this arena's and the one above's, swapped at each arena
+    let scratch = this.scratch[0], other = this.scratch[1]
+    for (let t = top; t >= 0; t--) {
+      const arena = arenas[t]
+      const size = arena.size
+      if (scratch.length < size) scratch = new Int32Array(2 * size)
+      const index = scratch
+      index.fill(-1, 0, size)
+      const first = next
+      while (next < order.length && order[next].t - 1 === t) index[order[next++].slot] = 0
+      if (parents !== undefined) for (let j = 0; j < above; j++) if (alive === undefined || alive[j] >= 0) index[parents[3 * j]] = 0
+      let live = 0
+      for (let k = 0; k < size; k++) if (index[k] === 0) index[k] = live++
+      if (2 * live > size) {
+        // mostly live: kept as it is, numbers unchanged (its dead slots are never read again),
+        // so an arena is copied only when that at least halves it: O(1) copies per slot
+        parents = arena.meta
+        above = size
+        alive = index
+        scratch = other
+        other = index
+        total += size
+        continue
+      }
+      const kept = new Arena<S>()
+      for (let k = 0; k < size; k++) {
+        if (index[k] < 0) continue
+        const layout = arena.layouts[k]
+        const from = arena.offset(k), n = layout.addresses.length
+        const offset = kept.values.length
+        for (let v = 0; v < n; v++) kept.values.push(arena.values[from + v])
+        kept.add(arena.states[k], arena.parent(k), layout, offset, arena.barriers(k))
+        if (scored) {
+          for (let v = 0; v < n; v++) kept.logProbs.push(arena.logProbs[from + v])
+          const w = arena.weights
+          kept.weigh(w[3 * k], w[3 * k + 1], w[3 * k + 2])
+        }
+      }
+      for (let i = first; i < next; i++) order[i].slot = index[order[i].slot]
+      if (parents !== undefined) {
+        for (let j = 0; j < above; j++) parents[3 * j] = alive === undefined || alive[j] >= 0 ? index[parents[3 * j]] : -1
+      }
+      arenas[t] = kept
+      parents = kept.meta
+      above = live
+      alive = undefined
+      scratch = other
+      other = index
+      total += live
+    }
+    this.scratch[0] = scratch
+    this.scratch[1] = other
+    this.slots = this.compacted = total
+  }
+
   /** `q` (a particle with no descendant) becomes a copy of `src`, materialised at its next advance. */
   private copy(src: UnfoldParticle<S>, q: UnfoldParticle<S>): UnfoldParticle<S> {
     const h = q.handler, s = src.handler
-    q.node = src.node
+    q.slot = src.slot
     q.t = src.t
     q.start = src.start
     q.done = src.done
@@ -691,38 +789,46 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     }
     let fork = src.fork
     if (fork === undefined || fork.round !== this.resamplings) {
-      fork = { round: this.resamplings, addresses: s.addresses, values: s.values, logProbs: s.logProbs, length: s.length, completed: undefined }
+      fork = { round: this.resamplings, addresses: s.addresses, values: s.values, logProbs: s.logProbs, length: s.length, completed: -1 }
       src.fork = fork
     }
     q.pending = fork
     return q
   }
 
-  /** The node that ends just before step `s` (undefined: none, s = 0). */
-  private nodeBefore(p: UnfoldParticle<S>, s: number): History<S> | undefined {
-    let node = p.node
-    while (node !== undefined && node.t >= s) node = node.parent
-    return node
+  /** The slot of `p`'s step s − 1 in its arena (−1: none, s = 0). */
+  private slotBefore(p: UnfoldParticle<S>, s: number): number {
+    let slot = p.slot
+    for (let t = p.t - 1; t >= s; t--) slot = this.arenas[t].parent(slot)
+    return slot
   }
 
   /** The choices of steps s.. of `p` as a trace with the window's weights (throws on a repeated address). */
-  private windowTrace(p: UnfoldParticle<S>, base: History<S> | undefined): Trace {
+  private windowTrace(p: UnfoldParticle<S>, s: number, base: number): Trace {
     const h = p.handler
-    const before = base === undefined ? NO_WEIGHTS : base.weights!
-    const trace = new Trace(undefined, 0, h.logLikelihood - before.logLikelihood, h.logFactors - before.logFactors)
+    const before = s === 0 ? undefined : this.arenas[s - 1]
+    const trace = new Trace(
+      undefined,
+      0,
+      h.logLikelihood - (before === undefined ? 0 : before.weights[3 * base + 1]),
+      h.logFactors - (before === undefined ? 0 : before.weights[3 * base + 2])
+    )
     const choices = trace.choices
     let logPrior = 0
-    const add = (addresses: ReadonlyArray<string>, values: ReadonlyArray<unknown>, logProbs: ReadonlyArray<number>, n: number): void => {
+    const add = (addresses: ReadonlyArray<string>, values: ReadonlyArray<unknown>, logProbs: ReadonlyArray<number>, offset: number, n: number): void => {
       for (let k = 0; k < n; k++) {
         const address = addresses[k]
-        choices.set(address, { address, value: values[k] as ChoiceValue, logProb: logProbs[k] }, false)
-        logPrior += logProbs[k]
+        const logProb = logProbs[offset + k]
+        choices.set(address, { address, value: values[offset + k] as ChoiceValue, logProb }, false)
+        logPrior += logProb
       }
     }
-    for (let node = p.node; node !== base; node = node!.parent) {
-      const layout = node!.layout
+    for (let t = p.t - 1, slot = p.slot; t >= s; t--) {
+      const arena = this.arenas[t]
+      const layout = arena.layouts[slot]
       checkDistinct(layout.addresses, layout.addresses.length, layout.prefix)
-      add(layout.sites, node!.values, node!.logProbs!, node!.values.length)
+      add(layout.sites, arena.values, arena.logProbs, arena.offset(slot), layout.addresses.length)
+      slot = arena.parent(slot)
     }
     if (!p.done) {
       const f = p.pending
@@ -730,7 +836,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       const addresses = f !== undefined ? f.addresses : h.addresses
       const n = f !== undefined ? f.length : h.length
       checkDistinct(addresses, n, prefix)
-      add(addresses.slice(0, n).map((a) => full(prefix, a)), f !== undefined ? f.values : h.values, f !== undefined ? f.logProbs : h.logProbs, n)
+      add(addresses.slice(0, n).map((a) => full(prefix, a)), f !== undefined ? f.values : h.values, f !== undefined ? f.logProbs : h.logProbs, 0, n)
     }
     trace.logPrior = logPrior
     return trace
@@ -742,7 +848,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     const n = particles.length
     const lag = this.config.lag
     const windows: Array<Window<S> | undefined> = new Array(n)
-    const bases: Array<History<S> | undefined> = new Array(n)
+    const bases = new Array<number>(n)
     const traces: Array<Trace> = []
     const of: Array<number> = []
     let largest = 0
@@ -752,11 +858,12 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       // the particle's current step (its last one when it has finished)
       const t = p.done ? p.t - 1 : p.t
       const s = Math.max(0, t - lag + 1)
-      const base = this.nodeBefore(p, s)
-      const before = base === undefined ? 0 : base.barriers
-      windows[k] = new Window(this, s, t, base === undefined ? this.spec.initial : base.state, this.steps - before, p.done)
+      const base = this.slotBefore(p, s)
+      const arena = s === 0 ? undefined : this.arenas[s - 1]
+      const before = arena === undefined ? 0 : arena.barriers(base)
+      windows[k] = new Window(this, s, t, arena === undefined ? this.spec.initial : arena.states[base], this.steps - before, p.done)
       bases[k] = base
-      const trace = this.windowTrace(p, base)
+      const trace = this.windowTrace(p, s, base)
       traces.push(trace)
       of.push(k)
       if (trace.size > largest) largest = trace.size
@@ -782,24 +889,24 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     }
   }
 
-  /** After an accepted move: replays the moved window from the start of step s into new nodes, up to the barrier (or the end). */
-  private rebuildFromTrace(p: UnfoldParticle<S>, w: Window<S>, base: History<S> | undefined, trace: Trace): void {
+  /** After an accepted move: replays the moved window from the start of step s into new slots, up to the barrier (or the end). */
+  private rebuildFromTrace(p: UnfoldParticle<S>, w: Window<S>, base: number, trace: Trace): void {
     const h = p.handler
     const target = h.barriers
-    const before = base === undefined ? NO_WEIGHTS : base.weights!
+    const before = w.s === 0 ? undefined : this.arenas[w.s - 1]
     p.pending = undefined
     p.fork = undefined
-    p.node = base
+    p.slot = base
     p.t = w.s
     // fresh scratch arrays: a fork taken from this particle may still read the old ones
     h.addresses = []
     h.values = []
     h.logProbs = []
     h.length = 0
-    h.logPrior = before.logPrior
-    h.logLikelihood = before.logLikelihood
-    h.logFactors = before.logFactors
-    h.barriers = base === undefined ? 0 : base.barriers
+    h.logPrior = before === undefined ? 0 : before.weights[3 * base]
+    h.logLikelihood = before === undefined ? 0 : before.weights[3 * base + 1]
+    h.logFactors = before === undefined ? 0 : before.weights[3 * base + 2]
+    h.barriers = before === undefined ? 0 : before.barriers(base)
     h.mode = REPLAY_TRACE
     h.source = trace
     h.replayTo = w.done ? Infinity : target
@@ -814,7 +921,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     this.rebuilds++
   }
 
-  /** The weighted particle population as a posterior: each particle's sites from its history chain, O(N·T). */
+  /** The weighted particle population as a posterior: the sites and paths read arena by arena, newest first, O(N·T). */
   override finish<St>(stats: St, seed: number | undefined): Posterior<Array<S>, St> {
     const particles = this.particles
     const n = particles.length
@@ -834,6 +941,8 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       for (let j = 0; j < v.length; j++) column(`${address}[${j}]`)[i] = v[j]
     }
     const returns = new Array<Array<S>>(n)
+    // the current steps' sites first, particle by particle
+    let top = -1
     for (let i = 0; i < n; i++) {
       const p = particles[i]
       if (!p.done || p.broken) {
@@ -852,9 +961,23 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
           else writeVector(site, v, i)
         }
       }
-      const path = p.done && !p.broken ? new Array<S>(p.t) : undefined
-      for (let node = p.node; node !== undefined; node = node.parent) {
-        const layout = node.layout
+      returns[i] = (p.done && !p.broken ? new Array<S>(p.t) : undefined) as Array<S>
+      if (p.t - 1 > top) top = p.t - 1
+    }
+    // the completed steps arena by arena, newest first, for the whole population at once (an
+    // arena's columns are read together; measured faster than one particle's chain at a time)
+    const current = new Int32Array(n).fill(-1)
+    for (let t = top; t >= 0; t--) {
+      const arena = this.arenas[t]
+      const layouts = arena.layouts, values = arena.values, meta = arena.meta, states = arena.states
+      for (let i = 0; i < n; i++) {
+        let slot = current[i]
+        if (slot < 0) {
+          const p = particles[i]
+          if (p.t - 1 !== t) continue
+          slot = p.slot
+        }
+        const layout = layouts[slot]
         if (layout.stamp !== stamp) {
           if (!layout.checked) {
             checkDistinct(layout.addresses, layout.addresses.length, layout.prefix)
@@ -863,16 +986,17 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
           layout.stamp = stamp
           layout.columns = new Array(layout.addresses.length)
         }
-        const cols = layout.columns, values = node.values
-        for (let k = 0; k < values.length; k++) {
-          const v = values[k] as ChoiceValue
+        const cols = layout.columns, offset = meta[3 * slot + 1]
+        for (let k = 0; k < cols.length; k++) {
+          const v = values[offset + k] as ChoiceValue
           if (typeof v === "number") (cols[k] ??= column(layout.sites[k]))[i] = v
           else if (typeof v === "boolean") (cols[k] ??= column(layout.sites[k]))[i] = v ? 1 : 0
           else writeVector(layout.sites[k], v, i)
         }
-        if (path !== undefined) path[node.t] = node.state
+        const path = returns[i]
+        if (path !== undefined) path[t] = states[slot]
+        current[i] = meta[3 * slot]
       }
-      returns[i] = path as Array<S>
     }
     const sites = Array.from(columns.keys()).sort()
     return {
