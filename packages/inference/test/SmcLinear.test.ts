@@ -106,7 +106,7 @@ describe("the unfold engine is the general one, bit for bit, without rejuvenatio
       expect(s.replayedInstructions / s.rebuilds).toBeLessThan(12)
       expect(s.replayedInstructions).toBeLessThan(0.2 * Smc.stats(slow).replayedInstructions)
     }
-  })
+  }, 10_000) // about 0.35 s
 
   it("vector and boolean sites, invalid distributions (counted, weight 0) and zero steps", () => {
     const { fast } = expectSame(shapes, { particles: 300, seed: 2, threshold: 1 })
@@ -137,7 +137,7 @@ describe("the unfold engine is the general one, bit for bit, without rejuvenatio
         expect({ ...Smc.stats(scoped), replayedInstructions: 0 }).toEqual({ ...Smc.stats(unscoped), replayedInstructions: 0 })
       }
     }
-  })
+  }, 30_000) // about 1.7 s
 
   it.effect("run equals runUnsafe, time-sliced (pauses between particles), and Interpreter layers act as the transform option", () =>
     Effect.gen(function*() {
@@ -154,7 +154,7 @@ describe("the unfold engine is the general one, bit for bit, without rejuvenatio
       const byOption = Smc.runUnsafe(model, { particles: 150, seed: 9, transform: (h) => Combinators.condition(h, data) })
       expect(layered).toEqual(byOption)
       expect(Smc.stats(layered).engine).toBe("unfold")
-    }))
+    }), 10_000) // about 0.3 s
 })
 
 describe("the unfold engine's cost per step does not grow with the step index", () => {
