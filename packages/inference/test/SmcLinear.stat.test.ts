@@ -104,6 +104,21 @@ function* linearStep(prev: number, t: number) {
 }
 const linear = (steps: number) => unfold("s", steps, 0, (prev: number, t: number) => () => linearStep(prev, t))
 
+
+/**
+ * Thirteen checks of rejuvenated runs against the Kalman smoother (t₇ at 1e-3/13): the log
+ * evidence, and the smoothing mean and sd of the last six states; and the moves were accepted.
+ */
+const expectSmoothed = (runs: ReadonlyArray<Posterior<unknown, Smc.Stats>>, exact: ReturnType<typeof kalman>, steps: number): void => {
+  expectEvidence(runs.map((p) => p.logEvidence![0]), exact.logEvidence, T7[13])
+  for (let t = steps - 6; t < steps; t++) {
+    expectAgrees(runs.map((p) => weighted(p, `s#${t}/x`).mean), exact.smoothed[t], T7[13])
+    expectAgrees(runs.map((p) => weighted(p, `s#${t}/x`).sd), Math.sqrt(exact.smoothedVariances[t]), T7[13])
+  }
+  const s = Smc.stats(runs[0]!)
+  expect(s.rejuvenationAccepted / s.rejuvenationProposed).toBeGreaterThan(0.2)
+}
+
 describe("Smc on a 1000-step linear-Gaussian model written with unfold (K = 8 seeds × 1000 particles)", () => {
   it("log evidence matches the Kalman filter; the final filtering and last smoothing means match", () => {
     const exact = kalman(T)
@@ -139,14 +154,7 @@ describe("fixed-lag rejuvenation keeps the exact target", () => {
     const steps = 40
     const exact = kalman(steps)
     const runs = seeds.map((seed) => Smc.runUnsafe(linear(steps), { particles: 100, seed, threshold: 1, rejuvenation: 8, rejuvenationLag: 5 }))
-    // thirteen checks: t₇ at 1e-3/13
-    expectEvidence(runs.map((p) => p.logEvidence![0]), exact.logEvidence, T7[13])
-    for (let t = steps - 6; t < steps; t++) {
-      expectAgrees(runs.map((p) => weighted(p, `s#${t}/x`).mean), exact.smoothed[t], T7[13])
-      expectAgrees(runs.map((p) => weighted(p, `s#${t}/x`).sd), Math.sqrt(exact.smoothedVariances[t]), T7[13])
-    }
-    const s = Smc.stats(runs[0])
-    expect(s.rejuvenationAccepted / s.rejuvenationProposed).toBeGreaterThan(0.2)
+    expectSmoothed(runs, exact, steps)
   }, 30_000)
 
   // A step observes only when its flip is on (P(on) = 0.7 after an on, 0.3 after an off): the
@@ -212,13 +220,6 @@ describe("the general engine's fixed-lag rejuvenation keeps the exact target", (
       Smc.runUnsafe(() => model(), { particles: 100, seed, threshold: 1, rejuvenation: 8, rejuvenationLag: 5 })
     )
     expect(Smc.stats(runs[0]).engine).toBe("general")
-    // thirteen checks: t₇ at 1e-3/13
-    expectEvidence(runs.map((p) => p.logEvidence![0]), exact.logEvidence, T7[13])
-    for (let t = steps - 6; t < steps; t++) {
-      expectAgrees(runs.map((p) => weighted(p, `s#${t}/x`).mean), exact.smoothed[t], T7[13])
-      expectAgrees(runs.map((p) => weighted(p, `s#${t}/x`).sd), Math.sqrt(exact.smoothedVariances[t]), T7[13])
-    }
-    const s = Smc.stats(runs[0])
-    expect(s.rejuvenationAccepted / s.rejuvenationProposed).toBeGreaterThan(0.2)
+    expectSmoothed(runs, exact, steps)
   }, 120_000)
 })
