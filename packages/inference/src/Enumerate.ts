@@ -31,7 +31,6 @@ import { drive, now, transformFor, wrapHandler } from "./internal/shell.ts"
 import { finiteSupportValues } from "./internal/support.ts"
 import {
   checkKeys,
-  COMMON_KEYS,
   type Common,
   InvalidOptionsError,
   maxInstructionsOption,

@@ -230,7 +230,6 @@ class LogDensityImpl implements LogDensity {
   gradientReason = ""
   readonly initialPoint: Float64Array
   private readonly model: Model<unknown>
-  private readonly transform: Transform
   private readonly maxInstructions: number | undefined
   private readonly score: ScoreHandler
   private readonly scoreWrapped: Handler<number>
@@ -264,7 +263,6 @@ class LogDensityImpl implements LogDensity {
     this.runs = runsFor(discrete)
     this.dimension = dimension
     this.initialPoint = q0
-    this.transform = transform
     this.maxInstructions = maxInstructions
     this.score = new ScoreHandler(sites, discrete)
     this.scoreWrapped = transform(this.score, noRandomness)

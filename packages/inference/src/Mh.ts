@@ -431,7 +431,6 @@ const makeChain = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, i: numb
 
 /** A chain's work: its start (or its state restored from `config.resume`), then its iterations, checkpointed if asked. */
 const chainWork = <A>(
-  model: Model<A>,
   config: Config,
   chain: Chain<A>,
   i: number,
@@ -523,7 +522,7 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
   const states = [...(config.resume?.states ?? new Array<ChainState | undefined>(config.chains).fill(undefined))]
   for (let i = 0; i < config.chains; i++) {
     const chain = makeChain(model, config, rngs[i], i, config.transform)
-    chainWork(model, config, chain, i, builder, density, states, seed)(Infinity)
+    chainWork(config, chain, i, builder, density, states, seed)(Infinity)
     chains.push(chain)
   }
   return finish(builder, chains, seed)
@@ -546,7 +545,7 @@ const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: 
       // building a chain starts the model's generator: its typed errors (InvalidModelError) are failures
       Effect.flatMap(attemptInference(() => {
         const chain = makeChain(model, config, rng, i, transform)
-        return [chain, chainWork(model, config, chain, i, builder, density, states, seed)] as const
+        return [chain, chainWork(config, chain, i, builder, density, states, seed)] as const
       }), ([chain, work]) => {
         return drive(
           work,

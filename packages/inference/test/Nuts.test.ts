@@ -48,8 +48,6 @@ const correlated = (rho: number): Model<Ad.Real> =>
     return Ad.add(x, y)
   }
 
-const ys = [28, 8, -3, 7, -1, 1, 18, 12]
-const ss = [15, 10, 16, 11, 9, 11, 10, 18]
 // Neal's funnel, centred: v ~ N(0, 3), x_i ~ N(0, e^{v/2}) — divergences expected
 const funnel: Model<Ad.Real> = function*() {
   const v = yield* sample("v", Normal(0, 3))

@@ -77,7 +77,7 @@ describe("PSIS-LOO and WAIC", () => {
     const loo = Loo.psisLoo(ll)
     const mu = post.draws.get("mu")![0]!
     let exact = 0, mcse = 0
-    ys.forEach((y, i) => {
+    ys.forEach((y) => {
       const vi = 1 / (1 / 9 + n - 1), mi = vi * (sum - y)
       exact += logNormal(y, mi, 1 + vi)
       // the self-normalised IS estimate of p_i = 1 / E[1/p(y_i|μ)]: delta-method sd of its log,

@@ -26,7 +26,7 @@ class Barriers implements Handler<Array<string>> {
     this.seen.push(`sample ${address}`)
     return dist.sample(this.rng)
   }
-  observe<T>(address: Address): void {
+  observe(address: Address): void {
     this.seen.push(`observe ${address}`)
     this.execution.stop()
   }

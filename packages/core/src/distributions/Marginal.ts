@@ -12,7 +12,6 @@
 import { InvalidDistributionError, type Distribution, type Support, type ValueKind } from "../Distribution.ts"
 import type { Rng } from "../Rng.ts"
 import { CategoricalDistribution } from "./Categorical.ts"
-import { describe } from "../Value.ts"
 
 /**
  * The structural key of a value: equal keys ⇔ values merged by `Marginal`. Never throws; a value

@@ -276,8 +276,6 @@ export class Hamiltonian {
   /** The chain's state; a NUTS transition may replace the object (exchanging it with its proposal), so read it afresh. */
   current: Point
   readonly stats = new Transition()
-  /** The moving end of the trajectory (`fwd` or `bck` in NUTS, a scratch point otherwise). */
-  private z: Point
   private readonly scratch: Point
   private readonly v: Float64Array
   /**
@@ -308,7 +306,6 @@ export class Hamiltonian {
     const vec = (): Float64Array => new Float64Array(d)
     this.current = new Point(d)
     this.scratch = new Point(d)
-    this.z = this.scratch
     this.v = vec()
     this.pool = [this.current]
     for (let k = 1; k < 7; k++) this.pool.push(new Point(d))
@@ -750,7 +747,7 @@ export class Hamiltonian {
    * probability min(1, e^(H0 − H)); a divergence ends the trajectory and rejects it.
    */
   staticTransition(steps: number): void {
-    const z = (this.z = this.scratch), stats = this.stats
+    const z = this.scratch, stats = this.stats
     z.copyFrom(this.current)
     this.metric.sampleMomentum(this.rng, z.p)
     this.metric.velocity(z.p, this.v)
@@ -797,7 +794,7 @@ export class Hamiltonian {
 
   /** H0 − H after one leapfrog step of ε from `current` with a fresh momentum (−∞ where not finite). */
   private oneStepDelta(): number {
-    const z = (this.z = this.scratch)
+    const z = this.scratch
     z.copyFrom(this.current)
     this.metric.sampleMomentum(this.rng, z.p)
     this.metric.velocity(z.p, this.v)

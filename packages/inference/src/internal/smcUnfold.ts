@@ -124,8 +124,6 @@ class Layout {
   }
 }
 
-const NO_VALUES: Array<unknown> = []
-
 /**
  * The completed steps t of every particle, one slot per completion, in append-only columns
  * (no object per step, see the header). A slot is immutable once written and shared by every

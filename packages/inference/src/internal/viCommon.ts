@@ -4,13 +4,11 @@
 // coordinates, the site values at a point, and the typed errors that only these methods raise.
 import * as Bijection from "@fugue/core/Bijection"
 import type * as CoreRng from "@fugue/core/Rng"
-import { describe } from "@fugue/core/Value"
 import * as Data from "effect/Data"
 import * as LogDensity from "../LogDensity.ts"
 import { fillInitial, type InitialValues } from "./initial.ts"
 
 export type { InitialValues } from "./initial.ts"
-import { InvalidOptionsError } from "../Options.ts"
 
 /** A log density on ℝᵈ with its gradient (a `LogDensity`, or one without the Jacobian). */
 export interface Target {

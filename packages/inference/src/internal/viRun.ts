@@ -31,7 +31,6 @@ import { type Family, GaussianGuide, Optimizer } from "./viAdvi.ts"
 import {
   coordinateNames,
   type InitialValues,
-  NonFiniteDensityError,
   NotPositiveDefiniteError,
   siteOf,
   startPoint,
@@ -39,7 +38,7 @@ import {
   valuesAt,
   WithoutJacobian
 } from "./viCommon.ts"
-import { GuideError, type GuideSpec, ScoreGuide } from "./viGuide.ts"
+import { type GuideSpec, ScoreGuide } from "./viGuide.ts"
 import { cholesky, hessian, inverseFromCholesky, Lbfgs, solveUpper } from "./viOptimize.ts"
 
 /** The typed errors of `Vi`'s runs (in the Effect's error channel): those of every algorithm. */
