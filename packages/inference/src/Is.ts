@@ -4,7 +4,9 @@
  * the weight of an execution is its likelihood times its factors; with a user proposal model q
  * the weight is p(x, y) / q(x). The result is a weighted `Posterior` with a log-evidence
  * estimate and the effective sample size. Use it for quick posterior summaries and evidence
- * estimates of small models, or as a baseline; for many observations use `Smc`. Particles are
+ * estimates of small models, or as a baseline; for many observations use `Smc`. With a proposal,
+ * a model whose arithmetic on latents is written with `Ad` is scored through its compiled log
+ * density instead of being run on each draw (`logDensity`). Particles are
  * drawn in blocks of 4096, block b on stream b of the seed, so the draws are the same whether
  * the blocks run in-thread or on worker threads (`workers`).
  *
@@ -25,6 +27,9 @@ import { culprits } from "./internal/culprits.ts"
 import { drive, now, sideStream, streams, streamsUnsafe, transformFor, wrapHandler } from "./internal/shell.ts"
 import { essReport } from "./internal/essHistory.ts"
 import { effectiveSampleSize, normalise } from "./internal/weights.ts"
+import { type LazyDensity, lazyDensity } from "./internal/lazyDensity.ts"
+import { Recorder } from "./internal/mhRecorder.ts"
+import { StructureChangedError } from "./LogDensity.ts"
 import {
   checkKeys,
   COMMON_KEYS,
@@ -32,6 +37,7 @@ import {
   InvalidOptionsError,
   maxInstructionsOption,
   modelOption,
+  oneOf,
   positiveInteger,
   seedOption,
   transformOption,
@@ -72,6 +78,15 @@ export interface Options extends Common {
    * in-thread run's; resampling-free, so only the blocks' draws cross back.
    */
   readonly workers?: number | "auto" | undefined
+  /**
+   * With a `proposal`: `"auto"` (default) scores the proposal's draws with the target's compiled
+   * (or taped) log density where the model has one (fixed continuous sites, arithmetic on latents
+   * written with `Ad`), without running the target model; its return values are computed when
+   * read. The weights and draws equal the model-running path's up to rounding (a value passes
+   * through its site's bijection and back). A draw the density cannot score (a site missing,
+   * extra, or of the wrong type) runs the model as before. `"never"`: always run the model.
+   */
+  readonly logDensity?: "auto" | "never" | undefined
 }
 
 /**
@@ -101,6 +116,8 @@ export interface Stats {
   readonly unused: number
   /** A warning when the weights collapsed onto about one draw (ESS below 2): the evidence and the posterior then rest on it. */
   readonly warnings: ReadonlyArray<string>
+  /** With a proposal: draws scored by the target's compiled or taped log density (the rest ran the target model). */
+  readonly scoredByDensity: number
 }
 
 interface Config {
@@ -110,11 +127,12 @@ interface Config {
   readonly transform: Transform | undefined
   readonly maxInstructions: number | undefined
   readonly workers: number | undefined
+  readonly logDensity: "auto" | "never"
   /** Blocks of `BLOCK` particles (one stream each). */
   readonly blocks: number
 }
 
-const KEYS = ["particles", "proposal", "workers", ...COMMON_KEYS]
+const KEYS = ["particles", "proposal", "workers", "logDensity", ...COMMON_KEYS]
 
 const validate = (model: unknown, options: Options): Config => {
   checkKeys(ALGORITHM, options, KEYS)
@@ -132,7 +150,8 @@ const validate = (model: unknown, options: Options): Config => {
   if (workers !== undefined && proposal !== undefined) {
     throw new InvalidOptionsError({ algorithm: ALGORITHM, option: "workers", value: options.workers, reason: "a proposal model cannot cross to worker threads: put it in the named model's module and run in-thread, or drop workers" })
   }
-  return { particles, seed, proposal, transform, maxInstructions, workers, blocks }
+  const logDensity = options.logDensity === undefined ? "auto" : oneOf(ALGORITHM, "logDensity", options.logDensity, ["auto", "never"] as const)
+  return { particles, seed, proposal, transform, maxInstructions, workers, logDensity, blocks }
 }
 
 // The sampler's state, so `run` can do the same work in time slices.
@@ -160,6 +179,11 @@ class Sampler<A> {
   missing = 0
   mismatched = 0
   unused = 0
+  scoredByDensity = 0
+  /** With a proposal: the target's density, built before the first particle (in steps, inside the time slices). */
+  private readonly density: LazyDensity | undefined
+  private recorder: Recorder<A> | undefined = undefined
+  private point: Float64Array = new Float64Array(0)
   constructor(
     model: Model<A>,
     config: Config,
@@ -180,6 +204,9 @@ class Sampler<A> {
     this.sideRng = transform === identity ? this.rng : sideStream(this.rng)
     this.prior = new PriorHandler(this.rng)
     this.priorExecution = this.priorRunner()
+    this.density = config.proposal === undefined
+      ? undefined
+      : lazyDensity(model as Model<unknown>, { enabled: config.logDensity === "auto", transform, maxInstructions: config.maxInstructions })
   }
   private priorRunner(): Execution<A, Trace> {
     return new Execution(this.model, wrapHandler(ALGORITHM, this.transform, this.prior, this.sideRng), {
@@ -205,6 +232,7 @@ class Sampler<A> {
     const { builder, model } = this
     const proposal = this.config.proposal
     const n = this.to - this.from
+    if (this.density !== undefined && !this.density.build(deadline)) return false
     let i = this.done
     while (i < n) {
       if (i > 0 && i % BLOCK === 0) this.enterBlock(i / BLOCK)
@@ -236,7 +264,7 @@ class Sampler<A> {
           }
           this.rejectParticle(error, i, new Trace())
         }
-        if (proposed !== undefined) {
+        if (proposed !== undefined && !this.scoreByDensity(proposed, i)) {
           const scorer = new SafeScoreGivenTrace(proposed, rng)
           try {
             const result = this.execute(model, scorer)
@@ -256,6 +284,33 @@ class Sampler<A> {
     this.done = i
     return i >= n
   }
+  /**
+   * Scores a proposal's draw with the target's density, when there is one and the draw holds
+   * exactly its sites with values it can map to the unconstrained space: log p(x, y) is the
+   * density at u = T⁻¹(x) less log |det ∂x/∂u|, and w = log p(x, y) − log q(x). Returns whether it
+   * did (otherwise the target model scores the draw).
+   */
+  private scoreByDensity(proposed: Trace, i: number): boolean {
+    const density = this.density?.value
+    if (density === undefined || proposed.size !== density.sites.length) return false
+    if (this.point.length !== density.dimension) this.point = new Float64Array(density.dimension)
+    const u = this.point
+    try {
+      density.unconstrain(proposed, u)
+    } catch (error) {
+      // a site the draw lacks, or a value of another shape: the model-running path counts it
+      if (error instanceof StructureChangedError || error instanceof TypeError) return false
+      throw error
+    }
+    for (let k = 0; k < u.length; k++) if (!(u[k]! - u[k]! === 0)) return false // a value off its support, or of another type
+    const lp = density.logDensity(u)
+    const recorder = (this.recorder ??= new Recorder(this.builder, 0))
+    recorder.recordPoint(i, density, u, lp - proposed.logPrior)
+    const w = this.builder.logWeights[0]!
+    w[i] = this.check(w[i]!)
+    this.scoredByDensity++
+    return true
+  }
   /** A particle whose execution raised InvalidDistributionError gets weight −∞ (counted); other errors propagate. */
   private rejectParticle(error: unknown, i: number, partial: Trace): void {
     if (!(error instanceof InvalidDistributionError)) throw error
@@ -264,7 +319,7 @@ class Sampler<A> {
   }
   /** What a block run reports besides its draws. */
   counters(): Counters {
-    return { invalid: this.invalid, rejectedInvalid: this.rejectedInvalid, missing: this.missing, mismatched: this.mismatched, unused: this.unused }
+    return { invalid: this.invalid, rejectedInvalid: this.rejectedInvalid, missing: this.missing, mismatched: this.mismatched, unused: this.unused, scoredByDensity: this.scoredByDensity }
   }
   private check(logWeight: number): number {
     if (logWeight < Infinity) return logWeight
@@ -283,6 +338,7 @@ interface Counters {
   readonly missing: number
   readonly mismatched: number
   readonly unused: number
+  readonly scoredByDensity: number
 }
 
 /** The weighted posterior of all N particles in `builder`: normalised weights, ESS, log evidence, or ZeroWeightError. */
@@ -325,7 +381,8 @@ const finishRun = <A>(
     zero,
     missing: counters.missing,
     mismatched: counters.mismatched,
-    unused: counters.unused
+    unused: counters.unused,
+    scoredByDensity: counters.scoredByDensity
   }
   return builder.build({ weights: [weights], logEvidence: [lse - Math.log(n)], stats, seed })
 }
@@ -457,7 +514,7 @@ const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, t
     const outputs = yield* Parallel.runChains<BlockOutput>(ALGORITHM, ref, { ...options, seed, workers: undefined }, config.blocks, config.workers, pool)
     const n = config.particles
     const builder = new Builder<unknown>(ALGORITHM, 1, n)
-    const counters = { invalid: 0, rejectedInvalid: 0, missing: 0, mismatched: 0, unused: 0 }
+    const counters = { invalid: 0, rejectedInvalid: 0, missing: 0, mismatched: 0, unused: 0, scoredByDensity: 0 }
     for (const o of outputs) {
       const from = o.index * BLOCK
       for (const [site, column] of o.columns) {
@@ -473,6 +530,7 @@ const runOnWorkers = (model: Model<unknown>, options: Options, config: Config, t
       counters.missing += o.counters.missing
       counters.mismatched += o.counters.mismatched
       counters.unused += o.counters.unused
+      counters.scoredByDensity += o.counters.scoredByDensity
     }
     return yield* attemptInference(() => finishRun(builder, counters, config, model, identity, CoreRng.streams(seed, 1)[0]!, seed))
   })

@@ -31,6 +31,7 @@ import type { BlockProposal, UserProposal } from "./internal/mhHandler.ts"
 export type { BlockProposal, UserProposal } from "./internal/mhHandler.ts"
 import * as LogDensity from "./LogDensity.ts"
 import { Recorder } from "./internal/mhRecorder.ts"
+import { type LazyDensity, lazyDensity } from "./internal/lazyDensity.ts"
 import { transfersOfDraws, workerSetup } from "./internal/workerRun.ts"
 import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
 import {
@@ -353,52 +354,13 @@ const mergeStats = (chains: ReadonlyArray<ChainStats>): Stats => ({
 const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, seed: number | undefined): Posterior<A, Stats> =>
   builder.build({ stats: mergeStats(chains.map((c) => chainStats(c as Chain<unknown>))), seed })
 
-/** The density the chains may step on, built once and in steps (see `lazyDensity`). */
-interface LazyDensity {
-  /** Advances the build until it is done (true) or the clock passes `deadline` (false). */
-  build(deadline: number): boolean
-  /** Once built: the compiled (or taped) density, or undefined where the model has none to step on. */
-  readonly value: LogDensity.LogDensity | undefined
-}
-
-/**
- * The density, built when the first chain has found its start (by then the model is known to
- * return), in `LogDensity.building`'s steps inside the chains' time slices, so that a large
- * model's build does not hold the fiber (an interrupt lands between two steps). Undefined where
- * the model has no such density (discrete or vector sites, plain arithmetic on latents,
- * randomness in the transform, a changing structure): those models run the generic path.
- */
-const lazyDensity = (model: Model<unknown>, config: Config, transform: Transform | undefined): LazyDensity => {
-  let build: { advance(deadline: number): LogDensity.LogDensity | undefined } | undefined = undefined
-  let done = false
-  let value: LogDensity.LogDensity | undefined = undefined
-  const finish = (density: LogDensity.LogDensity | undefined): boolean => {
-    done = true
-    value = density !== undefined && density.gradientSource === "finite-differences" ? undefined : density
-    build = undefined
-    return true
-  }
-  return {
-    get value() {
-      return value
-    },
-    build(deadline) {
-      if (done) return true
-      if (config.logDensity === "never" || config.proposals !== undefined || config.blocks !== undefined) return finish(undefined)
-      build ??= LogDensity.building(model, { transform, maxInstructions: config.maxInstructions })
-      try {
-        const density = build.advance(deadline)
-        return density === undefined ? false : finish(density)
-      } catch (error) {
-        // a typed error (discrete or vector site, changing structure, randomness, the model's own
-        // errors): not a fixed-structure continuous model, so the generic path, which reports the
-        // model's errors itself; anything else is a bug and propagates
-        if (typeof (error as { _tag?: unknown } | null)?._tag === "string") return finish(undefined)
-        throw error
-      }
-    }
-  }
-}
+/** MH's fast path density (none with user proposals or blocks, whose moves are the model's). */
+const densityFor = (model: Model<unknown>, config: Config, transform: Transform | undefined): LazyDensity =>
+  lazyDensity(model, {
+    enabled: config.logDensity !== "never" && config.proposals === undefined && config.blocks === undefined,
+    transform,
+    maxInstructions: config.maxInstructions
+  })
 
 /**
  * A chain's start: its initial state, then, once the density is built, its switch to the
@@ -518,7 +480,7 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
   const { rngs, seed } = streamsUnsafe(config.seed, config.chains)
   const builder = new Builder<A>(ALGORITHM, config.chains, config.samples)
   const chains: Array<Chain<A>> = []
-  const density = lazyDensity(model as Model<unknown>, config, config.transform)
+  const density = densityFor(model as Model<unknown>, config, config.transform)
   const states = [...(config.resume?.states ?? new Array<ChainState | undefined>(config.chains).fill(undefined))]
   for (let i = 0; i < config.chains; i++) {
     const chain = makeChain(model, config, rngs[i], i, config.transform)
@@ -537,7 +499,7 @@ const runEffect = Effect.fn("Mh.run")(function*(model: Model<unknown>, options: 
   const { rngs, seed } = yield* streams(config.seed, config.chains)
   const builder = new Builder<unknown>(ALGORITHM, config.chains, config.samples)
   const total = totalIterations(config)
-  const density = lazyDensity(model, config, transform)
+  const density = densityFor(model, config, transform)
   const states = [...(config.resume?.states ?? new Array<ChainState | undefined>(config.chains).fill(undefined))]
   const chains = yield* Effect.forEach(
     rngs,
@@ -721,7 +683,7 @@ export const runChainForWorker = (model: Model<unknown>, options: Options, index
     const rng = CoreRng.streams(config.seed!, config.chains)[index]!
     // a builder of one chain: the worker records only its own columns (not every chain's, NaN-filled)
     const builder = new Builder<unknown>(ALGORITHM, 1, config.samples)
-    const density = lazyDensity(model, config, undefined)
+    const density = densityFor(model, config, undefined)
     const chain = yield* attemptInference(() => makeChain(model, config, rng, index, undefined))
     const recorder = new Recorder(builder, 0)
     const total = totalIterations(config)

@@ -61,6 +61,8 @@ export class Recorder<A> {
     return this.points
   }
   private values: Float64Array | undefined = undefined
+  /** Which draws `recordPoint` recorded (their returns are computed from their points when read). */
+  private pointed: Uint8Array | undefined = undefined
   /** Restores the point columns, points and log weights of a checkpoint (draws 0 … until − 1 recorded). */
   loadPoints(density: LogDensity, columns: ReadonlyArray<Float64Array>, points: Float64Array, logWeights: Float64Array): void {
     const d = density.dimension
@@ -69,6 +71,7 @@ export class Recorder<A> {
     this.points = points.slice()
     const kept = this.points
     this.values = new Float64Array(density.valueNames.length)
+    this.pointed = new Uint8Array(this.builder.size).fill(1)
     this.builder.deferReturns(this.chain, (i) => density.resultAt(kept.subarray(i * d, (i + 1) * d)) as A)
     this.builder.logWeights[this.chain]!.set(logWeights)
   }
@@ -84,8 +87,12 @@ export class Recorder<A> {
       const points = new Float64Array(this.builder.size * d)
       this.points = points
       this.values = new Float64Array(density.valueNames.length)
-      this.builder.deferReturns(this.chain, (i) => density.resultAt(points.subarray(i * d, (i + 1) * d)) as A)
+      // a draw recorded by `record` (IS's particles that the density cannot score) keeps its return
+      const pointed = (this.pointed = new Uint8Array(this.builder.size))
+      const returns = this.builder.returns[this.chain]!
+      this.builder.deferReturns(this.chain, (i) => (pointed[i] === 1 ? (density.resultAt(points.subarray(i * d, (i + 1) * d)) as A) : returns[i]!))
     }
+    this.pointed![index] = 1
     const values = this.values!
     const logJacobian = density.constrainValues(q, values)
     const columns = this.pointColumns
