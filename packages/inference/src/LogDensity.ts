@@ -431,14 +431,9 @@ class LogDensityImpl implements LogDensity {
     this.check(q)
     if (out.length !== this.dimension) throw new DimensionError({ expected: this.dimension, actual: out.length })
     switch (this.gradientSource) {
-      case "compiled": {
-        const compiled = this.compiled!
-        compiled(q, out)
-        const lp = compiled.value[0]!
-        if (lp === lp) return lp
-        out.fill(0)
-        return -Infinity
-      }
+      case "compiled":
+        this.compiledInto(q, out, this.slot)
+        return this.slot[0]!
       case "taped":
         return this.tapedGradient(q, out)
       default:
@@ -452,20 +447,23 @@ class LogDensityImpl implements LogDensity {
    * gradient; the compiled path then allocates nothing).
    */
   gradientInto(q: Float64Array, out: Float64Array, value: Float64Array): void {
-    const compiled = this.compiled
-    if (this.gradientSource === "compiled" && q.length === this.dimension && out.length === this.dimension) {
-      compiled!(q, out)
-      const lp = compiled!.value[0]!
-      if (lp === lp) {
-        value[0] = lp
-        return
-      }
+    if (this.gradientSource === "compiled" && q.length === this.dimension && out.length === this.dimension) this.compiledInto(q, out, value)
+    else value[0] = this.logDensityGradient(q, out)
+  }
+
+  /** The compiled path: the value into `value[0]`, −∞ and a zero gradient where it is not a number. */
+  private compiledInto(q: Float64Array, out: Float64Array, value: Float64Array): void {
+    const compiled = this.compiled!
+    compiled(q, out)
+    const lp = compiled.value[0]!
+    if (lp === lp) value[0] = lp
+    else {
       out.fill(0)
       value[0] = -Infinity
-      return
     }
-    value[0] = this.logDensityGradient(q, out)
   }
+  /** `logDensityGradient`'s slot for the compiled path's value. */
+  private readonly slot = new Float64Array(1)
 
   /** The taped path: the recorded tape re-evaluated at q (no model run) with its gradient (`Tape.valueAndGradient`). */
   tapedGradient(q: Float64Array, out: Float64Array): number {
