@@ -399,6 +399,56 @@ export class ScoreHandler implements Handler<number> {
 }
 
 /**
+ * Wraps a `ScoreHandler` for a plain-number run and notes, instruction by instruction, the
+ * numbers through which a latent value can reach the density (each family's scalar
+ * `kernelParameters`, a number observed, a factor's log weight) with where each was seen, and
+ * the latent values drawn: the evidence of `LogDensity`'s plain-arithmetic check.
+ */
+export class WatchHandler implements Handler<number> {
+  readonly inner: ScoreHandler
+  readonly numbers: Array<number> = []
+  readonly where: Array<string> = []
+  readonly latents = new Set<number>()
+  constructor(inner: ScoreHandler) {
+    this.inner = inner
+  }
+  private parameters(what: string, dist: Distribution<unknown>): void {
+    const parameters = dist.kernelParameters?.()
+    if (parameters === undefined) return
+    for (let k = 0; k < parameters.length; k++) {
+      const p = parameters[k]
+      if (typeof p !== "number") continue
+      this.numbers.push(p)
+      this.where.push(`parameter ${k + 1} of ${dist.family} at ${what}`)
+    }
+  }
+  sample<T>(address: Address, dist: Distribution<T>): T {
+    const x = this.inner.sample(address, dist)
+    if (!(dist instanceof PointMass)) {
+      this.parameters(`site "${address}"`, dist as Distribution<unknown>)
+      if (typeof x === "number") this.latents.add(x)
+    }
+    return x
+  }
+  observe<T>(address: Address, dist: Distribution<T>, value: T): void {
+    this.parameters(`observation "${address}"`, dist as Distribution<unknown>)
+    if (typeof value === "number") {
+      this.numbers.push(value)
+      this.where.push(`the value observed at "${address}"`)
+    }
+    this.inner.observe(address, dist, value)
+  }
+  factor(logWeight: number): void {
+    this.numbers.push(logWeight)
+    this.where.push("a factor's log weight")
+    this.inner.factor(logWeight)
+  }
+  finish(): number {
+    return this.inner.finish()
+  }
+}
+
+/**
  * Whether a broadcast observation can be one fused node: exactly one parameter is a
  * differentiable linear predictor, the others are scalars, and the observed values are numbers.
  */

@@ -200,6 +200,8 @@ export class Chain<A> {
 
   /** The fast path's state (see the header): the density, the point, a proposal buffer, log p(q). */
   density: LogDensity | undefined = undefined
+  /** Whether building the density recorded the model with `Ad` nodes (`Mh.stats(post).densityRecorded`). */
+  densityRecorded = false
   point: Float64Array = new Float64Array(0)
   private proposal: Float64Array = new Float64Array(0)
   pointLogDensity = 0
