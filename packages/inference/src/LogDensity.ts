@@ -48,7 +48,9 @@ import {
   ScoreHandler,
   type Site,
   sumSegments,
+  plainArithmeticAt,
   TapeHandler,
+  type Watch,
   WatchHandler
 } from "./internal/density.ts"
 import { checkKeys, COMMON_KEYS, maxInstructionsOption, modelOption, oneOf, positiveInteger, seedOption, transformOption } from "./Options.ts"
@@ -367,15 +369,16 @@ class LogDensityImpl implements LogDensity {
    * One plain-number run at q under a `WatchHandler` (the numbers that can carry a latent
    * value's influence, and the latent values), or undefined if the run threw.
    */
-  watch(q: Float64Array): WatchHandler | undefined {
-    const watch = new WatchHandler(new ScoreHandler(this.sites))
-    watch.inner.reset(q, false)
+  watch(q: Float64Array): Watch | undefined {
+    const score = new ScoreHandler(this.sites)
+    score.reset(q, false)
+    const watch = new WatchHandler(score)
     try {
       runToEnd(this.transform(watch, noRandomness), this.model, { maxInstructions: this.maxInstructions })
     } catch {
       return undefined
     }
-    return watch
+    return watch.watch
   }
 
   /** One recording at q: the output, or the reason the tape cannot be used. */
@@ -696,18 +699,10 @@ const NAME_SEARCH = 32
  * 3–4 % slower after a failed recording).
  *
  * **Details**: five runs with numbers, at q0, q0, q1, q1, q0 (q1 = q0 + ½ in every coordinate),
- * with no arithmetic `Ad` function called in any of them (`Ad.usedSinceReset`), the same
- * instructions in each, and every site scalar (no discrete, vector or summed-out sites). A noted
- * number (a kernel parameter, an observed number, a factor's log weight) that is the same in the
- * three runs at q0 and in the two at q1 (so a function of q, not of state kept between runs or of
- * randomness: a parameter that alternates, or changes once, fails that), differs between q0 and
- * q1 (so it depends on a latent value) and is none of the runs' latent values (so it was computed from them) was
- * computed from latent values by plain JavaScript, since no `Ad` function ran: with nodes, that
- * computation converts a node to a number (`valueOf`, `Symbol.toPrimitive` or `toString`, each
- * an escape). What it assumes is what the recording assumes: the model does not branch on
- * `typeof` / `===` of a latent value (a model that does plain arithmetic on numbers and `Ad`
- * arithmetic on nodes would be recorded by itself but is refused here), nor compute through
- * `Ad.primal` / `node.value` (which the recording's verification refuses too).
+ * with no arithmetic `Ad` function called in any of them (`Ad.usedSinceReset`), every site
+ * scalar (no discrete, vector or summed-out sites), and a noted number that is a function of q,
+ * moves with q and is none of the latent values (`plainArithmeticAt` in internal/density.ts,
+ * which states what this assumes; MH makes the same check with its own handler).
  */
 const plainArithmetic = (density: LogDensityImpl): string => {
   if (density.discreteSites.length > 0 || density.sites.some((s) => s.dimension !== 1 || s.shape.length !== 0)) return ""
@@ -720,18 +715,9 @@ const plainArithmetic = (density: LogDensityImpl): string => {
   Ad.resetUsage()
   const q1 = shifted(-1)
   const runs = [density.watch(q0), density.watch(q0), density.watch(q1), density.watch(q1), density.watch(q0)]
-  if (Ad.usedSinceReset()) return ""
-  const [a, a2, b, b2, a3] = runs
-  if (a === undefined || a2 === undefined || b === undefined || b2 === undefined || a3 === undefined) return ""
-  const n = a.numbers.length
-  for (const r of runs) if (r!.numbers.length !== n) return ""
-  let found = -1
-  for (let j = 0; j < n && found < 0; j++) {
-    const x = a.numbers[j]!, y = b.numbers[j]!
-    for (const r of runs) if (r!.where[j] !== a.where[j]) return ""
-    const stable = Object.is(x, a2.numbers[j]) && Object.is(x, a3.numbers[j]) && Object.is(y, b2.numbers[j])
-    if (stable && !Object.is(x, y) && !a.latents.has(x) && !b.latents.has(y)) found = j
-  }
+  if (Ad.usedSinceReset() || runs.some((r) => r === undefined)) return ""
+  const found = plainArithmeticAt(runs as Array<Watch>)
+  const a = runs[0]!, n = a.numbers.length
   if (found < 0) return ""
   // the site it moves with, for the message (the recording names the escaped node's site)
   let name = "a latent site"

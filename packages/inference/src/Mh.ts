@@ -387,6 +387,8 @@ const starter = <A>(chain: Chain<A>, config: Config, density: LazyDensity) => {
   return (deadline: number): boolean => {
     if (ready) return true
     if (!chain.initialized && !chain.initialize(config.initial, config.tries, deadline)) return false
+    // plain arithmetic on latent values, proved from the chain's own replays: no build at all
+    if (density.untouched && chain.provesPlainArithmetic()) density.decline()
     if (!density.build(deadline)) return false
     chain.densityRecorded = density.recorded
     const d = density.value

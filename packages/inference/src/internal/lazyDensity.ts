@@ -22,6 +22,10 @@ export interface LazyDensity {
    * before recording.
    */
   readonly recorded: boolean
+  /** Whether the build is still to start (enabled, not begun, not declined). */
+  readonly untouched: boolean
+  /** Decides, before the build starts, that there is no density (the caller proved it: MH's plain-arithmetic check). */
+  decline(): void
 }
 
 /** A density to build for `model` under `transform`; with `enabled` false, none (built at once). */
@@ -46,6 +50,12 @@ export const lazyDensity = (
     },
     get recorded() {
       return recorded
+    },
+    get untouched() {
+      return !done && build === undefined && options.enabled
+    },
+    decline() {
+      if (build === undefined) finish(undefined)
     },
     build(deadline) {
       if (done) return true
