@@ -714,7 +714,10 @@ const plainArithmetic = (density: LogDensityImpl): string => {
   }
   Ad.resetUsage()
   const q1 = shifted(-1)
-  const runs = [density.watch(q0), density.watch(q0), density.watch(q1), density.watch(q1), density.watch(q0)]
+  const first = density.watch(q0)
+  // a model that calls Ad is never proved plain (the common case: one run)
+  if (first === undefined || Ad.usedSinceReset()) return ""
+  const runs = [first, density.watch(q0), density.watch(q1), density.watch(q1), density.watch(q0)]
   if (Ad.usedSinceReset() || runs.some((r) => r === undefined)) return ""
   const found = plainArithmeticAt(runs as Array<Watch>)
   const a = runs[0]!, n = a.numbers.length

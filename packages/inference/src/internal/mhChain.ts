@@ -269,7 +269,8 @@ export class Chain<A> {
     }
     Ad.resetUsage()
     const a = replay(state)
-    if (a === undefined || a.sites.length !== state.length) return false
+    // a model that calls Ad is never proved plain (the common case of a model written for the fast path: one replay)
+    if (a === undefined || a.sites.length !== state.length || Ad.usedSinceReset()) return false
     const moved: Array<Choice> = []
     for (let k = 0; k < state.length; k++) {
       const c = state[k]!, support = a.sites[k]!.support
