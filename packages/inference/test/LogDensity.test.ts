@@ -231,6 +231,35 @@ describe("LogDensity.make", () => {
     expect(LogDensity.make(changesOnce).gradientReason).not.toContain("found without recording")
   })
 
+  it("random models: the plain-arithmetic check refuses exactly the models whose recording would escape, and MH records exactly those it cannot prove plain", () => {
+    // each observation's mean is a constant, a latent value as it is, an Ad expression of latent
+    // values, or plain arithmetic on one; compiled ⇔ no plain term; found without recording ⇔
+    // plain terms and no Ad call at all (with an Ad call the recording runs and finds the escape)
+    type Term = "constant" | "latent" | "ad" | "plain"
+    const term = fc.constantFrom<Term>("constant", "latent", "ad", "plain")
+    fc.assert(
+      fc.property(fc.array(fc.tuple(term, fc.integer({ min: 0, max: 2 })), { minLength: 1, maxLength: 5 }), (terms) => {
+        const model: Model<void> = function*() {
+          const v = [yield* sample("a", Normal(0, 1)), yield* sample("b", Gamma(2, 2)), yield* sample("c", Normal(1, 2))]
+          for (let i = 0; i < terms.length; i++) {
+            const [kind, j] = terms[i]!
+            const mean = kind === "constant" ? 0.5 : kind === "latent" ? v[j]! : kind === "ad" ? Ad.add(Ad.mul(2, v[j]!), 1) : 2 * (v[j]! as number) + 1
+            yield* observe(addr("y", i), Normal(mean, 1), i / 2)
+          }
+        }
+        const plain = terms.some(([k]) => k === "plain"), ad = terms.some(([k]) => k === "ad")
+        const ld = LogDensity.make(model)
+        expect(ld.gradientSource).toBe(plain ? "finite-differences" : "compiled")
+        if (plain) expect(ld.gradientReason.includes("found without recording")).toBe(!ad)
+        const stats = Mh.stats(Mh.runUnsafe(model, { samples: 5, warmup: 0, seed: 1 }))
+        expect(stats.onDensity[0]).toBe(!plain)
+        expect(stats.densityRecorded[0]).toBe(!plain || ad)
+        return true
+      }),
+      { numRuns: 80 }
+    )
+  }, 30_000)
+
   it("a distribution built from differentiable values and read as a number (logProb in a factor) is an escape, not a constant", () => {
     // factor(½ log N(3; mu, 1)) tempers the likelihood: the gradient must see mu through it.
     // Recorded as a constant it would be the prior's alone (a silent wrong answer, found by a
