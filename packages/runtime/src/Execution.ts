@@ -429,9 +429,6 @@ export class Execution<A, Out = unknown> {
     const timed = deadline < Infinity
     let step = this.pending
     let count = this.instructions
-    // one comparison per instruction for both the limit and the clock: `check` is the limit, or
-    // with a deadline the next instruction count at which to look at the clock if that is sooner
-    let check = timed && count + CLOCK_EVERY < limit ? count + CLOCK_EVERY : limit
     // locals for the per-instruction state, written back on every exit (hot path)
     let address = this.address
     let prefix = this.prefix
@@ -439,18 +436,7 @@ export class Execution<A, Out = unknown> {
     try {
       if (step === undefined) step = program.next()
       while (step.done !== true) {
-        if (++count > check) {
-          if (count > limit) throw new InstructionLimitError({ limit, address })
-          check = count + CLOCK_EVERY < limit ? count + CLOCK_EVERY : limit
-          if (now() > deadline) {
-            // paused before this instruction, which the next resume handles
-            this.pending = step
-            this.instructions = count - 1
-            this.address = address
-            this.prefix = prefix
-            return "paused"
-          }
-        }
+        if (++count > limit) throw new InstructionLimitError({ limit, address })
         instruction = step.value
         // a yielded undefined or null throws a TypeError here, turned into NotAnInstructionError below
         const tag = instruction._tag
@@ -472,7 +458,7 @@ export class Execution<A, Out = unknown> {
           prefix = this.scopeInstruction(instruction, prefix, address)
           step = program.next()
         }
-        if (this.stopRequested) {
+        if (this.stopRequested || (timed && (count & (CLOCK_EVERY - 1)) === 0 && now() > deadline)) {
           const status = this.interrupt(honourStop)
           if (status !== undefined) {
             this.pending = step
@@ -518,18 +504,21 @@ export class Execution<A, Out = unknown> {
     throw new NotAnInstructionError({ value: instruction, address })
   }
 
-  /** After a stop request: the status to return, or undefined to go on. */
+  /** After a stop request or a passed deadline: the status to return, or undefined to go on. */
   private interrupt(honourStop: boolean): Status | undefined {
-    this.stopRequested = false
-    if (this.ending) {
-      this.ending = false
-      return "done"
+    if (this.stopRequested) {
+      this.stopRequested = false
+      if (this.ending) {
+        this.ending = false
+        return "done"
+      }
+      if (honourStop) {
+        this.barriers++
+        return "stopped"
+      }
+      return undefined
     }
-    if (honourStop) {
-      this.barriers++
-      return "stopped"
-    }
-    return undefined
+    return "paused"
   }
 }
 
