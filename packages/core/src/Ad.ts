@@ -44,6 +44,9 @@ export type Real = number | Node
  */
 export type Kernel = (out: Float64Array, x: number, p0: number, p1: number, p2: number) => number
 
+/** Set by every arithmetic `Ad` function (`usedSinceReset`): one store per call, no overflow. */
+const usage = { arithmetic: false }
+
 /**
  * A node of the tape that is recording: its `value` and its position. Only the gradient handler
  * makes nodes; a model passes them to `Ad` functions and to distributions, never to plain
@@ -292,6 +295,7 @@ export class LinearPredictor {
  * @since 0.2.0
  */
 export const linear = (x: Design | ReadonlyArray<ArrayLike<number>>, coefficients: ArrayLike<Real>, intercept: Real = 0): LinearPredictor => {
+  usage.arithmetic = true
   const X = x instanceof Design ? x : design(x)
   const d = X.columns, n = X.rows
   if (coefficients.length !== d) throw new RangeError(`Ad.linear: ${coefficients.length} coefficients for a design with ${d} columns`)
@@ -1568,6 +1572,34 @@ const firstNode = (operands: ReadonlyArray<unknown>): Node | undefined => {
 }
 
 /**
+ * Whether an arithmetic `Ad` function (`add` … `softplus`, `sum`, `dot`, `logSumExp`, `linear`)
+ * has run since the last `resetUsage()`, on numbers or on nodes: the evidence `LogDensity` needs
+ * before it concludes, from plain-number runs of a model, that recording it with nodes would
+ * only find latent values escaping into plain arithmetic (see `LogDensity`'s plain-arithmetic
+ * check). A flag, not a count: one store per call, no overflow.
+ *
+ * @example
+ * Ad.resetUsage(); Ad.mul(2, 3); Ad.usedSinceReset() // true
+ *
+ * @category getters
+ * @since 0.3.0
+ */
+export const usedSinceReset = (): boolean => usage.arithmetic
+
+/**
+ * Clears the flag `usedSinceReset` reads.
+ *
+ * @example
+ * Ad.resetUsage()
+ *
+ * @category getters
+ * @since 0.3.0
+ */
+export const resetUsage = (): void => {
+  usage.arithmetic = false
+}
+
+/**
  * The tape that is recording, or undefined.
  *
  * @example
@@ -1590,7 +1622,7 @@ const tapeOf = (a: Real, b: Real): Tape => (a instanceof Node ? a.tape : (b as N
  * @since 0.2.0
  */
 export const add = (a: Real, b: Real): Real =>
-  typeof a === "number" && typeof b === "number" ? a + b : tapeOf(a, b).binary(ADD, a, b)
+  ((usage.arithmetic = true), typeof a === "number" && typeof b === "number" ? a + b : tapeOf(a, b).binary(ADD, a, b))
 
 /**
  * a − b.
@@ -1602,7 +1634,7 @@ export const add = (a: Real, b: Real): Real =>
  * @since 0.2.0
  */
 export const sub = (a: Real, b: Real): Real =>
-  typeof a === "number" && typeof b === "number" ? a - b : tapeOf(a, b).binary(SUB, a, b)
+  ((usage.arithmetic = true), typeof a === "number" && typeof b === "number" ? a - b : tapeOf(a, b).binary(SUB, a, b))
 
 /**
  * a · b.
@@ -1614,7 +1646,7 @@ export const sub = (a: Real, b: Real): Real =>
  * @since 0.2.0
  */
 export const mul = (a: Real, b: Real): Real =>
-  typeof a === "number" && typeof b === "number" ? a * b : tapeOf(a, b).binary(MUL, a, b)
+  ((usage.arithmetic = true), typeof a === "number" && typeof b === "number" ? a * b : tapeOf(a, b).binary(MUL, a, b))
 
 /**
  * a / b.
@@ -1626,7 +1658,7 @@ export const mul = (a: Real, b: Real): Real =>
  * @since 0.2.0
  */
 export const div = (a: Real, b: Real): Real =>
-  typeof a === "number" && typeof b === "number" ? a / b : tapeOf(a, b).binary(DIV, a, b)
+  ((usage.arithmetic = true), typeof a === "number" && typeof b === "number" ? a / b : tapeOf(a, b).binary(DIV, a, b))
 
 /**
  * a^b (for a node exponent, a must be > 0).
@@ -1638,7 +1670,7 @@ export const div = (a: Real, b: Real): Real =>
  * @since 0.2.0
  */
 export const pow = (a: Real, b: Real): Real =>
-  typeof a === "number" && typeof b === "number" ? Math.pow(a, b) : tapeOf(a, b).binary(POW, a, b)
+  ((usage.arithmetic = true), typeof a === "number" && typeof b === "number" ? Math.pow(a, b) : tapeOf(a, b).binary(POW, a, b))
 
 const unary = (op: number, a: Node): Node => a.tape.unary(op, a)
 
@@ -1651,7 +1683,7 @@ const unary = (op: number, a: Node): Node => a.tape.unary(op, a)
  * @category numerics
  * @since 0.2.0
  */
-export const neg = (a: Real): Real => (typeof a === "number" ? -a : unary(NEG, a))
+export const neg = (a: Real): Real => ((usage.arithmetic = true), typeof a === "number" ? -a : unary(NEG, a))
 
 /**
  * e^a.
@@ -1662,7 +1694,7 @@ export const neg = (a: Real): Real => (typeof a === "number" ? -a : unary(NEG, a
  * @category numerics
  * @since 0.2.0
  */
-export const exp = (a: Real): Real => (typeof a === "number" ? Math.exp(a) : unary(EXP, a))
+export const exp = (a: Real): Real => ((usage.arithmetic = true), typeof a === "number" ? Math.exp(a) : unary(EXP, a))
 
 /**
  * log a.
@@ -1673,7 +1705,7 @@ export const exp = (a: Real): Real => (typeof a === "number" ? Math.exp(a) : una
  * @category numerics
  * @since 0.2.0
  */
-export const log = (a: Real): Real => (typeof a === "number" ? Math.log(a) : unary(LOG, a))
+export const log = (a: Real): Real => ((usage.arithmetic = true), typeof a === "number" ? Math.log(a) : unary(LOG, a))
 
 /**
  * log(1 + a), accurate for small a.
@@ -1685,7 +1717,7 @@ export const log = (a: Real): Real => (typeof a === "number" ? Math.log(a) : una
  * @since 0.2.0
  */
 export const log1p = (a: Real): Real =>
-  typeof a === "number" ? Math.log1p(a) : unary(LOG1P, a)
+  ((usage.arithmetic = true), typeof a === "number" ? Math.log1p(a) : unary(LOG1P, a))
 
 /**
  * e^a − 1, accurate for small a.
@@ -1696,7 +1728,7 @@ export const log1p = (a: Real): Real =>
  * @category numerics
  * @since 0.2.0
  */
-export const expm1 = (a: Real): Real => (typeof a === "number" ? Math.expm1(a) : unary(EXPM1, a))
+export const expm1 = (a: Real): Real => ((usage.arithmetic = true), typeof a === "number" ? Math.expm1(a) : unary(EXPM1, a))
 
 /**
  * √a.
@@ -1707,7 +1739,7 @@ export const expm1 = (a: Real): Real => (typeof a === "number" ? Math.expm1(a) :
  * @category numerics
  * @since 0.2.0
  */
-export const sqrt = (a: Real): Real => (typeof a === "number" ? Math.sqrt(a) : unary(SQRT, a))
+export const sqrt = (a: Real): Real => ((usage.arithmetic = true), typeof a === "number" ? Math.sqrt(a) : unary(SQRT, a))
 
 /**
  * a².
@@ -1718,7 +1750,7 @@ export const sqrt = (a: Real): Real => (typeof a === "number" ? Math.sqrt(a) : u
  * @category numerics
  * @since 0.2.0
  */
-export const square = (a: Real): Real => (typeof a === "number" ? a * a : unary(SQUARE, a))
+export const square = (a: Real): Real => ((usage.arithmetic = true), typeof a === "number" ? a * a : unary(SQUARE, a))
 
 /**
  * |a| (derivative 0 at 0).
@@ -1730,7 +1762,7 @@ export const square = (a: Real): Real => (typeof a === "number" ? a * a : unary(
  * @since 0.2.0
  */
 export const abs = (a: Real): Real =>
-  typeof a === "number" ? Math.abs(a) : unary(ABS, a)
+  ((usage.arithmetic = true), typeof a === "number" ? Math.abs(a) : unary(ABS, a))
 
 /**
  * sin a.
@@ -1741,7 +1773,7 @@ export const abs = (a: Real): Real =>
  * @category numerics
  * @since 0.2.0
  */
-export const sin = (a: Real): Real => (typeof a === "number" ? Math.sin(a) : unary(SIN, a))
+export const sin = (a: Real): Real => ((usage.arithmetic = true), typeof a === "number" ? Math.sin(a) : unary(SIN, a))
 
 /**
  * cos a.
@@ -1752,7 +1784,7 @@ export const sin = (a: Real): Real => (typeof a === "number" ? Math.sin(a) : una
  * @category numerics
  * @since 0.2.0
  */
-export const cos = (a: Real): Real => (typeof a === "number" ? Math.cos(a) : unary(COS, a))
+export const cos = (a: Real): Real => ((usage.arithmetic = true), typeof a === "number" ? Math.cos(a) : unary(COS, a))
 
 /**
  * tanh a.
@@ -1763,7 +1795,7 @@ export const cos = (a: Real): Real => (typeof a === "number" ? Math.cos(a) : una
  * @category numerics
  * @since 0.2.0
  */
-export const tanh = (a: Real): Real => (typeof a === "number" ? Math.tanh(a) : unary(TANH, a))
+export const tanh = (a: Real): Real => ((usage.arithmetic = true), typeof a === "number" ? Math.tanh(a) : unary(TANH, a))
 
 /**
  * The logistic function σ(a) = 1 / (1 + e^−a), without overflow.
@@ -1774,7 +1806,7 @@ export const tanh = (a: Real): Real => (typeof a === "number" ? Math.tanh(a) : u
  * @category numerics
  * @since 0.2.0
  */
-export const logistic = (a: Real): Real => (typeof a === "number" ? logisticValue(a) : unary(LOGISTIC, a))
+export const logistic = (a: Real): Real => ((usage.arithmetic = true), typeof a === "number" ? logisticValue(a) : unary(LOGISTIC, a))
 
 /**
  * log σ(a) = −softplus(−a), finite for every finite a.
@@ -1786,7 +1818,7 @@ export const logistic = (a: Real): Real => (typeof a === "number" ? logisticValu
  * @since 0.2.0
  */
 export const logSigmoid = (a: Real): Real =>
-  typeof a === "number" ? -softplusValue(-a) : unary(LOG_SIGMOID, a)
+  ((usage.arithmetic = true), typeof a === "number" ? -softplusValue(-a) : unary(LOG_SIGMOID, a))
 
 /**
  * softplus(a) = log(1 + e^a), without overflow.
@@ -1798,7 +1830,7 @@ export const logSigmoid = (a: Real): Real =>
  * @since 0.2.0
  */
 export const softplus = (a: Real): Real =>
-  typeof a === "number" ? softplusValue(a) : unary(SOFTPLUS, a)
+  ((usage.arithmetic = true), typeof a === "number" ? softplusValue(a) : unary(SOFTPLUS, a))
 
 const firstTape = (xs: ArrayLike<Real>): Tape | undefined => {
   for (let i = 0; i < xs.length; i++) {
@@ -1818,6 +1850,7 @@ const firstTape = (xs: ArrayLike<Real>): Tape | undefined => {
  * @since 0.2.0
  */
 export const sum = (xs: ArrayLike<Real>): Real => {
+  usage.arithmetic = true
   const tape = firstTape(xs)
   if (tape !== undefined) return tape.nary(SUM, xs, xs.length)
   let v = 0
@@ -1835,6 +1868,7 @@ export const sum = (xs: ArrayLike<Real>): Real => {
  * @since 0.2.0
  */
 export const dot = (a: ArrayLike<Real>, b: ArrayLike<Real>): Real => {
+  usage.arithmetic = true
   const n = a.length
   if (b.length !== n) throw new RangeError(`Ad.dot: lengths ${n} and ${b.length} differ`)
   const tape = firstTape(a) ?? firstTape(b)
@@ -1861,6 +1895,7 @@ export const dot = (a: ArrayLike<Real>, b: ArrayLike<Real>): Real => {
  * @since 0.2.0
  */
 export const logSumExp = (xs: ArrayLike<Real>): Real => {
+  usage.arithmetic = true
   const n = xs.length
   let m = -Infinity
   for (let i = 0; i < n; i++) m = Math.max(m, primal(xs[i]!))

@@ -241,7 +241,10 @@ class Sampler<A> {
       if (proposal === undefined) {
         // Prior proposal: w = p(x, y) / p(x) = likelihood × factors.
         // a fresh trace per particle: a TracePool measured 8 % slower here (the trace is
-        // recorded into columns and dropped young, which V8's scavenger makes nearly free)
+        // recorded into columns and dropped young, which V8's scavenger makes nearly free);
+        // re-measured with the prior regression, 20 paired blocks of 100 000 particles by CPU
+        // time: the pool 5.5 % slower, and a bare free list (no membership check, no stats)
+        // 5 % slower too, so the cost is reuse itself, not the pool's bookkeeping
         const trace = new Trace()
         const prior = this.prior
         prior.trace = trace

@@ -193,6 +193,15 @@ export interface Stats {
   readonly scales: ReadonlyArray<Readonly<Record<string, number>>>
   /** Per chain: proposals rejected because the model raised InvalidDistributionError or the ratio was NaN (warm-up included). */
   readonly rejectedInvalid: ReadonlyArray<number>
+  /** Per chain: whether the chain stepped on the model's compiled (or taped) log density instead of running the model. */
+  readonly onDensity: ReadonlyArray<boolean>
+  /**
+   * Per chain: whether building that density ran the model with `Ad` nodes as latent values (a
+   * recording). False where plain-number runs already showed plain arithmetic on latent values
+   * (so the model runs with numbers only, and V8's type feedback for its operators stays
+   * numeric), with `logDensity: "never"`, user proposals or blocks.
+   */
+  readonly densityRecorded: ReadonlyArray<boolean>
 }
 
 interface Config {
@@ -321,6 +330,8 @@ interface ChainStats {
   readonly proposals: Readonly<Record<string, number>>
   readonly scales: Readonly<Record<string, number>>
   readonly rejectedInvalid: number
+  readonly onDensity: boolean
+  readonly densityRecorded: boolean
 }
 
 const chainStats = (c: Chain<unknown>): ChainStats => {
@@ -338,7 +349,9 @@ const chainStats = (c: Chain<unknown>): ChainStats => {
     acceptance,
     proposals,
     scales,
-    rejectedInvalid: c.rejectedInvalid
+    rejectedInvalid: c.rejectedInvalid,
+    onDensity: c.density !== undefined,
+    densityRecorded: c.densityRecorded
   }
 }
 
@@ -348,7 +361,9 @@ const mergeStats = (chains: ReadonlyArray<ChainStats>): Stats => ({
   acceptance: chains.map((c) => c.acceptance),
   proposals: chains.map((c) => c.proposals),
   scales: chains.map((c) => c.scales),
-  rejectedInvalid: chains.map((c) => c.rejectedInvalid)
+  rejectedInvalid: chains.map((c) => c.rejectedInvalid),
+  onDensity: chains.map((c) => c.onDensity),
+  densityRecorded: chains.map((c) => c.densityRecorded)
 })
 
 const finish = <A>(builder: Builder<A>, chains: ReadonlyArray<Chain<A>>, seed: number | undefined): Posterior<A, Stats> =>
@@ -372,7 +387,10 @@ const starter = <A>(chain: Chain<A>, config: Config, density: LazyDensity) => {
   return (deadline: number): boolean => {
     if (ready) return true
     if (!chain.initialized && !chain.initialize(config.initial, config.tries, deadline)) return false
+    // plain arithmetic on latent values, proved from the chain's own replays: no build at all
+    if (density.untouched && chain.provesPlainArithmetic()) density.decline()
     if (!density.build(deadline)) return false
+    chain.densityRecorded = density.recorded
     const d = density.value
     if (d !== undefined && chain.density === undefined) chain.useDensity(d)
     return (ready = true)

@@ -186,6 +186,80 @@ describe("LogDensity.make", () => {
     expect(() => LogDensity.make(model, { gradient: "compiled" })).toThrow(LogDensity.GradientUnavailableError)
   })
 
+  it("plain arithmetic on latent values is found from plain-number runs, without recording the model with nodes", () => {
+    const xs = [2, 3, 4]
+    const plain: Model<void> = function*() {
+      const slope = yield* sample("slope", Normal(0, 2))
+      const noise = yield* sample("noise", Gamma(2, 1))
+      for (let i = 0; i < xs.length; i++) yield* observe(addr("y", i), Normal(slope * xs[i]!, 1 + noise), i)
+    }
+    const ld = LogDensity.make(plain)
+    expect(ld.gradientSource).toBe("finite-differences")
+    expect(ld.gradientReason).toContain('"slope"')
+    expect(ld.gradientReason).toContain("found without recording")
+    expect(() => LogDensity.make(plain, { gradient: "taped" })).toThrow(LogDensity.GradientUnavailableError)
+    // the density is still exact: log N(0; 2s, 1 + n) … at s = 0.5, n = e^0 = 1 (log-Jacobian 0)
+    const q = new Float64Array([0.5, 0])
+    let lp = Normal(0, 2).logProb(0.5) + Gamma(2, 1).logProb(1)
+    for (let i = 0; i < xs.length; i++) lp += Normal(0.5 * xs[i]!, 2).logProb(i)
+    expect(Math.abs(ld.logDensity(q) - lp)).toBeLessThan(1e-12)
+    // the same model with its arithmetic in Ad, or the latent values passed through unchanged, is recorded and compiled
+    const withAd: Model<void> = function*() {
+      const slope = yield* sample("slope", Normal(0, 2))
+      const noise = yield* sample("noise", Gamma(2, 1))
+      for (let i = 0; i < xs.length; i++) yield* observe(addr("y", i), Normal(Ad.mul(slope, xs[i]!), Ad.add(1, noise)), i)
+    }
+    expect(LogDensity.make(withAd).gradientSource).toBe("compiled")
+    const direct: Model<void> = function*() {
+      const mu = yield* sample("mu", Normal(0, 1))
+      const tau = yield* sample("tau", Gamma(2, 2))
+      yield* observe("y", Normal(mu, tau), 0.3)
+    }
+    expect(LogDensity.make(direct).gradientSource).toBe("compiled")
+    // a parameter that changes from run to run by state, not by the latent values, proves nothing: recorded as before
+    let runs = 0
+    const stateful: Model<void> = function*() {
+      const mu = yield* sample("mu", Normal(0, 1))
+      yield* observe("y", Normal(mu, 1 + (runs++ % 2)), 0.3)
+    }
+    expect(LogDensity.make(stateful).gradientReason).not.toContain("found without recording")
+    let calls = 0
+    const changesOnce: Model<void> = function*() {
+      const mu = yield* sample("mu", Normal(0, 1))
+      yield* observe("y", Normal(mu, calls++ < 4 ? 1 : 2), 0.3)
+    }
+    expect(LogDensity.make(changesOnce).gradientReason).not.toContain("found without recording")
+  })
+
+  it("random models: the plain-arithmetic check refuses exactly the models whose recording would escape, and MH records exactly those it cannot prove plain", () => {
+    // each observation's mean is a constant, a latent value as it is, an Ad expression of latent
+    // values, or plain arithmetic on one; compiled ⇔ no plain term; found without recording ⇔
+    // plain terms and no Ad call at all (with an Ad call the recording runs and finds the escape)
+    type Term = "constant" | "latent" | "ad" | "plain"
+    const term = fc.constantFrom<Term>("constant", "latent", "ad", "plain")
+    fc.assert(
+      fc.property(fc.array(fc.tuple(term, fc.integer({ min: 0, max: 2 })), { minLength: 1, maxLength: 5 }), (terms) => {
+        const model: Model<void> = function*() {
+          const v = [yield* sample("a", Normal(0, 1)), yield* sample("b", Gamma(2, 2)), yield* sample("c", Normal(1, 2))]
+          for (let i = 0; i < terms.length; i++) {
+            const [kind, j] = terms[i]!
+            const mean = kind === "constant" ? 0.5 : kind === "latent" ? v[j]! : kind === "ad" ? Ad.add(Ad.mul(2, v[j]!), 1) : 2 * (v[j]! as number) + 1
+            yield* observe(addr("y", i), Normal(mean, 1), i / 2)
+          }
+        }
+        const plain = terms.some(([k]) => k === "plain"), ad = terms.some(([k]) => k === "ad")
+        const ld = LogDensity.make(model)
+        expect(ld.gradientSource).toBe(plain ? "finite-differences" : "compiled")
+        if (plain) expect(ld.gradientReason.includes("found without recording")).toBe(!ad)
+        const stats = Mh.stats(Mh.runUnsafe(model, { samples: 5, warmup: 0, seed: 1 }))
+        expect(stats.onDensity[0]).toBe(!plain)
+        expect(stats.densityRecorded[0]).toBe(!plain || ad)
+        return true
+      }),
+      { numRuns: 80 }
+    )
+  }, 30_000)
+
   it("a distribution built from differentiable values and read as a number (logProb in a factor) is an escape, not a constant", () => {
     // factor(½ log N(3; mu, 1)) tempers the likelihood: the gradient must see mu through it.
     // Recorded as a constant it would be the prior's alone (a silent wrong answer, found by a

@@ -2,6 +2,7 @@
 // concurrency), statistics, and exact bookkeeping identities. Posterior accuracy is checked in
 // Mh.stat.test.ts.
 import {
+  Ad,
   addr,
   Bernoulli,
   Beta,
@@ -28,6 +29,7 @@ import * as Choices from "@fugue/runtime/Choices"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import * as Mh from "../src/Mh.ts"
 import { InvalidOptionsError, ZeroWeightError } from "../src/Options.ts"
+import { eightSchools } from "./fixtures/workerModels.ts"
 import * as Posterior from "../src/Posterior.ts"
 import * as Progress from "../src/Progress.ts"
 
@@ -296,6 +298,42 @@ describe("Mh proposals and errors", () => {
 })
 
 describe("Mh statistics", { timeout: 30_000 }, () => {
+  it("steps on the compiled density where the arithmetic on latent values is Ad (eight schools, the regression with Ad), and never records a model whose plain arithmetic rules it out", () => {
+    const xs = [1, 2, 3, 4, 5], ys = [2.1, 4.2, 5.8, 8.1, 10.3]
+    const plain: Model.Model<number> = function*() {
+      const slope = yield* sample("slope", Normal(0, 2))
+      const intercept = yield* sample("intercept", Normal(0, 1))
+      const noise = yield* sample("noise", Gamma(2, 1))
+      for (let i = 0; i < xs.length; i++) yield* observe(addr("y", i), Normal(slope * xs[i]! + intercept, Math.sqrt(noise)), ys[i]!)
+      return slope
+    }
+    const withAd: Model.Model<number> = function*() {
+      const slope = yield* sample("slope", Normal(0, 2))
+      const intercept = yield* sample("intercept", Normal(0, 1))
+      const noise = yield* sample("noise", Gamma(2, 1))
+      for (let i = 0; i < xs.length; i++) yield* observe(addr("y", i), Normal(Ad.add(Ad.mul(slope, xs[i]!), intercept), Ad.sqrt(noise)), ys[i]!)
+      return 0
+    }
+    // the latent values passed to the families unchanged: no Ad call, and still compiled
+    const direct: Model.Model<number> = function*() {
+      const mu = yield* sample("mu", Normal(0, 1))
+      const tau = yield* sample("tau", Gamma(2, 2))
+      yield* observe("y", Normal(mu, tau), 0.3)
+      return 0
+    }
+    const options = { samples: 200, chains: 2, seed: 3 }
+    for (const model of [withAd, direct, eightSchools as Model.Model<unknown>]) {
+      const stats = Mh.stats(Mh.runUnsafe(model, options))
+      expect(stats.onDensity).toEqual([true, true])
+      expect(stats.densityRecorded).toEqual([true, true])
+    }
+    const stats = Mh.stats(Mh.runUnsafe(plain, options))
+    expect(stats.onDensity).toEqual([false, false])
+    expect(stats.densityRecorded).toEqual([false, false])
+    // and with logDensity "never" nothing is built
+    expect(Mh.stats(Mh.runUnsafe(withAd, { ...options, logDensity: "never" })).densityRecorded).toEqual([false, false])
+  })
+
   it("reports per-site acceptance, adapted scales for random-walk sites only, and invalid counts, per chain", () => {
     const model = function*() {
       const z = yield* sample("z", Bernoulli(0.5))

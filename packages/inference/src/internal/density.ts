@@ -399,6 +399,108 @@ export class ScoreHandler implements Handler<number> {
 }
 
 /**
+ * What a plain-number run of a model showed, instruction by instruction: the numbers through
+ * which a latent value can reach the density (each family's scalar `kernelParameters`, a number
+ * observed, a factor's log weight) with where each was seen, and the latent values drawn with
+ * their supports: the evidence of `plainArithmeticAt`. A `WatchHandler` fills it around a
+ * `ScoreHandler`; MH's proposal handler fills it itself (so the driver's calls into handlers stay
+ * monomorphic on MH's hot path).
+ */
+export class Watch {
+  readonly numbers: Array<number> = []
+  readonly where: Array<string> = []
+  readonly latents = new Set<number>()
+  /** Per latent site in visit order: its address and support (undefined for a value that is not a number). */
+  readonly sites: Array<{ readonly address: Address; readonly support: Support | undefined }> = []
+  private parameters(what: string, dist: Distribution<unknown>): void {
+    const parameters = dist.kernelParameters?.()
+    if (parameters === undefined) return
+    for (let k = 0; k < parameters.length; k++) {
+      const p = parameters[k]
+      if (typeof p !== "number") continue
+      this.numbers.push(p)
+      this.where.push(`parameter ${k + 1} of ${dist.family} at ${what}`)
+    }
+  }
+  sampled(address: Address, dist: Distribution<unknown>, x: unknown): void {
+    if (dist instanceof PointMass) return
+    this.parameters(`site "${address}"`, dist)
+    if (typeof x === "number") this.latents.add(x)
+    this.sites.push({ address, support: typeof x === "number" && dist.kind === "real" ? dist.support : undefined })
+  }
+  observed(address: Address, dist: Distribution<unknown>, value: unknown): void {
+    this.parameters(`observation "${address}"`, dist)
+    if (typeof value === "number") {
+      this.numbers.push(value)
+      this.where.push(`the value observed at "${address}"`)
+    }
+  }
+  factored(logWeight: number): void {
+    this.numbers.push(logWeight)
+    this.where.push("a factor's log weight")
+  }
+}
+
+/** A `ScoreHandler` whose run fills a `Watch`. */
+export class WatchHandler implements Handler<number> {
+  readonly inner: ScoreHandler
+  readonly watch = new Watch()
+  constructor(inner: ScoreHandler) {
+    this.inner = inner
+  }
+  sample<T>(address: Address, dist: Distribution<T>): T {
+    const x = this.inner.sample(address, dist)
+    this.watch.sampled(address, dist as Distribution<unknown>, x)
+    return x
+  }
+  observe<T>(address: Address, dist: Distribution<T>, value: T): void {
+    this.watch.observed(address, dist as Distribution<unknown>, value)
+    this.inner.observe(address, dist, value)
+  }
+  factor(logWeight: number): void {
+    this.watch.factored(logWeight)
+    this.inner.factor(logWeight)
+  }
+  finish(): number {
+    return this.inner.finish()
+  }
+}
+
+/**
+ * From five watched plain-number runs at the points (or states) q0, q0, q1, q1, q0, with every
+ * latent site moved between q0 and q1 and no arithmetic `Ad` function called in any of them:
+ * the index of a noted number that proves plain arithmetic on latent values, or −1.
+ *
+ * **Details**: a noted number (a kernel parameter, an observed number, a factor's log weight)
+ * that is the same in the three runs at q0 and in the two at q1 (so a function of the latent
+ * values, not of state kept between runs or of randomness: a number that alternates, or changes
+ * once, fails that), differs between q0 and q1 (so it depends on them) and is none of the runs'
+ * latent values (so it was computed from them) was computed from latent values by plain
+ * JavaScript, since no `Ad` function ran: run with `Ad` nodes as latent values (a recording),
+ * that computation converts a node to a number (`valueOf`, `Symbol.toPrimitive` or `toString`,
+ * each an escape), so the recording cannot give a density. It assumes what the recording
+ * assumes: the model does not branch on `typeof` / `===` of a latent value (a model doing plain
+ * arithmetic on numbers and `Ad` arithmetic on nodes would be recorded by itself but is refused
+ * here), nor compute through `Ad.primal` / `node.value` (which the recording's verification
+ * refuses too). The runs must visit the same instructions (else −1).
+ */
+export const plainArithmeticAt = (runs: ReadonlyArray<Watch>): number => {
+  if (runs.length !== 5) return -1
+  const [a, a2, b, b2, a3] = runs as [Watch, Watch, Watch, Watch, Watch]
+  const n = a.numbers.length
+  for (const r of runs) if (r.numbers.length !== n) return -1
+  for (let j = 0; j < n; j++) {
+    for (const r of runs) if (r.where[j] !== a.where[j]) return -1
+  }
+  for (let j = 0; j < n; j++) {
+    const x = a.numbers[j]!, y = b.numbers[j]!
+    const stable = Object.is(x, a2.numbers[j]) && Object.is(x, a3.numbers[j]) && Object.is(y, b2.numbers[j])
+    if (stable && !Object.is(x, y) && !a.latents.has(x) && !b.latents.has(y)) return j
+  }
+  return -1
+}
+
+/**
  * Whether a broadcast observation can be one fused node: exactly one parameter is a
  * differentiable linear predictor, the others are scalars, and the observed values are numbers.
  */

@@ -15,6 +15,17 @@ export interface LazyDensity {
   build(deadline: number): boolean
   /** Once built: the compiled (or taped) density, or undefined where the model has none worth using. */
   readonly value: LogDensity.LogDensity | undefined
+  /**
+   * Whether the build ran the model with `Ad` nodes as latent values (a recording): false where
+   * plain-number runs showed the recording could only find plain arithmetic on latent values
+   * (`LogDensity`'s plain-arithmetic check), where the build was not enabled, or where it failed
+   * before recording.
+   */
+  readonly recorded: boolean
+  /** Whether the build is still to start (enabled, not begun, not declined). */
+  readonly untouched: boolean
+  /** Decides, before the build starts, that there is no density (the caller proved it: MH's plain-arithmetic check). */
+  decline(): void
 }
 
 /** A density to build for `model` under `transform`; with `enabled` false, none (built at once). */
@@ -22,11 +33,13 @@ export const lazyDensity = (
   model: Model<unknown>,
   options: { readonly enabled: boolean; readonly transform: Transform | undefined; readonly maxInstructions: number | undefined }
 ): LazyDensity => {
-  let build: { advance(deadline: number): LogDensity.LogDensity | undefined } | undefined = undefined
+  let build: { advance(deadline: number): LogDensity.LogDensity | undefined; readonly recorded: boolean } | undefined = undefined
+  let recorded = false
   let done = false
   let value: LogDensity.LogDensity | undefined = undefined
   const finish = (density: LogDensity.LogDensity | undefined): boolean => {
     done = true
+    recorded = build?.recorded ?? false
     value = density !== undefined && density.gradientSource === "finite-differences" ? undefined : density
     build = undefined
     return true
@@ -34,6 +47,15 @@ export const lazyDensity = (
   return {
     get value() {
       return value
+    },
+    get recorded() {
+      return recorded
+    },
+    get untouched() {
+      return !done && build === undefined && options.enabled
+    },
+    decline() {
+      if (build === undefined) finish(undefined)
     },
     build(deadline) {
       if (done) return true

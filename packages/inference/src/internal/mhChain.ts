@@ -45,6 +45,7 @@
 // around the proposal handler. A step can pause at a deadline (inside a long execution) and
 // resume at the next call, which is what lets the Effect shell interrupt a run within a few
 // milliseconds.
+import * as Ad from "@fugue/core/Ad"
 import type { Address } from "@fugue/core/Address"
 import * as Bijection from "@fugue/core/Bijection"
 import { InvalidDistributionError } from "@fugue/core/Distribution"
@@ -59,6 +60,7 @@ import { type Choice, type ChoiceValue, type Choices, emptyChoices, Trace } from
 import type { LogDensity } from "../LogDensity.ts"
 import { InvalidOptionsError, ZeroWeightError } from "../Options.ts"
 import { culprits } from "./culprits.ts"
+import { plainArithmeticAt, Watch } from "./density.ts"
 import { type BlockProposal, logitOf, MhChoice, ProposalHandler, treeOf, type UserProposal } from "./mhHandler.ts"
 import { sideStream, wrapHandler } from "./shell.ts"
 
@@ -126,6 +128,8 @@ export interface ChainCore {
   readonly result: unknown
   readonly point: Float64Array | undefined
   readonly pointLogDensity: number
+  /** Whether building the log density recorded the model (`Mh.stats(post).densityRecorded`); absent in older checkpoints. */
+  readonly densityRecorded?: boolean | undefined
 }
 
 export class Chain<A> {
@@ -200,6 +204,8 @@ export class Chain<A> {
 
   /** The fast path's state (see the header): the density, the point, a proposal buffer, log p(q). */
   density: LogDensity | undefined = undefined
+  /** Whether building the density recorded the model with `Ad` nodes (`Mh.stats(post).densityRecorded`). */
+  densityRecorded = false
   point: Float64Array = new Float64Array(0)
   private proposal: Float64Array = new Float64Array(0)
   pointLogDensity = 0
@@ -229,6 +235,56 @@ export class Chain<A> {
     this.proposal = q.slice()
     this.pointLogDensity = lp
     return true
+  }
+
+  /**
+   * Whether plain-number replays of the current state prove that the model does plain arithmetic
+   * on latent values, so that no recording can give it a density (`plainArithmeticAt` in
+   * density.ts): five replays through the chain's own proposal handler, at the state, the state,
+   * every site moved by ½ on its unconstrained scale, that again, and the state, with the
+   * handler's `watch` set. The density's build, which runs the model under handlers of its own,
+   * is then not needed, and the driver's calls into the handler see the proposal handler only
+   * (after other, larger handlers ran the model through the driver, its calls into handlers are
+   * polymorphic and no longer inlined: MH on the seed's regression measured 3–4 % slower). Nothing
+   * is drawn and no randomness used; false (no proof) with a handler transformation, a site that
+   * is not a scalar real one, or a replay that fails.
+   */
+  provesPlainArithmetic(): boolean {
+    if (this.transform !== identity || !this.initialized || this.handler.cut > 0) return false
+    const h = this.handler
+    const state = this.choices
+    const replay = (base: ReadonlyArray<Choice>): Watch | undefined => {
+      const watch = new Watch()
+      h.reset(base, undefined, undefined, 1)
+      h.watch = watch
+      try {
+        this.execution.restart(this.model)
+        this.execution.runToEnd()
+      } catch {
+        return undefined
+      } finally {
+        h.watch = undefined
+      }
+      return h.fresh === 0 && h.reused === base.length ? watch : undefined
+    }
+    Ad.resetUsage()
+    const a = replay(state)
+    // a model that calls Ad is never proved plain (the common case of a model written for the fast path: one replay)
+    if (a === undefined || a.sites.length !== state.length || Ad.usedSinceReset()) return false
+    const moved: Array<Choice> = []
+    for (let k = 0; k < state.length; k++) {
+      const c = state[k]!, support = a.sites[k]!.support
+      const b = support === undefined ? undefined : Bijection.of(support)
+      if (b === undefined || b._tag !== "Scalar" || typeof c.value !== "number" || a.sites[k]!.address !== c.address) return false
+      const logit = logitOf(c)
+      const u = (logit === logit ? logit : b.inverse(c.value)) + 0.5
+      if (!(u > -Infinity && u < Infinity)) return false
+      // log probability NaN: every replayed choice is rescored
+      moved.push(new MhChoice(c.address, b.forward(u), Number.NaN, logit === logit ? u : Number.NaN))
+    }
+    const runs = [a, replay(state), replay(moved), replay(moved), replay(state)]
+    if (Ad.usedSinceReset() || runs.some((r) => r === undefined)) return false
+    return plainArithmeticAt(runs as Array<Watch>) >= 0
   }
 
   /** One step of the fast path (the generic step's pick, proposal and acceptance). */
@@ -313,7 +369,8 @@ export class Chain<A> {
       weights: [this.logPrior, this.logLikelihood, this.logFactors],
       result: fast ? undefined : this.result,
       point: fast ? this.point.slice() : undefined,
-      pointLogDensity: this.pointLogDensity
+      pointLogDensity: this.pointLogDensity,
+      densityRecorded: this.densityRecorded
     }
   }
 
@@ -350,6 +407,7 @@ export class Chain<A> {
     }
     this.iteration = state.iteration
     this.initialized = true
+    this.densityRecorded = state.densityRecorded === true
   }
 
   /** The current state's choices by address. */

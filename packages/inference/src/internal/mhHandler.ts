@@ -60,6 +60,7 @@ import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
 import { ChoiceTypeError, emptyChoices, typeOf, type Choice, type ChoiceValue, type Choices } from "@fugue/runtime/Trace"
 import type { Selection } from "@fugue/runtime/Selection"
 import { InvalidOptionsError } from "../Options.ts"
+import type { Watch } from "./density.ts"
 
 /**
  * A user proposal at one site: the proposal distribution given the current value. The forward
@@ -171,6 +172,8 @@ export class ProposalHandler implements Handler<void> {
   proposals: ((address: Address) => UserProposal | undefined) | undefined = undefined
   /** During a block move: the proposed values of the block's sites (their current values are replaced). */
   block: ReadonlyMap<Address, ChoiceValue> | undefined = undefined
+  /** When set: every instruction is noted in it (the chain's plain-arithmetic check, `Chain.provesPlainArithmetic`). */
+  watch: Watch | undefined = undefined
   constructor(rng: Rng) {
     this.rng = rng
   }
@@ -224,6 +227,7 @@ export class ProposalHandler implements Handler<void> {
     if (choice.logProb === -Infinity) throw abort
     this.logPrior += choice.logProb
     this.visited[this.count++] = choice
+    if (this.watch !== undefined) this.watch.sampled(address, dist as Distribution<unknown>, choice.value)
     return choice.value as T
   }
   /** The target site (proposed) or, during a block move, a site of the block (its proposed value) or any other. */
@@ -273,13 +277,15 @@ export class ProposalHandler implements Handler<void> {
     }
     return new MhChoice(address, value, logProb, logit)
   }
-  observe<T>(_address: Address, dist: Distribution<T>, value: T): void {
+  observe<T>(address: Address, dist: Distribution<T>, value: T): void {
+    if (this.watch !== undefined) this.watch.observed(address, dist as Distribution<unknown>, value)
     const logProb = dist.logProb(value)
     if (logProb === -Infinity) throw abort
     this.logLikelihood += logProb
     if (this.cut > 0 && ++this.barriers >= this.cut) this.execution!.end()
   }
   factor(logWeight: number): void {
+    if (this.watch !== undefined) this.watch.factored(logWeight)
     if (logWeight === -Infinity) throw abort
     this.logFactors += logWeight
     if (this.cut > 0 && ++this.barriers >= this.cut) this.execution!.end()
@@ -340,6 +346,19 @@ export class ProposalHandler implements Handler<void> {
         if (x > -Infinity && x < Infinity) {
           const value = x + this.scale * this.rng.normal()
           this.walked = true
+          return new MhChoice(address, value, dist.logProb(value))
+        }
+      } else if ((support._tag === "Positive" || support._tag === "NonNegative") && dist.logProbLogit === undefined) {
+        // the log walk, inline: the bijection's numbers exactly (u = log x, x' = e^u',
+        // ratio log J(u') − log J(u) = u' − u), without its three dispatches (measured 1.5 % of MH
+        // on the regression, whose noise is Gamma)
+        const known = logitOf(this.target!)
+        if (known !== known && x > 0 && x < Infinity) {
+          const u = Math.log(x)
+          const u2 = u + this.scale * this.rng.normal()
+          const value = Math.exp(u2)
+          this.walked = true
+          this.logProposalRatio = u2 - u
           return new MhChoice(address, value, dist.logProb(value))
         }
       }
