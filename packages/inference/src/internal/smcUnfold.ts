@@ -470,7 +470,10 @@ class Vectorised {
   V: Array<Float64Array> = []
   /** Per particle: the slot of step t − 1 in its arena (−1 at t = 0). */
   slot: Int32Array
-  /** Per particle: 0 live, 1 broken (InvalidDistributionError), 2 broke in this segment, 3 broke in this advance (recorded). */
+  /**
+   * Per particle: 0 live, 1 broken (InvalidDistributionError); in the advance in progress, 2 / 4
+   * broke in this segment (before / after its barrier), 3 / 5 the same, recorded.
+   */
   dead: Uint8Array
   /** A particle that broke: the sites it had drawn in its step. */
   drawn: Int32Array
@@ -610,12 +613,12 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       const step = v.current, s = v.segment
       step.segments[s](n, dead, v.drawn, v.S, v.V, step.constants, this.streams, this.rng, v.inc, v.R)
       for (let i = 0; i < n; i++) {
-        if (dead[i] === 2) {
+        if (dead[i] === 2 || dead[i] === 4) {
           // as the interpreted particle after its InvalidDistributionError: its sites so far in step t
           const values: Array<number> = []
           for (let k = 0; k < v.drawn[i]; k++) values.push(v.V[k][i])
           v.broken[i] = { t: v.t, slot: v.slot[i], addresses: step.addresses, values }
-          dead[i] = 3
+          dead[i]++
           broke = true
         }
       }
@@ -633,13 +636,16 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     for (let i = 0; i < n; i++) {
       const d = dead[i]
       if (d === 1) continue
-      if (d === 3) {
-        // the interpreted particle's barrier address is its latest barrier's (none for a fresh copy)
+      if (d === 3 || d === 5) {
+        // the interpreted particle's barrier address is its latest barrier's (none for a fresh
+        // copy): this advance's when it broke after it (5)
         dead[i] = 1
         this.rejectedInvalid++
         this.hits++
         if (this.stepAddress === undefined) {
-          this.stepAddress = v.lastBarrier === "" || v.copied[i] === 1 ? "" : full(this.prefix(v.broken[i]!.t), v.lastBarrier)
+          this.stepAddress = d === 5
+            ? address === "" ? "" : full(prefix, address)
+            : v.lastBarrier === "" || v.copied[i] === 1 ? "" : full(this.prefix(v.broken[i]!.t), v.lastBarrier)
         }
         lw[i] += -Infinity
         continue

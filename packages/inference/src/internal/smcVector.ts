@@ -40,7 +40,9 @@
 // source, a fingerprint of the structure). A particle whose parameters are invalid (a NaN
 // state, a non-finite σ) is marked (`dead[i] = 2`) with the number of sites it had drawn, as the
 // interpreted step's InvalidDistributionError would leave it: weight −∞, counted, never advanced
-// again.
+// again. The driver builds the instruction that follows a barrier before it stops there, so the
+// parameters of that instruction are checked in the barrier's segment (an invalid one gives the
+// barrier's weight −∞, as the interpreted step does).
 //
 // Side effects: the step function `step(state, t)` and the model it returns run once per step
 // (to record), not once per particle; a step with side effects (logging, counters, reading
@@ -74,8 +76,9 @@ interface Instruction {
  * One segment of a step for every particle: reads the state column `S` and earlier site
  * columns, writes this segment's site columns, the barrier's log weight to `inc[i]` (barrier
  * segments) or the returned state to `R[i]` (the last segment); skips particles with
- * `dead[i] !== 0`; a particle with invalid parameters gets `dead[i] = 2`, `drawn[i]` = the sites
- * it had drawn in the step, `inc[i] = −∞`.
+ * `dead[i] !== 0`; a particle with invalid parameters gets `dead[i] = 2` (4 when they are those
+ * of the instruction after the segment's barrier), `drawn[i]` = the sites it had drawn in the
+ * step, `inc[i] = −∞`.
  */
 export type Segment = (
   n: number,
@@ -286,8 +289,8 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
       body.push(`const ${v} = ${code}`)
       return v
     }
-    const check = (mu: string, sigma: string, drawn: number): void => {
-      body.push(`if (!(${mu} - ${mu} === 0 && ${sigma} - ${sigma} === 0 && ${sigma} > 0)) { dead[i] = 2; drawn[i] = ${drawn}; inc[i] = -Infinity; continue }`)
+    const check = (mu: string, sigma: string, drawn: number, code = 2): void => {
+      body.push(`if (!(${mu} - ${mu} === 0 && ${sigma} - ${sigma} === 0 && ${sigma} > 0)) { dead[i] = ${code}; drawn[i] = ${drawn}; inc[i] = -Infinity; continue }`)
     }
     let barrier = false
     while (next < h.instructions.length && !barrier) {
@@ -319,6 +322,12 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
       }
     }
     if (!barrier) body.push(`R[i] = ${name(output)}`)
+    else if (next < h.instructions.length && h.instructions[next]!.kind !== FACTOR) {
+      // the driver builds the instruction after a barrier before it stops (Execution.drive), so
+      // an invalid distribution there breaks the particle in this barrier's advance
+      const after = h.instructions[next]!
+      check(name(after.a), name(after.b), drawnSoFar, 4)
+    }
     const loads = Array.from(columns).sort((a, b) => a - b).map((k) => `const V${k} = V[${k}]`).join("\n")
     const source = `${loads}
 for (let i = 0; i < n; i++) {
