@@ -137,10 +137,10 @@ class Arena<S> {
   /** Slots written so far. */
   size = 0
   /** The state the step returned. */
-  readonly states: Array<S> = []
-  readonly layouts: Array<Layout> = []
+  readonly states: Array<S>
+  readonly layouts: Array<Layout>
   /** The value drawn at each address of the slot's layout. */
-  readonly values: Array<unknown> = []
+  readonly values: Array<unknown>
   /** Their log probabilities (only when rejuvenating). */
   readonly logProbs: Array<number> = []
   /**
@@ -149,7 +149,17 @@ class Arena<S> {
    * through this step. One array, not three: an arena is made per step (plain arrays: a typed
    * array of more than 64 bytes gets an off-heap buffer, measured at about a microsecond each).
    */
-  readonly meta: Array<number> = []
+  readonly meta: Array<number>
+  /**
+   * Empty, or (a vectorised step's completions, written by index: no growth as they are pushed)
+   * with room for `capacity` slots of `width` values.
+   */
+  constructor(capacity = 0, width = 0) {
+    this.states = capacity === 0 ? [] : new Array(capacity)
+    this.layouts = capacity === 0 ? [] : new Array(capacity)
+    this.values = capacity === 0 ? [] : new Array(capacity * width)
+    this.meta = capacity === 0 ? [] : new Array(3 * capacity)
+  }
   /** Per slot, the running logPrior, logLikelihood, logFactors through this step (only when rejuvenating). */
   readonly weights: Array<number> = []
   parent(slot: number): number {
@@ -611,8 +621,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
         while (v.V.length < sites) v.V.push(new Float64Array(n))
       }
       const step = v.current, s = v.segment
-      step.segments[s](n, dead, v.drawn, v.S, v.V, step.constants, this.streams, this.rng, v.inc, v.R)
-      for (let i = 0; i < n; i++) {
+      if (step.segments[s](n, dead, v.drawn, v.S, v.V, step.constants, this.streams, this.rng, v.inc, v.R) > 0) for (let i = 0; i < n; i++) {
         if (dead[i] === 2 || dead[i] === 4) {
           // as the interpreted particle after its InvalidDistributionError: its sites so far in step t
           const values: Array<number> = []
@@ -671,19 +680,30 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
   /** The vectorised step t just returned: its sites and states become slots of its arena. */
   private completeVector(v: Vectorised, step: VectorStep): void {
     const t = v.t
-    const arena = (this.arenas[t] ??= new Arena<S>())
+    const dead = v.dead, slot = v.slot, R = v.R, V = v.V, barriers = v.barriers
+    const n = dead.length
+    let live = 0
+    for (let i = 0; i < n; i++) if (dead[i] === 0) live++
     const k = step.addresses.length
+    // the arena of step t is new: nothing but this completion writes to it
+    const arena = new Arena<S>(live, k)
+    this.arenas[t] = arena
     const layout = this.layoutOf(t, step.addresses, k, this.prefix(t))
-    const values = arena.values, dead = v.dead, slot = v.slot, R = v.R, V = v.V, barriers = v.barriers
-    let completed = 0
-    for (let i = 0; i < dead.length; i++) {
+    const values = arena.values, states = arena.states, layouts = arena.layouts, meta = arena.meta
+    let c = 0
+    for (let i = 0; i < n; i++) {
       if (dead[i] !== 0) continue
-      const offset = values.length
-      for (let j = 0; j < k; j++) values.push(V[j][i])
-      slot[i] = arena.add(R[i] as S, slot[i], layout, offset, barriers)
-      completed++
+      const offset = c * k
+      for (let j = 0; j < k; j++) values[offset + j] = V[j][i]
+      states[c] = R[i] as S
+      layouts[c] = layout
+      meta[3 * c] = slot[i]
+      meta[3 * c + 1] = offset
+      meta[3 * c + 2] = barriers
+      slot[i] = c++
     }
-    this.slots += completed
+    arena.size = c
+    this.slots += c
     v.R = v.S
     v.S = R
     v.t = t + 1

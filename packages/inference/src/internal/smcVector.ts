@@ -78,7 +78,7 @@ interface Instruction {
  * segments) or the returned state to `R[i]` (the last segment); skips particles with
  * `dead[i] !== 0`; a particle with invalid parameters gets `dead[i] = 2` (4 when they are those
  * of the instruction after the segment's barrier), `drawn[i]` = the sites it had drawn in the
- * step, `inc[i] = −∞`.
+ * step, `inc[i] = −∞`. Returns how many particles it so marked.
  */
 export type Segment = (
   n: number,
@@ -91,7 +91,7 @@ export type Segment = (
   rng: Rng,
   inc: Float64Array,
   R: Float64Array
-) => void
+) => number
 
 /** A recorded and compiled step t. */
 export interface VectorStep {
@@ -290,7 +290,7 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
       return v
     }
     const check = (mu: string, sigma: string, drawn: number, code = 2): void => {
-      body.push(`if (!(${mu} - ${mu} === 0 && ${sigma} - ${sigma} === 0 && ${sigma} > 0)) { dead[i] = ${code}; drawn[i] = ${drawn}; inc[i] = -Infinity; continue }`)
+      body.push(`if (!(${mu} - ${mu} === 0 && ${sigma} - ${sigma} === 0 && ${sigma} > 0)) { dead[i] = ${code}; drawn[i] = ${drawn}; inc[i] = -Infinity; broke++; continue }`)
     }
     let barrier = false
     while (next < h.instructions.length && !barrier) {
@@ -330,10 +330,12 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
     }
     const loads = Array.from(columns).sort((a, b) => a - b).map((k) => `const V${k} = V[${k}]`).join("\n")
     const source = `${loads}
+let broke = 0
 for (let i = 0; i < n; i++) {
 if (dead[i] !== 0) continue
 ${draws ? "streams.use(i)\n" : ""}${body.join("\n")}
-}`
+}
+return broke`
     sources.push(source)
   }
   sitesBefore[barriers + 1] = drawnSoFar
