@@ -492,6 +492,8 @@ class Vectorised {
   /** Whether the particle is a copy that has not met a barrier since the resampling (its handler's barrier would be ""). */
   copied: Uint8Array
   broken: Array<Broken | undefined>
+  /** Whether `broken` may hold a record. */
+  anyBroken = false
   /** Steps recorded ahead of being run (null: cannot be vectorised). */
   readonly planned = new Map<number, VectorStep | null>()
   readonly tape = new Ad.Tape()
@@ -627,6 +629,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
           const values: Array<number> = []
           for (let k = 0; k < v.drawn[i]; k++) values.push(v.V[k][i])
           v.broken[i] = { t: v.t, slot: v.slot[i], addresses: step.addresses, values }
+          v.anyBroken = true
           dead[i]++
           broke = true
         }
@@ -761,26 +764,29 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     this.resamplings++
     const taken = v.taken.fill(0)
     const S = v.S, R = v.R, slot = v.slot, slot2 = v.slot2, dead = v.dead, dead2 = v.dead2, copied = v.copied2
-    let anyBroken = false
+    let anyBroken = 0, kept = 0
+    // branch-free: the first copy of each ancestor is the ancestor itself (kept), the others copies
     for (let k = 0; k < n; k++) {
       const j = ancestors[k]
-      if (taken[j] === 0) {
-        taken[j] = 1
-        this.kept++
-        copied[k] = 0
-      } else copied[k] = 1
+      const seen = taken[j]
+      kept += 1 - seen
+      copied[k] = seen
+      taken[j] = 1
       R[k] = S[j]
       slot2[k] = slot[j]
-      dead2[k] = dead[j]
-      if (dead[j] !== 0) anyBroken = true
+      const d = dead[j]
+      dead2[k] = d
+      anyBroken |= d
     }
-    if (anyBroken) {
+    this.kept += kept
+    if (anyBroken !== 0) {
       const broken = v.broken.slice()
       for (let k = 0; k < n; k++) {
         const b = broken[ancestors[k]]
         v.broken[k] = b === undefined ? undefined : { ...b }
       }
-    } else v.broken.fill(undefined)
+    } else if (v.anyBroken) v.broken.fill(undefined)
+    v.anyBroken = anyBroken !== 0
     const sites = v.current === undefined ? 0 : v.current.sitesBefore[v.segment]
     for (let c = 0; c < sites; c++) {
       const col = v.V[c], out = v.spare
