@@ -289,15 +289,21 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
       body.push(`const ${v} = ${code}`)
       return v
     }
-    const check = (mu: string, sigma: string, drawn: number, code = 2): void => {
-      body.push(`if (!(${mu} - ${mu} === 0 && ${sigma} - ${sigma} === 0 && ${sigma} > 0)) { dead[i] = ${code}; drawn[i] = ${drawn}; inc[i] = -Infinity; broke++; continue }`)
+    // a constant parameter passed its constructor's check at the recording, with this value
+    const check = (a: number, b: number, drawn: number, code = 2): void => {
+      const mu = name(a), sigma = name(b)
+      const tests = [...(a < 0 ? [] : [`${mu} - ${mu} === 0`]), ...(b < 0 ? [] : [`${sigma} - ${sigma} === 0 && ${sigma} > 0`])]
+      if (tests.length === 0) return
+      body.push(`if (!(${tests.join(" && ")})) { dead[i] = ${code}; drawn[i] = ${drawn}; inc[i] = -Infinity; broke++; continue }`)
     }
+    // −log σ − log(2π)/2 of a constant σ once per segment, not per particle
+    const hoisted: Array<string> = []
     let barrier = false
     while (next < h.instructions.length && !barrier) {
       const ins = h.instructions[next++]!
       if (ins.kind === SAMPLE) {
         const mu = name(ins.a), sigma = name(ins.b)
-        check(mu, sigma, drawnSoFar)
+        check(ins.a, ins.b, drawnSoFar)
         const v = `x${ins.site}`
         defined.add(v)
         columns.add(ins.site)
@@ -308,9 +314,9 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
         drawnSoFar++
       } else if (ins.kind === OBSERVE) {
         const mu = name(ins.a), sigma = name(ins.b)
-        check(mu, sigma, drawnSoFar)
+        check(ins.a, ins.b, drawnSoFar)
         const y = `c[${constantCount + ins.value}]`
-        body.push(`const ln${next} = -Math.log(${sigma}) - HALF`)
+        ;(ins.b < 0 ? hoisted : body).push(`const ln${next} = -Math.log(${sigma}) - HALF`)
         body.push(`const z${next} = (${y} - ${mu}) / ${sigma}`)
         body.push(`let lp${next} = ln${next} - 0.5 * z${next} * z${next}`)
         body.push(`if (!(lp${next} - lp${next} === 0)) lp${next} = halves(${y}, ${mu}, ${sigma}, ln${next})`)
@@ -326,10 +332,11 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
       // the driver builds the instruction after a barrier before it stops (Execution.drive), so
       // an invalid distribution there breaks the particle in this barrier's advance
       const after = h.instructions[next]!
-      check(name(after.a), name(after.b), drawnSoFar, 4)
+      check(after.a, after.b, drawnSoFar, 4)
     }
     const loads = Array.from(columns).sort((a, b) => a - b).map((k) => `const V${k} = V[${k}]`).join("\n")
     const source = `${loads}
+${hoisted.join("\n")}
 let broke = 0
 for (let i = 0; i < n; i++) {
 if (dead[i] !== 0) continue
