@@ -91,7 +91,8 @@
 // step the next advance would enter cannot be recorded (see smcVector.ts), the population leaves
 // vectorised mode for good before running anything of that advance: each particle becomes an
 // interpreted one pending a replay of its current step up to the barrier it is at (the fork
-// mechanism above, drawing no random numbers), or a broken one.
+// mechanism above, drawing no random numbers), or a broken one. A vectorised advance runs the
+// whole population at once: `Smc.run`'s time slices pause between advances, not within one.
 import * as Ad from "@fugue/core/Ad"
 import { InvalidDistributionError, type Distribution, type Support } from "@fugue/core/Distribution"
 import { addr, scoped, type Address } from "@fugue/core/Address"
@@ -583,11 +584,6 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       : undefined
   }
 
-  /** Whether the population runs vectorised now. */
-  get vectorised(): boolean {
-    return this.vector !== undefined
-  }
-
   override advanceUnsafe(deadline: number = Infinity): boolean {
     if (this.vector !== undefined && !this.midStep && this.advanceVector(this.vector)) return true
     return super.advanceUnsafe(deadline)
@@ -668,35 +664,41 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       this.completeVector(v, step)
     }
     if (!reached && !broke) return true
-    const lw = this.logWeights
+    const lw = this.logWeights, inc = v.inc
     const address = reached ? v.current!.barriers[v.segment - 1] : ""
     const prefix = reached ? this.prefix(v.t) : ""
+    let hits = 0, invalid = 0, first = -1, firstCode = 0
     for (let i = 0; i < n; i++) {
       const d = dead[i]
-      if (d === 1) continue
-      if (d === 3 || d === 5) {
-        // the interpreted particle's barrier address is its latest barrier's (none for a fresh
-        // copy): this advance's when it broke after it (5)
+      if (d === 1 || (d === 0 && !reached)) continue
+      if (first < 0) {
+        first = i
+        firstCode = d
+      }
+      hits++
+      if (d !== 0) {
+        // broke in this advance (3, 5)
         dead[i] = 1
         this.rejectedInvalid++
-        this.hits++
-        if (this.stepAddress === undefined) {
-          this.stepAddress = d === 5
-            ? address === "" ? "" : full(prefix, address)
-            : v.lastBarrier === "" || v.copied[i] === 1 ? "" : full(this.prefix(v.broken[i]!.t), v.lastBarrier)
-        }
         lw[i] += -Infinity
         continue
       }
-      if (!reached) continue
-      this.hits++
-      if (this.stepAddress === undefined) this.stepAddress = address === "" ? "" : full(prefix, address)
-      let increment = v.inc[i]
+      let increment = inc[i]
       if (!(increment < Infinity)) {
-        this.invalid++
+        invalid++
         increment = -Infinity
       }
       lw[i] += increment
+    }
+    this.hits = hits
+    this.invalid += invalid
+    if (hits > 0) {
+      // the first particle's barrier address, as the interpreted particle's handler has it: the
+      // barrier's; for one that broke, its latest barrier's (none for a fresh copy), this
+      // advance's when it broke after it (5)
+      this.stepAddress = firstCode === 3
+        ? v.lastBarrier === "" || v.copied[first] === 1 ? "" : full(this.prefix(v.broken[first]!.t), v.lastBarrier)
+        : address === "" ? "" : full(prefix, address)
     }
     if (reached) {
       v.barriers++
