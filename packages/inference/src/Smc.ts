@@ -105,8 +105,10 @@ export interface Options extends Common {
   readonly workers?: number | "auto" | undefined
   /**
    * For a model made by `unfold` (default `"auto"`): a step whose structure is fixed — numeric
-   * state, Normal sample sites and observations, arithmetic on the state and site values written
-   * with `Ad`, no transformation or Interpreter layer, no rejuvenation — is recorded once per
+   * state, sample sites and observations of scalar continuous families (Normal, LogNormal,
+   * Uniform, Exponential, Gamma, Beta, Cauchy, HalfCauchy, HalfNormal, StudentT, Laplace,
+   * Weibull, ChiSquared, InverseGamma) with numeric observed values, arithmetic on the state and
+   * site values written with `Ad`, no transformation or Interpreter layer, no rejuvenation — is recorded once per
    * step t (the step's model runs once, on symbolic values) and advanced for all particles by
    * generated code, without running the model per particle: the same random streams and the
    * same arithmetic, so the same numbers bit for bit (`stats.vectorisedSteps` counts such steps;

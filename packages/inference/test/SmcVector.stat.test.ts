@@ -111,7 +111,7 @@ describe("vectorised steps on a 200-step linear-Gaussian model (K = 8 seeds × 1
     expectAgrees(seeds.map((seed) => weighted(Smc.runUnsafe(half, { particles: 1000, seed }), "s#99/x").mean), exact.means[99], T7[4])
     // the estimates are tight enough for the checks to mean something
     expect(meanSd(runs.map((p) => p.logEvidence![0])).sd).toBeLessThan(1)
-  }, 30_000) // about 1 s
+  }, 30_000) // about 0.8 s
 
   it("three barriers per step with a draw between them: log evidence and the final filtering mean and sd match", () => {
     // log N(0 | 0, 1) per step is a known constant of the evidence
@@ -135,5 +135,5 @@ describe("vectorised steps on a 200-step linear-Gaussian model (K = 8 seeds × 1
     expectAgrees(runs.map((p) => final(p).mean), exact.means[T - 1], T7[3])
     expectAgrees(runs.map((p) => final(p).sd), Math.sqrt(exact.variances[T - 1]), T7[3])
     expect(meanSd(runs.map((p) => p.logEvidence![0])).sd).toBeLessThan(1.5)
-  }, 30_000) // about 2 s
+  }, 30_000) // about 0.6 s
 })

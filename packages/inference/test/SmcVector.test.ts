@@ -5,7 +5,7 @@
 // the general engine's. Anything else must run interpreted (`stats.vectorisedSteps` says how many
 // steps did not) with today's numbers. Statistical checks are in SmcVector.stat.test.ts.
 import * as Ad from "@fugue/core/Ad"
-import { Bernoulli, factor, Normal, observe, sample, unfold } from "@fugue/core"
+import { Bernoulli, Beta, Exponential, factor, Gamma, LogNormal, Normal, observe, sample, StudentT, Uniform, unfold } from "@fugue/core"
 import type { Model } from "@fugue/core/Model"
 import * as Combinators from "@fugue/runtime/Combinators"
 import { Interpreter } from "@fugue/runtime/Interpreter"
@@ -77,15 +77,32 @@ describe("vectorised steps give the interpreted step's numbers bit for bit", () 
         expect(expectIdentical(walk(40), { particles: 200, seed: 11, threshold, resampling })).toBe(40)
       }
     }
-  }, 10_000) // about 1 s
+  }, 10_000) // about 0.7 s
 
   it("two sites per step with Ad arithmetic and a draw after the observation", () => {
     for (const threshold of [0.5, 1]) expect(expectIdentical(pair(30), { particles: 300, seed: 5, threshold })).toBe(30)
-  })
+  }, 10_000) // about 0.3 s
 
   it("a step structure that depends on t (two barriers, none, a factor)", () => {
     for (const threshold of [0.6, 1]) expect(expectIdentical(byTime(31), { particles: 250, seed: 8, threshold })).toBe(31)
   })
+
+  it("other scalar continuous families (built by their own constructors, drawn and scored by their own methods), and their invalid parameters", () => {
+    const families = unfold("g", 25, 1, (prev: number, t: number) =>
+      function*() {
+        // Gamma with a shape that depends on the state, LogNormal, StudentT with its defaults, Uniform, Beta
+        const scale = yield* sample("scale", Gamma(Ad.add(1, Ad.square(Ad.log(prev))), 2))
+        const level = yield* sample("level", LogNormal(Ad.mul(0.5, Ad.log(prev)), 0.3))
+        yield* observe("y", StudentT(4, level, scale), Math.abs(ys[t]) + 0.5)
+        const u = yield* sample("u", Uniform(0, Ad.add(level, 1)))
+        yield* observe("b", Beta(Ad.add(u, 0.5), 2), 0.3)
+        // Exponential's rate turns invalid (≤ 0) for some particles at t = 6
+        if (t === 6) yield* observe("e", Exponential(Ad.sub(level, 0.9)), 1)
+        return Ad.add(level, 0.1) as number
+      })
+    for (const threshold of [0.5, 1]) expect(expectIdentical(families, { particles: 200, seed: 12, threshold })).toBe(25)
+    expect(Smc.stats(Smc.runUnsafe(families, { particles: 200, seed: 12 })).rejectedInvalid).toBeGreaterThan(0)
+  }, 10_000) // about 0.55 s
 
   it("the step function runs once per step (to record it), not once per particle", () => {
     let calls = 0

@@ -17,9 +17,10 @@
 // or on a site's value must be written with `Ad` (recorded); any use of those values by plain
 // JavaScript (`+`, `Math.*`, `<`, string conversion) goes through `valueOf` and is detected
 // (`Tape.escaped`), as is a model reading a distribution built from them (`logProb`, `sample`).
-// The recording is refused — and the step runs interpreted, as before — on any escape, any
-// family other than Normal at a site or an observation, an observed value that is not a plain
-// number, a returned state that is not a number, an `Ad` operation without a plain scalar form
+// The recording is refused — and the step runs interpreted, as before — on any escape, a family
+// at a site or an observation other than Normal and the scalar continuous families of
+// `FAMILIES` (discrete and vector families, broadcast distributions), an observed value that is
+// not a plain number, a returned state that is not a number, an `Ad` operation without a plain scalar form
 // here (sums, dot products, linear predictors), or any error while recording. A recording without
 // escapes is the same computation for every particle: control flow on a recorded value would have
 // gone through `valueOf`. What cannot be detected (as in `LogDensity`): `===` / `typeof` on the
@@ -30,11 +31,13 @@
 // and each segment becomes one function that loops over the particles: for particle i it loads
 // the stream of particle i (`ParticleStreams.use(i)`), evaluates the tape's operations it needs
 // in recording order with the plain-number arithmetic the `Ad` functions use on numbers, checks
-// each distribution's parameters as its constructor does (`requireFinite` / `requirePositive`),
-// draws each site exactly as `NormalDistribution.sample` does (mu + σ·normal(), clamped when it
-// overflows) and scores each observation exactly as `NormalDistribution.logProb` does (the
-// cached −log σ − log(2π)/2, the halves on overflow): the same numbers in the same order from
-// the same stream as the interpreted step, bit for bit. Site values go straight to per-site
+// a Normal's parameters as its constructor does (`requireFinite` / `requirePositive`), draws a
+// Normal site exactly as `NormalDistribution.sample` does (mu + σ·normal(), clamped when it
+// overflows) and scores a Normal observation exactly as `NormalDistribution.logProb` does (the
+// cached −log σ − log(2π)/2, once per segment when σ is a constant; the halves on overflow);
+// any other family it builds per particle with its own constructor function (the validation)
+// and draws and scores with its own `sample` / `logProb`: the same numbers in the same order
+// from the same stream as the interpreted step, bit for bit. Site values go straight to per-site
 // Float64Array columns; constants (including observed values such as `ys[t]`) are an argument,
 // so steps that differ only in constants share one compiled function (cached by the generated
 // source, a fingerprint of the structure). A particle whose parameters are invalid (a NaN
@@ -49,8 +52,10 @@
 // mutable state) behaves differently under this path. `Smc.Options.vectorise: "never"` runs
 // every step interpreted.
 import * as Ad from "@fugue/core/Ad"
-import { HALF_LOG_2PI, type Distribution } from "@fugue/core/Distribution"
+import { HALF_LOG_2PI, InvalidDistributionError, type Distribution } from "@fugue/core/Distribution"
+import * as Families from "@fugue/core/distributions/index"
 import { NormalDistribution } from "@fugue/core/distributions/Normal"
+import * as CoreRng from "@fugue/core/Rng"
 import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
 import { runToEnd } from "@fugue/runtime/Execution"
@@ -65,12 +70,38 @@ interface Instruction {
   readonly kind: number
   /** SAMPLE: the site's index in the step. */
   readonly site: number
-  /** SAMPLE / OBSERVE: the Normal's mu and sigma; FACTOR: the log weight in `a`. */
-  readonly a: number
-  readonly b: number
+  /** SAMPLE / OBSERVE: the family ("Normal": the inlined form, else one of `FAMILIES`). */
+  readonly family: string
+  /** SAMPLE / OBSERVE: the family's parameters in its constructor's order; FACTOR: the log weight. */
+  readonly params: ReadonlyArray<number>
   /** OBSERVE: the observed value's constant. */
   readonly value: number
 }
+
+/**
+ * The scalar continuous families other than Normal a vectorised step may use, by name: the
+ * generated code builds each through its own constructor function (which validates it) and
+ * calls its own `sample` / `logProb`, so the numbers are the interpreted step's by construction
+ * (a distribution object per particle and site, unlike Normal's inlined arithmetic).
+ */
+const FAMILIES: Readonly<Record<string, (...parameters: Array<number>) => Distribution<number>>> = {
+  LogNormal: Families.LogNormal,
+  Uniform: Families.Uniform,
+  Exponential: Families.Exponential,
+  Gamma: Families.Gamma,
+  Beta: Families.Beta,
+  Cauchy: Families.Cauchy,
+  HalfCauchy: Families.HalfCauchy,
+  HalfNormal: Families.HalfNormal,
+  StudentT: Families.StudentT,
+  Laplace: Families.Laplace,
+  Weibull: Families.Weibull,
+  ChiSquared: Families.ChiSquared,
+  InverseGamma: Families.InverseGamma
+} as never
+
+/** The draws that give a generic family's site its value at the recording (not a particle's stream). */
+const probeRng = CoreRng.make(1)
 
 /**
  * One segment of a step for every particle: reads the state column `S` and earlier site
@@ -124,32 +155,44 @@ class ProbeHandler implements Handler<void> {
   constructor(tape: Ad.Tape) {
     this.tape = tape
   }
-  private normal<T>(dist: Distribution<T>): [number, number] {
-    if (!(dist instanceof NormalDistribution)) throw refused
+  /** The family of a supported distribution and its parameters' references (refuses any other). */
+  private parameters<T>(dist: Distribution<T>): { readonly family: string; readonly params: Array<number>; readonly value: number } {
     const operands = this.tape.distributions.get(dist)
-    const mu: Ad.Real = operands === undefined ? dist.mu : operands[0]!
-    const sigma: Ad.Real = operands === undefined ? dist.sigma : operands[1]!
-    return [this.tape.ref(mu), this.tape.ref(sigma)]
+    if (dist instanceof NormalDistribution) {
+      const mu: Ad.Real = operands === undefined ? dist.mu : operands[0]!
+      const sigma: Ad.Real = operands === undefined ? dist.sigma : operands[1]!
+      return { family: "Normal", params: [this.tape.ref(mu), this.tape.ref(sigma)], value: dist.mu }
+    }
+    const family = (dist as { family?: unknown }).family
+    const make = typeof family === "string" && Object.hasOwn(FAMILIES, family) ? FAMILIES[family]! : undefined
+    if (make === undefined || dist.kind !== "real") throw refused
+    const primals = (dist as unknown as { kernelParameters(): ReadonlyArray<number> }).kernelParameters()
+    // the scalar class of the family (not a broadcast one), rebuilt from the parameters' values
+    const reference = make(...primals)
+    if (Object.getPrototypeOf(reference) !== Object.getPrototypeOf(dist)) throw refused
+    const reals: ReadonlyArray<Ad.Real> = operands === undefined ? primals : operands
+    if (reals.length !== primals.length) throw refused
+    return { family: family as string, params: reals.map((r) => this.tape.ref(r)), value: reference.sample(probeRng) }
   }
   sample<T>(address: string, dist: Distribution<T>): T {
-    const [a, b] = this.normal(dist)
+    const { family, params, value } = this.parameters(dist)
     const site = this.addresses.length
     this.addresses.push(address)
     this.positions.push(this.tape.size)
-    this.instructions.push({ kind: SAMPLE, site, a, b, value: 0 })
-    return this.tape.leaf(1 + site, (dist as unknown as NormalDistribution).mu) as unknown as T
+    this.instructions.push({ kind: SAMPLE, site, family, params, value: 0 })
+    return this.tape.leaf(1 + site, value) as unknown as T
   }
   observe<T>(address: string, dist: Distribution<T>, value: T): void {
-    const [a, b] = this.normal(dist)
+    const { family, params } = this.parameters(dist)
     if (typeof value !== "number") throw refused
     this.positions.push(this.tape.size)
-    this.instructions.push({ kind: OBSERVE, site: -1, a, b, value: this.observed.push(value) - 1 })
+    this.instructions.push({ kind: OBSERVE, site: -1, family, params, value: this.observed.push(value) - 1 })
     this.barriers.push(address)
   }
   factor(logWeight: number): void {
     const a = this.tape.ref(logWeight as Ad.Real)
     this.positions.push(this.tape.size)
-    this.instructions.push({ kind: FACTOR, site: -1, a, b: 0, value: 0 })
+    this.instructions.push({ kind: FACTOR, site: -1, family: "", params: [a], value: 0 })
     this.barriers.push("")
   }
   finish(): void {}
@@ -194,7 +237,9 @@ type Factory = (
   softplus: (x: number) => number,
   halves: (x: number, mu: number, sigma: number, logNorm: number) => number,
   clamp: (x: number) => number,
-  HALF: number
+  HALF: number,
+  F: typeof FAMILIES,
+  Invalid: typeof InvalidDistributionError
 ) => Segment
 
 /** Compiled segments by their source (the step's structure); cleared when it grows past `CACHE_LIMIT`. */
@@ -289,12 +334,23 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
       body.push(`const ${v} = ${code}`)
       return v
     }
-    // a constant parameter passed its constructor's check at the recording, with this value
-    const check = (a: number, b: number, drawn: number, code = 2): void => {
-      const mu = name(a), sigma = name(b)
-      const tests = [...(a < 0 ? [] : [`${mu} - ${mu} === 0`]), ...(b < 0 ? [] : [`${sigma} - ${sigma} === 0 && ${sigma} > 0`])]
-      if (tests.length === 0) return
-      body.push(`if (!(${tests.join(" && ")})) { dead[i] = ${code}; drawn[i] = ${drawn}; inc[i] = -Infinity; broke++; continue }`)
+    const fail = (drawn: number, code: number): string => `dead[i] = ${code}; drawn[i] = ${drawn}; inc[i] = -Infinity; broke++; continue`
+    // Normal: its constructor's checks (a constant parameter passed them at the recording, with
+    // this value); another family: its constructor function, whose InvalidDistributionError marks
+    // the particle. Returns the distribution's variable for another family.
+    const check = (ins: Instruction, drawn: number, code = 2): string => {
+      const [a, b] = ins.params
+      if (ins.family === "Normal") {
+        const mu = name(a!), sigma = name(b!)
+        const tests = [...(a! < 0 ? [] : [`${mu} - ${mu} === 0`]), ...(b! < 0 ? [] : [`${sigma} - ${sigma} === 0 && ${sigma} > 0`])]
+        if (tests.length > 0) body.push(`if (!(${tests.join(" && ")})) { ${fail(drawn, code)} }`)
+        return ""
+      }
+      const args = ins.params.map(name).join(", ")
+      const d = `d${body.length}`
+      body.push(`let ${d}`)
+      body.push(`try { ${d} = F.${ins.family}(${args}) } catch (error) { if (!(error instanceof Invalid)) throw error; ${fail(drawn, code)} }`)
+      return d
     }
     // −log σ − log(2π)/2 of a constant σ once per segment, not per particle
     const hoisted: Array<string> = []
@@ -302,28 +358,32 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
     while (next < h.instructions.length && !barrier) {
       const ins = h.instructions[next++]!
       if (ins.kind === SAMPLE) {
-        const mu = name(ins.a), sigma = name(ins.b)
-        check(ins.a, ins.b, drawnSoFar)
+        const d = check(ins, drawnSoFar)
         const v = `x${ins.site}`
         defined.add(v)
         columns.add(ins.site)
         draws = true
-        body.push(`let ${v} = ${mu} + ${sigma} * rng.normal()`)
-        body.push(`if (${v} - ${v} !== 0) ${v} = clamp(${v})`)
+        if (ins.family === "Normal") {
+          const mu = name(ins.params[0]!), sigma = name(ins.params[1]!)
+          body.push(`let ${v} = ${mu} + ${sigma} * rng.normal()`)
+          body.push(`if (${v} - ${v} !== 0) ${v} = clamp(${v})`)
+        } else body.push(`const ${v} = ${d}.sample(rng)`)
         body.push(`V${ins.site}[i] = ${v}`)
         drawnSoFar++
       } else if (ins.kind === OBSERVE) {
-        const mu = name(ins.a), sigma = name(ins.b)
-        check(ins.a, ins.b, drawnSoFar)
+        const d = check(ins, drawnSoFar)
         const y = `c[${constantCount + ins.value}]`
-        ;(ins.b < 0 ? hoisted : body).push(`const ln${next} = -Math.log(${sigma}) - HALF`)
-        body.push(`const z${next} = (${y} - ${mu}) / ${sigma}`)
-        body.push(`let lp${next} = ln${next} - 0.5 * z${next} * z${next}`)
-        body.push(`if (!(lp${next} - lp${next} === 0)) lp${next} = halves(${y}, ${mu}, ${sigma}, ln${next})`)
-        body.push(`inc[i] = lp${next}`)
+        if (ins.family === "Normal") {
+          const mu = name(ins.params[0]!), sigma = name(ins.params[1]!)
+          ;(ins.params[1]! < 0 ? hoisted : body).push(`const ln${next} = -Math.log(${sigma}) - HALF`)
+          body.push(`const z${next} = (${y} - ${mu}) / ${sigma}`)
+          body.push(`let lp${next} = ln${next} - 0.5 * z${next} * z${next}`)
+          body.push(`if (!(lp${next} - lp${next} === 0)) lp${next} = halves(${y}, ${mu}, ${sigma}, ln${next})`)
+          body.push(`inc[i] = lp${next}`)
+        } else body.push(`inc[i] = ${d}.logProb(${y})`)
         barrier = true
       } else {
-        body.push(`inc[i] = ${name(ins.a)}`)
+        body.push(`inc[i] = ${name(ins.params[0]!)}`)
         barrier = true
       }
     }
@@ -331,8 +391,7 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
     else if (next < h.instructions.length && h.instructions[next]!.kind !== FACTOR) {
       // the driver builds the instruction after a barrier before it stops (Execution.drive), so
       // an invalid distribution there breaks the particle in this barrier's advance
-      const after = h.instructions[next]!
-      check(after.a, after.b, drawnSoFar, 4)
+      check(h.instructions[next]!, drawnSoFar, 4)
     }
     const loads = Array.from(columns).sort((a, b) => a - b).map((k) => `const V${k} = V[${k}]`).join("\n")
     const source = `${loads}
@@ -355,9 +414,11 @@ return broke`
         "halves",
         "clamp",
         "HALF",
+        "F",
+        "Invalid",
         `"use strict"\nreturn function segment(n, dead, drawn, S, V, c, streams, rng, inc, R) {\n${source}\n}`
       ) as Factory
-      segment = factory(Ad.logisticValue, Ad.softplusValue, halves, clamp, HALF_LOG_2PI)
+      segment = factory(Ad.logisticValue, Ad.softplusValue, halves, clamp, HALF_LOG_2PI, FAMILIES, InvalidDistributionError)
       if (cache.size >= CACHE_LIMIT) cache.clear()
       cache.set(source, segment)
     }
