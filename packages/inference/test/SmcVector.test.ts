@@ -104,6 +104,27 @@ describe("vectorised steps give the interpreted step's numbers bit for bit", () 
     expect(Smc.stats(Smc.runUnsafe(families, { particles: 200, seed: 12 })).rejectedInvalid).toBeGreaterThan(0)
   }, 10_000) // about 0.55 s
 
+  it("array states of a fixed length (position and velocity), and a state that turns from a number into an array", () => {
+    const tracking = unfold("k", 30, [0, 0.2], (prev: ReadonlyArray<number>, t: number) =>
+      function*() {
+        const velocity = yield* sample("v", Normal(prev[1], 0.1))
+        const position = yield* sample("p", Normal(Ad.add(prev[0], velocity), 0.3))
+        yield* observe("y", Normal(position, 1), ys[t])
+        return [position, velocity]
+      })
+    for (const threshold of [0.5, 1]) expect(expectIdentical(tracking, { particles: 200, seed: 13, threshold })).toBe(30)
+    // (a branch on `typeof prev` would not be seen: the recording's state is a tape node)
+    const growing = unfold("m", 20, 0 as number | ReadonlyArray<number>, (prev, t) =>
+      function*() {
+        const level = t === 0 ? prev as number : (prev as ReadonlyArray<number>)[0]
+        const x = yield* sample("x", Normal(level, 0.5))
+        yield* observe("y", Normal(x, 1), ys[t])
+        return t === 0 ? [x, 1] : [x, Ad.add((prev as ReadonlyArray<number>)[1], 1) as number]
+      })
+    expect(expectIdentical(growing, { particles: 150, seed: 13 })).toBe(20)
+    expect(Smc.runUnsafe(growing, { particles: 10, seed: 1 }).returns[0][0][2]).toEqual([expect.any(Number), 3])
+  }, 10_000) // about 0.3 s
+
   it("the step function runs once per step (to record it), not once per particle", () => {
     let calls = 0
     const counted = unfold("c", 20, 0, (prev: number, t: number) => {

@@ -9,8 +9,9 @@
 // of a fixed step is a few floating-point operations and one normal draw.
 //
 // Recording (`probeStep`): the step's model `step(state, t)` runs once, under the one driver
-// (`runToEnd`) with a recording handler, on an `Ad` tape whose input 0 is the state and whose
-// input 1 + k is the value of the step's k-th sample site. The handler writes down each
+// (`runToEnd`) with a recording handler, on an `Ad` tape whose first inputs are the state (a
+// number: one input; a plain array of numbers of length L: L inputs, passed as an array of
+// nodes) and whose next input k is the value of the step's k-th sample site. The handler writes down each
 // instruction in order: a sample site (family, the tape references of its parameters), an
 // observation (family, parameters, the observed value, which must be a plain number), a factor
 // (its log weight, a reference), and the returned state (a reference). Arithmetic on the state
@@ -20,7 +21,8 @@
 // The recording is refused — and the step runs interpreted, as before — on any escape, a family
 // at a site or an observation other than Normal and the scalar continuous families of
 // `FAMILIES` (discrete and vector families, broadcast distributions), an observed value that is
-// not a plain number, a returned state that is not a number, an `Ad` operation without a plain scalar form
+// not a plain number, a returned state that is neither a number nor a plain array of numbers
+// (its length may change from step to step), an `Ad` operation without a plain scalar form
 // here (sums, dot products, linear predictors), or any error while recording. A recording without
 // escapes is the same computation for every particle: control flow on a recorded value would have
 // gone through `valueOf`. What cannot be detected (as in `LogDensity`): `===` / `typeof` on the
@@ -115,13 +117,13 @@ export type Segment = (
   n: number,
   dead: Uint8Array,
   drawn: Int32Array,
-  S: Float64Array,
+  S: ReadonlyArray<Float64Array>,
   V: ReadonlyArray<Float64Array>,
   c: Float64Array,
   streams: ParticleStreams,
   rng: Rng,
   inc: Float64Array,
-  R: Float64Array
+  R: ReadonlyArray<Float64Array>
 ) => number
 
 /** A recorded and compiled step t. */
@@ -136,6 +138,9 @@ export interface VectorStep {
   readonly sitesBefore: Int32Array
   /** The constants the segments read. */
   readonly constants: Float64Array
+  /** The state the step starts from and the one it returns: a number (−1) or an array of that length. */
+  readonly inShape: number
+  readonly outShape: number
 }
 
 /** Raised inside the recording to refuse it (caught by `probeStep`). */
@@ -152,8 +157,11 @@ class ProbeHandler implements Handler<void> {
   readonly barriers: Array<string> = []
   /** Observed values (constants appended after the tape's). */
   readonly observed: Array<number> = []
-  constructor(tape: Ad.Tape) {
+  /** The tape input of site 0 (the state's components come first). */
+  readonly offset: number
+  constructor(tape: Ad.Tape, offset: number) {
     this.tape = tape
+    this.offset = offset
   }
   /** The family of a supported distribution and its parameters' references (refuses any other). */
   private parameters<T>(dist: Distribution<T>): { readonly family: string; readonly params: Array<number>; readonly value: number } {
@@ -180,7 +188,7 @@ class ProbeHandler implements Handler<void> {
     this.addresses.push(address)
     this.positions.push(this.tape.size)
     this.instructions.push({ kind: SAMPLE, site, family, params, value: 0 })
-    return this.tape.leaf(1 + site, value) as unknown as T
+    return this.tape.leaf(this.offset + site, value) as unknown as T
   }
   observe<T>(address: string, dist: Distribution<T>, value: T): void {
     const { family, params } = this.parameters(dist)
@@ -250,26 +258,42 @@ const CACHE_LIMIT = 512
 let allowed: boolean | undefined = undefined
 
 /**
- * Records step t (`step(state, t)` with the state a tape input whose value is `probe`) and
- * compiles it; undefined when the step cannot run vectorised (see the header).
+ * Records step t (`step(state, t)` with the state tape inputs whose values are `probe`: a
+ * number, or an array of numbers, one input per component) and compiles it; undefined when the
+ * step cannot run vectorised (see the header).
  */
 export const probeStep = <S>(
   step: (state: S, t: number) => Model<S>,
   t: number,
-  probe: number,
+  probe: number | ReadonlyArray<number>,
   tape: Ad.Tape,
   maxInstructions: number | undefined
 ): VectorStep | undefined => {
   allowed ??= codeGeneration().allowed
   if (!allowed) return undefined
-  const handler = new ProbeHandler(tape)
-  let output: number
+  const inShape = typeof probe === "number" ? -1 : probe.length
+  const inputs = inShape < 0 ? 1 : inShape
+  const handler = new ProbeHandler(tape, inputs)
+  let output: Array<number>
+  let outShape: number
   try {
-    tape.begin(1)
-    const state = tape.leaf(0, probe)
+    tape.begin(inputs)
+    const state = typeof probe === "number" ? tape.leaf(0, probe) : probe.map((x, j) => tape.leaf(j, x))
     const [result] = runToEnd(handler, step(state as unknown as S, t), { maxInstructions })
-    if (typeof result !== "number" && !Ad.isNode(result)) return undefined
-    output = tape.ref(result as Ad.Real)
+    // the returned state: a number, or a plain array of numbers (a typed array would have
+    // converted its nodes through valueOf: an escape)
+    if (typeof result === "number" || Ad.isNode(result)) {
+      outShape = -1
+      output = [tape.ref(result as Ad.Real)]
+    } else if (Array.isArray(result) && Object.getPrototypeOf(result) === Array.prototype) {
+      outShape = result.length
+      output = []
+      for (let j = 0; j < result.length; j++) {
+        const x: unknown = result[j]
+        if (typeof x !== "number" && !Ad.isNode(x)) return undefined
+        output.push(tape.ref(x as Ad.Real))
+      }
+    } else return undefined
     if (tape.escaped >= 0) return undefined
   } catch {
     // any error while recording (a refusal, an invalid parameter at the probe's values, a stale
@@ -278,11 +302,12 @@ export const probeStep = <S>(
   } finally {
     tape.end()
   }
-  return compileStep(tape, handler, output)
+  return compileStep(tape, handler, output, inShape, outShape)
 }
 
 /** The generated segments of a recording (see the header). */
-const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep | undefined => {
+const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: ReadonlyArray<number>, inShape: number, outShape: number): VectorStep | undefined => {
+  const inputs = h.offset
   const constantCount = tape.constantCount
   const constants = new Float64Array(constantCount + h.observed.length)
   constants.set(tape.constants.subarray(0, constantCount))
@@ -303,25 +328,30 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
     const body: Array<string> = []
     const defined = new Set<string>()
     const columns = new Set<number>()
+    const states = new Set<number>()
     let draws = false
     const name = (r: number): string => {
       if (r < 0) return `c[${-1 - r}]`
       const op = tape.op[r]!
       if (op === Ad.LEAF) {
         const input = tape.y[r]!
-        if (input === 0) {
-          if (!defined.has("s")) {
-            defined.add("s")
-            body.push(`const s = S[i]`)
+        if (input < inputs) {
+          // a component of the state
+          const v = `s${input}`
+          if (!defined.has(v)) {
+            defined.add(v)
+            states.add(input)
+            body.push(`const ${v} = S${input}[i]`)
           }
-          return "s"
+          return v
         }
-        const v = `x${input - 1}`
+        const site = input - inputs
+        const v = `x${site}`
         if (!defined.has(v)) {
           // a site of an earlier segment: read back from its column
           defined.add(v)
-          columns.add(input - 1)
-          body.push(`const ${v} = V${input - 1}[i]`)
+          columns.add(site)
+          body.push(`const ${v} = V${site}[i]`)
         }
         return v
       }
@@ -387,13 +417,20 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: number): VectorStep
         barrier = true
       }
     }
-    if (!barrier) body.push(`R[i] = ${name(output)}`)
+    if (!barrier) {
+      const names = output.map(name)
+      for (let j = 0; j < names.length; j++) body.push(`R${j}[i] = ${names[j]}`)
+    }
     else if (next < h.instructions.length && h.instructions[next]!.kind !== FACTOR) {
       // the driver builds the instruction after a barrier before it stops (Execution.drive), so
       // an invalid distribution there breaks the particle in this barrier's advance
       check(h.instructions[next]!, drawnSoFar, 4)
     }
-    const loads = Array.from(columns).sort((a, b) => a - b).map((k) => `const V${k} = V[${k}]`).join("\n")
+    const loads = [
+      ...Array.from(columns).sort((a, b) => a - b).map((k) => `const V${k} = V[${k}]`),
+      ...Array.from(states).sort((a, b) => a - b).map((k) => `const S${k} = S[${k}]`),
+      ...(barrier ? [] : output.map((_, j) => `const R${j} = R[${j}]`))
+    ].join("\n")
     const source = `${loads}
 ${hoisted.join("\n")}
 let broke = 0
@@ -424,5 +461,5 @@ return broke`
     }
     segments.push(segment)
   }
-  return { addresses: h.addresses, barriers: h.barriers, segments, sitesBefore, constants }
+  return { addresses: h.addresses, barriers: h.barriers, segments, sitesBefore, constants, inShape, outShape }
 }
