@@ -79,20 +79,21 @@
 //
 // Vectorised steps (smcVector.ts; without a transformation or rejuvenation, states that are
 // numbers or plain arrays of numbers, option `vectorise` not "never"): the population starts as
-// columns (`Vectorised`: per particle the components of the state its step started from, the current step's site values, the slot of its last
-// completed step, whether it broke), not as executions. Before an advance enters step t, step t
-// is recorded once with symbolic inputs and compiled (cached by structure); the advance then runs
-// the rest of the current step and step t up to its next barrier as generated loops over the
-// particles, each particle drawing from its own stream in the interpreted step's order with the
-// families' own arithmetic, so the numbers are the interpreted engine's bit for bit (tested); a
-// completed step is written into a new arena at its final size. Resampling gathers the columns
-// by ancestor (no copies, forks or replays; `shared` and `rebuilds` stay 0). Side effect: the
-// step function and its model run once per step t (to record it), not once per particle. When a
-// step the next advance would enter cannot be recorded (see smcVector.ts), the population leaves
-// vectorised mode for good before running anything of that advance: each particle becomes an
-// interpreted one pending a replay of its current step up to the barrier it is at (the fork
-// mechanism above, drawing no random numbers), or a broken one. A vectorised advance runs the
-// whole population at once: `Smc.run`'s time slices pause between advances, not within one.
+// columns (`Vectorised`: per particle the components of the state its step started from, the
+// current step's site values, the slot of its last completed step, whether it broke), not as
+// executions. Before an advance enters step t, step t is recorded once with symbolic inputs and
+// compiled (cached by structure); the advance then runs the rest of the current step and step t up
+// to its next barrier as generated loops over the particles, each particle drawing from its own
+// stream in the interpreted step's order with the families' own arithmetic, so the numbers are the
+// interpreted engine's bit for bit (tested); a completed step is written into a new arena at its
+// final size. Resampling gathers the columns by ancestor (no copies, forks or replays; `shared`
+// and `rebuilds` stay 0). Side effect: the step function and its model run once per step t (to
+// record it), not once per particle. When a step the next advance would enter cannot be recorded
+// (see smcVector.ts), the population leaves vectorised mode for good before running anything of
+// that advance: each particle becomes an interpreted one pending a replay of its current step up
+// to the barrier it is at (the fork mechanism above, drawing no random numbers), or a broken one.
+// A vectorised advance runs the whole population at once: `Smc.run`'s time slices pause between
+// advances, not within one.
 import * as Ad from "@fugue/core/Ad"
 import { InvalidDistributionError, type Distribution, type Support } from "@fugue/core/Distribution"
 import { addr, scoped, type Address } from "@fugue/core/Address"
