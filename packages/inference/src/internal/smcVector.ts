@@ -102,8 +102,6 @@ const FAMILIES: Readonly<Record<string, (...parameters: Array<number>) => Distri
   InverseGamma: Families.InverseGamma
 } as never
 
-/** The draws that give a generic family's site its value at the recording (not a particle's stream). */
-const probeRng = CoreRng.make(1)
 
 /**
  * One segment of a step for every particle: reads the state column `S` and earlier site
@@ -180,7 +178,9 @@ class ProbeHandler implements Handler<void> {
     if (Object.getPrototypeOf(reference) !== Object.getPrototypeOf(dist)) throw refused
     const reals: ReadonlyArray<Ad.Real> = operands === undefined ? primals : operands
     if (reals.length !== primals.length) throw refused
-    return { family: family as string, params: reals.map((r) => this.tape.ref(r)), value: reference.sample(probeRng) }
+    // the site's value at the recording: a draw from a fixed stream of its own (not a
+    // particle's), the same in every run, so whether a step records does not depend on the run
+    return { family: family as string, params: reals.map((r) => this.tape.ref(r)), value: reference.sample(CoreRng.make(1)) }
   }
   sample<T>(address: string, dist: Distribution<T>): T {
     const { family, params, value } = this.parameters(dist)
