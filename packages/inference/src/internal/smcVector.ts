@@ -178,9 +178,12 @@ class ProbeHandler implements Handler<void> {
     if (Object.getPrototypeOf(reference) !== Object.getPrototypeOf(dist)) throw refused
     const reals: ReadonlyArray<Ad.Real> = operands === undefined ? primals : operands
     if (reals.length !== primals.length) throw refused
-    // the site's value at the recording: a draw from a fixed stream of its own (not a
-    // particle's), the same in every run, so whether a step records does not depend on the run
-    return { family: family as string, params: reals.map((r) => this.tape.ref(r)), value: reference.sample(CoreRng.make(1)) }
+    // the site's value at the recording (where later parameters are validated): its mean where
+    // that is finite and in the support, else a draw from a fixed stream of its own (not a
+    // particle's) — the same in every run, so whether a step records never depends on the run
+    const mean = (reference as { mean?: () => number | undefined }).mean?.()
+    const value = typeof mean === "number" && reference.logProb(mean) > -Infinity ? mean : reference.sample(CoreRng.make(1))
+    return { family: family as string, params: reals.map((r) => this.tape.ref(r)), value }
   }
   sample<T>(address: string, dist: Distribution<T>): T {
     const { family, params, value } = this.parameters(dist)
