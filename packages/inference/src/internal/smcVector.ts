@@ -1,58 +1,64 @@
 // The vectorised step of the unfold engine (smcUnfold.ts): one unfold step t, recorded once with
-// symbolic inputs and run for the whole population as generated straight-line code over
-// typed-array columns, instead of once per particle through the driver.
+// symbolic inputs and run for the whole population as generated straight-line code over typed-
+// array columns, instead of once per particle through the driver — the form of a hand-written
+// bootstrap particle filter (Gordon, Salmond & Smith 1993), reached from the model itself.
 //
 // Why: the interpreted step costs a generator, a model closure, an instruction object per
 // `yield*`, a distribution object per site and a handler call per instruction, per particle per
 // step (measured: even through the state-space filter's driver the random walk's step is 4.6× the
 // hand-written filter, a fifth of it garbage collection of those objects). The per-particle work
-// of a fixed step is a few floating-point operations and one normal draw.
+// of a fixed step is a few floating-point operations and one normal draw. Measured on the
+// 1000-particle, 50-step random walk (paired CPU time against the hand-written filter): 2.7× the
+// hand filter (140 ns per particle-step against 49), where the interpreted steps are 9.6× (516
+// ns).
 //
 // Recording (`probeStep`): the step's model `step(state, t)` runs once, under the one driver
 // (`runToEnd`) with a recording handler, on an `Ad` tape whose first inputs are the state (a
-// number: one input; a plain array of numbers of length L: L inputs, passed as an array of
-// nodes) and whose next input k is the value of the step's k-th sample site. The handler writes down each
+// number: one input; a plain array of numbers of length L: L inputs, passed as an array of nodes)
+// and whose next input k is the value of the step's k-th sample site. The handler writes down each
 // instruction in order: a sample site (family, the tape references of its parameters), an
 // observation (family, parameters, the observed value, which must be a plain number), a factor
-// (its log weight, a reference), and the returned state (a reference). Arithmetic on the state
-// or on a site's value must be written with `Ad` (recorded); any use of those values by plain
+// (its log weight, a reference), and the returned state (references). Arithmetic on the state or
+// on a site's value must be written with `Ad` (recorded); any use of those values by plain
 // JavaScript (`+`, `Math.*`, `<`, string conversion) goes through `valueOf` and is detected
 // (`Tape.escaped`), as is a model reading a distribution built from them (`logProb`, `sample`).
-// The recording is refused — and the step runs interpreted, as before — on any escape, a family
-// at a site or an observation other than Normal and the scalar continuous families of
-// `FAMILIES` (discrete and vector families, broadcast distributions), an observed value that is
-// not a plain number, a returned state that is neither a number nor a plain array of numbers
-// (its length may change from step to step), an `Ad` operation without a plain scalar form
-// here (sums, dot products, linear predictors), or any error while recording. A recording without
-// escapes is the same computation for every particle: control flow on a recorded value would have
-// gone through `valueOf`. What cannot be detected (as in `LogDensity`): `===` / `typeof` on the
-// state or a site value, or arithmetic on `Ad.primal(x)` / `node.value`.
+// The recording is refused — and the step runs interpreted, as before — on any escape, a family at
+// a site or an observation other than Normal and the scalar continuous families of `FAMILIES`
+// (discrete and vector families, broadcast distributions), an observed value that is not a plain
+// number, a returned state that is neither a number nor a plain array of numbers (its length may
+// change from step to step), an `Ad` operation without a plain scalar form here (sums, dot
+// products, linear predictors), or any error while recording — including an invalid parameter at
+// the recording's values (the state of a live particle, a site's mean or mu), so a step whose
+// parameters are invalid there runs interpreted. A recording without escapes is the same
+// computation for every particle: control flow on a recorded value would have gone through
+// `valueOf`. What cannot be detected (as in `LogDensity`): `===` / `typeof` on the state or a site
+// value, or arithmetic on `Ad.primal(x)` / `node.value`.
 //
-// Code (`compileStep`): the instructions are cut at each barrier (observe / factor) into
-// segments (segment s < B ends at barrier s; segment B is the rest of the step and its return),
-// and each segment becomes one function that loops over the particles: for particle i it loads
-// the stream of particle i (`ParticleStreams.use(i)`), evaluates the tape's operations it needs
-// in recording order with the plain-number arithmetic the `Ad` functions use on numbers, checks
-// a Normal's parameters as its constructor does (`requireFinite` / `requirePositive`), draws a
-// Normal site exactly as `NormalDistribution.sample` does (mu + σ·normal(), clamped when it
-// overflows) and scores a Normal observation exactly as `NormalDistribution.logProb` does (the
-// cached −log σ − log(2π)/2, once per segment when σ is a constant; the halves on overflow);
-// any other family it builds per particle with its own constructor function (the validation)
-// and draws and scores with its own `sample` / `logProb`: the same numbers in the same order
-// from the same stream as the interpreted step, bit for bit. Site values go straight to per-site
-// Float64Array columns; constants (including observed values such as `ys[t]`) are an argument,
-// so steps that differ only in constants share one compiled function (cached by the generated
-// source, a fingerprint of the structure). A particle whose parameters are invalid (a NaN
-// state, a non-finite σ) is marked (`dead[i] = 2`) with the number of sites it had drawn, as the
-// interpreted step's InvalidDistributionError would leave it: weight −∞, counted, never advanced
-// again. The driver builds the instruction that follows a barrier before it stops there, so the
-// parameters of that instruction are checked in the barrier's segment (an invalid one gives the
-// barrier's weight −∞, as the interpreted step does).
+// Code (`compileStep`): the instructions are cut at each barrier (observe / factor) into segments
+// (segment s < B ends at barrier s; segment B is the rest of the step and its return), and each
+// segment becomes one function that loops over the particles: for particle i it loads the stream
+// of particle i (`ParticleStreams.use(i)`), evaluates the tape's operations it needs in recording
+// order with the plain-number arithmetic the `Ad` functions use on numbers, checks a Normal's
+// parameters as its constructor does (`requireFinite` / `requirePositive`), draws a Normal site
+// exactly as `NormalDistribution.sample` does (mu + σ·normal(), clamped when it overflows) and
+// scores a Normal observation exactly as `NormalDistribution.logProb` does (the cached −log σ −
+// log(2π)/2, once per segment when σ is a constant; the halves on overflow); any other family it
+// builds per particle with its own constructor function (the validation) and draws and scores with
+// its own `sample` / `logProb`: the same numbers in the same order from the same stream as the
+// interpreted step, bit for bit. Site values go straight to per-site Float64Array columns;
+// constants (including observed values such as `ys[t]`) are an argument, so steps that differ only
+// in constants share one compiled function (cached by the generated source, a fingerprint of the
+// structure). A particle whose parameters are invalid (a NaN state, a non-finite σ) is marked
+// (`dead[i] = 2`) with the number of sites it had drawn, as the interpreted step's
+// InvalidDistributionError would leave it: weight −∞, counted, never advanced again. The driver
+// builds the instruction that follows a barrier before it stops there, so the parameters of that
+// instruction are checked in the barrier's segment (an invalid one gives the barrier's weight −∞,
+// as the interpreted step does).
 //
-// Side effects: the step function `step(state, t)` and the model it returns run once per step
-// (to record), not once per particle; a step with side effects (logging, counters, reading
-// mutable state) behaves differently under this path. `Smc.Options.vectorise: "never"` runs
-// every step interpreted.
+// Side effects: the step function `step(state, t)` and the model it returns run once per step (to
+// record), not once per particle; a step with side effects (logging, counters, reading mutable
+// state) behaves differently under this path. `Smc.Options.vectorise: "never"` runs every step
+// interpreted.
 import * as Ad from "@fugue/core/Ad"
 import { HALF_LOG_2PI, InvalidDistributionError, type Distribution } from "@fugue/core/Distribution"
 import * as Families from "@fugue/core/distributions/index"
