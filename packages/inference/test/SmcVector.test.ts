@@ -229,6 +229,22 @@ describe("invalid values in a vectorised step behave as in the interpreted one",
     }
   })
 
+  it("particles that broke in vectorised steps stay broken when the run turns interpreted", () => {
+    // σ ≤ 0 for some particles at t = 3; a discrete site from t = 6 on; without resampling the broken stay
+    const mixed = unfold("j", 10, 0, (prev: number, t: number) =>
+      function*() {
+        const x = yield* sample("x", Normal(prev, 0.5))
+        if (t >= 6 && (yield* sample("b", Bernoulli(0.5)))) yield* factor(-0.1)
+        yield* observe("y", Normal(x, t === 3 ? Ad.add(x, 0.6) : 1), ys[t])
+        return x
+      })
+    for (const threshold of [0, 0.5]) {
+      expect(expectIdentical(mixed, { particles: 200, seed: 14, threshold })).toBe(5)
+      const s = Smc.stats(Smc.runUnsafe(mixed, { particles: 200, seed: 14, threshold }))
+      expect(s.rejectedInvalid).toBeGreaterThan(0)
+    }
+  })
+
   it("when every particle is invalid, the same ZeroWeightError, naming the step's barrier", () => {
     // σ = 1e-9 − |x − prev| is valid at the recording (x = prev there) and ≤ 0 for every particle
     const doomed = unfold("z", 6, 0, (prev: number, t: number) =>
