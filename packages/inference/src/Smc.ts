@@ -105,7 +105,7 @@ export interface Options extends Common {
   readonly workers?: number | "auto" | undefined
   /**
    * For a model made by `unfold` (default `"auto"`): a step whose structure is fixed — a state
-   * that is a number or a plain array of numbers, sample sites and observations of scalar continuous families (Normal, LogNormal,
+   * that is a number or a plain array or object of numbers, sample sites and observations of scalar continuous families (Normal, LogNormal,
    * Uniform, Exponential, Gamma, Beta, Cauchy, HalfCauchy, HalfNormal, StudentT, Laplace,
    * Weibull, ChiSquared, InverseGamma) with numeric observed values, arithmetic on the state and
    * site values written with `Ad`, no transformation or Interpreter layer, no rejuvenation — is recorded once per

@@ -125,6 +125,18 @@ describe("vectorised steps give the interpreted step's numbers bit for bit", () 
     expect(Smc.runUnsafe(growing, { particles: 10, seed: 1 }).returns[0][0][2]).toEqual([expect.any(Number), 3])
   }, 10_000) // about 0.3 s
 
+  it("object states of numbers (a level and a scale)", () => {
+    const levels = unfold("o", 24, { level: 0, scale: 1 }, (prev: { readonly level: number; readonly scale: number }, t: number) =>
+      function*() {
+        const level = yield* sample("level", Normal(prev.level, 0.4))
+        yield* observe("y", Normal(level, prev.scale), ys[t])
+        const scale = yield* sample("scale", Gamma(4, Ad.div(4, prev.scale)))
+        return { level, scale }
+      })
+    for (const threshold of [0.5, 1]) expect(expectIdentical(levels, { particles: 200, seed: 15, threshold })).toBe(24)
+    expect(Object.keys(Smc.runUnsafe(levels, { particles: 5, seed: 1 }).returns[0][0][3])).toEqual(["level", "scale"])
+  }, 10_000) // about 0.5 s
+
   it("the step function runs once per step (to record it), not once per particle", () => {
     let calls = 0
     const counted = unfold("c", 20, 0, (prev: number, t: number) => {

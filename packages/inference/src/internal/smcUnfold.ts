@@ -78,9 +78,9 @@
 // layers) steps run scoped: the transformation must see the addresses the model has.
 //
 // Vectorised steps (smcVector.ts; without a transformation or rejuvenation, states that are
-// numbers or plain arrays of numbers, option `vectorise` not "never"): the population starts as
-// columns (`Vectorised`: per particle the components of the state its step started from, the
-// current step's site values, the slot of its last completed step, whether it broke), not as
+// numbers or plain arrays or objects of numbers, option `vectorise` not "never"): the population
+// starts as columns (`Vectorised`: per particle the components of the state its step started from,
+// the current step's site values, the slot of its last completed step, whether it broke), not as
 // executions. Before an advance enters step t, step t is recorded once with symbolic inputs and
 // compiled (cached by structure); the advance then runs the rest of the current step and step t up
 // to its next barrier as generated loops over the particles, each particle drawing from its own
@@ -107,7 +107,7 @@ import type { Posterior } from "../Posterior.ts"
 import { kernel } from "./mhChain.ts"
 import { wrapHandler } from "./shell.ts"
 import { type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
-import { probeStep, type VectorStep } from "./smcVector.ts"
+import { componentsOf, probeStep, sameShape, type Shape, shapeOf, stateOf, type VectorStep, widthOf } from "./smcVector.ts"
 import { normalise } from "./weights.ts"
 
 export interface UnfoldConfig extends PopulationConfig {
@@ -503,11 +503,11 @@ class Vectorised {
   done = false
   /**
    * Per particle: the state step t started from, and the state it returned (scratch otherwise),
-   * one column per component; `shape` is −1 for a number (one column), else the array's length.
+   * one column per component of `shape`.
    */
   S: Array<Float64Array>
   R: Array<Float64Array>
-  shape: number
+  shape: Shape
   /** Per site of the current step, its value per particle. */
   V: Array<Float64Array> = []
   /** Per particle: the slot of step t − 1 in its arena (−1 at t = 0). */
@@ -535,9 +535,9 @@ class Vectorised {
   copied2: Uint8Array
   spare: Float64Array
   taken: Uint8Array
-  constructor(n: number, initial: number | ReadonlyArray<number>) {
-    this.shape = typeof initial === "number" ? -1 : initial.length
-    this.S = typeof initial === "number" ? [new Float64Array(n).fill(initial)] : initial.map((x) => new Float64Array(n).fill(x))
+  constructor(n: number, initial: unknown, shape: Shape) {
+    this.shape = shape
+    this.S = componentsOf<number>(initial, shape).map((x) => new Float64Array(n).fill(x))
     this.R = []
     this.slot = new Int32Array(n).fill(-1)
     this.dead = new Uint8Array(n)
@@ -585,11 +585,9 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     this.config = config
     this.supports = config.rejuvenation > 0 ? new Map() : undefined
     this.unscoped = this.transform === identity
-    const initial: unknown = spec.initial
-    const numeric = typeof initial === "number" ||
-      (Array.isArray(initial) && Object.getPrototypeOf(initial) === Array.prototype && initial.every((x) => typeof x === "number"))
-    this.vector = config.vectorise !== false && this.unscoped && config.rejuvenation === 0 && numeric
-      ? new Vectorised(config.particles, initial as number | ReadonlyArray<number>)
+    const shape = shapeOf(spec.initial)
+    this.vector = config.vectorise !== false && this.unscoped && config.rejuvenation === 0 && shape !== undefined
+      ? new Vectorised(config.particles, spec.initial, shape)
       : undefined
   }
 
@@ -600,7 +598,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
 
   /** Step t recorded and compiled (once), or undefined when it cannot run vectorised. */
   /** Step t recorded and compiled (once) for a state of this shape, or undefined when it cannot run vectorised. */
-  private stepAt(v: Vectorised, t: number, shape: number): VectorStep | undefined {
+  private stepAt(v: Vectorised, t: number, shape: Shape): VectorStep | undefined {
     let step = v.planned.get(t)
     if (step === undefined) {
       // the probe's state: a live particle's when the shapes agree (parameters are validated at it)
@@ -611,9 +609,9 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
           break
         }
       }
-      const component = (j: number): number => (live >= 0 && shape === v.shape ? v.S[j][live] : 0)
-      const probe = shape < 0 ? component(0) : Array.from({ length: shape }, (_, j) => component(j))
-      step = probeStep(this.spec.step as unknown as (state: unknown, t: number) => Model<unknown>, t, probe, v.tape, this.config.maxInstructions) ?? null
+      const same = live >= 0 && sameShape(shape, v.shape)
+      const probe = Array.from({ length: widthOf(shape) }, (_, j) => (same ? v.S[j][live] : 0))
+      step = probeStep(this.spec.step as unknown as (state: unknown, t: number) => Model<unknown>, t, shape, probe, v.tape, this.config.maxInstructions) ?? null
       v.planned.set(t, step)
     }
     return step ?? undefined
@@ -657,7 +655,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
         v.segment = 0
         const sites = step.sitesBefore[step.barriers.length + 1]
         while (v.V.length < sites) v.V.push(new Float64Array(n))
-        const width = step.outShape < 0 ? 1 : step.outShape
+        const width = widthOf(step.outShape)
         while (v.R.length < width) v.R.push(new Float64Array(n))
       }
       const step = v.current, s = v.segment
@@ -735,7 +733,8 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     // the arena of step t is new: nothing but this completion writes to it
     const layout = this.layoutOf(t, step.addresses, k, this.prefix(t))
     const shape = step.outShape
-    const arena = new Arena<S>(live, k, layout, shape < 0)
+    const scalar = shape === -1
+    const arena = new Arena<S>(live, k, layout, scalar)
     this.arenas[t] = arena
     const values = arena.values, states = arena.states, meta = arena.meta
     const R0 = R[0]
@@ -744,13 +743,8 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       if (dead[i] !== 0) continue
       const offset = c * k
       for (let j = 0; j < k; j++) values[offset + j] = V[j][i]
-      if (shape < 0) states[c] = R0[i] as S
-      else {
-        // an array state, as the step returned it (a plain array of numbers)
-        const state: Array<number> = []
-        for (let j = 0; j < shape; j++) state.push(R[j][i])
-        states[c] = state as S
-      }
+      // an array or object state: a fresh one, as the step returned it
+      states[c] = (scalar ? R0[i] : stateOf(shape, (j) => R[j][i])) as S
       meta[3 * c] = slot[i]
       meta[3 * c + 1] = offset
       meta[3 * c + 2] = barriers

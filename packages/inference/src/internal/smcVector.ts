@@ -14,10 +14,10 @@
 //
 // Recording (`probeStep`): the step's model `step(state, t)` runs once, under the one driver
 // (`runToEnd`) with a recording handler, on an `Ad` tape whose first inputs are the state (a
-// number: one input; a plain array of numbers of length L: L inputs, passed as an array of nodes)
-// and whose next input k is the value of the step's k-th sample site. The handler writes down each
-// instruction in order: a sample site (family, the tape references of its parameters), an
-// observation (family, parameters, the observed value, which must be a plain number), a factor
+// number: one input; a plain array or object of L numbers: L inputs, passed as an array or object
+// of nodes) and whose next input k is the value of the step's k-th sample site. The handler writes
+// down each instruction in order: a sample site (family, the tape references of its parameters),
+// an observation (family, parameters, the observed value, which must be a plain number), a factor
 // (its log weight, a reference), and the returned state (references). Arithmetic on the state or
 // on a site's value must be written with `Ad` (recorded); any use of those values by plain
 // JavaScript (`+`, `Math.*`, `<`, string conversion) goes through `valueOf` and is detected
@@ -142,9 +142,63 @@ export interface VectorStep {
   readonly sitesBefore: Int32Array
   /** The constants the segments read. */
   readonly constants: Float64Array
-  /** The state the step starts from and the one it returns: a number (−1) or an array of that length. */
-  readonly inShape: number
-  readonly outShape: number
+  /** The state the step starts from and the one it returns. */
+  readonly inShape: Shape
+  readonly outShape: Shape
+}
+
+/**
+ * The form of a state a vectorised step takes and returns, one column per component: −1 a
+ * number; L ≥ 0 a plain array of L numbers; a list of keys a plain object of numbers with those
+ * own enumerable keys, in that order.
+ */
+export type Shape = number | ReadonlyArray<string>
+
+const isPlainArray = (x: unknown): x is ReadonlyArray<unknown> => Array.isArray(x) && Object.getPrototypeOf(x) === Array.prototype
+const isPlainObject = (x: unknown): x is Readonly<Record<string, unknown>> =>
+  typeof x === "object" && x !== null && Object.getPrototypeOf(x) === Object.prototype
+
+/** The shape of a state whose components satisfy `component` (numbers, or nodes while recording); undefined for any other value. */
+export const shapeOf = (x: unknown, component: (c: unknown) => boolean = (c) => typeof c === "number"): Shape | undefined => {
+  if (component(x)) return -1
+  if (isPlainArray(x)) {
+    // (a hole reads as undefined: not a component)
+    for (let j = 0; j < x.length; j++) if (!component(x[j])) return undefined
+    return x.length
+  }
+  if (isPlainObject(x)) {
+    const keys = Object.keys(x)
+    // accessors would run (and could see the nodes) on every read: only data properties
+    for (const k of keys) if (!component(x[k]) || Object.getOwnPropertyDescriptor(x, k)!.get !== undefined) return undefined
+    return keys
+  }
+  return undefined
+}
+
+/** The number of components (columns) of a shape. */
+export const widthOf = (shape: Shape): number => (typeof shape === "number" ? (shape < 0 ? 1 : shape) : shape.length)
+
+/** Whether two shapes are the same. */
+export const sameShape = (a: Shape, b: Shape): boolean => {
+  if (typeof a === "number" || typeof b === "number") return a === b
+  return a.length === b.length && a.every((k, j) => k === b[j])
+}
+
+/** The components of a state of that shape, in column order. */
+export const componentsOf = <A>(x: unknown, shape: Shape): Array<A> =>
+  typeof shape === "number" ? (shape < 0 ? [x as A] : [...(x as ReadonlyArray<A>)]) : shape.map((k) => (x as Record<string, A>)[k]!)
+
+/** The state of that shape with these components (a fresh plain array or object, as a step returns it). */
+export const stateOf = <A>(shape: Shape, component: (j: number) => A): unknown => {
+  if (typeof shape === "number") {
+    if (shape < 0) return component(0)
+    const out: Array<A> = []
+    for (let j = 0; j < shape; j++) out.push(component(j))
+    return out
+  }
+  const out: Record<string, A> = {}
+  for (let j = 0; j < shape.length; j++) out[shape[j]!] = component(j)
+  return out
 }
 
 /** Raised inside the recording to refuse it (caught by `probeStep`). */
@@ -267,42 +321,33 @@ const CACHE_LIMIT = 512
 let allowed: boolean | undefined = undefined
 
 /**
- * Records step t (`step(state, t)` with the state tape inputs whose values are `probe`: a
- * number, or an array of numbers, one input per component) and compiles it; undefined when the
- * step cannot run vectorised (see the header).
+ * Records step t (`step(state, t)` with a state of shape `inShape` whose components are tape
+ * inputs with the values `probe`) and compiles it; undefined when the step cannot run
+ * vectorised (see the header).
  */
 export const probeStep = <S>(
   step: (state: S, t: number) => Model<S>,
   t: number,
-  probe: number | ReadonlyArray<number>,
+  inShape: Shape,
+  probe: ReadonlyArray<number>,
   tape: Ad.Tape,
   maxInstructions: number | undefined
 ): VectorStep | undefined => {
   allowed ??= codeGeneration().allowed
   if (!allowed) return undefined
-  const inShape = typeof probe === "number" ? -1 : probe.length
-  const inputs = inShape < 0 ? 1 : inShape
+  const inputs = widthOf(inShape)
   const handler = new ProbeHandler(tape, inputs)
   let output: Array<number>
-  let outShape: number
+  let outShape: Shape | undefined
   try {
     tape.begin(inputs)
-    const state = typeof probe === "number" ? tape.leaf(0, probe) : probe.map((x, j) => tape.leaf(j, x))
-    const [result] = runToEnd(handler, step(state as unknown as S, t), { maxInstructions })
-    // the returned state: a number, or a plain array of numbers (a typed array would have
-    // converted its nodes through valueOf: an escape)
-    if (typeof result === "number" || Ad.isNode(result)) {
-      outShape = -1
-      output = [tape.ref(result as Ad.Real)]
-    } else if (Array.isArray(result) && Object.getPrototypeOf(result) === Array.prototype) {
-      outShape = result.length
-      output = []
-      for (let j = 0; j < result.length; j++) {
-        const x: unknown = result[j]
-        if (typeof x !== "number" && !Ad.isNode(x)) return undefined
-        output.push(tape.ref(x as Ad.Real))
-      }
-    } else return undefined
+    const state = stateOf(inShape, (j) => tape.leaf(j, probe[j]!))
+    const [result] = runToEnd(handler, step(state as S, t), { maxInstructions })
+    // the returned state: a number, a plain array or a plain object of numbers (a typed array
+    // would have converted its nodes through valueOf: an escape)
+    outShape = shapeOf(result, (c) => typeof c === "number" || Ad.isNode(c))
+    if (outShape === undefined) return undefined
+    output = componentsOf<Ad.Real>(result, outShape).map((c) => tape.ref(c))
     if (tape.escaped >= 0) return undefined
   } catch {
     // any error while recording (a refusal, an invalid parameter at the probe's values, a stale
@@ -315,7 +360,7 @@ export const probeStep = <S>(
 }
 
 /** The generated segments of a recording (see the header). */
-const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: ReadonlyArray<number>, inShape: number, outShape: number): VectorStep | undefined => {
+const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: ReadonlyArray<number>, inShape: Shape, outShape: Shape): VectorStep | undefined => {
   const inputs = h.offset
   const constantCount = tape.constantCount
   const constants = new Float64Array(constantCount + h.observed.length)
