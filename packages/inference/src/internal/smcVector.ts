@@ -25,8 +25,8 @@
 // The recording is refused — and the step runs interpreted, as before — on any escape, a family at
 // a site or an observation other than Normal and the scalar continuous families of `FAMILIES`
 // (discrete and vector families, broadcast distributions), an observed value that is not a plain
-// number, a returned state that is neither a number nor a plain array of numbers (its length may
-// change from step to step), an `Ad` operation without a plain scalar form here (sums, dot
+// number, a returned state that is not a number or a plain array or object of numbers (its shape
+// may change from step to step), an `Ad` operation without a plain scalar form here (sums, dot
 // products, linear predictors), or any error while recording — including an invalid parameter at
 // the recording's values (the state of a live particle, a site's mean or mu), so a step whose
 // parameters are invalid there runs interpreted. A recording without escapes is the same
