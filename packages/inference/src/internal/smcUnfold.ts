@@ -172,9 +172,10 @@ class Arena<S> {
   readonly layout: Layout | undefined
   /**
    * Empty, or a vectorised step's completions (`capacity` slots of `width` numbers, one layout,
-   * written by index; states that are numbers, or else arrays of numbers): typed columns, which the scavenger neither scans nor copies while the run
-   * holds them (measured on the 1000-particle random walk, paired CPU time: 0.96× the run time of
-   * plain arrays, quartiles 0.94–0.98, net of the off-heap allocations).
+   * written by index; number states in a typed column, array or object states in a plain array):
+   * typed columns, which the scavenger neither scans nor copies while the run holds them
+   * (measured on the 1000-particle random walk, paired CPU time: 0.96× the run time of plain
+   * arrays, quartiles 0.94–0.98, net of the off-heap allocations).
    */
   constructor(capacity = 0, width = 0, layout?: Layout, numbers = true) {
     const dense = layout !== undefined
