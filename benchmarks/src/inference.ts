@@ -3,7 +3,8 @@
  * iterations (or filter runs) per second. (b) single-site MH on the seed's regression, 100 000
  * iterations; (c) a bootstrap particle filter, 1000 particles, on the 50-step random walk of
  * `data/random-walk.json`, through the general SMC entry point (the model written as a loop, and
- * written with `unfold`, which SMC runs in time linear in the number of steps) and the
+ * written with `unfold`, which SMC runs in time linear in the number of steps, its fixed steps
+ * vectorised) and the
  * state-space fast path; (d) eight schools (centered), MH, 100 000 iterations; (e) how SMC's
  * time grows with the number of steps T (100 particles, T = 50, 200, 800, with and without
  * rejuvenation; the general engine's rejuvenation at smaller T, without and with a lag), with
@@ -406,9 +407,11 @@ expectation(Infer({method: 'MCMC', kernel: 'MH', samples: fugueN, burn: 0, model
     "- PF: every filter resamples at every step: Fugue with `threshold: 1, resampling: \"systematic\"`, hand-written\n  systematic; WebPPL's SMC resamples at every observation. Log Z is the",
     "  log evidence estimate, checkable against the Kalman filter's exact value.",
     "- \"written with unfold\": `unfold(\"w\", 50, 0, (prev, t) => () => walkStep(ys, prev, t))` with a module-level",
-    "  `function* walkStep`, which `Smc.runUnsafe` runs with its unfold engine (resampled copies share their completed",
-    "  steps, steps run unscoped; see `Smc.stats(post).engine`); \"a function* per step\" is the same model with",
-    "  `(prev, t) => function* () { … }`, whose fresh generator function per particle per step costs V8 0.5–1 µs more.",
+    "  `function* walkStep`, which `Smc.runUnsafe` runs with its unfold engine; its steps are fixed (a Normal site and a",
+    "  Normal observation), so each step t is recorded once and advanced for all particles by generated code, with the",
+    "  interpreted steps' numbers bit for bit (`Smc.stats(post).vectorisedSteps` = 50; `vectorise: \"never\"` runs the",
+    "  step's model per particle, resampled copies sharing their completed steps); \"a function* per step\" is the same",
+    "  model with `(prev, t) => function* () { … }` (a fresh generator function per step, recorded the same way).",
     "- Eight schools: WebPPL has no HalfCauchy, so its tau is |Cauchy(0, 5)| (the same distribution)."
   ].join("\n")
 }

@@ -103,6 +103,22 @@ export interface Options extends Common {
    * `workers` SMC runs in-thread, even with a `Workers.Pool` in the context.
    */
   readonly workers?: number | "auto" | undefined
+  /**
+   * For a model made by `unfold` (default `"auto"`): a step whose structure is fixed — a state
+   * that is a number or a plain array or object of numbers, sample sites and observations of scalar continuous families (Normal, LogNormal,
+   * Uniform, Exponential, Gamma, Beta, Cauchy, HalfCauchy, HalfNormal, StudentT, Laplace,
+   * Weibull, ChiSquared, InverseGamma) with numeric observed values, arithmetic on the state and
+   * site values written with `Ad`, no transformation or Interpreter layer, no rejuvenation — is recorded once per
+   * step t (the step's model runs once, on symbolic values) and advanced for all particles by
+   * generated code, without running the model per particle: the same random streams and the
+   * same arithmetic, so the same numbers bit for bit (`stats.vectorisedSteps` counts such steps;
+   * any other step runs the model per particle, and from that step on the run stays
+   * interpreted). A step function or step model with side effects therefore runs them once per
+   * step, not once per particle. What the recording cannot detect (as in `LogDensity`): `===` /
+   * `typeof` on the state or a site value, or arithmetic on `Ad.primal(x)`. `"never"`: always
+   * run the step's model per particle.
+   */
+  readonly vectorise?: "auto" | "never" | undefined
 }
 
 /**
@@ -132,6 +148,8 @@ export interface Stats {
   readonly rejectedInvalid: number
   /** Which engine ran: "unfold" for a model made by `unfold` (linear in its steps), else "general". */
   readonly engine: "general" | "unfold"
+  /** Unfold engine: steps run vectorised (recorded once, advanced for all particles by generated code: `vectorise`); 0 otherwise. */
+  readonly vectorisedSteps: number
   /** Resampled particles that kept their ancestor's live generator (no replay). */
   readonly kept: number
   /**
@@ -225,13 +243,14 @@ interface Config {
   readonly transform: Transform | undefined
   readonly maxInstructions: number | undefined
   readonly workers: number | undefined
+  readonly vectorise: "auto" | "never"
 }
 
 const invalid = (algorithm: string, option: string, value: unknown, reason: string): never => {
   throw new InvalidOptionsError({ algorithm, option, value, reason })
 }
 
-const KEYS = ["particles", "threshold", "resampling", "rejuvenation", "rejuvenationLag", "workers", ...COMMON_KEYS]
+const KEYS = ["particles", "threshold", "resampling", "rejuvenation", "rejuvenationLag", "workers", "vectorise", ...COMMON_KEYS]
 const FILTER_KEYS = ["particles", "threshold", "resampling", "steps", "initial", "transition", "observation", "name", ...COMMON_KEYS]
 
 /** The default `rejuvenationLag`. */
@@ -257,7 +276,8 @@ const validate = (options: Options, algorithm: string = ALGORITHM, keys: Readonl
   if (workers !== undefined && rejuvenation > 0) {
     invalid(algorithm, "workers", options.workers, "rejuvenation's moves need the whole population (its scales) at every resampling: run it in-thread, or drop rejuvenation")
   }
-  return { particles, threshold, resampler: Resampling.get(scheme), rejuvenation, rejuvenationLag, seed, transform, maxInstructions, workers }
+  const vectorise = options.vectorise === undefined ? "auto" : oneOf(algorithm, "vectorise", options.vectorise, ["auto", "never"] as const)
+  return { particles, threshold, resampler: Resampling.get(scheme), rejuvenation, rejuvenationLag, seed, transform, maxInstructions, workers, vectorise }
 }
 
 const validateModel = (model: unknown, config: Config): void => {
@@ -291,7 +311,7 @@ const engineOf = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, transfor
   const spec = unfoldSpec(model)
   if (spec === undefined) return new SmcEngine(model, rng, { ...config, rebuild: "duplicates", transform, lag: config.rejuvenationLag })
   const lag = config.rejuvenationLag ?? DEFAULT_LAG
-  return new UnfoldEngine(model as Model<Array<unknown>>, spec, rng, { ...config, lag, transform }) as unknown as Engine<A>
+  return new UnfoldEngine(model as Model<Array<unknown>>, spec, rng, { ...config, lag, transform, vectorise: config.vectorise === "auto" }) as unknown as Engine<A>
 }
 
 const engineStats = (engine: Engine<unknown>): Stats => {
@@ -306,6 +326,7 @@ const engineStats = (engine: Engine<unknown>): Stats => {
   invalid: engine.invalid,
   rejectedInvalid: engine.rejectedInvalid,
   engine: engine instanceof UnfoldEngine ? "unfold" : "general",
+  vectorisedSteps: engine instanceof UnfoldEngine ? engine.vectorisedSteps : 0,
   kept: engine.kept,
   shared: engine instanceof UnfoldEngine ? engine.shared : 0,
   rebuilds: engine.rebuilds,

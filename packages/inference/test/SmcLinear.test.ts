@@ -62,7 +62,7 @@ const withoutStats = <A, S>(p: Posterior<A, S>) => {
 }
 
 const sharedStats = (s: Smc.Stats) => {
-  const { engine: _e, kept: _k, shared: _s, rebuilds: _r, replayedInstructions: _i, ...rest } = s
+  const { engine: _e, vectorisedSteps: _v, kept: _k, shared: _s, rebuilds: _r, replayedInstructions: _i, ...rest } = s
   return rest
 }
 
@@ -88,8 +88,11 @@ describe("the unfold engine is the general one, bit for bit, without rejuvenatio
 
   it("the random walk: same draws, weights, log evidence, ESS and resamplings, every copy sharing its ancestor's step", () => {
     for (const threshold of [0, 0.5, 1]) {
-      const { fast } = expectSame(walk(30), { particles: 200, seed: 4, threshold })
+      // vectorised (each step recorded once, smcVector.ts) and interpreted (a copy shares its ancestor's step)
+      expect(Smc.stats(expectSame(walk(30), { particles: 200, seed: 4, threshold }).fast).vectorisedSteps).toBe(30)
+      const { fast } = expectSame(walk(30), { particles: 200, seed: 4, threshold, vectorise: "never" })
       const s = Smc.stats(fast)
+      expect(s.vectorisedSteps).toBe(0)
       if (threshold > 0) expect(s.shared).toBeGreaterThan(0)
       expect(s.rebuilds).toBe(0)
       expect(fast.sites).toEqual(Array.from({ length: 30 }, (_, t) => `x#${t}/v`).sort())
@@ -130,7 +133,8 @@ describe("the unfold engine is the general one, bit for bit, without rejuvenatio
     const passThrough: Combinators.Transform = (h) => h
     for (const model of [walk(25), mixed] as ReadonlyArray<Model<unknown>>) {
       for (const rejuvenation of [0, 1]) {
-        const options = { particles: 120, seed: 6, threshold: 0.8, rejuvenation }
+        // interpreted steps (a vectorised step has no scope to compare)
+        const options = { particles: 120, seed: 6, threshold: 0.8, rejuvenation, vectorise: "never" as const }
         const scoped = Smc.runUnsafe(model, { ...options, transform: passThrough }), unscoped = Smc.runUnsafe(model, options)
         expect(withoutStats(scoped)).toEqual(withoutStats(unscoped))
         // replays count the scope's two instructions per step only when steps run scoped

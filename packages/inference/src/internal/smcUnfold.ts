@@ -76,6 +76,25 @@
 // such a step is raised again by running the step scoped on the values it had drawn, so the
 // driver's annotation names the full address. With a transformation (`transform`, Interpreter
 // layers) steps run scoped: the transformation must see the addresses the model has.
+//
+// Vectorised steps (smcVector.ts; without a transformation or rejuvenation, states that are
+// numbers or plain arrays or objects of numbers, option `vectorise` not "never"): the population
+// starts as columns (`Vectorised`: per particle the components of the state its step started from,
+// the current step's site values, the slot of its last completed step, whether it broke), not as
+// executions. Before an advance enters step t, step t is recorded once with symbolic inputs and
+// compiled (cached by structure); the advance then runs the rest of the current step and step t up
+// to its next barrier as generated loops over the particles, each particle drawing from its own
+// stream in the interpreted step's order with the families' own arithmetic, so the numbers are the
+// interpreted engine's bit for bit (tested); a completed step is written into a new arena at its
+// final size. Resampling gathers the columns by ancestor (no copies, forks or replays; `shared`
+// and `rebuilds` stay 0). Side effect: the step function and its model run once per step t (to
+// record it), not once per particle. When a step the next advance would enter cannot be recorded
+// (see smcVector.ts), the population leaves vectorised mode for good before running anything of
+// that advance: each particle becomes an interpreted one pending a replay of its current step up
+// to the barrier it is at (the fork mechanism above, drawing no random numbers), or a broken one.
+// A vectorised advance runs the whole population at once: `Smc.run`'s time slices pause between
+// advances, not within one.
+import * as Ad from "@fugue/core/Ad"
 import { InvalidDistributionError, type Distribution, type Support } from "@fugue/core/Distribution"
 import { addr, scoped, type Address } from "@fugue/core/Address"
 import { scope, type Model, type Program, type UnfoldSpec } from "@fugue/core/Model"
@@ -88,6 +107,7 @@ import type { Posterior } from "../Posterior.ts"
 import { kernel } from "./mhChain.ts"
 import { wrapHandler } from "./shell.ts"
 import { type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
+import { componentsOf, probeStep, sameShape, type Shape, shapeOf, stateOf, type VectorStep, widthOf } from "./smcVector.ts"
 import { normalise } from "./weights.ts"
 
 export interface UnfoldConfig extends PopulationConfig {
@@ -95,6 +115,8 @@ export interface UnfoldConfig extends PopulationConfig {
   readonly lag: number
   /** Whether the arenas are compacted (default true; false keeps every completion, for tests). */
   readonly compaction?: boolean | undefined
+  /** Whether fixed steps may run vectorised (default true; see the header and smcVector.ts). */
+  readonly vectorise?: boolean | undefined
 }
 
 /** How the step handler treats sample sites and barriers. */
@@ -133,10 +155,10 @@ class Arena<S> {
   /** Slots written so far. */
   size = 0
   /** The state the step returned. */
-  readonly states: Array<S> = []
-  readonly layouts: Array<Layout> = []
+  readonly states: Array<S>
+  readonly layouts: Array<Layout>
   /** The value drawn at each address of the slot's layout. */
-  readonly values: Array<unknown> = []
+  readonly values: Array<unknown>
   /** Their log probabilities (only when rejuvenating). */
   readonly logProbs: Array<number> = []
   /**
@@ -145,7 +167,28 @@ class Arena<S> {
    * through this step. One array, not three: an arena is made per step (plain arrays: a typed
    * array of more than 64 bytes gets an off-heap buffer, measured at about a microsecond each).
    */
-  readonly meta: Array<number> = []
+  readonly meta: Array<number>
+  /** The layout of every slot, when they share one (a vectorised step's arena; `layouts` is then empty). */
+  readonly layout: Layout | undefined
+  /**
+   * Empty, or a vectorised step's completions (`capacity` slots of `width` numbers, one layout,
+   * written by index; number states in a typed column, array or object states in a plain array):
+   * typed columns, which the scavenger neither scans nor copies while the run holds them
+   * (measured on the 1000-particle random walk, paired CPU time: 0.96× the run time of plain
+   * arrays, quartiles 0.94–0.98, net of the off-heap allocations).
+   */
+  constructor(capacity = 0, width = 0, layout?: Layout, numbers = true) {
+    const dense = layout !== undefined
+    this.layout = layout
+    this.states = !dense ? [] : numbers ? new Float64Array(capacity) as unknown as Array<S> : new Array(capacity)
+    this.layouts = []
+    this.values = dense ? new Float64Array(capacity * width) as unknown as Array<unknown> : []
+    this.meta = dense ? new Int32Array(3 * capacity) as unknown as Array<number> : []
+  }
+  /** The layout of `slot`. */
+  layoutAt(slot: number): Layout {
+    return this.layout ?? this.layouts[slot]
+  }
   /** Per slot, the running logPrior, logLikelihood, logFactors through this step (only when rejuvenating). */
   readonly weights: Array<number> = []
   parent(slot: number): number {
@@ -419,6 +462,98 @@ const checkDistinct = (addresses: ReadonlyArray<string>, length: number, prefix:
   }
 }
 
+/** What compaction reads and rewrites of a particle: its current step and the slot of the step before. */
+interface Root {
+  readonly t: number
+  slot: number
+}
+
+/** What `finish` reads of a particle (an `UnfoldParticle`, or a vectorised particle's record). */
+interface View extends Root {
+  readonly done: boolean
+  readonly broken: boolean
+  readonly fresh: boolean
+  readonly pending: Fork | undefined
+  readonly handler: { readonly addresses: ReadonlyArray<string>; readonly values: ReadonlyArray<unknown>; readonly length: number }
+}
+
+/** A vectorised particle that raised InvalidDistributionError: what the interpreted one would hold (its step, slot, sites drawn in it). */
+interface Broken {
+  readonly t: number
+  slot: number
+  readonly addresses: ReadonlyArray<string>
+  readonly values: Array<number>
+}
+
+const EMPTY = { addresses: [], values: [], length: 0 }
+
+/**
+ * The population while it runs vectorised (see the header): every live particle is at the same
+ * point of the same step t, so a particle is a row of columns.
+ */
+class Vectorised {
+  /** The current step, and its recording once started (undefined: step t not started). */
+  t = 0
+  current: VectorStep | undefined = undefined
+  /** The next segment of `current` to run. */
+  segment = 0
+  /** Barriers met so far (all steps), and the latest one's address (relative; "" for a factor or none). */
+  barriers = 0
+  lastBarrier = ""
+  /** Every live particle finished its last step. */
+  done = false
+  /**
+   * Per particle: the state step t started from, and the state it returned (scratch otherwise),
+   * one column per component of `shape`.
+   */
+  S: Array<Float64Array>
+  R: Array<Float64Array>
+  shape: Shape
+  /** Per site of the current step, its value per particle. */
+  V: Array<Float64Array> = []
+  /** Per particle: the slot of step t − 1 in its arena (−1 at t = 0). */
+  slot: Int32Array
+  /**
+   * Per particle: 0 live, 1 broken (InvalidDistributionError); in the advance in progress, 2 / 4
+   * broke in this segment (before / after its barrier), 3 / 5 the same, recorded.
+   */
+  dead: Uint8Array
+  /** A particle that broke: the sites it had drawn in its step. */
+  drawn: Int32Array
+  /** The barrier's log weight per particle. */
+  inc: Float64Array
+  /** Whether the particle is a copy that has not met a barrier since the resampling (its handler's barrier would be ""). */
+  copied: Uint8Array
+  broken: Array<Broken | undefined>
+  /** Whether `broken` may hold a record. */
+  anyBroken = false
+  /** Steps recorded ahead of being run (null: cannot be vectorised). */
+  readonly planned = new Map<number, VectorStep | null>()
+  readonly tape = new Ad.Tape()
+  // gather scratch (resampling)
+  slot2: Int32Array
+  dead2: Uint8Array
+  copied2: Uint8Array
+  spare: Float64Array
+  taken: Uint8Array
+  constructor(n: number, initial: unknown, shape: Shape) {
+    this.shape = shape
+    this.S = componentsOf<number>(initial, shape).map((x) => new Float64Array(n).fill(x))
+    this.R = []
+    this.slot = new Int32Array(n).fill(-1)
+    this.dead = new Uint8Array(n)
+    this.drawn = new Int32Array(n)
+    this.inc = new Float64Array(n)
+    this.copied = new Uint8Array(n)
+    this.broken = new Array(n).fill(undefined)
+    this.slot2 = new Int32Array(n)
+    this.dead2 = new Uint8Array(n)
+    this.copied2 = new Uint8Array(n)
+    this.spare = new Float64Array(n)
+    this.taken = new Uint8Array(n)
+  }
+}
+
 /** Process-wide `finish` numbers, so that a layout's cached columns are never another posterior's. */
 let finishes = 0
 
@@ -429,6 +564,10 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
   readonly supports: Map<string, Support> | undefined
   /** Copies that took their ancestor's completed step without any replay. */
   shared = 0
+  /** Steps run vectorised (recorded once, run as generated code over the population: smcVector.ts). */
+  vectorisedSteps = 0
+  /** The population's columns while it runs vectorised; undefined once (or if never) it runs interpreted. */
+  private vector: Vectorised | undefined
   /** Whether steps run unscoped (no transformation: see the header). */
   readonly unscoped: boolean
   private readonly prefixes: Array<string> = []
@@ -447,6 +586,300 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     this.config = config
     this.supports = config.rejuvenation > 0 ? new Map() : undefined
     this.unscoped = this.transform === identity
+    const shape = shapeOf(spec.initial)
+    this.vector = config.vectorise !== false && this.unscoped && config.rejuvenation === 0 && shape !== undefined
+      ? new Vectorised(config.particles, spec.initial, shape)
+      : undefined
+  }
+
+  override advanceUnsafe(deadline: number = Infinity): boolean {
+    if (this.vector !== undefined && !this.midStep && this.advanceVector(this.vector)) return true
+    return super.advanceUnsafe(deadline)
+  }
+
+  /** Step t recorded and compiled (once), or undefined when it cannot run vectorised. */
+  /** Step t recorded and compiled (once) for a state of this shape, or undefined when it cannot run vectorised. */
+  private stepAt(v: Vectorised, t: number, shape: Shape): VectorStep | undefined {
+    let step = v.planned.get(t)
+    if (step === undefined) {
+      // the probe's state: a live particle's when the shapes agree (parameters are validated at it)
+      let live = -1
+      for (let i = 0; i < v.dead.length; i++) {
+        if (v.dead[i] === 0) {
+          live = i
+          break
+        }
+      }
+      const same = live >= 0 && sameShape(shape, v.shape)
+      const probe = Array.from({ length: widthOf(shape) }, (_, j) => (same ? v.S[j][live] : 0))
+      step = probeStep(this.spec.step as unknown as (state: unknown, t: number) => Model<unknown>, t, shape, probe, v.tape, this.config.maxInstructions) ?? null
+      v.planned.set(t, step)
+    }
+    return step ?? undefined
+  }
+
+  /**
+   * One population advance, vectorised: the rest of the current step and the steps after it up
+   * to the next barrier, for every live particle. False (nothing done) when a step it would
+   * enter cannot run vectorised: the population has then left vectorised mode.
+   */
+  private advanceVector(v: Vectorised): boolean {
+    const steps = this.spec.steps
+    const entering = v.current === undefined ? v.t : v.segment >= v.current.barriers.length ? v.t + 1 : -1
+    if (entering >= 0) {
+      let shape = v.current === undefined ? v.shape : v.current.outShape
+      for (let u = entering; u < steps; u++) {
+        const step = this.stepAt(v, u, shape)
+        if (step === undefined) {
+          this.leaveVector(v)
+          return false
+        }
+        shape = step.outShape
+        if (step.barriers.length > 0) break
+      }
+    }
+    this.context.iteration = this.steps
+    this.hits = 0
+    this.stepAddress = undefined
+    const n = v.dead.length
+    const dead = v.dead
+    let reached = false, broke = false
+    while (true) {
+      if (v.current === undefined) {
+        if (!(v.t < steps)) {
+          v.done = true
+          break
+        }
+        const step = this.stepAt(v, v.t, v.shape)!
+        v.planned.delete(v.t)
+        v.current = step
+        v.segment = 0
+        const sites = step.sitesBefore[step.barriers.length + 1]
+        while (v.V.length < sites) v.V.push(new Float64Array(n))
+        const width = widthOf(step.outShape)
+        while (v.R.length < width) v.R.push(new Float64Array(n))
+      }
+      const step = v.current, s = v.segment
+      if (step.segments[s](n, dead, v.drawn, v.S, v.V, step.constants, this.streams, this.rng, v.inc, v.R) > 0) for (let i = 0; i < n; i++) {
+        if (dead[i] === 2 || dead[i] === 4) {
+          // as the interpreted particle after its InvalidDistributionError: its sites so far in step t
+          const values: Array<number> = []
+          for (let k = 0; k < v.drawn[i]; k++) values.push(v.V[k][i])
+          v.broken[i] = { t: v.t, slot: v.slot[i], addresses: step.addresses, values }
+          v.anyBroken = true
+          dead[i]++
+          broke = true
+        }
+      }
+      if (s < step.barriers.length) {
+        v.segment = s + 1
+        reached = true
+        break
+      }
+      this.completeVector(v, step)
+    }
+    if (!reached && !broke) return true
+    const lw = this.logWeights, inc = v.inc
+    const address = reached ? v.current!.barriers[v.segment - 1] : ""
+    const prefix = reached ? this.prefix(v.t) : ""
+    let hits = 0, invalid = 0, first = -1, firstCode = 0
+    for (let i = 0; i < n; i++) {
+      const d = dead[i]
+      if (d === 1 || (d === 0 && !reached)) continue
+      if (first < 0) {
+        first = i
+        firstCode = d
+      }
+      hits++
+      if (d !== 0) {
+        // broke in this advance (3, 5)
+        dead[i] = 1
+        this.rejectedInvalid++
+        lw[i] += -Infinity
+        continue
+      }
+      let increment = inc[i]
+      if (!(increment < Infinity)) {
+        invalid++
+        increment = -Infinity
+      }
+      lw[i] += increment
+    }
+    this.hits = hits
+    this.invalid += invalid
+    if (hits > 0) {
+      // the first particle's barrier address, as the interpreted particle's handler has it: the
+      // barrier's; for one that broke, its latest barrier's (none for a fresh copy), this
+      // advance's when it broke after it (5)
+      this.stepAddress = firstCode === 3
+        ? v.lastBarrier === "" || v.copied[first] === 1 ? "" : full(this.prefix(v.broken[first]!.t), v.lastBarrier)
+        : address === "" ? "" : full(prefix, address)
+    }
+    if (reached) {
+      v.barriers++
+      v.lastBarrier = address
+      v.copied.fill(0)
+    }
+    return true
+  }
+
+  /** The vectorised step t just returned: its sites and states become slots of its arena. */
+  private completeVector(v: Vectorised, step: VectorStep): void {
+    const t = v.t
+    const dead = v.dead, slot = v.slot, R = v.R, V = v.V, barriers = v.barriers
+    const n = dead.length
+    let live = 0
+    for (let i = 0; i < n; i++) if (dead[i] === 0) live++
+    const k = step.addresses.length
+    // the arena of step t is new: nothing but this completion writes to it
+    const layout = this.layoutOf(t, step.addresses, k, this.prefix(t))
+    const shape = step.outShape
+    const scalar = shape === -1
+    const arena = new Arena<S>(live, k, layout, scalar)
+    this.arenas[t] = arena
+    const values = arena.values, states = arena.states, meta = arena.meta
+    const R0 = R[0]
+    let c = 0
+    for (let i = 0; i < n; i++) {
+      if (dead[i] !== 0) continue
+      const offset = c * k
+      for (let j = 0; j < k; j++) values[offset + j] = V[j][i]
+      // an array or object state: a fresh one, as the step returned it
+      states[c] = (scalar ? R0[i] : stateOf(shape, (j) => R[j][i])) as S
+      meta[3 * c] = slot[i]
+      meta[3 * c + 1] = offset
+      meta[3 * c + 2] = barriers
+      slot[i] = c++
+    }
+    arena.size = c
+    this.slots += c
+    v.R = v.S
+    v.S = R
+    v.shape = shape
+    v.t = t + 1
+    v.current = undefined
+    this.vectorisedSteps++
+  }
+
+  /**
+   * Leaves vectorised mode before a step that cannot run vectorised: every particle becomes an
+   * interpreted one where the columns left it — after the last barrier of step t, as a copy
+   * whose current step is replayed from the values it drew (no random numbers), or broken.
+   */
+  private leaveVector(v: Vectorised): void {
+    this.vector = undefined
+    const step = v.current
+    if (step === undefined && v.t === 0) return // nothing ran: the particles start fresh
+    const particles = this.particles
+    const drawn = step === undefined ? 0 : step.sitesBefore[v.segment]
+    for (let i = 0; i < particles.length; i++) {
+      const p = (particles[i] ??= this.spawn())
+      const h = p.handler
+      p.fresh = false
+      const broken = v.broken[i]
+      if (v.dead[i] !== 0) {
+        p.broken = p.done = true
+        p.t = broken!.t
+        p.slot = broken!.slot
+        h.addresses = broken!.addresses.slice(0, broken!.values.length)
+        h.values = broken!.values
+        h.length = broken!.values.length
+        h.prefix = this.prefix(broken!.t)
+        continue
+      }
+      p.t = v.t
+      p.slot = v.slot[i]
+      h.barriers = v.barriers
+      h.barrier = v.copied[i] === 1 ? "" : v.lastBarrier
+      h.prefix = this.prefix(v.t)
+      if (step === undefined) {
+        // at the start of step t
+        this.begin(p)
+        continue
+      }
+      const values: Array<number> = []
+      for (let k = 0; k < drawn; k++) values.push(v.V[k][i])
+      p.pending = { round: -1, addresses: step.addresses, values, logProbs: [], length: drawn, completed: -1 }
+    }
+  }
+
+  /** Resampling the columns (the same ancestors as the interpreted engine's, the same `kept`). */
+  private resampleVector(v: Vectorised): void {
+    const n = v.dead.length
+    if (this.slots > 2 * this.compacted + 64 * n && this.config.compaction !== false) this.compactVector(v)
+    const ancestors = this.config.resampler(this.weights, n, this.rng)
+    this.resamplings++
+    const taken = v.taken.fill(0)
+    const slot = v.slot, slot2 = v.slot2, dead = v.dead, dead2 = v.dead2, copied = v.copied2
+    let anyBroken = 0, kept = 0
+    // branch-free: the first copy of each ancestor is the ancestor itself (kept), the others copies
+    for (let k = 0; k < n; k++) {
+      const j = ancestors[k]
+      const seen = taken[j]
+      kept += 1 - seen
+      copied[k] = seen
+      taken[j] = 1
+      slot2[k] = slot[j]
+      const d = dead[j]
+      dead2[k] = d
+      anyBroken |= d
+    }
+    this.kept += kept
+    if (anyBroken !== 0) {
+      const broken = v.broken.slice()
+      for (let k = 0; k < n; k++) {
+        const b = broken[ancestors[k]]
+        v.broken[k] = b === undefined ? undefined : { ...b }
+      }
+    } else if (v.anyBroken) v.broken.fill(undefined)
+    v.anyBroken = anyBroken !== 0
+    // the columns by ancestor: the state's components and the current step's sites so far
+    const sites = v.current === undefined ? 0 : v.current.sitesBefore[v.segment]
+    const gather = (columns: Array<Float64Array>, c: number): void => {
+      const col = columns[c], out = v.spare
+      for (let k = 0; k < n; k++) out[k] = col[ancestors[k]]
+      columns[c] = out
+      v.spare = col
+    }
+    for (let c = 0; c < v.S.length; c++) gather(v.S, c)
+    for (let c = 0; c < sites; c++) gather(v.V, c)
+    v.slot = slot2
+    v.slot2 = slot
+    v.dead = dead2
+    v.dead2 = dead
+    v.copied2 = v.copied
+    v.copied = copied
+    this.resampledAt.push(this.steps)
+  }
+
+  /** Compaction with the columns' slots (and broken particles') as the roots. */
+  private compactVector(v: Vectorised): void {
+    const n = v.dead.length
+    const roots: Array<Root> = []
+    for (let i = 0; i < n; i++) roots.push(v.dead[i] === 0 ? { t: v.t, slot: v.slot[i] } : v.broken[i]!)
+    this.compact(roots)
+    for (let i = 0; i < n; i++) if (v.dead[i] === 0) v.slot[i] = roots[i].slot
+  }
+
+  /** The vectorised particles as `finish` reads them. */
+  private views(v: Vectorised): Array<View> {
+    const n = v.dead.length
+    const out: Array<View> = []
+    const step = v.current
+    const drawn = step === undefined ? 0 : step.sitesBefore[v.segment]
+    for (let i = 0; i < n; i++) {
+      const b = v.broken[i]
+      if (v.dead[i] !== 0) {
+        out.push({ done: true, broken: true, fresh: false, pending: undefined, t: b!.t, slot: b!.slot, handler: { addresses: b!.addresses, values: b!.values, length: b!.values.length } })
+      } else if (v.done || step === undefined) {
+        out.push({ done: v.done, broken: false, fresh: !v.done && v.t === 0, pending: undefined, t: v.t, slot: v.slot[i], handler: EMPTY })
+      } else {
+        const values: Array<number> = []
+        for (let k = 0; k < drawn; k++) values.push(v.V[k][i])
+        out.push({ done: false, broken: false, fresh: false, pending: undefined, t: v.t, slot: v.slot[i], handler: { addresses: step.addresses, values, length: drawn } })
+      }
+    }
+    return out
   }
 
   /** The scope of step t, "name#t" (built once per step). */
@@ -652,15 +1085,22 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
    * scoped or not, as in the general engine), so a particle at a barrier can still move.
    */
   protected override anyLive(): boolean {
+    const v = this.vector
+    if (v !== undefined) {
+      if (v.done) return false
+      for (let i = 0; i < v.dead.length; i++) if (v.dead[i] === 0) return true
+      return false
+    }
     const particles = this.particles
     for (let i = 0; i < particles.length; i++) if (!particles[i].done) return true
     return false
   }
 
   protected override resample(): void {
+    if (this.vector !== undefined) return this.resampleVector(this.vector)
     const n = this.particles.length
     // the completions of lineages that died (and of moved windows) are garbage from here on
-    if (this.slots > 2 * this.compacted + 64 * n && this.config.compaction !== false) this.compact()
+    if (this.slots > 2 * this.compacted + 64 * n && this.config.compaction !== false) this.compact(this.particles)
     const ancestors = this.config.resampler(this.weights, n, this.rng)
     const old = this.particles
     const next = new Array<UnfoldParticle<S>>(n)
@@ -691,14 +1131,14 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
    * proportional to the live genealogy, not to N·T. Called between steps, when no copy is
    * pending: the particles' slots are the only roots.
    */
-  private compact(): void {
-    const particles = this.particles, arenas = this.arenas
+  private compact(roots: ReadonlyArray<Root>): void {
+    const arenas = this.arenas
     const scored = this.supports !== undefined
     let top = -1
-    for (let i = 0; i < particles.length; i++) if (particles[i].t - 1 > top) top = particles[i].t - 1
+    for (let i = 0; i < roots.length; i++) if (roots[i].t - 1 > top) top = roots[i].t - 1
     arenas.length = top + 1
     // the particles by the arena their slot is in, newest first (usually all in one)
-    const order = particles.filter((p) => p.slot >= 0).sort((a, b) => b.t - a.t)
+    const order = roots.filter((p) => p.slot >= 0).sort((a, b) => b.t - a.t)
     let next = 0
     // the parent column of the arena above, and which of its slots are live (undefined: all)
     let parents: Array<number> | undefined = undefined // the arena above's meta (parent at 3·j)
@@ -732,7 +1172,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       const kept = new Arena<S>()
       for (let k = 0; k < size; k++) {
         if (index[k] < 0) continue
-        const layout = arena.layouts[k]
+        const layout = arena.layoutAt(k)
         const from = arena.offset(k), n = layout.addresses.length
         const offset = kept.values.length
         for (let v = 0; v < n; v++) kept.values.push(arena.values[from + v])
@@ -823,7 +1263,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     }
     for (let t = p.t - 1, slot = p.slot; t >= s; t--) {
       const arena = this.arenas[t]
-      const layout = arena.layouts[slot]
+      const layout = arena.layoutAt(slot)
       checkDistinct(layout.addresses, layout.addresses.length, layout.prefix)
       add(layout.sites, arena.values, arena.logProbs, arena.offset(slot), layout.addresses.length)
       slot = arena.parent(slot)
@@ -921,7 +1361,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
 
   /** The weighted particle population as a posterior: the sites and paths read arena by arena, newest first, O(N·T). */
   override finish<St>(stats: St, seed: number | undefined): Posterior<Array<S>, St> {
-    const particles = this.particles
+    const particles: ReadonlyArray<View> = this.vector !== undefined ? this.views(this.vector) : this.particles
     const n = particles.length
     const stamp = ++finishes
     normalise(this.logWeights, this.weights)
@@ -967,7 +1407,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     const current = new Int32Array(n).fill(-1)
     for (let t = top; t >= 0; t--) {
       const arena = this.arenas[t]
-      const layouts = arena.layouts, values = arena.values, meta = arena.meta, states = arena.states
+      const layouts = arena.layouts, uniform = arena.layout, values = arena.values, meta = arena.meta, states = arena.states
       for (let i = 0; i < n; i++) {
         let slot = current[i]
         if (slot < 0) {
@@ -975,7 +1415,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
           if (p.t - 1 !== t) continue
           slot = p.slot
         }
-        const layout = layouts[slot]
+        const layout = uniform ?? layouts[slot]
         if (layout.stamp !== stamp) {
           if (!layout.checked) {
             checkDistinct(layout.addresses, layout.addresses.length, layout.prefix)
