@@ -104,14 +104,11 @@ export class Metric {
   readonly sqrtDiagonal: Float64Array
   /** How many times `set` has changed M⁻¹ (a transition caches what it derives from it). */
   version = 0
-  /** Ones (the dense metric's momenta start as standard normals). */
-  private readonly unit: Float64Array
   constructor(kind: "unit" | "diag" | "dense", d: number) {
     this.kind = kind
     this.d = d
     this.diagonal = new Float64Array(d).fill(1)
     this.sqrtDiagonal = new Float64Array(d).fill(1)
-    this.unit = new Float64Array(d).fill(1)
     if (kind === "dense") {
       this.inverse = new Float64Array(d * d)
       this.cholesky = new Float64Array(d * d)
@@ -161,7 +158,7 @@ export class Metric {
     }
     // solve Lᵀ p = u by back substitution
     const L = this.cholesky
-    normalsOver(rng, p, this.unit, d)
+    normalsOver(rng, p, undefined, d)
     for (let i = d - 1; i >= 0; i--) {
       let s = p[i]!
       for (let k = i + 1; k < d; k++) s -= L[k * d + i]! * p[k]!
@@ -174,7 +171,7 @@ export class Metric {
    * momentum `sampleMomentum` draws from the same stream; the NUTS transition works with u).
    */
   sampleWhitened(rng: Rng, u: Float64Array): void {
-    normalsOver(rng, u, this.unit, this.d)
+    normalsOver(rng, u, undefined, this.d)
   }
 
   /** v = M⁻¹ p (the velocity, Betancourt's p♯). */

@@ -161,8 +161,8 @@ interface XoroshiroState {
 const XOROSHIRO_CLASS: unknown = (make(0) as Xoroshiro).gen.constructor
 
 /**
- * out[i] = zᵢ / scale[i] for i < d, z₀, z₁, … standard normals: the ziggurat's for the library's
- * own streams, `rng.normal()`'s for any other source.
+ * out[i] = zᵢ / scale[i] (zᵢ itself where `scale` is undefined) for i < d, z₀, z₁, … standard
+ * normals: the ziggurat's for the library's own streams, `rng.normal()`'s for any other source.
  *
  * **Details**: for pure-rand's xoroshiro128+ (the library's streams) the generator's state is
  * read into four locals, stepped here (Blackman & Vigna's xoroshiro128+ as pure-rand's `next()`
@@ -175,9 +175,9 @@ const XOROSHIRO_CLASS: unknown = (make(0) as Xoroshiro).gen.constructor
  * @example
  * normalsOver(rng, p, sqrtDiagonal, d) // p ~ N(0, diag(1 / sqrtDiagonal²))
  */
-export const normalsOver = (rng: Rng, out: Float64Array, scale: Float64Array, d: number): void => {
+export const normalsOver = (rng: Rng, out: Float64Array, scale: Float64Array | undefined, d: number): void => {
   if (!(rng instanceof Xoroshiro)) {
-    for (let i = 0; i < d; i++) out[i] = rng.normal() / scale[i]!
+    for (let i = 0; i < d; i++) out[i] = scale === undefined ? rng.normal() : rng.normal() / scale[i]!
     return
   }
   const gen = rng.gen
@@ -222,7 +222,7 @@ export const normalsOver = (rng: Rng, out: Float64Array, scale: Float64Array, d:
       s11 = st.s11 | 0
       s10 = st.s10 | 0
     }
-    out[k] = z / scale[k]!
+    out[k] = scale === undefined ? z : z / scale[k]!
   }
   st.s01 = s01
   st.s00 = s00
@@ -231,7 +231,7 @@ export const normalsOver = (rng: Rng, out: Float64Array, scale: Float64Array, d:
 }
 
 /** `normalsOver` for another generator behind an `Xoroshiro`: word by word through its `next()`. */
-const normalsOverGenerator = (rng: Xoroshiro, out: Float64Array, scale: Float64Array, d: number): void => {
+const normalsOverGenerator = (rng: Xoroshiro, out: Float64Array, scale: Float64Array | undefined, d: number): void => {
   const gen = rng.gen
   for (let k = 0; k < d; k++) {
     const hi = gen.next() >>> 6
@@ -246,6 +246,6 @@ const normalsOverGenerator = (rng: Xoroshiro, out: Float64Array, scale: Float64A
       zigguratSlowInto(rng, u, i)
       z = Z[0]!
     }
-    out[k] = z / scale[k]!
+    out[k] = scale === undefined ? z : z / scale[k]!
   }
 }
