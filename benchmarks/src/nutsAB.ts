@@ -4,7 +4,10 @@
  * warm-up, alternating blocks of transitions from the same seed, each timed by this thread's CPU
  * time (user + system), which other processes on a shared machine barely move (wall time there
  * swings by 2× from block to block). Prints the mean ns per leapfrog step of each, the median and
- * quartiles of the blocks' A/B ratios, and whether the two made the same draws.
+ * quartiles of the blocks' A/B ratios, and whether the two made the same draws; then the gradient
+ * alone (a block of `gradientInto` calls cycling through 16 of the chain's points after each
+ * round) and each side's own overhead per step in gradients, (step − gradient) ÷ gradient, median
+ * and quartiles over the rounds.
  *
  * B is a copy of `hamiltonian.ts` at some commit, put beside it (it imports `./normals.ts`):
  *
@@ -62,10 +65,52 @@ const block = (h: ReturnType<typeof make>, acc: { steps: number; sum: number }):
   return ns
 }
 
+/** The gradient alone, ns per call, as the sampler calls it (`gradientInto`) over 16 points of A's chain. */
+const points: Array<Float64Array> = []
+const target: A.Target = density
+const gradientBlock = (): number => {
+  const g = new Float64Array(density.dimension), value = new Float64Array(1), n = 8 * BLOCK
+  const t = cpuMs()
+  if (target.gradientInto !== undefined) for (let i = 0; i < n; i++) target.gradientInto(points[i & 15]!, g, value)
+  else for (let i = 0; i < n; i++) value[0] = target.logDensityGradient(points[i & 15]!, g)
+  return ((cpuMs() - t) * 1e6) / n
+}
+
 const ha = make(A), hb = make(B)
+for (let k = 0; k < 16; k++) {
+  for (let j = 0; j < 10; j++) ha.nutsTransition()
+  points.push(ha.current.q.slice())
+}
 const accA = { steps: 0, sum: 0 }, accB = { steps: 0, sum: 0 }
-const paired = alternate(ROUNDS, WARM, () => block(ha, accA), () => block(hb, accB))
+// each round's A and B blocks, then its gradient block: the overheads pair a round's figures
+const stepsA: Array<number> = [], stepsB: Array<number> = [], gradient: Array<number> = []
+let round = 0
+const paired = alternate(
+  ROUNDS,
+  WARM,
+  () => {
+    const ns = block(ha, accA)
+    stepsA.push(ns)
+    return ns
+  },
+  () => {
+    const ns = block(hb, accB)
+    stepsB.push(ns)
+    if (++round > WARM) gradient.push(gradientBlock())
+    return ns
+  }
+)
+const overhead = (steps: ReadonlyArray<number>): string => {
+  const r = gradient.map((g, i) => (steps[WARM + i]! - g) / g).sort((p, q) => p - q)
+  const at = (p: number) => r[Math.floor(p * (r.length - 1))]!.toFixed(2)
+  return `${at(0.5)} (quartiles ${at(0.25)} – ${at(0.75)})`
+}
+const gradientSorted = [...gradient].sort((p, q) => p - q)
 console.log(
   `A ${paired.meanA.toFixed(1)} ns/step, B ${paired.meanB.toFixed(1)} ns/step (CPU time, ${(accA.steps / ((WARM + ROUNDS) * BLOCK)).toFixed(2)} steps a transition); ` +
     `${summary(paired, BLOCK)}; same draws: ${accA.steps === accB.steps && accA.sum === accB.sum}`
+)
+console.log(
+  `gradient alone ${gradientSorted[gradientSorted.length >> 1]!.toFixed(1)} ns (median of ${gradient.length} blocks); ` +
+    `the sampler's own overhead per step, in gradients: A ${overhead(stepsA)}, B ${overhead(stepsB)}`
 )

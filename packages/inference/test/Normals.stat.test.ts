@@ -173,6 +173,18 @@ describe("the ziggurat's determinism", () => {
     expect(Array.from({ length: 500 }, () => zigguratNormal(e))).toEqual(one.slice(500))
   })
 
+  it("normalsOver steps the generator's own state: 10⁵ draws in blocks of 10, each block followed by a uniform(), are zigguratNormal's and uniform()'s draws (some 1200 through the slow path)", () => {
+    const a = Rng.make(11) as Rng.Xoroshiro, b = Rng.make(11) as Rng.Xoroshiro
+    const out = new Float64Array(10), ones = new Float64Array(10).fill(1)
+    let same = true
+    for (let k = 0; k < 10_000 && same; k++) {
+      normalsOver(a, out, ones, 10)
+      for (let i = 0; i < 10; i++) same = same && out[i] === zigguratNormal(b)
+      same = same && a.uniform() === b.uniform()
+    }
+    expect(same).toBe(true)
+  })
+
   it("a stream's pending polar normal is left for its next normal(); a scripted source is read through normal(), draw by draw", () => {
     const a = Rng.make(5), b = Rng.make(5)
     a.normal()

@@ -28,7 +28,7 @@
 // a chain's draws changed with it; they are still a function of the seed alone. A pending polar
 // spare of the stream is left for its next `normal()`. Another source (a scripted one) is called
 // draw by draw through `normal()`.
-import { type Rng, Xoroshiro } from "@fugue/core/Rng"
+import { make, type Rng, Xoroshiro } from "@fugue/core/Rng"
 
 const LAYERS = 128
 /** 2^-44: u's resolution. */
@@ -149,17 +149,89 @@ export const zigguratNormal = (rng: Xoroshiro): number => {
 }
 
 /**
- * out[i] = zᵢ / scale[i] for i < d, z₀, z₁, … standard normals: the ziggurat's for the library's
- * own streams, `rng.normal()`'s for any other source.
+ * pure-rand's xoroshiro128+ generator as `Xoroshiro.gen` holds it: its 128 bits of state in four
+ * int32 fields, which `next()` reads and writes once per 32-bit word.
+ */
+interface XoroshiroState {
+  s01: number
+  s00: number
+  s11: number
+  s10: number
+}
+const XOROSHIRO_CLASS: unknown = (make(0) as Xoroshiro).gen.constructor
+
+/**
+ * out[i] = zᵢ / scale[i] (zᵢ itself where `scale` is undefined) for i < d, z₀, z₁, … standard
+ * normals: the ziggurat's for the library's own streams, `rng.normal()`'s for any other source.
+ *
+ * **Details**: for pure-rand's xoroshiro128+ (the library's streams) the generator's state is
+ * read into four locals, stepped here (Blackman & Vigna's xoroshiro128+ as pure-rand's `next()`
+ * steps it, the same words in the same order) and written back once, before the ziggurat's slow
+ * path (which reads the generator itself) and at the end: its fields hold int32s beyond the small
+ * integers, so each `next()` reads and writes four boxed fields. Its class, from `Rng.make`,
+ * identifies it. Same draws; measured at d = 10: 79–85 against 88–94 ns for a momentum, 1.9 %
+ * of an eight-schools NUTS leapfrog step (paired A/B, CPU time).
  *
  * @example
  * normalsOver(rng, p, sqrtDiagonal, d) // p ~ N(0, diag(1 / sqrtDiagonal²))
  */
-export const normalsOver = (rng: Rng, out: Float64Array, scale: Float64Array, d: number): void => {
+export const normalsOver = (rng: Rng, out: Float64Array, scale: Float64Array | undefined, d: number): void => {
   if (!(rng instanceof Xoroshiro)) {
-    for (let i = 0; i < d; i++) out[i] = rng.normal() / scale[i]!
+    for (let i = 0; i < d; i++) out[i] = scale === undefined ? rng.normal() : rng.normal() / scale[i]!
     return
   }
+  const gen = rng.gen
+  if (gen.constructor !== XOROSHIRO_CLASS) {
+    normalsOverGenerator(rng, out, scale, d)
+    return
+  }
+  const st = gen as unknown as XoroshiroState
+  let s01 = st.s01 | 0, s00 = st.s00 | 0, s11 = st.s11 | 0, s10 = st.s10 | 0
+  for (let k = 0; k < d; k++) {
+    // two steps of xoroshiro128+ (pure-rand's next(): the word is the low halves' sum)
+    let a0 = s10 ^ s00, a1 = s11 ^ s01
+    const hi = ((s00 + s10) | 0) >>> 6
+    let t00 = s00, t01 = s01
+    s00 = (t00 << 24) ^ (t01 >>> 8) ^ a0 ^ (a0 << 16)
+    s01 = (t01 << 24) ^ (t00 >>> 8) ^ a1 ^ ((a1 << 16) | (a0 >>> 16))
+    s10 = (a1 << 5) ^ (a0 >>> 27)
+    s11 = (a0 << 5) ^ (a1 >>> 27)
+    a0 = s10 ^ s00
+    a1 = s11 ^ s01
+    const lo = ((s00 + s10) | 0) >>> 6
+    t00 = s00
+    t01 = s01
+    s00 = (t00 << 24) ^ (t01 >>> 8) ^ a0 ^ (a0 << 16)
+    s01 = (t01 << 24) ^ (t00 >>> 8) ^ a1 ^ ((a1 << 16) | (a0 >>> 16))
+    s10 = (a1 << 5) ^ (a0 >>> 27)
+    s11 = (a0 << 5) ^ (a1 >>> 27)
+    const i = hi & 127
+    const u = ((hi >>> 7) * 67108864 + lo + 0.5) * TWO_POW_M44 - 1
+    let z: number
+    if (Math.abs(u) < RATIO[i]!) z = u * X[i]!
+    else {
+      // (the slow path steps the generator itself: the state goes back first, and is read again)
+      st.s01 = s01
+      st.s00 = s00
+      st.s11 = s11
+      st.s10 = s10
+      zigguratSlowInto(rng, u, i)
+      z = Z[0]!
+      s01 = st.s01 | 0
+      s00 = st.s00 | 0
+      s11 = st.s11 | 0
+      s10 = st.s10 | 0
+    }
+    out[k] = scale === undefined ? z : z / scale[k]!
+  }
+  st.s01 = s01
+  st.s00 = s00
+  st.s11 = s11
+  st.s10 = s10
+}
+
+/** `normalsOver` for another generator behind an `Xoroshiro`: word by word through its `next()`. */
+const normalsOverGenerator = (rng: Xoroshiro, out: Float64Array, scale: Float64Array | undefined, d: number): void => {
   const gen = rng.gen
   for (let k = 0; k < d; k++) {
     const hi = gen.next() >>> 6
@@ -174,6 +246,6 @@ export const normalsOver = (rng: Rng, out: Float64Array, scale: Float64Array, d:
       zigguratSlowInto(rng, u, i)
       z = Z[0]!
     }
-    out[k] = z / scale[k]!
+    out[k] = scale === undefined ? z : z / scale[k]!
   }
 }
