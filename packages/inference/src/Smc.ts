@@ -113,10 +113,11 @@ export interface Options extends Common {
    * generated code, without running the model per particle: the same random streams and the
    * same arithmetic, so the same numbers bit for bit (`stats.vectorisedSteps` counts such steps;
    * any other step runs the model per particle, and from that step on the run stays
-   * interpreted). A step function or step model with side effects therefore runs them once per
-   * step, not once per particle. What the recording cannot detect (as in `LogDensity`): `===` /
-   * `typeof` on the state or a site value, or arithmetic on `Ad.primal(x)`. `"never"`: always
-   * run the step's model per particle.
+   * interpreted). A step function or step model with side effects therefore runs them twice per
+   * step (its two recordings), not once per particle. A step is recorded at two states with other
+   * site values and runs vectorised only if both recordings agree, which finds arithmetic on
+   * `Ad.primal(x)`; what it cannot detect: `===` / `typeof` on the state or a site value.
+   * `"never"`: always run the step's model per particle.
    */
   readonly vectorise?: "auto" | "never" | undefined
 }

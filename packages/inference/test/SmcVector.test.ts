@@ -137,14 +137,14 @@ describe("vectorised steps give the interpreted step's numbers bit for bit", () 
     expect(Object.keys(Smc.runUnsafe(levels, { particles: 5, seed: 1 }).returns[0][0][3])).toEqual(["level", "scale"])
   }, 10_000) // about 0.5 s
 
-  it("the step function runs once per step (to record it), not once per particle", () => {
+  it("the step function runs twice per step (its two recordings), not once per particle", () => {
     let calls = 0
     const counted = unfold("c", 20, 0, (prev: number, t: number) => {
       calls++
       return () => walkStep(prev, t)
     })
     Smc.runUnsafe(counted, { particles: 100, seed: 1 })
-    expect(calls).toBe(20)
+    expect(calls).toBe(40)
     calls = 0
     Smc.runUnsafe(counted, { particles: 100, seed: 1, vectorise: "never" })
     expect(calls).toBe(2000)
@@ -167,6 +167,34 @@ describe("steps that cannot be vectorised run interpreted, with today's numbers"
         return x
       })
     expect(expectIdentical(plain, { particles: 150, seed: 2 })).toBe(0)
+  })
+
+  it("a value taken off the tape with Ad.primal (of the state, or of a site) is found by the second recording", () => {
+    // without the second recording (another particle's state, other site values) each of these
+    // steps recorded a constant and gave every particle the numbers of one: a wrong posterior
+    const fromState = unfold("s", 25, 0, (prev: number, t: number) =>
+      function*() {
+        const x = yield* sample("x", Normal(0.9 * Ad.primal(prev), 0.5))
+        yield* observe("y", Normal(x, 1), ys[t])
+        return x
+      })
+    expect(expectIdentical(fromState, { particles: 150, seed: 2 })).toBe(0)
+    const fromSite = unfold("s", 25, 0, (prev: number, t: number) =>
+      function*() {
+        const x = yield* sample("x", Normal(prev, 0.5))
+        yield* observe("y", Normal(Ad.primal(x) + 0.1, 1), ys[t])
+        return x
+      })
+    expect(expectIdentical(fromSite, { particles: 150, seed: 2 })).toBe(0)
+    // from step 6 on: steps 0–4 complete vectorised; the advance that would finish step 5 and
+    // enter step 6 finds step 6 cannot be recorded and runs interpreted from there
+    const later = unfold("s", 25, 0, (prev: number, t: number) =>
+      function*() {
+        const x = yield* sample("x", Normal(t < 6 ? prev : Ad.primal(prev) * 0.9, 0.5))
+        yield* observe("y", Normal(x, 1), ys[t])
+        return x
+      })
+    expect(expectIdentical(later, { particles: 150, seed: 2 })).toBe(5)
   })
 
   it("a discrete site; and from a step that cannot be vectorised on, the run stays interpreted", () => {

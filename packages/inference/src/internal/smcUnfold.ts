@@ -87,7 +87,7 @@
 // stream in the interpreted step's order with the families' own arithmetic, so the numbers are the
 // interpreted engine's bit for bit (tested); a completed step is written into a new arena at its
 // final size. Resampling gathers the columns by ancestor (no copies, forks or replays; `shared`
-// and `rebuilds` stay 0). Side effect: the step function and its model run once per step t (to
+// and `rebuilds` stay 0). Side effect: the step function and its model run twice per step t (to
 // record it), not once per particle. When a step the next advance would enter cannot be recorded
 // (see smcVector.ts), the population leaves vectorised mode for good before running anything of
 // that advance: each particle becomes an interpreted one pending a replay of its current step up
@@ -597,22 +597,24 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     return super.advanceUnsafe(deadline)
   }
 
-  /** Step t recorded and compiled (once), or undefined when it cannot run vectorised. */
   /** Step t recorded and compiled (once) for a state of this shape, or undefined when it cannot run vectorised. */
   private stepAt(v: Vectorised, t: number, shape: Shape): VectorStep | undefined {
     let step = v.planned.get(t)
     if (step === undefined) {
-      // the probe's state: a live particle's when the shapes agree (parameters are validated at it)
-      let live = -1
-      for (let i = 0; i < v.dead.length; i++) {
-        if (v.dead[i] === 0) {
-          live = i
-          break
-        }
+      // the probe's state: a live particle's when the shapes agree (parameters are validated at
+      // it); the second recording's: another live particle's that differs from it, else the
+      // probe's moved by ½ + ¼|x| per component (see probeStep)
+      const width = widthOf(shape)
+      const same = sameShape(shape, v.shape)
+      let live = -1, other = -1
+      for (let i = 0; i < v.dead.length && other < 0; i++) {
+        if (v.dead[i] !== 0) continue
+        if (live < 0) live = i
+        else if (same) for (let j = 0; j < width; j++) if (!Object.is(v.S[j][i], v.S[j][live])) other = i
       }
-      const same = live >= 0 && sameShape(shape, v.shape)
-      const probe = Array.from({ length: widthOf(shape) }, (_, j) => (same ? v.S[j][live] : 0))
-      step = probeStep(this.spec.step as unknown as (state: unknown, t: number) => Model<unknown>, t, shape, probe, v.tape, this.config.maxInstructions) ?? null
+      const probe = Array.from({ length: width }, (_, j) => (same && live >= 0 ? v.S[j][live] : 0))
+      const moved = Array.from({ length: width }, (_, j) => (other >= 0 ? v.S[j][other] : probe[j] + 0.5 + 0.25 * Math.abs(probe[j])))
+      step = probeStep(this.spec.step as unknown as (state: unknown, t: number) => Model<unknown>, t, shape, probe, moved, v.tape, this.config.maxInstructions) ?? null
       v.planned.set(t, step)
     }
     return step ?? undefined

@@ -31,8 +31,12 @@
 // the recording's values (the state of a live particle, a site's mean or mu), so a step whose
 // parameters are invalid there runs interpreted. A recording without escapes is the same
 // computation for every particle: control flow on a recorded value would have gone through
-// `valueOf`. What cannot be detected (as in `LogDensity`): `===` / `typeof` on the state or a site
-// value, or arithmetic on `Ad.primal(x)` / `node.value`.
+// `valueOf`. A value taken off the tape without `valueOf` (`Ad.primal(x)`, `node.value`) becomes a
+// constant of the recording; so the step is recorded twice, at two states (two particles', or one
+// moved) with other site values, and runs vectorised only if both recordings are the same
+// computation (instructions, tape and constants), as `LogDensity` checks its recording against
+// fresh runs at other points. What cannot be detected: `===` / `typeof` on the state or a site
+// value, and a value taken off the tape that is the same at both recordings.
 //
 // Code (`compileStep`): the instructions are cut at each barrier (observe / factor) into segments
 // (segment s < B ends at barrier s; segment B is the rest of the step and its return), and each
@@ -55,7 +59,7 @@
 // instruction are checked in the barrier's segment (an invalid one gives the barrier's weight −∞,
 // as the interpreted step does).
 //
-// Side effects: the step function `step(state, t)` and the model it returns run once per step (to
+// Side effects: the step function `step(state, t)` and the model it returns run twice per step (to
 // record), not once per particle; a step with side effects (logging, counters, reading mutable
 // state) behaves differently under this path. `Smc.Options.vectorise: "never"` runs every step
 // interpreted.
@@ -217,9 +221,12 @@ class ProbeHandler implements Handler<void> {
   readonly observed: Array<number> = []
   /** The tape input of site 0 (the state's components come first). */
   readonly offset: number
-  constructor(tape: Ad.Tape, offset: number) {
+  /** The second recording (see `probeStep`): sites take other values than the first's. */
+  readonly variant: boolean
+  constructor(tape: Ad.Tape, offset: number, variant: boolean) {
     this.tape = tape
     this.offset = offset
+    this.variant = variant
   }
   /** The family of a supported distribution and its parameters' references (refuses any other). */
   private parameters<T>(dist: Distribution<T>): { readonly family: string; readonly params: Array<number>; readonly value: number } {
@@ -227,7 +234,9 @@ class ProbeHandler implements Handler<void> {
     if (dist instanceof NormalDistribution) {
       const mu: Ad.Real = operands === undefined ? dist.mu : operands[0]!
       const sigma: Ad.Real = operands === undefined ? dist.sigma : operands[1]!
-      return { family: "Normal", params: [this.tape.ref(mu), this.tape.ref(sigma)], value: dist.mu }
+      const other = dist.mu + 0.5 * dist.sigma
+      const value = this.variant && other - other === 0 ? other : dist.mu
+      return { family: "Normal", params: [this.tape.ref(mu), this.tape.ref(sigma)], value }
     }
     const family = (dist as { family?: unknown }).family
     const make = typeof family === "string" && Object.hasOwn(FAMILIES, family) ? FAMILIES[family]! : undefined
@@ -241,8 +250,11 @@ class ProbeHandler implements Handler<void> {
     // the site's value at the recording (where later parameters are validated): its mean where
     // that is finite and in the support, else a draw from a fixed stream of its own (not a
     // particle's) — the same in every run, so whether a step records never depends on the run
+    // (the second recording: a draw from another fixed stream)
     const mean = (reference as { mean?: () => number | undefined }).mean?.()
-    const value = typeof mean === "number" && reference.logProb(mean) > -Infinity ? mean : reference.sample(CoreRng.make(1))
+    const value = this.variant
+      ? reference.sample(CoreRng.make(2))
+      : typeof mean === "number" && reference.logProb(mean) > -Infinity ? mean : reference.sample(CoreRng.make(1))
     return { family: family as string, params: reals.map((r) => this.tape.ref(r)), value }
   }
   sample<T>(address: string, dist: Distribution<T>): T {
@@ -320,35 +332,49 @@ const CACHE_LIMIT = 512
 /** Whether `new Function` may run here (checked once). */
 let allowed: boolean | undefined = undefined
 
-/**
- * Records step t (`step(state, t)` with a state of shape `inShape` whose components are tape
- * inputs with the values `probe`) and compiles it; undefined when the step cannot run
- * vectorised (see the header).
- */
-export const probeStep = <S>(
+/** What a recording wrote that the generated code depends on (compared between the two recordings). */
+interface Recording {
+  readonly handler: ProbeHandler
+  readonly output: Array<number>
+  readonly outShape: Shape
+  readonly op: Array<number>
+  readonly x: Array<number>
+  readonly y: Array<number>
+  readonly constants: Array<number>
+}
+
+/** One recording of `step(state, t)` with the state's components at `values`; undefined when refused. */
+const record = <S>(
   step: (state: S, t: number) => Model<S>,
   t: number,
   inShape: Shape,
-  probe: ReadonlyArray<number>,
+  values: ReadonlyArray<number>,
   tape: Ad.Tape,
-  maxInstructions: number | undefined
-): VectorStep | undefined => {
-  allowed ??= codeGeneration().allowed
-  if (!allowed) return undefined
+  maxInstructions: number | undefined,
+  variant: boolean
+): Recording | undefined => {
   const inputs = widthOf(inShape)
-  const handler = new ProbeHandler(tape, inputs)
-  let output: Array<number>
-  let outShape: Shape | undefined
+  const handler = new ProbeHandler(tape, inputs, variant)
   try {
     tape.begin(inputs)
-    const state = stateOf(inShape, (j) => tape.leaf(j, probe[j]!))
+    const state = stateOf(inShape, (j) => tape.leaf(j, values[j]!))
     const [result] = runToEnd(handler, step(state as S, t), { maxInstructions })
     // the returned state: a number, a plain array or a plain object of numbers (a typed array
     // would have converted its nodes through valueOf: an escape)
-    outShape = shapeOf(result, (c) => typeof c === "number" || Ad.isNode(c))
+    const outShape = shapeOf(result, (c) => typeof c === "number" || Ad.isNode(c))
     if (outShape === undefined) return undefined
-    output = componentsOf<Ad.Real>(result, outShape).map((c) => tape.ref(c))
+    const output = componentsOf<Ad.Real>(result, outShape).map((c) => tape.ref(c))
     if (tape.escaped >= 0) return undefined
+    const size = tape.size
+    return {
+      handler,
+      output,
+      outShape,
+      op: Array.from(tape.op.subarray(0, size)),
+      x: Array.from(tape.x.subarray(0, size)),
+      y: Array.from(tape.y.subarray(0, size)),
+      constants: Array.from(tape.constants.subarray(0, tape.constantCount))
+    }
   } catch {
     // any error while recording (a refusal, an invalid parameter at the probe's values, a stale
     // node, an error of the model's own): the interpreted step raises whatever it should
@@ -356,7 +382,52 @@ export const probeStep = <S>(
   } finally {
     tape.end()
   }
-  return compileStep(tape, handler, output, inShape, outShape)
+}
+
+const sameNumbers = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): boolean =>
+  a.length === b.length && a.every((x, i) => Object.is(x, b[i]))
+
+/** Whether two recordings are the same computation: the same instructions, tape and constants. */
+const sameRecording = (a: Recording, b: Recording): boolean => {
+  const ha = a.handler, hb = b.handler
+  return sameShape(a.outShape, b.outShape) && sameNumbers(a.output, b.output) && sameNumbers(a.op, b.op) &&
+    sameNumbers(a.x, b.x) && sameNumbers(a.y, b.y) && sameNumbers(a.constants, b.constants) &&
+    sameNumbers(ha.observed, hb.observed) && ha.addresses.length === hb.addresses.length &&
+    ha.addresses.every((x, i) => x === hb.addresses[i]) && ha.barriers.every((x, i) => x === hb.barriers[i]) &&
+    ha.instructions.length === hb.instructions.length &&
+    ha.instructions.every((x, i) => {
+      const y = hb.instructions[i]!
+      return x.kind === y.kind && x.site === y.site && x.family === y.family && x.value === y.value && sameNumbers(x.params, y.params)
+    })
+}
+
+/**
+ * Records step t twice and compiles it; undefined when the step cannot run vectorised (see the
+ * header). The first recording has the state's components at `probe` and each site at its
+ * value's rule (the mean, else a fixed draw); the second at `other` (another particle's state, or
+ * a moved one) with other site values. A value that left the tape without passing through
+ * `valueOf` (`Ad.primal(x)`, `node.value`) becomes a constant of the recording, so the two
+ * recordings differ and the step runs interpreted: where a recording would give every particle
+ * the numbers of one, this is how it is found (as `LogDensity` checks its recording against
+ * fresh runs at other points). It cannot see such a value that is the same at both points.
+ */
+export const probeStep = <S>(
+  step: (state: S, t: number) => Model<S>,
+  t: number,
+  inShape: Shape,
+  probe: ReadonlyArray<number>,
+  other: ReadonlyArray<number>,
+  tape: Ad.Tape,
+  maxInstructions: number | undefined
+): VectorStep | undefined => {
+  allowed ??= codeGeneration().allowed
+  if (!allowed) return undefined
+  const first = record(step, t, inShape, probe, tape, maxInstructions, false)
+  if (first === undefined) return undefined
+  const second = record(step, t, inShape, other, tape, maxInstructions, true)
+  if (second === undefined || !sameRecording(first, second)) return undefined
+  // the tape holds the second recording, the same computation as the first
+  return compileStep(tape, second.handler, second.output, inShape, second.outShape)
 }
 
 /** The generated segments of a recording (see the header). */
