@@ -282,12 +282,12 @@ expectation(Infer({method: 'MCMC', kernel: 'MH', samples: fugueN, burn: 0, model
     const viaUnfold = timed(1, () => {
       const post = Smc.runUnsafe(unfolded, { particles: PARTICLES, threshold: 1, resampling: "systematic", seed: oursSeed++ })
       return `E[x₅₀] ${fmt(Posterior.mean(post, unfoldLast))}, log Z ${fmt(post.logEvidence![0], 2)}`
-    }, { warmup: 3, runs: 11 })
+    }, { warmup: 10, runs: 21 })
     const unfoldedClosures = randomWalkUnfoldClosures(data.ys)
     const viaUnfoldClosures = timed(1, () => {
       const post = Smc.runUnsafe(unfoldedClosures, { particles: PARTICLES, threshold: 1, resampling: "systematic", seed: oursSeed++ })
       return `E[x₅₀] ${fmt(Posterior.mean(post, unfoldLast))}, log Z ${fmt(post.logEvidence![0], 2)}`
-    }, { warmup: 2, runs: 7 })
+    }, { warmup: 10, runs: 21 })
     const fastPath = timed(1, () => {
       const post = Smc.filterUnsafe(randomWalkFilter(data.ys, oursSeed++))
       return `E[x₅₀] ${fmt(Smc.filterStats(post).filteringMeans[data.steps - 1])}, log Z ${fmt(post.logEvidence![0], 2)}`
@@ -397,7 +397,8 @@ expectation(Infer({method: 'MCMC', kernel: 'MH', samples: fugueN, burn: 0, model
     growth,
     "",
     "- Rates are work units divided by the median wall time of whole runs (Fugue and WebPPL: 1 warm-up + 3 timed runs;",
-    "  hand-written: more, since they are short). WebPPL draws from unseeded `Math.random`.",
+    "  hand-written and the short SMC rows: more — the unfold rows 10 warm-up + 21 timed, the hand-written filter 5 + 21 —",
+    "  so that the JIT has compiled the generated step code before the timed runs). WebPPL draws from unseeded `Math.random`.",
     `- WebPPL compile time, once per program and excluded from the rates: ${compileMs.join(", ")}.`,
     "- MH: Fugue is `Mh.runUnsafe(model, { samples: 100000, warmup: 0, thin: 1, chains: 1, seed: 1 })`: 100 000 single-site",
     "  steps, unit-scale Gaussian random walk on the unconstrained scale (no adaptation without warm-up), every state kept.",
