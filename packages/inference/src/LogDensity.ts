@@ -731,7 +731,7 @@ const plainArithmetic = (density: LogDensityImpl): string => {
       break
     }
   }
-  return `the value of ${name} (or one computed from it) escaped into plain JavaScript arithmetic (found without recording: it reaches ${a.where[found]}, which no Ad function computed): write that arithmetic with Ad functions to get exact gradients`
+  return `the value of ${name} (or one computed from it) escaped into plain JavaScript arithmetic (found without recording: it reaches ${a.where(found)}, which no Ad function computed): write that arithmetic with Ad functions to get exact gradients`
 }
 
 /** Points at which a recorded density is checked against fresh runs of the model. */

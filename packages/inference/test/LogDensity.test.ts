@@ -197,6 +197,8 @@ describe("LogDensity.make", () => {
     expect(ld.gradientSource).toBe("finite-differences")
     expect(ld.gradientReason).toContain('"slope"')
     expect(ld.gradientReason).toContain("found without recording")
+    // the first number found: the mean of the first observation
+    expect(ld.gradientReason).toContain('it reaches parameter 1 of Normal at observation "y#0"')
     expect(() => LogDensity.make(plain, { gradient: "taped" })).toThrow(LogDensity.GradientUnavailableError)
     // the density is still exact: log N(0; 2s, 1 + n) … at s = 0.5, n = e^0 = 1 (log-Jacobian 0)
     const q = new Float64Array([0.5, 0])
