@@ -9,6 +9,7 @@ import { InvalidOptionsError, ZeroWeightError } from "../src/Options.ts"
 import type { Posterior } from "../src/Posterior.ts"
 import * as Progress from "../src/Progress.ts"
 import * as Smc from "../src/Smc.ts"
+import { logNormal, meanSd, weighted } from "./utils/seedStats.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Tolerances. SMC estimates have no simple closed-form standard error (resampling correlates the
@@ -26,28 +27,11 @@ const T9_BONFERRONI_5 = 6.01
 const T19 = 3.883
 const T19_BONFERRONI_50 = 5.627
 
-const meanSd = (xs: ReadonlyArray<number>) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length
-  const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1))
-  return { mean: m, sd: s, se: s / Math.sqrt(xs.length) }
-}
-
 const expectAgrees = (estimates: ReadonlyArray<number>, truth: number, t: number, logScale = false) => {
   const { mean, sd, se } = meanSd(estimates)
   expect(Math.abs(mean - truth)).toBeLessThan(t * se + (logScale ? (sd * sd) / 2 : 0))
 }
 
-const weighted = (post: Posterior<unknown>, site: string) => {
-  const x = post.draws.get(site)![0], w = post.weights![0]
-  let m = 0
-  for (let i = 0; i < x.length; i++) if (w[i] > 0) m += w[i] * x[i]
-  let v = 0
-  for (let i = 0; i < x.length; i++) if (w[i] > 0) v += w[i] * (x[i] - m) ** 2
-  return { mean: m, sd: Math.sqrt(v) }
-}
-
-const LOG_2PI = Math.log(2 * Math.PI)
-const logNormal = (y: number, m: number, v: number) => -0.5 * LOG_2PI - 0.5 * Math.log(v) - (0.5 * (y - m) ** 2) / v
 const logFactorial = (n: number): number => {
   let s = 0
   for (let k = 2; k <= n; k++) s += Math.log(k)

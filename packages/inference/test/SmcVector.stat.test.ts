@@ -13,37 +13,13 @@ import { Normal, observe, Rng, sample, unfold } from "@fugue/core"
 import { describe, expect, it } from "@effect/vitest"
 import type { Posterior } from "../src/Posterior.ts"
 import * as Smc from "../src/Smc.ts"
+import { expectAgrees, expectEvidence, logNormal, meanSd, weighted } from "./utils/seedStats.ts"
 
 /** Two-sided t₇ quantiles at 1e-3/m (scipy.stats.t.ppf(1 − 1e-3/(2m), 7)). */
 const T7: Record<number, number> = { 3: 6.503, 4: 6.814 }
 const K = 8
 const seeds = Array.from({ length: K }, (_, k) => 500 + k)
 
-const meanSd = (xs: ReadonlyArray<number>) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length
-  const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1))
-  return { mean: m, sd: s, se: s / Math.sqrt(xs.length) }
-}
-const expectAgrees = (estimates: ReadonlyArray<number>, truth: number, q: number) => {
-  const { mean, se } = meanSd(estimates)
-  expect(Math.abs(mean - truth)).toBeLessThan(q * se)
-}
-const expectEvidence = (estimates: ReadonlyArray<number>, logZ: number, q: number) => {
-  const { mean, sd } = meanSd(estimates)
-  const k = estimates.length
-  expect(Math.abs(mean + (sd * sd) / 2 - logZ)).toBeLessThan(q * Math.sqrt((sd * sd) / k + sd ** 4 / (2 * (k - 1))))
-}
-const weighted = (post: Posterior<unknown>, site: string) => {
-  const x = post.draws.get(site)![0], w = post.weights![0]
-  let m = 0
-  for (let i = 0; i < x.length; i++) if (w[i] > 0) m += w[i] * x[i]
-  let v = 0
-  for (let i = 0; i < x.length; i++) if (w[i] > 0) v += w[i] * (x[i] - m) ** 2
-  return { mean: m, sd: Math.sqrt(v) }
-}
-
-const LOG_2PI = Math.log(2 * Math.PI)
-const logNormal = (y: number, m: number, v: number) => -0.5 * LOG_2PI - 0.5 * Math.log(v) - (0.5 * (y - m) ** 2) / v
 
 // x₋₁ = 0, x_t = a·x_{t−1} + N(0, q), y_t = x_t + N(0, r) (and z_t = x_t + N(0, r₂)), t = 0 … T − 1
 const A = 0.9, Q = 0.5, R = 1, R2 = 2, T = 200

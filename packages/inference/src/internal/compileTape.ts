@@ -108,7 +108,8 @@ const markLive = (tape: Ad.Tape, output: number): Uint8Array => {
   return live
 }
 
-const UNARY_FORWARD: Record<number, (a: string) => string> = {
+/** The plain-number code of each unary tape op (also the vectorised SMC step's, smcVector.ts). */
+export const UNARY_FORWARD: Record<number, (a: string) => string> = {
   [Ad.NEG]: (a) => `-${a}`,
   [Ad.EXP]: (a) => `Math.exp(${a})`,
   [Ad.LOG]: (a) => `Math.log(${a})`,
@@ -143,7 +144,8 @@ const UNARY_PARTIAL: Record<number, (a: string, v: string) => string> = {
   [Ad.SOFTPLUS]: (a) => `logistic(${a})`
 }
 
-const BINARY_FORWARD: Record<number, (a: string, b: string) => string> = {
+/** The plain-number code of each binary tape op (also smcVector.ts's). */
+export const BINARY_FORWARD: Record<number, (a: string, b: string) => string> = {
   [Ad.ADD]: (a, b) => `${a} + ${b}`,
   [Ad.SUB]: (a, b) => `${a} - ${b}`,
   [Ad.MUL]: (a, b) => `${a} * ${b}`,

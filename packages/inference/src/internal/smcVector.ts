@@ -72,7 +72,7 @@ import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
 import { runToEnd } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
-import { codeGeneration } from "./compileTape.ts"
+import { BINARY_FORWARD, codeGeneration, UNARY_FORWARD } from "./compileTape.ts"
 import type { ParticleStreams } from "./particleStreams.ts"
 
 const SAMPLE = 0, OBSERVE = 1, FACTOR = 2
@@ -281,30 +281,9 @@ class ProbeHandler implements Handler<void> {
   finish(): void {}
 }
 
-/** The plain-number form of each supported tape operation (as `Ad.add` … compute on numbers). */
-const unaryCode: Record<number, (a: string) => string> = {
-  [Ad.NEG]: (a) => `-${a}`,
-  [Ad.EXP]: (a) => `Math.exp(${a})`,
-  [Ad.LOG]: (a) => `Math.log(${a})`,
-  [Ad.LOG1P]: (a) => `Math.log1p(${a})`,
-  [Ad.EXPM1]: (a) => `Math.expm1(${a})`,
-  [Ad.SQRT]: (a) => `Math.sqrt(${a})`,
-  [Ad.SQUARE]: (a) => `${a} * ${a}`,
-  [Ad.ABS]: (a) => `Math.abs(${a})`,
-  [Ad.SIN]: (a) => `Math.sin(${a})`,
-  [Ad.COS]: (a) => `Math.cos(${a})`,
-  [Ad.TANH]: (a) => `Math.tanh(${a})`,
-  [Ad.LOGISTIC]: (a) => `logistic(${a})`,
-  [Ad.LOG_SIGMOID]: (a) => `-softplus(-${a})`,
-  [Ad.SOFTPLUS]: (a) => `softplus(${a})`
-}
-const binaryCode: Record<number, (a: string, b: string) => string> = {
-  [Ad.ADD]: (a, b) => `${a} + ${b}`,
-  [Ad.SUB]: (a, b) => `${a} - ${b}`,
-  [Ad.MUL]: (a, b) => `${a} * ${b}`,
-  [Ad.DIV]: (a, b) => `${a} / ${b}`,
-  [Ad.POW]: (a, b) => `Math.pow(${a}, ${b})`
-}
+/** The plain-number form of each supported tape operation (as `Ad.add` … compute on numbers): the compiler's. */
+const unaryCode = UNARY_FORWARD
+const binaryCode = BINARY_FORWARD
 
 /** As NormalDistribution.logProb's rare path: NaN and ±∞ get −∞, an overflowed x − mu is redone from the halves. */
 const halves = (x: number, mu: number, sigma: number, logNorm: number): number => {
