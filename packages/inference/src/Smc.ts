@@ -111,7 +111,7 @@ export interface Options extends Common {
    * site values written with `Ad`, no transformation or Interpreter layer, no rejuvenation — is recorded once per
    * step t (the step's model runs once, on symbolic values) and advanced for all particles by
    * generated code, without running the model per particle: the same random streams and the
-   * same arithmetic, so the same numbers bit for bit (`stats.vectorisedSteps` counts such steps;
+   * same arithmetic, so the same numbers bit for bit (`stats.vectorisedSteps` counts such steps, `stats.notVectorised` says why the others were not;
    * any other step runs the model per particle, and from that step on the run stays
    * interpreted). A step function or step model with side effects therefore runs them twice per
    * step (its two recordings), not once per particle. A step is recorded at two states with other
@@ -151,6 +151,13 @@ export interface Stats {
   readonly engine: "general" | "unfold"
   /** Unfold engine: steps run vectorised (recorded once, advanced for all particles by generated code: `vectorise`); 0 otherwise. */
   readonly vectorisedSteps: number
+  /**
+   * Why steps ran interpreted rather than vectorised, in a sentence naming the step and the site
+   * or value at fault ("step 3: the site \"x\" is Bernoulli, not one of the scalar continuous
+   * families …"); "" when every step ran vectorised; for the general engine, that the model is
+   * not made by `unfold`.
+   */
+  readonly notVectorised: string
   /** Resampled particles that kept their ancestor's live generator (no replay). */
   readonly kept: number
   /**
@@ -328,6 +335,7 @@ const engineStats = (engine: Engine<unknown>): Stats => {
   rejectedInvalid: engine.rejectedInvalid,
   engine: engine instanceof UnfoldEngine ? "unfold" : "general",
   vectorisedSteps: engine instanceof UnfoldEngine ? engine.vectorisedSteps : 0,
+  notVectorised: engine instanceof UnfoldEngine ? engine.notVectorised : "the model is not made by unfold",
   kept: engine.kept,
   shared: engine instanceof UnfoldEngine ? engine.shared : 0,
   rebuilds: engine.rebuilds,

@@ -62,7 +62,7 @@ const withoutStats = <A, S>(p: Posterior<A, S>) => {
 }
 
 const sharedStats = (s: Smc.Stats) => {
-  const { engine: _e, vectorisedSteps: _v, kept: _k, shared: _s, rebuilds: _r, replayedInstructions: _i, ...rest } = s
+  const { engine: _e, vectorisedSteps: _v, notVectorised: _n, kept: _k, shared: _s, rebuilds: _r, replayedInstructions: _i, ...rest } = s
   return rest
 }
 

@@ -53,7 +53,7 @@ const withoutStats = <A, S>(p: Posterior<A, S>) => {
   return rest
 }
 const sharedStats = (s: Smc.Stats) => {
-  const { engine: _e, vectorisedSteps: _v, kept: _k, shared: _s, rebuilds: _r, replayedInstructions: _i, ...rest } = s
+  const { engine: _e, vectorisedSteps: _v, notVectorised: _n, kept: _k, shared: _s, rebuilds: _r, replayedInstructions: _i, ...rest } = s
   return rest
 }
 
@@ -167,6 +167,11 @@ describe("steps that cannot be vectorised run interpreted, with today's numbers"
         return x
       })
     expect(expectIdentical(plain, { particles: 150, seed: 2 })).toBe(0)
+    for (const model of [branching, plain]) {
+      expect(Smc.stats(Smc.runUnsafe(model, { particles: 50, seed: 2 })).notVectorised).toBe(
+        "step 0: the state or a site's value reached plain JavaScript arithmetic or control flow (write that arithmetic with Ad functions)"
+      )
+    }
   })
 
   it("a value taken off the tape with Ad.primal (of the state, or of a site) is found by the second recording", () => {
@@ -195,6 +200,9 @@ describe("steps that cannot be vectorised run interpreted, with today's numbers"
         return x
       })
     expect(expectIdentical(later, { particles: 150, seed: 2 })).toBe(5)
+    expect(Smc.stats(Smc.runUnsafe(later, { particles: 50, seed: 2 })).notVectorised).toMatch(/^step 6: its recordings at two states differ/)
+    expect(Smc.stats(Smc.runUnsafe(walk(20), { particles: 50, seed: 2 })).notVectorised).toBe("")
+    expect(Smc.stats(Smc.runUnsafe(() => walk(20)(), { particles: 50, seed: 2 })).notVectorised).toBe("the model is not made by unfold")
   })
 
   it("a discrete site; and from a step that cannot be vectorised on, the run stays interpreted", () => {
@@ -218,16 +226,25 @@ describe("steps that cannot be vectorised run interpreted, with today's numbers"
         return x
       })
     expect(expectIdentical(discreteFirst, { particles: 100, seed: 3 })).toBe(0)
+    // the reason names the step and the site
+    expect(Smc.stats(Smc.runUnsafe(flips, { particles: 50, seed: 3 })).notVectorised).toBe(
+      'step 8: the site "b" is Bernoulli, not one of the scalar continuous families a vectorised step draws or scores'
+    )
   })
 
   it("a handler transformation, and rejuvenation", () => {
     const transform: Combinators.Transform = (h) => Combinators.condition(h, { "w#4/x": 0.2 })
     const conditioned = Smc.runUnsafe(walk(20), { particles: 150, seed: 4, transform })
     expect(Smc.stats(conditioned).vectorisedSteps).toBe(0)
+    expect(Smc.stats(conditioned).notVectorised).toContain("a handler transformation")
     expect(withoutStats(conditioned)).toEqual(withoutStats(Smc.runUnsafe(walk(20), { particles: 150, seed: 4, transform, vectorise: "never" })))
     const moved = Smc.runUnsafe(walk(20), { particles: 100, seed: 4, rejuvenation: 1 })
     expect(Smc.stats(moved).vectorisedSteps).toBe(0)
-    expect(moved).toEqual(Smc.runUnsafe(walk(20), { particles: 100, seed: 4, rejuvenation: 1, vectorise: "never" }))
+    expect(Smc.stats(moved).notVectorised).toBe("rejuvenation moves particles one by one")
+    const never = Smc.runUnsafe(walk(20), { particles: 100, seed: 4, rejuvenation: 1, vectorise: "never" })
+    expect(Smc.stats(never).notVectorised).toBe('vectorise: "never"')
+    expect(withoutStats(moved)).toEqual(withoutStats(never))
+    expect(sharedStats(Smc.stats(moved))).toEqual(sharedStats(Smc.stats(never)))
   })
 
   it.effect("an Interpreter layer (Smc.run)", () =>

@@ -528,7 +528,7 @@ class Vectorised {
   /** Whether `broken` may hold a record. */
   anyBroken = false
   /** Steps recorded ahead of being run (null: cannot be vectorised). */
-  readonly planned = new Map<number, VectorStep | null>()
+  readonly planned = new Map<number, VectorStep | string>()
   readonly tape = new Ad.Tape()
   // gather scratch (resampling)
   slot2: Int32Array
@@ -566,6 +566,8 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
   shared = 0
   /** Steps run vectorised (recorded once, run as generated code over the population: smcVector.ts). */
   vectorisedSteps = 0
+  /** Why steps ran interpreted ("" while every step ran vectorised; `Smc.stats(post).notVectorised`). */
+  notVectorised = ""
   /** The population's columns while it runs vectorised; undefined once (or if never) it runs interpreted. */
   private vector: Vectorised | undefined
   /** Whether steps run unscoped (no transformation: see the header). */
@@ -587,9 +589,16 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     this.supports = config.rejuvenation > 0 ? new Map() : undefined
     this.unscoped = this.transform === identity
     const shape = shapeOf(spec.initial)
-    this.vector = config.vectorise !== false && this.unscoped && config.rejuvenation === 0 && shape !== undefined
-      ? new Vectorised(config.particles, spec.initial, shape)
-      : undefined
+    this.notVectorised = config.vectorise === false
+      ? 'vectorise: "never"'
+      : !this.unscoped
+      ? "a handler transformation (transform or an Interpreter layer) runs every step scoped"
+      : config.rejuvenation > 0
+      ? "rejuvenation moves particles one by one"
+      : shape === undefined
+      ? "the initial state is not a number or a plain array or object of numbers"
+      : ""
+    this.vector = this.notVectorised === "" ? new Vectorised(config.particles, spec.initial, shape!) : undefined
   }
 
   override advanceUnsafe(deadline: number = Infinity): boolean {
@@ -597,8 +606,8 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
     return super.advanceUnsafe(deadline)
   }
 
-  /** Step t recorded and compiled (once) for a state of this shape, or undefined when it cannot run vectorised. */
-  private stepAt(v: Vectorised, t: number, shape: Shape): VectorStep | undefined {
+  /** Step t recorded and compiled (once) for a state of this shape, or why it cannot run vectorised. */
+  private stepAt(v: Vectorised, t: number, shape: Shape): VectorStep | string {
     let step = v.planned.get(t)
     if (step === undefined) {
       // the probe's state: a live particle's when the shapes agree (parameters are validated at
@@ -614,10 +623,10 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       }
       const probe = Array.from({ length: width }, (_, j) => (same && live >= 0 ? v.S[j][live] : 0))
       const moved = Array.from({ length: width }, (_, j) => (other >= 0 ? v.S[j][other] : probe[j] + 0.5 + 0.25 * Math.abs(probe[j])))
-      step = probeStep(this.spec.step as unknown as (state: unknown, t: number) => Model<unknown>, t, shape, probe, moved, v.tape, this.config.maxInstructions) ?? null
+      step = probeStep(this.spec.step as unknown as (state: unknown, t: number) => Model<unknown>, t, shape, probe, moved, v.tape, this.config.maxInstructions)
       v.planned.set(t, step)
     }
-    return step ?? undefined
+    return step
   }
 
   /**
@@ -632,7 +641,8 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       let shape = v.current === undefined ? v.shape : v.current.outShape
       for (let u = entering; u < steps; u++) {
         const step = this.stepAt(v, u, shape)
-        if (step === undefined) {
+        if (typeof step === "string") {
+          this.notVectorised = `step ${u}: ${step}`
           this.leaveVector(v)
           return false
         }
@@ -652,7 +662,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
           v.done = true
           break
         }
-        const step = this.stepAt(v, v.t, v.shape)!
+        const step = this.stepAt(v, v.t, v.shape) as VectorStep // recorded by the check above
         v.planned.delete(v.t)
         v.current = step
         v.segment = 0

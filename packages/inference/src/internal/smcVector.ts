@@ -70,7 +70,7 @@ import { NormalDistribution } from "@fugue/core/distributions/Normal"
 import * as CoreRng from "@fugue/core/Rng"
 import type { Model } from "@fugue/core/Model"
 import type { Rng } from "@fugue/core/Rng"
-import { runToEnd } from "@fugue/runtime/Execution"
+import { ModelCodeError, runToEnd } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
 import { BINARY_FORWARD, codeGeneration, UNARY_FORWARD } from "./compileTape.ts"
 import type { ParticleStreams } from "./particleStreams.ts"
@@ -205,9 +205,13 @@ export const stateOf = <A>(shape: Shape, component: (j: number) => A): unknown =
   return out
 }
 
-/** Raised inside the recording to refuse it (caught by `probeStep`). */
-class Refused {}
-const refused = new Refused()
+/** Raised inside the recording to refuse it, with why (caught by `probeStep`). */
+class Refused {
+  readonly reason: string
+  constructor(reason: string) {
+    this.reason = reason
+  }
+}
 
 /** The recording handler: see the header. */
 class ProbeHandler implements Handler<void> {
@@ -229,7 +233,7 @@ class ProbeHandler implements Handler<void> {
     this.variant = variant
   }
   /** The family of a supported distribution and its parameters' references (refuses any other). */
-  private parameters<T>(dist: Distribution<T>): { readonly family: string; readonly params: Array<number>; readonly value: number } {
+  private parameters<T>(where: string, dist: Distribution<T>): { readonly family: string; readonly params: Array<number>; readonly value: number } {
     const operands = this.tape.distributions.get(dist)
     if (dist instanceof NormalDistribution) {
       const mu: Ad.Real = operands === undefined ? dist.mu : operands[0]!
@@ -240,13 +244,15 @@ class ProbeHandler implements Handler<void> {
     }
     const family = (dist as { family?: unknown }).family
     const make = typeof family === "string" && Object.hasOwn(FAMILIES, family) ? FAMILIES[family]! : undefined
-    if (make === undefined || dist.kind !== "real") throw refused
+    if (make === undefined || dist.kind !== "real") {
+      throw new Refused(`${where} is ${String(family)}, not one of the scalar continuous families a vectorised step draws or scores`)
+    }
     const primals = (dist as unknown as { kernelParameters(): ReadonlyArray<number> }).kernelParameters()
     // the scalar class of the family (not a broadcast one), rebuilt from the parameters' values
     const reference = make(...primals)
-    if (Object.getPrototypeOf(reference) !== Object.getPrototypeOf(dist)) throw refused
+    if (Object.getPrototypeOf(reference) !== Object.getPrototypeOf(dist)) throw new Refused(`${where} is a broadcast ${family}, not a scalar one`)
     const reals: ReadonlyArray<Ad.Real> = operands === undefined ? primals : operands
-    if (reals.length !== primals.length) throw refused
+    if (reals.length !== primals.length) throw new Refused(`${where}: its ${family}'s parameters are not tracked one by one`)
     // the site's value at the recording (where later parameters are validated): its mean where
     // that is finite and in the support, else a draw from a fixed stream of its own (not a
     // particle's) — the same in every run, so whether a step records never depends on the run
@@ -258,7 +264,7 @@ class ProbeHandler implements Handler<void> {
     return { family: family as string, params: reals.map((r) => this.tape.ref(r)), value }
   }
   sample<T>(address: string, dist: Distribution<T>): T {
-    const { family, params, value } = this.parameters(dist)
+    const { family, params, value } = this.parameters(`the site "${address}"`, dist)
     const site = this.addresses.length
     this.addresses.push(address)
     this.positions.push(this.tape.size)
@@ -266,8 +272,8 @@ class ProbeHandler implements Handler<void> {
     return this.tape.leaf(this.offset + site, value) as unknown as T
   }
   observe<T>(address: string, dist: Distribution<T>, value: T): void {
-    const { family, params } = this.parameters(dist)
-    if (typeof value !== "number") throw refused
+    const { family, params } = this.parameters(`the observation "${address}"`, dist)
+    if (typeof value !== "number") throw new Refused(`the value observed at "${address}" is not a plain number`)
     this.positions.push(this.tape.size)
     this.instructions.push({ kind: OBSERVE, site: -1, family, params, value: this.observed.push(value) - 1 })
     this.barriers.push(address)
@@ -322,7 +328,7 @@ interface Recording {
   readonly constants: Array<number>
 }
 
-/** One recording of `step(state, t)` with the state's components at `values`; undefined when refused. */
+/** One recording of `step(state, t)` with the state's components at `values`; why not, when refused. */
 const record = <S>(
   step: (state: S, t: number) => Model<S>,
   t: number,
@@ -331,7 +337,7 @@ const record = <S>(
   tape: Ad.Tape,
   maxInstructions: number | undefined,
   variant: boolean
-): Recording | undefined => {
+): Recording | string => {
   const inputs = widthOf(inShape)
   const handler = new ProbeHandler(tape, inputs, variant)
   try {
@@ -341,9 +347,11 @@ const record = <S>(
     // the returned state: a number, a plain array or a plain object of numbers (a typed array
     // would have converted its nodes through valueOf: an escape)
     const outShape = shapeOf(result, (c) => typeof c === "number" || Ad.isNode(c))
-    if (outShape === undefined) return undefined
+    if (outShape === undefined) return "the step returned a state that is not a number or a plain array or object of numbers"
     const output = componentsOf<Ad.Real>(result, outShape).map((c) => tape.ref(c))
-    if (tape.escaped >= 0) return undefined
+    if (tape.escaped >= 0) {
+      return "the state or a site's value reached plain JavaScript arithmetic or control flow (write that arithmetic with Ad functions)"
+    }
     const size = tape.size
     return {
       handler,
@@ -354,10 +362,12 @@ const record = <S>(
       y: Array.from(tape.y.subarray(0, size)),
       constants: Array.from(tape.constants.subarray(0, tape.constantCount))
     }
-  } catch {
+  } catch (error) {
     // any error while recording (a refusal, an invalid parameter at the probe's values, a stale
     // node, an error of the model's own): the interpreted step raises whatever it should
-    return undefined
+    // (the driver wraps what a handler throws in a ModelCodeError: its cause)
+    const cause = error instanceof ModelCodeError ? error.cause : error
+    return cause instanceof Refused ? cause.reason : `recording it raised ${error instanceof Error ? error.message : String(error)}`
   } finally {
     tape.end()
   }
@@ -381,8 +391,8 @@ const sameRecording = (a: Recording, b: Recording): boolean => {
 }
 
 /**
- * Records step t twice and compiles it; undefined when the step cannot run vectorised (see the
- * header). The first recording has the state's components at `probe` and each site at its
+ * Records step t twice and compiles it; why not (a sentence), when the step cannot run
+ * vectorised (see the header). The first recording has the state's components at `probe` and each site at its
  * value's rule (the mean, else a fixed draw); the second at `other` (another particle's state, or
  * a moved one) with other site values. A value that left the tape without passing through
  * `valueOf` (`Ad.primal(x)`, `node.value`) becomes a constant of the recording, so the two
@@ -398,19 +408,22 @@ export const probeStep = <S>(
   other: ReadonlyArray<number>,
   tape: Ad.Tape,
   maxInstructions: number | undefined
-): VectorStep | undefined => {
+): VectorStep | string => {
   allowed ??= codeGeneration().allowed
-  if (!allowed) return undefined
+  if (!allowed) return codeGeneration().reason
   const first = record(step, t, inShape, probe, tape, maxInstructions, false)
-  if (first === undefined) return undefined
+  if (typeof first === "string") return first
   const second = record(step, t, inShape, other, tape, maxInstructions, true)
-  if (second === undefined || !sameRecording(first, second)) return undefined
+  if (typeof second === "string") return `at a second state: ${second}`
+  if (!sameRecording(first, second)) {
+    return "its recordings at two states differ: a value left the tape without Ad (Ad.primal, node.value) or the structure depends on the state"
+  }
   // the tape holds the second recording, the same computation as the first
   return compileStep(tape, second.handler, second.output, inShape, second.outShape)
 }
 
 /** The generated segments of a recording (see the header). */
-const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: ReadonlyArray<number>, inShape: Shape, outShape: Shape): VectorStep | undefined => {
+const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: ReadonlyArray<number>, inShape: Shape, outShape: Shape): VectorStep | string => {
   const inputs = h.offset
   const constantCount = tape.constantCount
   const constants = new Float64Array(constantCount + h.observed.length)
@@ -418,7 +431,9 @@ const compileStep = (tape: Ad.Tape, h: ProbeHandler, output: ReadonlyArray<numbe
   for (let k = 0; k < h.observed.length; k++) constants[constantCount + k] = h.observed[k]!
   for (let i = 0; i < tape.size; i++) {
     const op = tape.op[i]!
-    if (op !== Ad.LEAF && unaryCode[op] === undefined && binaryCode[op] === undefined) return undefined
+    if (op !== Ad.LEAF && unaryCode[op] === undefined && binaryCode[op] === undefined) {
+      return "it uses an Ad operation with no scalar form here (a sum, dot product, log-sum-exp or linear predictor)"
+    }
   }
   const barriers = h.barriers.length
   const segments: Array<Segment> = []
