@@ -108,12 +108,12 @@ export interface Options extends Common {
    * that is a number or a plain array or object of numbers, sample sites and observations of scalar continuous families (Normal, LogNormal,
    * Uniform, Exponential, Gamma, Beta, Cauchy, HalfCauchy, HalfNormal, StudentT, Laplace,
    * Weibull, ChiSquared, InverseGamma) with numeric observed values, arithmetic on the state and
-   * site values written with `Ad`, no transformation or Interpreter layer, no rejuvenation — is recorded once per
-   * step t (the step's model runs once, on symbolic values) and advanced for all particles by
+   * site values written with `Ad`, no transformation or Interpreter layer, no rejuvenation — is recorded at each
+   * step t (the step's model runs twice, on symbolic values) and advanced for all particles by
    * generated code, without running the model per particle: the same random streams and the
-   * same arithmetic, so the same numbers bit for bit (`stats.vectorisedSteps` counts such steps, `stats.notVectorised` says why the others were not;
-   * any other step runs the model per particle, and from that step on the run stays
-   * interpreted). A step function or step model with side effects therefore runs them twice per
+   * same arithmetic, so the same numbers bit for bit (`stats.vectorisedSteps` counts such
+   * steps, `stats.notVectorised` says why the others were not; any other step runs the model
+   * per particle, and from that step on the run stays interpreted). A step function or step model with side effects therefore runs them twice per
    * step (its two recordings), not once per particle. A step is recorded at two states with other
    * site values and runs vectorised only if both recordings agree, which finds arithmetic on
    * `Ad.primal(x)`; what it cannot detect: `===` / `typeof` on the state or a site value.
@@ -149,7 +149,7 @@ export interface Stats {
   readonly rejectedInvalid: number
   /** Which engine ran: "unfold" for a model made by `unfold` (linear in its steps), else "general". */
   readonly engine: "general" | "unfold"
-  /** Unfold engine: steps run vectorised (recorded once, advanced for all particles by generated code: `vectorise`); 0 otherwise. */
+  /** Unfold engine: steps run vectorised (recorded once per step, twice over, advanced for all particles by generated code: `vectorise`); 0 otherwise. */
   readonly vectorisedSteps: number
   /**
    * Why steps ran interpreted rather than vectorised, in a sentence naming the step and the site

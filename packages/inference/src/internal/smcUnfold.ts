@@ -81,7 +81,7 @@
 // numbers or plain arrays or objects of numbers, option `vectorise` not "never"): the population
 // starts as columns (`Vectorised`: per particle the components of the state its step started from,
 // the current step's site values, the slot of its last completed step, whether it broke), not as
-// executions. Before an advance enters step t, step t is recorded once with symbolic inputs and
+// executions. Before an advance enters step t, step t is recorded (twice) with symbolic inputs and
 // compiled (cached by structure); the advance then runs the rest of the current step and step t up
 // to its next barrier as generated loops over the particles, each particle drawing from its own
 // stream in the interpreted step's order with the families' own arithmetic, so the numbers are the
@@ -564,7 +564,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
   readonly supports: Map<string, Support> | undefined
   /** Copies that took their ancestor's completed step without any replay. */
   shared = 0
-  /** Steps run vectorised (recorded once, run as generated code over the population: smcVector.ts). */
+  /** Steps run vectorised (recorded per step, run as generated code over the population: smcVector.ts). */
   vectorisedSteps = 0
   /** Why steps ran interpreted ("" while every step ran vectorised; `Smc.stats(post).notVectorised`). */
   notVectorised = ""

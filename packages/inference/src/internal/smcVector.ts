@@ -1,4 +1,4 @@
-// The vectorised step of the unfold engine (smcUnfold.ts): one unfold step t, recorded once with
+// The vectorised step of the unfold engine (smcUnfold.ts): one unfold step t, recorded (twice, see probeStep) with
 // symbolic inputs and run for the whole population as generated straight-line code over typed-
 // array columns, instead of once per particle through the driver — the form of a hand-written
 // bootstrap particle filter (Gordon, Salmond & Smith 1993), reached from the model itself.
