@@ -17,12 +17,11 @@ import { Effect, Layer } from "effect"
 import { InvalidOptionsError, ZeroWeightError } from "../src/Options.ts"
 import type { Posterior } from "../src/Posterior.ts"
 import * as Smc from "../src/Smc.ts"
+import { general, sharedStats, withoutStats } from "./utils/smcEngines.ts"
 import * as Resampling from "../src/Resampling.ts"
 import { UnfoldEngine } from "../src/internal/smcUnfold.ts"
 import * as CoreRng from "@fugue/core/Rng"
 import type { UnfoldSpec } from "@fugue/core/Model"
-
-const general = <A>(model: Model<A>): Model<A> => () => model()
 
 const ys = Array.from({ length: 30 }, (_, t) => Math.sin(t / 3) * 2 + 0.3 * Math.cos(7 * t))
 
@@ -56,15 +55,6 @@ const shapes = unfold("w", 12, 0.5, (prev, t) =>
     return p[1] * 2
   })
 
-const withoutStats = <A, S>(p: Posterior<A, S>) => {
-  const { stats: _, ...rest } = p
-  return rest
-}
-
-const sharedStats = (s: Smc.Stats) => {
-  const { engine: _e, vectorisedSteps: _v, notVectorised: _n, kept: _k, shared: _s, rebuilds: _r, replayedInstructions: _i, ...rest } = s
-  return rest
-}
 
 const expectSame = <A>(model: Model<A>, options: Smc.Options) => {
   const fast = Smc.runUnsafe(model, options)

@@ -13,10 +13,8 @@ import * as RuntimeRng from "@fugue/runtime/Rng"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { InvalidOptionsError, ZeroWeightError } from "../src/Options.ts"
-import type { Posterior } from "../src/Posterior.ts"
 import * as Smc from "../src/Smc.ts"
-
-const general = <A>(model: Model<A>): Model<A> => () => model()
+import { general, sharedStats, withoutStats } from "./utils/smcEngines.ts"
 
 const ys = Array.from({ length: 40 }, (_, t) => Math.sin(t / 3) * 2 + 0.3 * Math.cos(7 * t))
 
@@ -48,14 +46,6 @@ function* byTimeStep(prev: number, t: number) {
 }
 const byTime = (steps: number) => unfold("b", steps, 0, (prev: number, t: number) => () => byTimeStep(prev, t))
 
-const withoutStats = <A, S>(p: Posterior<A, S>) => {
-  const { stats: _, ...rest } = p
-  return rest
-}
-const sharedStats = (s: Smc.Stats) => {
-  const { engine: _e, vectorisedSteps: _v, notVectorised: _n, kept: _k, shared: _s, rebuilds: _r, replayedInstructions: _i, ...rest } = s
-  return rest
-}
 
 /** The model vectorised, interpreted and on the general engine: the same posterior; returns the vectorised steps. */
 const expectIdentical = <A>(model: Model<A>, options: Smc.Options): number => {
