@@ -1,0 +1,138 @@
+// The NUTS transition's kernels (internal/leapfrog.wat, in WebAssembly SIMD, and `scalarKernels`,
+// the same arithmetic in JavaScript): the committed bytes are what the WAT assembles to, the module
+// loads, the two make the same transitions bit for bit (diagonal and dense metrics, odd and even
+// dimensions, divergent trajectories), and Hamiltonians sharing an arena, or moving to a larger
+// region, draw as a lone one does.
+import { describe, expect, it } from "@effect/vitest"
+import * as CoreRng from "@fugue/core/Rng"
+import { Arena, Hamiltonian, Metric, type Target, wasmAvailable } from "../src/internal/hamiltonian.ts"
+import { LEAPFROG_WASM } from "../src/internal/leapfrogWasm.ts"
+import { assemble, committed, render } from "./utils/wasm.ts"
+
+/** N(0, Σ) with Σ⁻¹ tridiagonal (an AR(1)-like precision: 2 on the diagonal, −0.9 beside it, scaled per coordinate). */
+const banded = (d: number): Target => ({
+  dimension: d,
+  logDensityGradient(q, g) {
+    let lp = 0
+    for (let i = 0; i < d; i++) {
+      const scale = 1 + i / d
+      let s = 2 * scale * q[i]!
+      if (i > 0) s -= 0.9 * q[i - 1]!
+      if (i < d - 1) s -= 0.9 * q[i + 1]!
+      g[i] = -s
+      lp -= 0.5 * q[i]! * s
+    }
+    return lp
+  }
+})
+
+/** The draws and statistics of `n` transitions of a Hamiltonian, as numbers. */
+const run = (h: Hamiltonian, n: number, draw: (h: Hamiltonian) => void = (x) => x.nutsTransition()): Array<number> => {
+  const out: Array<number> = []
+  for (let k = 0; k < n; k++) {
+    draw(h)
+    const s = h.stats
+    out.push(...h.current.q, h.current.lp, s.acceptStat, s.treeDepth, s.leapfrogSteps, s.diverging ? 1 : 0, s.energy)
+  }
+  return out
+}
+
+const make = (d: number, kind: "diag" | "dense", wasm: boolean, seed: number, stepSize: number): Hamiltonian => {
+  const metric = new Metric(kind, d)
+  if (kind === "diag") metric.set(Float64Array.from({ length: d }, (_, i) => 0.4 + 0.1 * i))
+  else {
+    const m = new Float64Array(d * d)
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) m[i * d + j] = i === j ? 0.5 + 0.05 * i : 0.1 / (1 + Math.abs(i - j))
+    expect(metric.set(m)).toBe(true)
+  }
+  const h = new Hamiltonian(banded(d), metric, CoreRng.make(seed), wasm)
+  h.stepSize = stepSize
+  h.setPosition(Float64Array.from({ length: d }, (_, i) => 0.3 - 0.1 * i))
+  return h
+}
+
+/** Element-wise Object.is (so NaN equals NaN and 0 is not −0). */
+const identical = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): boolean => a.length === b.length && a.every((x, i) => Object.is(x, b[i]))
+
+describe("the NUTS kernels", () => {
+  it("the committed leapfrogWasm.ts is what leapfrog.wat assembles to", async () => {
+    expect(committed()).toBe(render(await assemble()))
+  }, 30_000)
+
+  it("the module validates and loads here (WebAssembly SIMD, in every Node the engines field allows)", () => {
+    const wasm = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly
+    expect(wasm.validate(LEAPFROG_WASM)).toBe(true)
+    expect(wasmAvailable).toBe(true)
+  })
+
+  it("the WebAssembly and the JavaScript kernels make the same transitions, bit for bit", () => {
+    // d = 1 and 7 are odd (a slot's padding coordinate), 10 even; ε = 2.5 makes divergent and
+    // turning trajectories, 0.3 long ones
+    for (const d of [1, 7, 10])
+      for (const kind of ["diag", "dense"] as const)
+        for (const stepSize of [0.3, 2.5]) {
+          const a = run(make(d, kind, true, 11, stepSize), 300), b = run(make(d, kind, false, 11, stepSize), 300)
+          expect(identical(a, b), `d = ${d}, ${kind}, ε = ${stepSize}`).toBe(true)
+        }
+  })
+
+  it("the transitions are those of the previous implementation (JavaScript over packed arrays): 100 tree depths, and the position after them to 1e-9", () => {
+    // recorded from hamiltonian.ts before the kernels moved to WebAssembly (commit 2140ed9); the
+    // sums now add in another order, so the position differs in the last bits
+    const recorded: Record<string, [string, Array<number>]> = {
+      "diag 7": ["3333333333334443343343334433433443334343334332333334323333333443343433333333233333333343333333343333", [0.215559893552, -0.569276034371, 1.07315317772, -0.17621568395, 0.777385276689, 0.531675954116, 0.403055059905]],
+      "diag 10": ["3333333434444333434333433333344334353443333443333333433333334433343333433333333433453444333333333343", [1.11327833071, 2.17317875274, 0.77060746616, -0.0848850424032, -1.25401858876, -0.309266198174, -0.401376179199, -0.345338994389, 0.212972692733, -0.933006076136]],
+      "dense 7": ["3334333434343433343334433333443433333443333333333433333333433333434333333233343334334333333333434333", [-0.451021238223, 0.425191894695, 0.70397269007, 1.4657409451, 0.0984436805116, -0.228924391374, -0.10099098943]],
+      "dense 10": ["3334433343344334333433333333433333334333433333333344433334333333434333333334443334333333333334333333", [1.77467154948, 1.3519883239, 0.507674484162, 1.09198305462, 0.105033948262, -0.515350536374, -0.104439565604, -0.359414204272, 0.696437746016, 0.308785368283]]
+    }
+    for (const [key, [depths, q]] of Object.entries(recorded)) {
+      const [kind, d] = key.split(" ") as ["diag" | "dense", string]
+      const h = make(Number(d), kind, true, 11, 0.3)
+      let seen = ""
+      for (let k = 0; k < 100; k++) {
+        h.nutsTransition()
+        seen += h.stats.treeDepth
+      }
+      expect(seen, key).toBe(depths)
+      for (let i = 0; i < q.length; i++) expect(Math.abs(h.current.q[i]! - q[i]!), key).toBeLessThan(1e-9)
+    }
+  })
+
+  it("the static transition and the step-size heuristic are the same over either kernels' memory", () => {
+    const a = make(7, "diag", true, 5, 0.4), b = make(7, "diag", false, 5, 0.4)
+    expect(a.initStepSize()).toBe(true)
+    expect(b.initStepSize()).toBe(true)
+    expect(a.stepSize).toBe(b.stepSize)
+    expect(identical(run(a, 200, (h) => h.staticTransition(5)), run(b, 200, (h) => h.staticTransition(5)))).toBe(true)
+  })
+
+  it("Hamiltonians sharing an arena, and one whose tree outgrows its region, draw as a lone one does", () => {
+    const alone = run(make(7, "diag", true, 3, 0.3), 400)
+    // interleaved with two others in the same arena, and moved to a larger region before its
+    // first transition (a larger maxTreeDepth) and again half-way
+    const h = make(7, "diag", true, 3, 0.3), x = make(7, "diag", true, 4, 0.3), y = make(10, "dense", true, 5, 0.3)
+    h.maxTreeDepth = 11
+    const out: Array<number> = []
+    for (let k = 0; k < 400; k++) {
+      if (k === 200) h.maxTreeDepth = 13
+      out.push(...run(h, 1))
+      x.nutsTransition()
+      y.nutsTransition()
+    }
+    expect(identical(out, alone)).toBe(true)
+  })
+
+  it("an arena hands out disjoint regions and takes them back zeroed, joining free neighbours", () => {
+    const arena = new Arena(64, false)
+    const a = arena.take(16), b = arena.take(16), c = arena.take(16)
+    expect([a, b, c]).toEqual([0, 16, 32])
+    expect(arena.take(32)).toBe(-1)
+    arena.heap.fill(1, 0, 48)
+    arena.give(b, 16)
+    expect(Array.from(arena.heap.subarray(16, 32)).every((v) => v === 0)).toBe(true)
+    arena.give(a, 16)
+    arena.give(c, 16)
+    // all free again, in one piece
+    expect(arena.take(64)).toBe(0)
+  })
+})
