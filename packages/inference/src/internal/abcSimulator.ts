@@ -197,6 +197,7 @@ export class Simulator<A> {
     let result: A
     try {
       result = this.execution.runFresh(this.model)
+      handler.finish()
     } catch (error) {
       if (error instanceof ExecutionAbort) {
         this.impossible++
