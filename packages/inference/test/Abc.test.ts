@@ -446,11 +446,14 @@ describe("the trace pool: rejected simulations' traces are reused, every trace i
   })
 
   it("rejection with a quantile and ABC-SMC: one trace per simulation, all returned; most reused", () => {
-    const q = Abc.rejectionStats(Abc.rejectionUnsafe(simulator, { ...compare, simulations: 5000, quantile: 0.02, seed: 3 }))
-    expect(q.tracePool.hits + q.tracePool.misses).toBe(5000)
-    expect(q.tracePool.returned).toBe(5000)
-    // at most the candidates held before a prune (2 × 100 + 16) and the current simulation are out at once
-    expect(q.tracePool.highWaterMark).toBeLessThanOrEqual(2 * 100 + 16 + 1)
+    const q = Abc.rejectionStats(Abc.rejectionUnsafe(simulator, { ...compare, simulations: 20_000, quantile: 0.06, seed: 3 }))
+    expect(q.tracePool.hits + q.tracePool.misses).toBe(20_000)
+    expect(q.tracePool.returned).toBe(20_000)
+    // at most the candidates held before a prune (2 × 1200 + 16) and the current simulation are
+    // out at once; the run's own pool drops none of the traces a prune returns (more than the
+    // default capacity of 1024), so it allocates no more than that
+    expect(q.tracePool.highWaterMark).toBeLessThanOrEqual(2 * 1200 + 16 + 1)
+    expect(q.tracePool.highWaterMark).toBeGreaterThan(1024 + 1200)
     expect(q.tracePool.misses).toBe(q.tracePool.highWaterMark)
     const s = Abc.smcStats(Abc.smcUnsafe(simulator, { ...compare, particles: 200, generations: 3, parameters: ["mu"], seed: 3 }))
     expect(s.tracePool.hits + s.tracePool.misses).toBe(s.simulations)

@@ -127,9 +127,14 @@ export const poolUse = (pool: TracePoolShape, start: PoolStats): PoolUse => {
   return { hits, misses, hitRate: hits + misses === 0 ? 0 : hits / (hits + misses), returned: now.returns - start.returns, highWaterMark: now.highWaterMark }
 }
 
+// A run's own pool keeps every trace returned to it: idle and borrowed traces together never
+// exceed the most borrowed at once, so no bound is needed, and a burst of returns (a quantile
+// run's prune returns up to ⌈q·N⌉ + 16 at once) is reused instead of dropped and reallocated.
+const ownPool = (): TracePoolShape => makePoolUnsafe({ capacity: Number.MAX_SAFE_INTEGER })
+
 /** Synchronous runs: `body` gets a trace pool of its own, closed when it returns or throws. */
 export const withPoolUnsafe = <A>(body: (pool: TracePoolShape) => A): A => {
-  const pool = makePoolUnsafe()
+  const pool = ownPool()
   try {
     return body(pool)
   } finally {
@@ -150,7 +155,7 @@ export const withPool = <A, E, R>(
   Effect.flatMap(Effect.serviceOption(TracePool), (service) =>
     service._tag === "Some"
       ? body(service.value)
-      : Effect.scoped(Effect.flatMap(Effect.acquireRelease(Effect.sync(makePoolUnsafe), (pool) => Effect.sync(() => pool.closeUnsafe())), body)))
+      : Effect.scoped(Effect.flatMap(Effect.acquireRelease(Effect.sync(ownPool), (pool) => Effect.sync(() => pool.closeUnsafe())), body)))
 
 /** `self`, and `returnAll()` when it fails or is interrupted (a run giving back the traces it borrows). */
 export const returningAll = <A, E, R>(self: Effect.Effect<A, E, R>, returnAll: () => void): Effect.Effect<A, E, R> =>
