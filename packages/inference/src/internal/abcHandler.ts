@@ -19,8 +19,8 @@
 // The three sums are kept on the handler and written to the trace once, by `finish`: the trace
 // is borrowed from a pool, and adding to a field of a reused (old-generation) trace at every
 // site made rejection ABC 5 % slower than fresh traces (CPU ratio 1.05, quartiles 1.01 – 1.06,
-// 12 paired runs of benchmarks/src/abc.ts); with the sums here, 1.00 (0.97 – 1.03) and 1.02
-// (1.00 – 1.05) in two series of 20.
+// 12 paired runs of benchmarks/src/abc.ts); with the sums here, medians 1.00, 1.02, 1.05 and
+// 1.05 in four series of 12–20 on a shared machine.
 //
 // Mapping u to x inside the execution, at the site's distribution, rather than substituting
 // precomputed values (`Combinators.substitute`), keeps the kernel correct when a support
