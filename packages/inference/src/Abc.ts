@@ -11,7 +11,10 @@
  * form (Toni et al. 2009, J. R. Soc. Interface 6:187; Beaumont, Cornuet, Marin & Robert 2009,
  * Biometrika 96:983): a decreasing tolerance schedule, weighted particles moved by a Gaussian
  * kernel on the unconstrained scale with twice the population's covariance. Use it when the
- * tolerance you need accepts few prior simulations.
+ * tolerance you need accepts few prior simulations. Both borrow every simulation's trace from a
+ * `TracePool` (`@fugue/memory`): the one in the context when there is one (an Effect run),
+ * else a pool of the run's own, closed when the run ends; a rejected simulation's trace is the
+ * next simulation's, and the stats report the pool's hit rate (`tracePool`).
  *
  * @since 0.2.0
  */
@@ -28,7 +31,19 @@ import { PmcSampler, type PmcOutcome } from "./internal/abcPmc.ts"
 import { RejectionSampler, type RejectionOutcome } from "./internal/abcRejection.ts"
 import * as Simulation from "./internal/abcSimulator.ts"
 import { type InferenceError, isInferenceError } from "./internal/attempt.ts"
-import { drive, sideStream, streams, streamsUnsafe, transformFor, wrapHandler } from "./internal/shell.ts"
+import type { TracePoolShape } from "@fugue/memory/TracePool"
+import {
+  drive,
+  type PoolUse,
+  returningAll,
+  sideStream,
+  streams,
+  streamsUnsafe,
+  transformFor,
+  withPool,
+  withPoolUnsafe,
+  wrapHandler
+} from "./internal/shell.ts"
 import {
   checkKeys,
   COMMON_KEYS,
@@ -170,6 +185,25 @@ export interface RejectionOptions<D> extends Comparison<D> {
   /** Keep the ⌈q·N⌉ simulations nearest the data, q in (0, 1] (ties at the cut included; fewer when fewer have a finite distance). */
   readonly quantile?: number | undefined
 }
+
+/**
+ * How a run used its trace pool, in `stats.tracePool`: `hits + misses` traces borrowed (one
+ * per simulation), `hitRate = hits / (hits + misses)` of them reused, `returned` given back
+ * during the run (all of them: the posterior copies the values out and keeps no trace), and the
+ * pool's `highWaterMark`, the most traces out at once (about the kept simulations + 1; with a
+ * `TracePool` layer in the context, over that pool's whole life).
+ *
+ * **Details**: a simulation borrows a trace; a rejected one's goes back before the next
+ * simulation borrows, so in rejection ABC with a tolerance every simulation after a rejected
+ * one is a hit: `misses` = 1 + the kept simulations before the last one.
+ *
+ * @example
+ * const { hits, misses, hitRate } = Abc.rejectionStats(post).tracePool
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type TracePoolUse = PoolUse
 
 /**
  * What a rejection run did, in `posterior.stats` (read it with `Abc.rejectionStats`).
@@ -398,11 +432,12 @@ const simulatorOf = <A>(
   setup: Setup,
   rng: CoreRng.Rng,
   transform: Transform,
-  isParameter: (address: Address) => boolean
+  isParameter: (address: Address) => boolean,
+  pool: TracePoolShape
 ): Simulation.Simulator<A> => {
   const handler = new SimulationHandler(rng, isParameter, setup.simulator.observeMode)
   const wrapped = wrapHandler(setup.simulator.algorithm, transform, handler, transform === identity ? rng : sideStream(rng))
-  return new Simulation.Simulator(model, setup.simulator, handler, wrapped, setup.observedSummary)
+  return new Simulation.Simulator(model, setup.simulator, handler, wrapped, setup.observedSummary, pool)
 }
 
 /** Runs `work`, turning a SimulationError into "finished" and keeping it (the shell's error mapping knows only InferenceError). */
@@ -420,8 +455,8 @@ const keeping = (failure: { error: SimulationError | undefined }, work: () => bo
 // Rejection
 // ---------------------------------------------------------------------------------------------
 
-const rejectionSampler = <A>(model: Model<A>, setup: RejectionSetup, rng: CoreRng.Rng, transform: Transform) =>
-  new RejectionSampler(simulatorOf(model, setup, rng, transform, () => true), setup)
+const rejectionSampler = <A>(model: Model<A>, setup: RejectionSetup, rng: CoreRng.Rng, transform: Transform, pool: TracePoolShape) =>
+  new RejectionSampler(simulatorOf(model, setup, rng, transform, () => true, pool), setup)
 
 /**
  * Rejection ABC, synchronously: `simulations` prior simulations, the ones within the tolerance
@@ -448,24 +483,33 @@ const rejectionSampler = <A>(model: Model<A>, setup: RejectionSetup, rng: CoreRn
 export const rejectionUnsafe = <A, D = A>(model: Model<A>, options: RejectionOptions<D>): Posterior<A, RejectionStats> => {
   const setup = validateRejection(model, options as RejectionOptions<unknown>)
   const { rngs, seed } = streamsUnsafe(setup.seed, 1)
-  const sampler = rejectionSampler(model, setup, rngs[0], setup.transform ?? identity)
-  sampler.draw(Infinity)
-  return sampler.finish(REJECTION, seed)
+  return withPoolUnsafe((pool) => {
+    const sampler = rejectionSampler(model, setup, rngs[0], setup.transform ?? identity, pool)
+    sampler.draw(Infinity)
+    return sampler.finish(REJECTION, seed)
+  })
 }
 
 const rejectionEffect = Effect.fn("Abc.rejection")(function*(model: Model<unknown>, options: RejectionOptions<unknown>) {
   const setup = yield* attemptAbc(() => validateRejection(model, options))
   const { rngs, seed } = yield* streams(setup.seed, 1)
   const transform = yield* transformFor(setup.transform)
-  // building the simulator starts the model's generator: its typed errors are failures
-  const sampler = yield* attemptAbc(() => rejectionSampler(model, setup, rngs[0], transform))
-  const failure: { error: SimulationError | undefined } = { error: undefined }
-  yield* drive(
-    (deadline) => keeping(failure, () => sampler.draw(deadline)),
-    () => ({ algorithm: REJECTION, chain: 0, done: sampler.done, total: setup.simulations, phase: "simulating" })
+  return yield* withPool((pool) =>
+    Effect.gen(function*() {
+      // building the simulator starts the model's generator: its typed errors are failures
+      const sampler = yield* attemptAbc(() => rejectionSampler(model, setup, rngs[0], transform, pool))
+      const failure: { error: SimulationError | undefined } = { error: undefined }
+      const run = Effect.gen(function*() {
+        yield* drive(
+          (deadline) => keeping(failure, () => sampler.draw(deadline)),
+          () => ({ algorithm: REJECTION, chain: 0, done: sampler.done, total: setup.simulations, phase: "simulating" })
+        )
+        if (failure.error !== undefined) return yield* Effect.fail(failure.error)
+        return yield* attemptAbc(() => sampler.finish(REJECTION, seed))
+      })
+      return yield* returningAll(run, () => sampler.returnAll())
+    })
   )
-  if (failure.error !== undefined) return yield* Effect.fail(failure.error)
-  return yield* attemptAbc(() => sampler.finish(REJECTION, seed))
 })
 
 /**
@@ -501,8 +545,8 @@ export const rejectionStats = (posterior: Posterior<unknown, RejectionStats>): R
 // ABC-SMC
 // ---------------------------------------------------------------------------------------------
 
-const smcSampler = <A>(model: Model<A>, setup: SmcSetup, rng: CoreRng.Rng, transform: Transform) => {
-  const simulator = simulatorOf(model, setup, rng, transform, setup.isParameter)
+const smcSampler = <A>(model: Model<A>, setup: SmcSetup, rng: CoreRng.Rng, transform: Transform, pool: TracePoolShape) => {
+  const simulator = simulatorOf(model, setup, rng, transform, setup.isParameter, pool)
   return new PmcSampler(simulator, simulator.handler, setup.pmc)
 }
 
@@ -537,29 +581,38 @@ const smcSampler = <A>(model: Model<A>, setup: SmcSetup, rng: CoreRng.Rng, trans
 export const smcUnsafe = <A, D = A>(model: Model<A>, options: SmcOptions<D>): Posterior<A, SmcStats> => {
   const setup = validateSmc(model, options as SmcOptions<unknown>)
   const { rngs, seed } = streamsUnsafe(setup.seed, 1)
-  const sampler = smcSampler(model, setup, rngs[0], setup.transform ?? identity)
-  sampler.step(Infinity)
-  return sampler.finish(seed)
+  return withPoolUnsafe((pool) => {
+    const sampler = smcSampler(model, setup, rngs[0], setup.transform ?? identity, pool)
+    sampler.step(Infinity)
+    return sampler.finish(seed)
+  })
 }
 
 const smcEffect = Effect.fn("Abc.smc")(function*(model: Model<unknown>, options: SmcOptions<unknown>) {
   const setup = yield* attemptAbc(() => validateSmc(model, options))
   const { rngs, seed } = yield* streams(setup.seed, 1)
   const transform = yield* transformFor(setup.transform)
-  const sampler = yield* attemptAbc(() => smcSampler(model, setup, rngs[0], transform))
-  const failure: { error: SimulationError | undefined } = { error: undefined }
-  yield* drive(
-    (deadline) => keeping(failure, () => sampler.step(deadline)),
-    () => ({
-      algorithm: SMC,
-      chain: 0,
-      done: sampler.finished ? setup.pmc.particles : sampler.accepted,
-      total: setup.pmc.particles,
-      phase: `generation ${sampler.generation}`
+  return yield* withPool((pool) =>
+    Effect.gen(function*() {
+      const sampler = yield* attemptAbc(() => smcSampler(model, setup, rngs[0], transform, pool))
+      const failure: { error: SimulationError | undefined } = { error: undefined }
+      const run = Effect.gen(function*() {
+        yield* drive(
+          (deadline) => keeping(failure, () => sampler.step(deadline)),
+          () => ({
+            algorithm: SMC,
+            chain: 0,
+            done: sampler.finished ? setup.pmc.particles : sampler.accepted,
+            total: setup.pmc.particles,
+            phase: `generation ${sampler.generation}`
+          })
+        )
+        if (failure.error !== undefined) return yield* Effect.fail(failure.error)
+        return yield* attemptAbc(() => sampler.finish(seed))
+      })
+      return yield* returningAll(run, () => sampler.returnAll())
     })
   )
-  if (failure.error !== undefined) return yield* Effect.fail(failure.error)
-  return yield* attemptAbc(() => sampler.finish(seed))
 })
 
 /**

@@ -10,6 +10,7 @@ import * as Combinators from "@fugue/runtime/Combinators"
 import { Interpreter } from "@fugue/runtime/Interpreter"
 import * as RuntimeRng from "@fugue/runtime/Rng"
 import { Duration, Effect, Exit, Layer } from "effect"
+import * as TracePool from "@fugue/memory/TracePool"
 import * as Abc from "../src/Abc.ts"
 import { InvalidOptionsError, ZeroWeightError } from "../src/Options.ts"
 import * as Posterior from "../src/Posterior.ts"
@@ -422,4 +423,100 @@ describe("Interpreter layers change what ABC infers", { timeout: 5_000 }, () => 
       expect(Abc.smcStats(smc).parameters).toEqual(["y#0", "y#1", "y#2", "y#3", "y#4"])
       for (const mu of Posterior.chainsOf(smc, "mu")[0]) expect(mu).toBe(1.5)
     }))
+})
+
+describe("the trace pool: rejected simulations' traces are reused, every trace is returned", { timeout: 5_000 }, () => {
+  // every 4th simulation (0, 4, 8, …) returns the observed value, the others are far away: with
+  // tolerance 1 exactly those are kept, whatever the draws
+  const everyFourth = () => {
+    let k = 0
+    const model: Model<number> = function*() {
+      yield* sample("mu", Normal(0, 1))
+      return k++ % 4 === 0 ? 0 : 10
+    }
+    return model
+  }
+  const options = { observed: 0, simulations: 20, tolerance: 1, seed: 1 }
+
+  it("rejection with a tolerance: a miss for the first simulation and after each kept one, a hit after each rejected one", () => {
+    const post = Abc.rejectionUnsafe(everyFourth(), options)
+    expect(Abc.rejectionStats(post).accepted).toBe(5)
+    // misses: simulation 0 and the ones after kept 0, 4, 8, 12, 16 (1, 5, 9, 13, 17)
+    expect(Abc.rejectionStats(post).tracePool).toEqual({ hits: 14, misses: 6, hitRate: 14 / 20, returned: 20, highWaterMark: 6 })
+  })
+
+  it("rejection with a quantile and ABC-SMC: one trace per simulation, all returned; most reused", () => {
+    const q = Abc.rejectionStats(Abc.rejectionUnsafe(simulator, { ...compare, simulations: 20_000, quantile: 0.06, seed: 3 }))
+    expect(q.tracePool.hits + q.tracePool.misses).toBe(20_000)
+    expect(q.tracePool.returned).toBe(20_000)
+    // at most the candidates held before a prune (2 × 1200 + 16) and the current simulation are
+    // out at once; the run's own pool drops none of the traces a prune returns (more than the
+    // default capacity of 1024), so it allocates no more than that
+    expect(q.tracePool.highWaterMark).toBeLessThanOrEqual(2 * 1200 + 16 + 1)
+    expect(q.tracePool.highWaterMark).toBeGreaterThan(1024 + 1200)
+    expect(q.tracePool.misses).toBe(q.tracePool.highWaterMark)
+    const s = Abc.smcStats(Abc.smcUnsafe(simulator, { ...compare, particles: 200, generations: 3, parameters: ["mu"], seed: 3 }))
+    expect(s.tracePool.hits + s.tracePool.misses).toBe(s.simulations)
+    expect(s.tracePool.returned).toBe(s.simulations)
+    expect(s.tracePool.hitRate).toBeGreaterThan(0.5)
+  })
+
+  it.effect("an Effect run borrows from a TracePool in the context and returns every trace; without one it has its own", () =>
+    Effect.gen(function*() {
+      const pool = TracePool.makeUnsafe()
+      const post = yield* Abc.rejection(everyFourth(), options).pipe(Effect.provideService(TracePool.TracePool, pool))
+      expect(Abc.rejectionStats(post).tracePool).toEqual({ hits: 14, misses: 6, hitRate: 14 / 20, returned: 20, highWaterMark: 6 })
+      // a second run finds the first one's six traces idle
+      const again = yield* Abc.rejection(everyFourth(), options).pipe(Effect.provideService(TracePool.TracePool, pool))
+      expect(Abc.rejectionStats(again).tracePool).toEqual({ hits: 20, misses: 0, hitRate: 1, returned: 20, highWaterMark: 6 })
+      expect(pool.statsUnsafe()).toMatchObject({ outstanding: 0, hits: 34, misses: 6, returns: 40, reclaimed: 0 })
+      const own = yield* Abc.rejection(everyFourth(), options)
+      expect(Abc.rejectionStats(own).tracePool).toEqual(Abc.rejectionStats(post).tracePool)
+      const smcPool = TracePool.makeUnsafe()
+      const smc = yield* Abc.smc(simulator, { ...compare, particles: 200, generations: 3, parameters: ["mu"], seed: 3 }).pipe(
+        Effect.provideService(TracePool.TracePool, smcPool)
+      )
+      expect(smcPool.statsUnsafe()).toMatchObject({ outstanding: 0, returns: Abc.smcStats(smc).simulations })
+    }))
+
+  it.live("interruption and failure return every trace the run borrowed to the context's pool", () =>
+    Effect.gen(function*() {
+      for (const run of [
+        // a quantile run holds its candidates, ABC-SMC its population, when the timeout strikes
+        Abc.rejection(simulator, { ...compare, simulations: 100_000_000, quantile: 0.001, seed: 1 }),
+        Abc.smc(simulator, { ...compare, particles: 1000, tolerance: 0, parameters: ["mu"], seed: 1 })
+      ]) {
+        const pool = TracePool.makeUnsafe()
+        const exit = yield* Effect.exit(
+          (run as Effect.Effect<unknown, unknown>).pipe(Effect.timeout(Duration.millis(100)), Effect.provideService(TracePool.TracePool, pool))
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        const stats = pool.statsUnsafe()
+        expect(stats.highWaterMark).toBeGreaterThan(1) // traces were held
+        expect(stats.outstanding).toBe(0)
+        expect(stats.returns).toBe(stats.hits + stats.misses)
+      }
+      // a failure (the summary cannot take simulation 50's data) returns the kept traces too
+      let k = 0
+      const breaking: Model<unknown> = function*() {
+        yield* sample("x", Normal(0, 1))
+        return k++ === 50 ? "text" : 0
+      }
+      const pool = TracePool.makeUnsafe()
+      const error = yield* Effect.flip(Abc.rejection(breaking, { observed: 0, simulations: 100, tolerance: 1, seed: 1 }).pipe(
+        Effect.provideService(TracePool.TracePool, pool)
+      ))
+      expect(error).toBeInstanceOf(Abc.SimulationError)
+      expect(pool.statsUnsafe()).toMatchObject({ outstanding: 0, returns: 51, misses: 51 })
+    }), 10_000)
+
+  it("a synchronous run that throws propagates the error (its own pool closed), and the next run has a fresh pool", () => {
+    let k = 0
+    const breaking: Model<unknown> = function*() {
+      yield* sample("x", Normal(0, 1))
+      return k++ === 50 ? "text" : 0
+    }
+    expect(() => Abc.rejectionUnsafe(breaking, { observed: 0, simulations: 100, tolerance: 1, seed: 1 })).toThrow(Abc.SimulationError)
+    expect(Abc.rejectionStats(Abc.rejectionUnsafe(everyFourth(), options)).tracePool.misses).toBe(6)
+  })
 })

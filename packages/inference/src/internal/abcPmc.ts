@@ -36,13 +36,19 @@
 // A generation is abandoned (the previous one is the result, with a warning) once its
 // simulations exceed N / minAcceptance without N accepted, or the total reaches
 // `maxSimulations`.
+//
+// Traces are borrowed from the run's pool (abcSimulator.ts): a rejected simulation's goes back
+// at once; a population's once the next one replaces it (or, for an abandoned generation, at
+// the abandonment); the result's once `finish` has copied it into the posterior. `returnAll`
+// gives back whatever a failed or interrupted run still holds.
+import type { PoolStats } from "@fugue/memory/TracePool"
 import type { ChoiceValue, Trace } from "@fugue/runtime/Trace"
 import { ZeroWeightError } from "../Options.ts"
 import { Builder, type Posterior } from "../Posterior.ts"
 import { type Layout, REDRAW, type SimulationHandler, type Slot } from "./abcHandler.ts"
 import { ACCEPTABLE, IMPOSSIBLE, REJECTED_INVALID, type Simulator, structureError } from "./abcSimulator.ts"
 import { weightedQuantile } from "./quantile.ts"
-import { now } from "./shell.ts"
+import { now, type PoolUse, poolUse } from "./shell.ts"
 import { effectiveSampleSize, logSumExp, normalise } from "./weights.ts"
 
 export type Kernel = "gaussian" | "diagonal"
@@ -94,6 +100,8 @@ export interface PmcOutcome {
   readonly stopped: StopReason
   /** Weight collapse (ESS below 10 % of the particles), an abandoned generation, a stalled tolerance, a final tolerance not reached. */
   readonly warnings: ReadonlyArray<string>
+  /** How the run's trace pool did: one acquire per simulation, every trace returned by the end. */
+  readonly tracePool: PoolUse
 }
 
 /** A complete generation. */
@@ -175,8 +183,10 @@ export class PmcSampler<A> {
   private cumulative = new Float64Array(0)
   private readonly plan: { u: Float64Array; discrete: Array<ChoiceValue | typeof REDRAW> } = { u: new Float64Array(0), discrete: [] }
   private z = new Float64Array(0)
+  private readonly poolStart: PoolStats
   constructor(simulator: Simulator<A>, handler: SimulationHandler, config: PmcConfig) {
     this.simulator = simulator
+    this.poolStart = simulator.pool.statsUnsafe()
     this.handler = handler
     this.config = config
     handler.track = true
@@ -285,7 +295,7 @@ export class PmcSampler<A> {
   }
   private push(u: Float64Array, discrete: Array<ChoiceValue>, discreteLogProbs: Float64Array, numerator: number): void {
     const sim = this.simulator
-    this.traces.push(sim.trace)
+    this.traces.push(sim.take())
     this.results.push(sim.result as A)
     this.distances.push(sim.distance)
     this.numerators.push(numerator)
@@ -314,6 +324,7 @@ export class PmcSampler<A> {
       u,
       discrete: this.discretes
     }
+    if (this.current !== undefined) this.giveAll(this.current.traces)
     this.current = pop
     const ess = effectiveSampleSize(weights)
     const t = this.generation
@@ -471,6 +482,8 @@ export class PmcSampler<A> {
       this.completeGeneration()
       return this.stop(reason)
     }
+    this.giveAll(this.traces)
+    this.traces = []
     this.warnings.push(
       `generation ${t} (tolerance ${this.epsilon}) was abandoned after ${this.generationSimulations} simulations with ${this.accepted} of ${this.config.particles} accepted: ${why}; the result is generation ${t - 1} at tolerance ${this.tolerances[t - 1]}`
     )
@@ -485,11 +498,21 @@ export class PmcSampler<A> {
       this.warnings.push(`the final tolerance ${tolerance} was not reached: the result is at tolerance ${reached}`)
     }
   }
+  private giveAll(traces: ReadonlyArray<Trace>): void {
+    for (const trace of traces) this.simulator.give(trace)
+  }
+  /** Returns every trace the run still borrows to the pool (a failed or interrupted run). */
+  returnAll(): void {
+    if (this.current !== undefined) this.giveAll(this.current.traces)
+    this.giveAll(this.traces)
+    this.simulator.give()
+  }
   finish(seed: number | undefined): Posterior<A, PmcOutcome> {
     const pop = this.current!
     const builder = new Builder<A>("ABC-SMC", 1, pop.size)
     for (let i = 0; i < pop.size; i++) builder.record(0, i, pop.traces[i], pop.results[i], pop.logWeights[i])
     const sim = this.simulator
+    this.returnAll()
     const stats: PmcOutcome = {
       particles: this.config.particles,
       generations: this.tolerances.length,
@@ -505,7 +528,8 @@ export class PmcSampler<A> {
       impossible: sim.impossible,
       rejectedInvalid: sim.rejectedInvalid,
       stopped: this.stopped,
-      warnings: this.warnings
+      warnings: this.warnings,
+      tracePool: poolUse(sim.pool, this.poolStart)
     }
     return builder.build({ weights: [pop.weights], stats, seed })
   }

@@ -8,11 +8,16 @@
 //
 // Memory: with a tolerance only the kept simulations are held; with a quantile the candidates
 // at distance ≤ the running ⌈q·N⌉-th smallest, pruned whenever they reach twice that many.
+// Their traces are borrowed from the run's pool (abcSimulator.ts): a rejected simulation's
+// trace goes back at once, a pruned candidate's at the prune, the kept ones once `finish` has
+// copied them into the posterior; `returnAll` gives back whatever a failed or interrupted run
+// still holds.
+import type { PoolStats } from "@fugue/memory/TracePool"
 import type { Trace } from "@fugue/runtime/Trace"
 import { ZeroWeightError } from "../Options.ts"
 import { Builder, type Posterior } from "../Posterior.ts"
 import { ACCEPTABLE, type Simulator } from "./abcSimulator.ts"
-import { now } from "./shell.ts"
+import { now, type PoolUse, poolUse } from "./shell.ts"
 import { effectiveSampleSize, normalise } from "./weights.ts"
 
 export interface RejectionConfig {
@@ -45,6 +50,8 @@ export interface RejectionOutcome {
   readonly rejectedInvalid: number
   /** What to worry about, in words: few accepted draws, collapsed weights, many invalid simulations. */
   readonly warnings: ReadonlyArray<string>
+  /** How the run's trace pool did: one acquire per simulation, every trace returned by the end. */
+  readonly tracePool: PoolUse
 }
 
 /** Fewer accepted draws than this are warned about: posterior moments then carry large Monte Carlo error. */
@@ -62,8 +69,10 @@ export class RejectionSampler<A> {
   private results: Array<A> = []
   private distances: Array<number> = []
   private logWeights: Array<number> = []
+  private readonly poolStart: PoolStats
   constructor(simulator: Simulator<A>, config: RejectionConfig) {
     this.simulator = simulator
+    this.poolStart = simulator.pool.statsUnsafe()
     this.config = config
     this.keep = config.quantile === undefined ? 0 : Math.max(1, Math.ceil(config.quantile * config.simulations - 1e-9))
     this.threshold = config.tolerance ?? Infinity
@@ -80,7 +89,7 @@ export class RejectionSampler<A> {
       if (sim.simulate() === ACCEPTABLE) {
         const d = sim.distance
         if (d <= this.threshold && !(byQuantile && d === Infinity)) {
-          this.traces.push(sim.trace)
+          this.traces.push(sim.take())
           this.results.push(sim.result as A)
           this.distances.push(d)
           this.logWeights.push(sim.logWeight)
@@ -98,7 +107,10 @@ export class RejectionSampler<A> {
     this.threshold = cut
     let m = 0
     for (let i = 0; i < this.distances.length; i++) {
-      if (this.distances[i] > cut) continue
+      if (this.distances[i] > cut) {
+        this.simulator.give(this.traces[i])
+        continue
+      }
       this.traces[m] = this.traces[i]
       this.results[m] = this.results[i]
       this.distances[m] = this.distances[i]
@@ -107,8 +119,14 @@ export class RejectionSampler<A> {
     }
     this.traces.length = this.results.length = this.distances.length = this.logWeights.length = m
   }
+  /** Returns every trace the run still borrows to the pool (a failed or interrupted run). */
+  returnAll(): void {
+    for (const trace of this.traces) this.simulator.give(trace)
+    this.simulator.give()
+  }
   finish(algorithm: string, seed: number | undefined): Posterior<A, RejectionOutcome> {
     const sim = this.simulator
+    sim.give()
     if (this.config.quantile !== undefined && this.distances.length > 0) this.prune()
     const m = this.distances.length
     if (m === 0) {
@@ -121,7 +139,11 @@ export class RejectionSampler<A> {
     }
     const builder = new Builder<A>(algorithm, 1, m)
     const logWeights = new Float64Array(this.logWeights)
-    for (let i = 0; i < m; i++) builder.record(0, i, this.traces[i], this.results[i], logWeights[i])
+    for (let i = 0; i < m; i++) {
+      builder.record(0, i, this.traces[i], this.results[i], logWeights[i])
+      sim.give(this.traces[i])
+    }
+    this.traces.length = 0
     let equal = true
     for (let i = 1; i < m && equal; i++) equal = logWeights[i] === logWeights[0]
     let weights: Float64Array | undefined
@@ -146,7 +168,8 @@ export class RejectionSampler<A> {
       invalid: sim.invalid,
       impossible: sim.impossible,
       rejectedInvalid: sim.rejectedInvalid,
-      warnings
+      warnings,
+      tracePool: poolUse(sim.pool, this.poolStart)
     }
     return builder.build({ weights: weights === undefined ? undefined : [weights], stats, seed })
   }

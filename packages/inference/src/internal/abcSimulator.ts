@@ -12,12 +12,20 @@
 //   distance that throws or returns a non-number,   and the value (a bug in the simulator
 //   summaries of different lengths (Euclidean)      or in the summary, not bad luck)
 //   anything else the model raises                  propagates (the model's typed errors)
+//
+// Traces: every simulation records into a trace borrowed from the run's `TracePool`
+// (@fugue/memory). The simulator holds the last one until the next simulation, which returns
+// it to the pool, unless the sampler has taken it (`take`: an accepted simulation); the
+// sampler returns what it took once it is no longer needed (pruned, superseded, or recorded
+// into the posterior, which copies the values out and keeps no trace). So a run borrows about
+// one trace per kept simulation, and a rejected simulation's trace is the next one's.
 import { InvalidDistributionError } from "@fugue/core/Distribution"
 import type { Model } from "@fugue/core/Model"
 import { describe } from "@fugue/core/Value"
 import { Execution, ExecutionAbort } from "@fugue/runtime/Execution"
 import type { Handler } from "@fugue/runtime/Handler"
-import { Trace } from "@fugue/runtime/Trace"
+import type { TracePoolShape } from "@fugue/memory/TracePool"
+import type { Trace } from "@fugue/runtime/Trace"
 import * as Data from "effect/Data"
 import type { SimulationHandler } from "./abcHandler.ts"
 
@@ -140,6 +148,8 @@ export class Simulator<A> {
   readonly model: Model<A>
   readonly config: SimulatorConfig
   readonly handler: SimulationHandler
+  /** Where the simulations' traces come from (the run's pool). */
+  readonly pool: TracePoolShape
   readonly context = { algorithm: "", chain: undefined, iteration: 0 as number | undefined }
   private readonly execution: Execution<A, Trace>
   /** The observed summary: given (data "return"), or taken at the first complete simulation (data "observe"). */
@@ -150,15 +160,18 @@ export class Simulator<A> {
   rejectedInvalid = 0
   /** The smallest valid distance so far. */
   smallest = Infinity
-  // the last simulation
-  trace: Trace = new Trace()
+  // the last simulation; `held`: its trace is still the simulator's (not taken by the sampler)
+  trace: Trace
+  private held = false
   result: A | undefined = undefined
   logWeight = 0
   distance = Number.NaN
-  constructor(model: Model<A>, config: SimulatorConfig, handler: SimulationHandler, wrapped: Handler<Trace>, observedSummary: ArrayLike<number> | undefined) {
+  constructor(model: Model<A>, config: SimulatorConfig, handler: SimulationHandler, wrapped: Handler<Trace>, observedSummary: ArrayLike<number> | undefined, pool: TracePoolShape) {
     this.model = model
     this.config = config
     this.handler = handler
+    this.pool = pool
+    this.trace = handler.trace
     this.context.algorithm = config.algorithm
     this.observedSummary = observedSummary
     this.execution = new Execution(model, wrapped, { context: this.context, maxInstructions: config.maxInstructions })
@@ -169,7 +182,9 @@ export class Simulator<A> {
     const handler = this.handler
     this.context.iteration = i
     handler.simulation = i
-    const trace = new Trace()
+    if (this.held) this.pool.releaseUnsafe(this.trace)
+    const trace = this.pool.acquireUnsafe()
+    this.held = true
     handler.reset(trace)
     this.trace = trace
     this.result = undefined
@@ -182,6 +197,7 @@ export class Simulator<A> {
     let result: A
     try {
       result = this.execution.runFresh(this.model)
+      handler.finish()
     } catch (error) {
       if (error instanceof ExecutionAbort) {
         this.impossible++
@@ -225,6 +241,20 @@ export class Simulator<A> {
     this.distance = d
     if (d < this.smallest) this.smallest = d
     return ACCEPTABLE
+  }
+  /** Takes the last simulation's trace from the simulator: the caller returns it to `pool` (`give`) when done with it. */
+  take(): Trace {
+    this.held = false
+    return this.trace
+  }
+  /** Returns a trace the sampler took (or, `trace` omitted, the one the simulator holds) to the pool, unless it is already back. */
+  give(trace?: Trace): void {
+    if (trace === undefined) {
+      if (!this.held) return
+      this.held = false
+      trace = this.trace
+    }
+    if (this.pool.isOutstanding(trace)) this.pool.releaseUnsafe(trace)
   }
   private measure(s: ArrayLike<number>, i: number): number {
     const observed = this.observedSummary!

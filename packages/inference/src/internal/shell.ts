@@ -8,12 +8,13 @@
 // execution (the driver pauses executions at the deadline, see @fugue/runtime/Execution).
 //
 // Also here: the per-run setup every algorithm shares (seeds and streams, the handler
-// transformation from the context and the options).
+// transformation from the context and the options, the run's trace pool).
 import * as CoreRng from "@fugue/core/Rng"
 import type { Transform } from "@fugue/runtime/Combinators"
 import { compose, identity } from "@fugue/runtime/Combinators"
 import { currentTransform } from "@fugue/runtime/Interpreter"
 import type { Handler } from "@fugue/runtime/Handler"
+import { makeUnsafe as makePoolUnsafe, type PoolStats, TracePool, type TracePoolShape } from "@fugue/memory/TracePool"
 import { Rng as RngService } from "@fugue/runtime/Rng"
 import { InvalidOptionsError } from "../Options.ts"
 import * as Effect from "effect/Effect"
@@ -102,3 +103,60 @@ export const wrapHandler = <Out>(algorithm: string, transform: Transform, handle
   }
   return wrapped as Handler<Out>
 }
+
+/**
+ * How a run used its trace pool (`@fugue/memory/TracePool`), counted over the run: `hits +
+ * misses` traces borrowed, `hitRate = hits / (hits + misses)` of them reused (0 when none was
+ * borrowed), `returned` given back while the run went on (all of them, by the end of a run
+ * that returns a posterior), and the pool's `highWaterMark`, the most traces out at once (with
+ * a pool from the context, over the pool's whole life).
+ */
+export interface PoolUse {
+  readonly hits: number
+  readonly misses: number
+  readonly hitRate: number
+  readonly returned: number
+  readonly highWaterMark: number
+}
+
+/** The counters of `pool` since `start` (a snapshot taken when the run began). */
+export const poolUse = (pool: TracePoolShape, start: PoolStats): PoolUse => {
+  const now = pool.statsUnsafe()
+  const hits = now.hits - start.hits
+  const misses = now.misses - start.misses
+  return { hits, misses, hitRate: hits + misses === 0 ? 0 : hits / (hits + misses), returned: now.returns - start.returns, highWaterMark: now.highWaterMark }
+}
+
+// A run's own pool keeps every trace returned to it: idle and borrowed traces together never
+// exceed the most borrowed at once, so no bound is needed, and a burst of returns (a quantile
+// run's prune returns up to ⌈q·N⌉ + 16 at once) is reused instead of dropped and reallocated.
+const ownPool = (): TracePoolShape => makePoolUnsafe({ capacity: Number.MAX_SAFE_INTEGER })
+
+/** Synchronous runs: `body` gets a trace pool of its own, closed when it returns or throws. */
+export const withPoolUnsafe = <A>(body: (pool: TracePoolShape) => A): A => {
+  const pool = ownPool()
+  try {
+    return body(pool)
+  } finally {
+    pool.closeUnsafe()
+  }
+}
+
+/**
+ * Effect runs: `body` gets the `TracePool` service of the context, if there is one, else a pool
+ * of the run's own, acquired in the run's scope with `Effect.acquireRelease` (closed when the
+ * run ends, however it ends: every trace still borrowed is counted reclaimed). A pool from
+ * the context outlives the run, so the algorithm gives back what it still borrows when it fails
+ * or is interrupted (`returningAll`).
+ */
+export const withPool = <A, E, R>(
+  body: (pool: TracePoolShape) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(TracePool), (service) =>
+    service._tag === "Some"
+      ? body(service.value)
+      : Effect.scoped(Effect.flatMap(Effect.acquireRelease(Effect.sync(ownPool), (pool) => Effect.sync(() => pool.closeUnsafe())), body)))
+
+/** `self`, and `returnAll()` when it fails or is interrupted (a run giving back the traces it borrows). */
+export const returningAll = <A, E, R>(self: Effect.Effect<A, E, R>, returnAll: () => void): Effect.Effect<A, E, R> =>
+  Effect.onExit(self, (exit) => (exit._tag === "Success" ? Effect.void : Effect.sync(returnAll)))
