@@ -6,6 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as CoreRng from "@fugue/core/Rng"
 import { Arena, Hamiltonian, Metric, type Target, wasmAvailable } from "../src/internal/hamiltonian.ts"
+import { normalsOver } from "../src/internal/normals.ts"
 import { LEAPFROG_WASM } from "../src/internal/leapfrogWasm.ts"
 import { assemble, committed, render } from "./utils/wasm.ts"
 
@@ -120,6 +121,24 @@ describe("the NUTS kernels", () => {
       y.nutsTransition()
     }
     expect(identical(out, alone)).toBe(true)
+  })
+
+  it("the kernels' momentum is normalsOver's from the same stream, slow paths included, and leaves the stream where normalsOver does", () => {
+    // d = 2000: some 24 draws outside their layer's rectangle (1.2 %), each handed to JavaScript;
+    // maxTreeDepth 0 draws the momentum and no uniform
+    for (const wasm of [true, false]) {
+      const d = 2000, rng = CoreRng.make(21), twin = rng.clone()
+      const metric = new Metric("diag", d)
+      const h = new Hamiltonian({ dimension: d, logDensityGradient: (_q, g) => (g.fill(0), 0) }, metric, rng, wasm)
+      h.setPosition(new Float64Array(d))
+      h.maxTreeDepth = 0
+      h.nutsTransition()
+      const expected = new Float64Array(d)
+      normalsOver(twin, expected, undefined, d)
+      const drawn = (h as unknown as { scratch: { p: Float64Array } }).scratch.p
+      expect(identical(Array.from(drawn), Array.from(expected)), `wasm ${wasm}`).toBe(true)
+      expect(rng.uniform()).toBe(twin.uniform())
+    }
   })
 
   it("an arena hands out disjoint regions and takes them back zeroed, joining free neighbours", () => {

@@ -14,7 +14,8 @@
 ;; kinetic energy (written here), ε/2 and ε (read here: a double passed to a call that V8 does not
 ;; inline is boxed, an allocation per call); bytes 64 to 107 the int32 offsets of the tree's slots
 ;; that `right` and `$top` read (`I_L0` … in hamiltonian.ts: L0, RUN, the subtree's ρ and first
-;; momentum, the trajectory's ρ, ρ_fwd, ρ_bck, p_fwd, p_bck, p_fwd_bck, p_bck_fwd).
+;; momentum, the trajectory's ρ, ρ_fwd, ρ_bck, p_fwd, p_bck, p_fwd_bck, p_bck_fwd); bytes 108 to
+;; 123 the stream's xoroshiro128+ state during a transition and 124 a slow-path layer (`normals`).
 (module
   (import "env" "memory" (memory 1))
 
@@ -266,6 +267,53 @@
       (br_if $l (i32.lt_u (local.get $o) (local.get $end))))
     (f64.store offset=16 (local.get $hdr)
       (f64.add (f64x2.extract_lane 0 (local.get $kin)) (f64x2.extract_lane 1 (local.get $kin)))))
+
+  ;; standard normals into S[out] … S[out + n − 1] by the ziggurat's fast path (normals.ts,
+  ;; `normalsOver`, the same words and arithmetic) from the stream's xoroshiro128+ state at bytes
+  ;; 108 … 123 of the header (s0 = s01:s00, s1 = s11:s10, as `uniformOf` holds it), the layers'
+  ;; edges x₀ … x₁₂₈ at S[tab] and their ratios xᵢ₊₁/xᵢ at S[tab + 129]. Returns how many it
+  ;; wrote; where a draw falls outside its layer's rectangle it stops there, with that draw's u in
+  ;; double 5 and its layer i at byte 124, the state stepped past its two words, for JavaScript's
+  ;; slow path
+  (func (export "normals") (param $hdr i32) (param $out i32) (param $n i32) (param $tab i32) (result i32)
+    (local $s0 i64) (local $s1 i64) (local $k i32) (local $hi i32) (local $lo i32) (local $i i32) (local $u f64)
+    (local.set $s0 (i64.load offset=108 (local.get $hdr)))
+    (local.set $s1 (i64.load offset=116 (local.get $hdr)))
+    (local.set $out (i32.shl (local.get $out) (i32.const 3)))
+    (local.set $tab (i32.shl (local.get $tab) (i32.const 3)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+        (local.set $hi (i32.shr_u (i32.wrap_i64 (i64.add (local.get $s0) (local.get $s1))) (i32.const 6)))
+        (local.set $s1 (i64.xor (local.get $s1) (local.get $s0)))
+        (local.set $s0 (i64.xor (i64.xor (i64.rotl (local.get $s0) (i64.const 24)) (local.get $s1)) (i64.shl (local.get $s1) (i64.const 16))))
+        (local.set $s1 (i64.rotl (local.get $s1) (i64.const 37)))
+        (local.set $lo (i32.shr_u (i32.wrap_i64 (i64.add (local.get $s0) (local.get $s1))) (i32.const 6)))
+        (local.set $s1 (i64.xor (local.get $s1) (local.get $s0)))
+        (local.set $s0 (i64.xor (i64.xor (i64.rotl (local.get $s0) (i64.const 24)) (local.get $s1)) (i64.shl (local.get $s1) (i64.const 16))))
+        (local.set $s1 (i64.rotl (local.get $s1) (i64.const 37)))
+        (local.set $i (i32.shl (i32.and (local.get $hi) (i32.const 127)) (i32.const 3)))
+        (local.set $u
+          (f64.sub
+            (f64.mul
+              (f64.add
+                (f64.add (f64.mul (f64.convert_i32_u (i32.shr_u (local.get $hi) (i32.const 7))) (f64.const 67108864)) (f64.convert_i32_u (local.get $lo)))
+                (f64.const 0.5))
+              (f64.const 0x1p-44))
+            (f64.const 1)))
+        (if (f64.lt (f64.abs (local.get $u)) (f64.load offset=1032 (i32.add (local.get $tab) (local.get $i))))
+          (then
+            (f64.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3)))
+              (f64.mul (local.get $u) (f64.load (i32.add (local.get $tab) (local.get $i))))))
+          (else
+            (f64.store offset=40 (local.get $hdr) (local.get $u))
+            (i32.store offset=124 (local.get $hdr) (i32.shr_u (local.get $i) (i32.const 3)))
+            (br $done)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $l)))
+    (i64.store offset=108 (local.get $hdr) (local.get $s0))
+    (i64.store offset=116 (local.get $hdr) (local.get $s1))
+    (local.get $k))
 
   ;; a slot copied to another
   (func $copy (export "copy") (param $dst i32) (param $src i32) (param $n i32)

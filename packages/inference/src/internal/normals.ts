@@ -134,6 +134,21 @@ const zigguratSlowInto = (rng: Xoroshiro, u: number, i: number): void => {
 }
 
 /**
+ * The ziggurat's slow path for a draw that fell outside layer i's rectangle (u its abscissa), from
+ * `rng`'s generator, into out[at]: for a caller that runs the fast path itself (the NUTS
+ * transition's WebAssembly kernels) with the generator's state written back first.
+ */
+export const zigguratSlowAt = (rng: Xoroshiro, u: number, i: number, out: Float64Array, at: number): void => {
+  zigguratSlowInto(rng, u, i)
+  out[at] = Z[0]!
+}
+
+/** The layers' right edges x₀ … x₁₂₈ (read only), for a fast path run elsewhere. */
+export const ZIGGURAT_X: Float64Array = X
+/** xᵢ₊₁ / xᵢ, i = 0 … 127 (read only): |u| below it is under the curve. */
+export const ZIGGURAT_RATIO: Float64Array = RATIO
+
+/**
  * One standard normal by the ziggurat from `rng`'s own stream (an `Xoroshiro`).
  *
  * @example
@@ -152,13 +167,21 @@ export const zigguratNormal = (rng: Xoroshiro): number => {
  * pure-rand's xoroshiro128+ generator as `Xoroshiro.gen` holds it: its 128 bits of state in four
  * int32 fields, which `next()` reads and writes once per 32-bit word.
  */
-interface XoroshiroState {
+export interface XoroshiroState {
   s01: number
   s00: number
   s11: number
   s10: number
 }
 const XOROSHIRO_CLASS: unknown = (make(0) as Xoroshiro).gen.constructor
+
+/**
+ * The generator state of `rng` when it is one of the library's own streams (an `Xoroshiro` over
+ * pure-rand's xoroshiro128+, whose four int32 fields `normalsOver` and the NUTS transition step
+ * themselves), else undefined.
+ */
+export const xoroshiroState = (rng: Rng): XoroshiroState | undefined =>
+  rng instanceof Xoroshiro && rng.gen.constructor === XOROSHIRO_CLASS ? (rng.gen as unknown as XoroshiroState) : undefined
 
 /**
  * out[i] = zᵢ / scale[i] (zᵢ itself where `scale` is undefined) for i < d, z₀, z₁, … standard
