@@ -46,6 +46,30 @@ const marginalised: Model<Ad.Real> = function*() {
 
 const close = (a: number, b: number, tol = 1e-10) => Math.abs(a - b) <= tol * (1 + Math.abs(a) + Math.abs(b))
 
+// The points between the clusters, whose assignment is uncertain (elsewhere every draw agrees).
+const ambiguous = ys.flatMap((y, i) => (Math.abs(y) < 1.5 ? [i] : []))
+const sumOutDensity = LogDensity.make(explicit, { discrete: "sumOut" })
+
+/**
+ * Each draw's z_i is Bernoulli(r_i(μ)) at that draw's μ, drawn independently given the μ draws:
+ * so, given them, the mean of z_i differs from the mean of r_i(μ) by a sum of independent centred
+ * Bernoulli terms, within 4 of its standard errors √(Σ r(1 − r))/n.
+ */
+const expectAssignments = (post: Posterior.Posterior<unknown>): void => {
+  const mu0 = Posterior.pooled(post, "mu0"), mu1 = Posterior.pooled(post, "mu1")
+  for (const i of ambiguous) {
+    const z = Posterior.pooled(post, `z#${i}`)
+    let expected = 0, variance = 0
+    for (let k = 0; k < z.length; k++) {
+      const r = sumOutDensity.discreteProbabilities(new Float64Array([mu0[k]!, mu1[k]!]))[i]![1]!
+      expected += r
+      variance += r * (1 - r)
+    }
+    const mean = z.reduce((s, v) => s + v, 0) / z.length
+    expect(Math.abs(mean - expected / z.length)).toBeLessThan((4 * Math.sqrt(variance)) / z.length + 1e-12)
+  }
+}
+
 describe("summing out discrete sites", () => {
   it("the log density and its gradient equal the hand-marginalised mixture's (to 1e-10), on every gradient path", () => {
     const hand = LogDensity.make(marginalised)
@@ -93,50 +117,20 @@ describe("summing out discrete sites", () => {
       expect(Math.abs(ca.estimate - cb.estimate)).toBeLessThan(4 * Math.hypot(ca.mcse, cb.mcse))
     }
     // z_i draws: at each kept draw, z_i is drawn from its exact conditional Bernoulli(r_i(μ)) at
-    // that draw's μ, independently of the other draws given the μ's. So, given the μ draws, the
-    // mean of z_i differs from the mean of r_i(μ) by a sum of independent centred Bernoulli terms:
-    // within 4 of its standard errors √(Σ r(1 − r))/n. (The z draws' own MCSE would not do: a
-    // point with r ≈ 0.9995 often draws no zero in 4000, and an MCSE of 0.)
-    const ld = LogDensity.make(explicit, { discrete: "sumOut" })
-    // the points between the clusters, whose assignment is uncertain (elsewhere every draw agrees)
-    const ambiguous = ys.flatMap((y, i) => (Math.abs(y) < 1.5 ? [i] : []))
+    // that draw's μ, independently of the other draws given the μ's (see expectAssignments). The
+    // z draws' own MCSE would not do: a point with r ≈ 0.9995 often draws no zero in 4000, and an
+    // MCSE of 0.
     expect(ambiguous.length).toBeGreaterThan(1)
-    const mu0 = Posterior.pooled(a, "mu0"), mu1 = Posterior.pooled(a, "mu1")
-    for (const i of ambiguous) {
-      const z = Posterior.pooled(a, `z#${i}`)
-      let expected = 0, variance = 0
-      for (let k = 0; k < z.length; k++) {
-        const r = ld.discreteProbabilities(new Float64Array([mu0[k]!, mu1[k]!]))[i]![1]!
-        expected += r
-        variance += r * (1 - r)
-      }
-      const mean = z.reduce((s, v) => s + v, 0) / z.length
-      expect(Math.abs(mean - expected / z.length)).toBeLessThan((4 * Math.sqrt(variance)) / z.length + 1e-12)
-    }
+    expectAssignments(a)
   })
 
   it("ADVI and Laplace draws carry the summed-out sites, drawn from their exact conditionals at each continuous draw", { timeout: TIMEOUT }, () => {
-    const ld = LogDensity.make(explicit, { discrete: "sumOut" })
-    const ambiguous = ys.flatMap((y, i) => (Math.abs(y) < 1.5 ? [i] : []))
     for (const post of [
       Vi.runUnsafe(explicit, { seed: 3, draws: 4000, initial: { mu0: -3, mu1: 3 } }),
       Vi.laplaceUnsafe(explicit, { seed: 3, draws: 4000, initial: { mu0: -3, mu1: 3 } })
     ]) {
       expect(post.sites).toContain("z#0")
-      const mu0 = Posterior.pooled(post, "mu0"), mu1 = Posterior.pooled(post, "mu1")
-      for (const i of ambiguous) {
-        // z_i's draws are Bernoulli(r_i(μ)) at the draws' μ: their mean differs from the mean of
-        // r_i(μ) by at most 4 binomial standard errors √(r(1 − r)/n)
-        const z = Posterior.pooled(post, `z#${i}`)
-        let expected = 0, variance = 0
-        for (let k = 0; k < z.length; k++) {
-          const r = ld.discreteProbabilities(new Float64Array([mu0[k]!, mu1[k]!]))[i]![1]!
-          expected += r
-          variance += r * (1 - r)
-        }
-        const mean = z.reduce((a, b) => a + b, 0) / z.length
-        expect(Math.abs(mean - expected / z.length)).toBeLessThan((4 * Math.sqrt(variance)) / z.length + 1e-12)
-      }
+      expectAssignments(post)
     }
   })
 
