@@ -24,7 +24,8 @@ import type { Transform } from "@fugue/runtime/Combinators"
 import * as Effect from "effect/Effect"
 import { attemptInference, type InferenceError } from "./internal/attempt.ts"
 import { essReport } from "./internal/essHistory.ts"
-import { drive, now, streams, streamsUnsafe, transformFor } from "./internal/shell.ts"
+import { drive, now, type PoolUse, returningAll, streams, streamsUnsafe, transformFor, withPool, withPoolUnsafe } from "./internal/shell.ts"
+import type { TracePoolShape } from "@fugue/memory/TracePool"
 import { SmcEngine, type RebuildStrategy } from "./internal/smcEngine.ts"
 import type { BarrierParticle, SmcPopulation } from "./internal/smcPopulation.ts"
 import { UnfoldEngine } from "./internal/smcUnfold.ts"
@@ -179,6 +180,15 @@ export interface Stats {
   readonly collapsedAt: ReadonlyArray<number>
   /** A warning when the population collapsed at some step: the evidence then rests on one particle and is unreliable. */
   readonly warnings: ReadonlyArray<string>
+  /**
+   * The general engine, in-thread: how its particles' traces were borrowed from the run's
+   * `TracePool` (the context's, else the run's own). Each particle records into a borrowed trace;
+   * a particle with no descendant gives its trace to a resampled copy, or back to the pool, and
+   * a moved particle's trace is reused for its rebuild. `hits + misses` traces borrowed,
+   * `returned` all of them by the end (the posterior keeps columns, not traces). Undefined for the
+   * unfold engine (its particles are columns of completed steps) and on workers.
+   */
+  readonly tracePool: PoolUse | undefined
 }
 
 /**
@@ -315,9 +325,9 @@ export const engineUnsafe = <A>(
 type Engine<A> = SmcPopulation<A, BarrierParticle>
 
 /** The unfold engine for a model made by `unfold`, else the general one. */
-const engineOf = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, transform: Transform | undefined): Engine<A> => {
+const engineOf = <A>(model: Model<A>, config: Config, rng: CoreRng.Rng, transform: Transform | undefined, pool: TracePoolShape): Engine<A> => {
   const spec = unfoldSpec(model)
-  if (spec === undefined) return new SmcEngine(model, rng, { ...config, rebuild: "duplicates", transform, lag: config.rejuvenationLag })
+  if (spec === undefined) return new SmcEngine(model, rng, { ...config, rebuild: "duplicates", transform, lag: config.rejuvenationLag, pool })
   const lag = config.rejuvenationLag ?? DEFAULT_LAG
   return new UnfoldEngine(model as Model<Array<unknown>>, spec, rng, { ...config, lag, transform, vectorise: config.vectorise === "auto" }) as unknown as Engine<A>
 }
@@ -343,12 +353,13 @@ const engineStats = (engine: Engine<unknown>): Stats => {
   rejuvenationProposed: engine.rejuvenationProposed,
   rejuvenationAccepted: engine.rejuvenationAccepted,
   collapsedAt: report.collapsedAt,
-  warnings: report.warnings
+  warnings: report.warnings,
+  tracePool: engine instanceof SmcEngine ? engine.tracePool() : undefined
   }
 }
 
 const finishEngine = <A>(engine: Engine<A>, seed: number | undefined): Posterior<A, Stats> =>
-  engine.finish(engineStats(engine as Engine<unknown>), seed)
+  engine.finish(() => engineStats(engine as Engine<unknown>), seed)
 
 /**
  * Runs SMC on `model`, synchronously.
@@ -361,8 +372,9 @@ const finishEngine = <A>(engine: Engine<A>, seed: number | undefined): Posterior
  * weights lw restarting at 0 after each resampling (exact when resampling is skipped). A
  * resampled particle's first copy keeps the live generator; further copies are rebuilt by
  * replaying recorded values (nothing rescored). The model must be deterministic given its
- * choices. Particles record their choices on a tape and build their `Trace` only at the end (or
- * for rejuvenation), so a repeated address is reported then. NaN or +∞ barrier weights count as
+ * choices. Particles record their choices, in execution order and unchecked, into traces borrowed
+ * from a `TracePool` of the run's own (`stats.tracePool`), so a repeated address is reported at
+ * a rejuvenation or at the end. NaN or +∞ barrier weights count as
  * −∞ (`stats.invalid`). Throws `InvalidOptionsError` before any work, `ZeroWeightError` naming
  * the step and address when every particle has weight −∞, and the model's typed errors.
  *
@@ -392,11 +404,13 @@ export const runUnsafe = <A>(model: Model<A>, options: Options): Posterior<A, St
     invalid(ALGORITHM, "workers", options.workers, "worker threads need the Effect form (run): runUnsafe runs in-thread")
   }
   const { rngs, seed } = streamsUnsafe(config.seed, 1)
-  const engine = engineOf(model, config, rngs[0], config.transform)
-  while (engine.stepUnsafe()) {
-    // each call is one step
-  }
-  return finishEngine(engine, seed)
+  return withPoolUnsafe((pool) => {
+    const engine = engineOf(model, config, rngs[0], config.transform, pool)
+    while (engine.stepUnsafe()) {
+      // each call is one step
+    }
+    return finishEngine(engine, seed)
+  })
 }
 
 const runEffect = Effect.fn("Smc.run")(function*(model: Model<unknown>, options: Options) {
@@ -408,24 +422,38 @@ const runEffect = Effect.fn("Smc.run")(function*(model: Model<unknown>, options:
   const transform = yield* transformFor(config.transform)
   if (config.workers !== undefined) return yield* runOnWorkers(model, config, transform)
   const { rngs, seed } = yield* streams(config.seed, 1)
-  const engine = yield* attemptInference(() => engineOf(model, config, rngs[0], transform))
-  yield* drive(
-    (deadline) => {
-      while (true) {
-        if (!engine.stepUnsafe(deadline)) return true
-        if (engine.midStep || now() > deadline) return false
-      }
-    },
-    () => ({
-      algorithm: ALGORITHM,
-      chain: 0,
-      done: engine.steps,
-      total: engine.finished ? engine.steps : engine.steps + 1,
-      phase: "filtering"
-    })
-  )
-  return yield* attemptInference(() => finishEngine(engine, seed))
+  return yield* withPool((pool) => steps(model, config, rngs[0], transform, pool, seed))
 })
+
+/** The in-thread Effect run on `pool`: the engine's traces all go back if it fails or is interrupted. */
+const steps = (model: Model<unknown>, config: Config, rng: CoreRng.Rng, transform: Transform, pool: TracePoolShape, seed: number | undefined) =>
+  Effect.gen(function*() {
+    const engine = yield* attemptInference(() => engineOf(model, config, rng, transform, pool))
+    const returnAll = () => {
+      if (engine instanceof SmcEngine && !pool.closed) engine.returnAll()
+    }
+    return yield* returningAll(
+      Effect.gen(function*() {
+        yield* drive(
+          (deadline) => {
+            while (true) {
+              if (!engine.stepUnsafe(deadline)) return true
+              if (engine.midStep || now() > deadline) return false
+            }
+          },
+          () => ({
+            algorithm: ALGORITHM,
+            chain: 0,
+            done: engine.steps,
+            total: engine.finished ? engine.steps : engine.steps + 1,
+            phase: "filtering"
+          })
+        )
+        return yield* attemptInference(() => finishEngine(engine, seed))
+      }),
+      returnAll
+    )
+  })
 
 /** The parent side of an SMC run on workers: named model, fixed seed, the batches stepped in a session. */
 const runOnWorkers = (model: Model<unknown>, config: Config, transform: Transform) =>
@@ -447,7 +475,9 @@ const runOnWorkers = (model: Model<unknown>, config: Config, transform: Transfor
  * **Details**: the same algorithm as `runUnsafe`; with a `seed` the result equals
  * `runUnsafe(model, options)` exactly, and without one the stream comes from the `Rng` service
  * (a fresh seed, recorded in `posterior.seed`, when there is none; `Rng.withSeed(s)` gives the
- * same result as `seed: s`). The
+ * same result as `seed: s`). The particles' traces are borrowed from the `TracePool` service when
+ * the context has one (runs then reuse each other's traces), else from a pool of the run's own,
+ * and all go back however the run ends. The
  * number of steps is not known in advance, so reports say `total = done + 1` until the last.
  *
  * @example

@@ -323,7 +323,7 @@ describe("Smc: exact identities of the implementation", () => {
       return engine
     }
     const fast = finish("duplicates"), naive = finish("all")
-    const a = fast.finish({}, 5), b = naive.finish({}, 5)
+    const a = fast.finish(() => ({}), 5), b = naive.finish(() => ({}), 5)
     expect(a).toEqual(b)
     expect(fast.kept + fast.rebuilds).toBe(300 * fast.resamplings)
     expect(naive.rebuilds).toBe(300 * naive.resamplings)

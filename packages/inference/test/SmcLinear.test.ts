@@ -178,7 +178,7 @@ describe("the unfold engine's cost per step does not grow with the step index", 
       while (engine.stepUnsafe()) {
         // each call is one step
       }
-      return { post: engine.finish(undefined, undefined), slots: engine.slots, accepted: engine.rejuvenationAccepted }
+      return { post: engine.finish(() => undefined, undefined), slots: engine.slots, accepted: engine.rejuvenationAccepted }
     }
     for (const rejuvenation of [0, 1]) {
       const compacted = run(rejuvenation, true), kept = run(rejuvenation, false)

@@ -13,6 +13,7 @@ import type { Address } from "@fugue/core/Address"
 import { describe } from "@fugue/core/Value"
 import * as Data from "effect/Data"
 import { type Choices, compareAddresses, empty } from "./Choices.ts"
+import { DuplicateAddressError } from "./Handler.ts"
 import { loadSortedUnsafe } from "./internal/btree.ts"
 
 export { compareAddresses } from "./Choices.ts"
@@ -81,6 +82,9 @@ export class Trace {
   // Set only once the buffer holds INDEX_AT or more entries out of order; while it is undefined
   // a buffer of INDEX_AT or more entries is strictly ascending.
   private pendingIndex: Set<Address> | undefined
+  // Whether the buffer holds choices added by `append` / `assign`, whose addresses nobody has
+  // checked yet: the next `record` indexes the buffer, the next load into the tree checks it.
+  private unchecked: boolean
   logPrior: number
   logLikelihood: number
   logFactors: number
@@ -88,6 +92,7 @@ export class Trace {
     this.tree = choices
     this.pending = []
     this.pendingIndex = undefined
+    this.unchecked = false
     this.logPrior = logPrior
     this.logLikelihood = logLikelihood
     this.logFactors = logFactors
@@ -100,13 +105,59 @@ export class Trace {
   set choices(choices: Choices) {
     if (this.pending.length > 0) this.pending = []
     this.pendingIndex = undefined
+    this.unchecked = false
     this.tree = choices
+  }
+  /**
+   * The choices added since the tree was last loaded, in the order they were added: while
+   * nobody has read `choices`, the execution's visit order (an SMC particle replays it).
+   * Read-only; valid until the next `choices`, `clear` or `assign`.
+   */
+  get recorded(): ReadonlyArray<Choice> {
+    return this.pending
+  }
+  /**
+   * Adds a choice without checking its address: O(1), for engines that check a whole visit
+   * order at once (SMC particles). A repeated address is found later, by the next `record`
+   * (which then returns false for it, as for any taken address) or when `choices` is first read
+   * (DuplicateAddressError naming it).
+   */
+  append(choice: Choice): void {
+    this.pending.push(choice)
+    this.unchecked = true
+  }
+  /**
+   * Makes this trace hold `choices` (in that order, unchecked as by `append`) and these weights,
+   * in its own buffer (a pooled trace's array is reused): a copy of another trace's `recorded`
+   * visit order. O(n).
+   */
+  assign(choices: ReadonlyArray<Choice>, logPrior: number, logLikelihood: number, logFactors: number): void {
+    // (into the array it has: a pooled trace's buffer is reused, not replaced)
+    const pending = this.pending
+    const n = choices.length
+    pending.length = n
+    for (let i = 0; i < n; i++) pending[i] = choices[i]!
+    this.adopt(pending, logPrior, logLikelihood, logFactors)
+  }
+  /**
+   * `assign` without the copy: `choices` becomes this trace's buffer, and the caller gives the
+   * array up (an MH kernel's final visit order, say). O(1).
+   */
+  adopt(choices: Array<Choice>, logPrior: number, logLikelihood: number, logFactors: number): void {
+    if (this.tree.size > 0) this.tree.clear()
+    this.pending = choices
+    this.pendingIndex = undefined
+    this.unchecked = choices.length > 0
+    this.logPrior = logPrior
+    this.logLikelihood = logLikelihood
+    this.logFactors = logFactors
   }
   /**
    * Adds a choice; returns false (and adds nothing) when the address is already taken.
    * Does not touch the weights: handlers add `choice.logProb` where it belongs.
    */
   record(choice: Choice): boolean {
+    if (this.unchecked) this.indexUnchecked()
     const pending = this.pending
     const n = pending.length
     const address = choice.address
@@ -135,10 +186,41 @@ export class Trace {
     }
     return this.pendingIndex.has(address)
   }
+  // Before the first `record` after `append`s: the buffer's addresses into a Set (a long buffer)
+  // and checked, as `record` would have checked them one at a time.
+  private indexUnchecked(): void {
+    const pending = this.pending
+    const n = pending.length
+    const tree = this.tree
+    if (tree.size > 0) for (let i = 0; i < n; i++) if (tree.has(pending[i].address)) throw new DuplicateAddressError({ address: pending[i].address })
+    if (n < INDEX_AT) {
+      for (let i = 1; i < n; i++) {
+        const a = pending[i].address
+        for (let j = 0; j < i; j++) if (pending[j].address === a) throw new DuplicateAddressError({ address: a })
+      }
+      this.unchecked = false
+      return
+    }
+    const index = new Set<Address>()
+    for (let i = 0; i < n; i++) {
+      const a = pending[i].address
+      if (index.has(a)) throw new DuplicateAddressError({ address: a })
+      index.add(a)
+    }
+    this.pendingIndex = index
+    this.unchecked = false
+  }
   private flush(): void {
     const pending = this.pending
     const n = pending.length
-    if (n <= 16) {
+    if (this.unchecked) {
+      // unchecked choices: sorted whatever their order, then a repeated address is a neighbour
+      // (the trace stays unchecked, and throws again, until it is cleared or reassigned)
+      pending.sort(byAddress)
+      for (let i = 1; i < n; i++) if (pending[i - 1].address === pending[i].address) throw new DuplicateAddressError({ address: pending[i].address })
+      if (this.tree.size > 0) for (let i = 0; i < n; i++) if (this.tree.has(pending[i].address)) throw new DuplicateAddressError({ address: pending[i].address })
+      this.unchecked = false
+    } else if (n <= 16) {
       // insertion sort: the buffer is short and often nearly in order
       for (let i = 1; i < n; i++) {
         const c = pending[i]
@@ -189,6 +271,7 @@ export class Trace {
     if (n > 16) this.pending.length = 0
     else if (n > 0) this.pending = []
     this.pendingIndex = undefined
+    this.unchecked = false
     this.tree.clear()
     this.logPrior = 0
     this.logLikelihood = 0

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import * as Choices from "../src/Choices.ts"
+import { DuplicateAddressError } from "../src/Handler.ts"
 import * as Trace from "../src/Trace.ts"
 
 describe("Trace.record and the choice buffer", () => {
@@ -218,5 +219,89 @@ describe("Trace buffer order (regression: exactly 32 choices out of order)", () 
         expect(trace.choices.keysArray()).toEqual([...addresses].sort())
       }
     }
+  })
+})
+
+describe("Trace.append, assign and adopt: a visit order, checked later", () => {
+  const choice = (address: string, value = 0): Trace.Choice => ({ address, value, logProb: -1 })
+
+  it("property: appends keep the visit order in `recorded`; a later read or record acts as record would have, or names the repeated address", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 80 }),
+        fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 10 }),
+        fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 5 }),
+        fc.boolean(),
+        (appended, recorded, preloaded, readFirst) => {
+          const trace = Trace.make()
+          // a filled tree under the buffer, or none
+          for (const k of new Set(preloaded)) trace.record(choice(`p${k}`))
+          if (preloaded.length > 0) void trace.choices
+          const addresses = appended.map((k) => (k % 7 === 0 && preloaded.includes(k) ? `p${k}` : `k${k}`))
+          for (const a of addresses) trace.append(choice(a))
+          expect(trace.recorded.map((c) => c.address)).toEqual(addresses)
+          const all = [...new Set(preloaded)].map((k) => `p${k}`).concat(addresses)
+          const repeated = all.find((a, i) => all.indexOf(a) !== i)
+          const act = (): void => {
+            // (the model: the addresses so far; the trace itself is not read before the records)
+            const model = new Set(all)
+            if (readFirst) void trace.choices
+            for (const k of recorded) {
+              const a = `r${k}`
+              expect(trace.record(choice(a))).toBe(!model.has(a))
+              model.add(a)
+            }
+            void trace.choices
+          }
+          if (repeated !== undefined) {
+            expect(act).toThrow(DuplicateAddressError)
+            // again (a trace that failed its check stays unchecked): the first check to run names
+            // a repeated address (not necessarily the first one)
+            let thrown: unknown = undefined
+            try {
+              act()
+            } catch (error) {
+              thrown = error
+            }
+            expect(thrown).toBeInstanceOf(DuplicateAddressError)
+            expect(all.filter((a) => a === (thrown as DuplicateAddressError).address).length).toBeGreaterThan(1)
+            return
+          }
+          act()
+          const expected = [...new Set(all.concat(recorded.map((k) => `r${k}`)))].sort()
+          expect(Trace.addresses(trace)).toEqual(expected)
+        }
+      ),
+      { numRuns: 300, seed: 11 }
+    )
+  })
+
+  it("assign copies another trace's visit order and weights into its own buffer; adopt takes the array itself", () => {
+    const source = Trace.make()
+    for (let k = 40; k >= 0; k--) source.append(choice(`x${k}`, k))
+    const copy = Trace.make()
+    copy.record(choice("old"))
+    copy.assign(source.recorded, -1, -2, -3)
+    expect(copy.recorded).not.toBe(source.recorded)
+    expect(copy.recorded).toEqual(source.recorded)
+    expect([copy.logPrior, copy.logLikelihood, copy.logFactors]).toEqual([-1, -2, -3])
+    copy.append(choice("y"))
+    expect(source.recorded.length).toBe(41) // the source is untouched by the copy's appends
+    expect(copy.size).toBe(42)
+    expect(Trace.getNumberOrThrow(copy, "x7")).toBe(7)
+    expect(Trace.get(copy, "old")).toBeUndefined()
+    // a copy is checked as appends are: a repeated address is found when the tree is loaded
+    const twice = Trace.make()
+    twice.assign([choice("a"), choice("b"), choice("a")], 0, 0, 0)
+    expect(() => twice.choices).toThrow(new DuplicateAddressError({ address: "a" }))
+    const visits = [choice("b", 1), choice("a", 2)]
+    const adopted = Trace.make()
+    adopted.adopt(visits, 0, 0, 0)
+    expect(adopted.recorded).toBe(visits)
+    expect(Trace.addresses(adopted)).toEqual(["a", "b"])
+    // clear forgets the unchecked state: records are checked one by one again
+    adopted.clear()
+    expect(adopted.record(choice("a"))).toBe(true)
+    expect(adopted.record(choice("a"))).toBe(false)
   })
 })

@@ -7,16 +7,27 @@
 // whose execution raises InvalidDistributionError gets weight −∞ and is counted
 // (`rejectedInvalid`), as MH rejects such a proposal; the run goes on.
 //
-// A particle records its sample sites on a tape: its choices (immutable `Choice` objects, the
-// ones a `Trace` holds) in execution order, plus its running logPrior / logLikelihood /
-// logFactors. This is the visit-order half of an MH chain's state (mhChain.ts): rejuvenation
-// hands the tape to the kernel as it is, and takes the kernel's final state back as the new tape,
-// with no trace built either way; the B-tree by address is built only where an address must be
-// looked up (the kernel, when a run visits sites out of order) and for the posterior at the end.
-// Keeping a thousand B-tree traces alive and copy-on-write-diverging during the run cost about
-// half of the run time on the random-walk benchmark; appending to an array costs little. A repeated
-// address is therefore detected at a rejuvenation and when the final traces are built
-// (DuplicateAddressError), not at the instruction.
+// A particle records its sample sites into a `Trace` borrowed from the run's `TracePool` (the
+// context's, else the run's own: Smc.ts), appended in execution order (`Trace.append`, which
+// checks nothing) and read back in that order (`trace.recorded`: the particle's tape); its running
+// logPrior / logLikelihood / logFactors stay in the handler (writing them into a long-lived
+// trace at every site cost ABC 5 %). This is the visit-order half of an MH chain's state
+// (mhChain.ts): rejuvenation hands the tape to the kernel as it is, and the kernel's final state
+// becomes the trace's buffer (`Trace.adopt`). Nobody reads a particle's choice map during the
+// run, so no B-tree is loaded: one is built only where the kernel must look an address up (a run
+// that visits sites out of order). Keeping a thousand loaded B-tree traces copy-on-write-diverging
+// during the run cost about half of the run time on the random-walk benchmark; the trace's buffer
+// costs what an array costs (paired CPU-time A/B against plain-array tapes, 1000 particles:
+// 1.00–1.02 without rejuvenation, 1.01 with one sweep; 1.04 with a rejuvenation lag of 5, where
+// the moved particles' rebuilds now write into long-lived pooled traces instead of fresh ones,
+// which costs the scavenger more). A repeated address is therefore detected at a rejuvenation
+// and when the posterior is recorded (DuplicateAddressError), not at the instruction.
+//
+// Traces and the pool: a particle with no descendant hands its handler, execution and trace to
+// a resampled copy (`Trace.assign` copies the ancestor's tape into the trace's own buffer); a
+// particle that is dropped gives its trace back, a moved particle gives its trace back before its
+// rebuild borrows one, and at the end every trace goes back (the posterior keeps columns, not
+// traces), as it does, all at once (`returnAll`), when a run fails or is interrupted.
 //
 // Generators cannot be copied, so a resampled particle must be rebuilt. Strategy "duplicates"
 // (the default): the first copy of each ancestor takes over the ancestor's live execution and
@@ -60,11 +71,12 @@ import { compose, type Transform } from "@fugue/runtime/Combinators"
 import { Execution } from "@fugue/runtime/Execution"
 import { DuplicateAddressError, type Handler } from "@fugue/runtime/Handler"
 import { type Choice, MissingAddressError, Trace } from "@fugue/runtime/Trace"
+import type { PoolStats, TracePoolShape } from "@fugue/memory/TracePool"
 import { Builder, type Posterior } from "../Posterior.ts"
 import { kernelOnVisits, type VisitsOutcome } from "./mhChain.ts"
 import { MhChoice } from "./mhHandler.ts"
 import { Recorder } from "./mhRecorder.ts"
-import { wrapHandler } from "./shell.ts"
+import { type PoolUse, poolUse, wrapHandler } from "./shell.ts"
 import { type PopulationConfig, SmcPopulation } from "./smcPopulation.ts"
 import { normalise } from "./weights.ts"
 
@@ -93,6 +105,8 @@ export interface EngineConfig extends PopulationConfig {
   readonly rebuild: RebuildStrategy
   /** Rejuvenation moves only the choices after barrier k − lag (undefined: every choice). */
   readonly lag?: number | undefined
+  /** Where the particles' traces are borrowed from (undefined: made, as in the workers' batches). */
+  readonly pool?: TracePoolShape | undefined
 }
 
 /** How the particle handler treats sample sites and barriers. */
@@ -111,8 +125,14 @@ export class ParticleHandler implements Handler<void> {
   /** The barrier at which a replay ends (the execution stops there and goes live). */
   replayTo = 0
   cursor = 0
-  /** The particle's choices in execution order. */
-  tape: Array<Choice> = []
+  /**
+   * The particle's trace (borrowed from the run's pool): its choices in execution order, added
+   * unchecked (`Trace.append`) and read back as `trace.recorded` (the tape); nobody reads its
+   * B-tree during the run.
+   */
+  trace: Trace
+  /** The naive rebuild's source: the old tape, rescored into `trace`. */
+  private source: ReadonlyArray<Choice> = []
   /** marks[b]: the tape's length when barrier b + 1 was met (kept only with a rejuvenation lag). */
   marks: Array<number> | undefined = undefined
   logPrior = 0
@@ -121,22 +141,27 @@ export class ParticleHandler implements Handler<void> {
   barriers = 0
   increment = 0
   barrierAddress = ""
-  constructor(rng: Rng, supports: Map<string, Support> | undefined) {
+  constructor(rng: Rng, supports: Map<string, Support> | undefined, trace: Trace) {
     this.rng = rng
     this.supports = supports
+    this.trace = trace
+  }
+  /** The tape: the trace's choices in execution order. */
+  get tape(): ReadonlyArray<Choice> {
+    return this.trace.recorded
   }
   sample<T>(address: Address, dist: Distribution<T>): T {
     const mode = this.mode
     if (mode === REPLAY_TAPE) {
       // the hot path of a rebuild: the tape's value, its address checked
-      const c = this.tape[this.cursor++]
+      const c = this.trace.recorded[this.cursor++]
       if (c === undefined || c.address !== address) throw new MissingAddressError({ address })
       return c.value as T
     }
     if (mode === LIVE) {
       const value = dist.sample(this.rng)
       const logProb = dist.logProb(value)
-      this.tape.push(new MhChoice(address, value as Choice["value"], logProb))
+      this.trace.append(new MhChoice(address, value as Choice["value"], logProb))
       this.logPrior += logProb
       const supports = this.supports
       if (supports !== undefined && !supports.has(address)) supports.set(address, dist.support)
@@ -144,16 +169,23 @@ export class ParticleHandler implements Handler<void> {
     }
     return this.sampleOther(address, dist)
   }
-  /** The naive rebuild: the tape's value, rescored. */
+  /** The naive rebuild: the old tape's value, rescored into the trace. */
   private sampleOther<T>(address: Address, dist: Distribution<T>): T {
-    const k = this.cursor++
-    const c = this.tape[k]
+    const c = this.source[this.cursor++]
     if (c === undefined || c.address !== address) throw new MissingAddressError({ address })
     const value = c.value as T
     const logProb = dist.logProb(value)
-    this.tape[k] = new MhChoice(address, c.value, logProb)
+    this.trace.append(new MhChoice(address, c.value, logProb))
     this.logPrior += logProb
     return value
+  }
+  /** Starts the naive rebuild: the tape becomes the source, the trace empty, the weights 0. */
+  rescore(): void {
+    this.source = this.trace.recorded.slice()
+    this.trace.assign([], 0, 0, 0)
+    this.logPrior = 0
+    this.logLikelihood = 0
+    this.logFactors = 0
   }
   observe<T>(address: Address, dist: Distribution<T>, value: T): void {
     if (this.marks !== undefined) this.mark()
@@ -184,11 +216,12 @@ export class ParticleHandler implements Handler<void> {
   }
   /** Records the tape's length at the barrier being met (a replay's position, in a replay). */
   private mark(): void {
-    this.marks![this.barriers] = this.mode === LIVE ? this.tape.length : this.cursor
+    this.marks![this.barriers] = this.mode === LIVE ? this.trace.recorded.length : this.cursor
   }
   finish(): void {}
   /** The replay reached barrier `replayTo`: it is over, and the execution stops there. */
   private endReplay(): void {
+    if (this.mode === RESCORE_TAPE) this.source = []
     this.mode = LIVE
     this.execution.stop()
   }
@@ -241,16 +274,12 @@ export class Particle<A> {
     this.done = false
     this.result = undefined
   }
-  /** The particle's trace, built from the tape; throws DuplicateAddressError on a repeated address. */
+  /** A copy of the particle's trace, its B-tree loaded; throws DuplicateAddressError on a repeated address. */
   toTrace(): Trace {
     const h = this.handler
-    const trace = new Trace(undefined, h.logPrior, h.logLikelihood, h.logFactors)
-    const choices = trace.choices
-    const tape = h.tape
-    for (let k = 0; k < tape.length; k++) {
-      const c = tape[k]!
-      if (!choices.set(c.address, c, false)) throw new DuplicateAddressError({ address: c.address })
-    }
+    const trace = new Trace()
+    trace.assign(h.tape, h.logPrior, h.logLikelihood, h.logFactors)
+    void trace.choices
     return trace
   }
 }
@@ -264,19 +293,40 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
 
   /** Whether rejuvenation moves only a lag of recent choices. */
   private readonly lagged: boolean
+  /** The pool's counters when the run began. */
+  private readonly poolStart: PoolStats | undefined
 
   constructor(model: Model<A>, rng: Rng, config: EngineConfig) {
     super(model, rng, config)
     this.config = config
     this.supports = config.rejuvenation > 0 ? new Map() : undefined
     this.lagged = config.rejuvenation > 0 && config.lag !== undefined
+    this.poolStart = config.pool?.statsUnsafe()
   }
 
-  /** A fresh particle handler (keeping barrier marks when rejuvenation has a lag). */
+  /** How the run used its trace pool so far (undefined without one). */
+  tracePool(): PoolUse | undefined {
+    return this.config.pool === undefined ? undefined : poolUse(this.config.pool, this.poolStart!)
+  }
+
+  /** A fresh particle handler (keeping barrier marks when rejuvenation has a lag), its trace borrowed. */
   private handler(): ParticleHandler {
-    const h = new ParticleHandler(this.rng, this.supports)
+    const pool = this.config.pool
+    const h = new ParticleHandler(this.rng, this.supports, pool !== undefined ? pool.acquireUnsafe() : new Trace())
     if (this.lagged) h.marks = []
     return h
+  }
+
+  /** Gives a dropped particle's trace back to the pool. */
+  private drop(p: Particle<A>): void {
+    const pool = this.config.pool
+    if (pool !== undefined && pool.isOutstanding(p.handler.trace)) pool.releaseUnsafe(p.handler.trace)
+  }
+
+  /** Gives every particle's trace back (the end of a run, however it ends). */
+  returnAll(): void {
+    const particles = this.particles
+    for (let k = 0; k < particles.length; k++) if (particles[k] !== undefined) this.drop(particles[k])
   }
 
   /** A particle with a fresh execution of the model (live, at the start). */
@@ -318,8 +368,8 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
     return false
   }
 
-  /** A copy of `src` awaiting a rebuild: its tape copied (shared when `share`), weights carried over. */
-  private copy(src: Particle<A>, share: boolean, spare: Particle<A> | undefined): Particle<A> {
+  /** A copy of `src` awaiting a rebuild: its tape copied into its own trace (the spare's, else a borrowed one), weights carried over. */
+  private copy(src: Particle<A>, spare: Particle<A> | undefined): Particle<A> {
     // a dead particle's handler and execution are reused (fewer allocations per resampling)
     const h = spare !== undefined ? spare.handler : this.handler()
     if (spare !== undefined) {
@@ -330,9 +380,9 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
       h.barrierAddress = ""
     }
     const s = src.handler
-    h.tape = share ? s.tape : s.tape.slice()
+    h.trace.assign(s.tape, 0, 0, 0)
     // a copy that is rebuilt by a replay writes its marks again; a done one never writes
-    if (s.marks !== undefined) h.marks = share ? s.marks : s.marks.slice()
+    if (s.marks !== undefined) h.marks = src.done ? s.marks : s.marks.slice()
     h.logPrior = s.logPrior
     h.logLikelihood = s.logLikelihood
     h.logFactors = s.logFactors
@@ -358,7 +408,11 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
     const chosen = new Uint8Array(n)
     for (let k = 0; k < n; k++) chosen[ancestors[k]] = 1
     const spares: Array<Particle<A>> = []
-    for (let j = 0; j < n; j++) if (chosen[j] === 0 && old[j] !== undefined && old[j].bound) spares.push(old[j])
+    for (let j = 0; j < n; j++) {
+      if (chosen[j] === 1 || old[j] === undefined) continue
+      if (old[j].bound) spares.push(old[j])
+      else this.drop(old[j])
+    }
     for (let k = 0; k < n; k++) {
       const j = ancestors[k]
       const src = old[j]
@@ -368,10 +422,11 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
         live[k] = 1
         this.kept++
       } else {
-        // Done particles never run again (their tape is shared); the naive rebuild writes a new tape.
-        next[k] = this.copy(src, src.done, src.done ? undefined : spares.pop())
+        // Done particles never run again (no execution to reuse); the naive rebuild rescores the tape.
+        next[k] = this.copy(src, src.done ? undefined : spares.pop())
       }
     }
+    for (let k = 0; k < spares.length; k++) this.drop(spares[k])
     this.resamplings++
     this.resampledAt.push(this.steps)
     if (this.config.rejuvenation > 0) this.rejuvenate(next, live)
@@ -463,11 +518,7 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
     h.cursor = 0
     h.barriers = 0
     h.replayTo = target
-    if (rescore) {
-      h.logPrior = 0
-      h.logLikelihood = 0
-      h.logFactors = 0
-    }
+    if (rescore) h.rescore()
     let q: Particle<A>
     if (p.bound) {
       p.execution.restart(this.model)
@@ -490,9 +541,10 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
   private rebuildMoved(p: Particle<A>): Particle<A> {
     const moved = this.moved.get(p)!
     this.moved.delete(p)
+    this.drop(p) // (before borrowing: the next trace is likely this one)
     const h = this.handler()
     h.mode = REPLAY_TAPE
-    h.tape = moved.visits as Array<Choice>
+    h.trace.adopt(moved.visits as Array<Choice>, 0, 0, 0) // (the kernel's own array, given up)
     h.replayTo = this.steps
     const q = this.spawn(h)
     const status = this.steps === 0 ? "stopped" : q.execution.resume()
@@ -510,7 +562,7 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
   }
 
   /** The weighted particle population as a posterior. */
-  override finish<S>(stats: S, seed: number | undefined): Posterior<A, S> {
+  override finish<S>(stats: () => S, seed: number | undefined): Posterior<A, S> {
     const n = this.particles.length
     const builder = new Builder<A>("SMC", 1, n)
     normalise(this.logWeights, this.weights)
@@ -530,10 +582,12 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
       recorder.record(i, tape, structure, p.result as A, this.logWeights[i])
       previous = tape
     }
+    // the posterior holds columns, not the particles' traces: they go back to the pool
+    this.returnAll()
     return builder.build({
       weights: [Float64Array.from(this.weights)],
       logEvidence: [this.logEvidence],
-      stats,
+      stats: stats(),
       seed
     })
   }

@@ -133,8 +133,11 @@ export abstract class SmcPopulation<A, P extends BarrierParticle> {
   protected abstract anyLive(): boolean
   /** Resamples (and rejuvenates) the population from `weights`. */
   protected abstract resample(): void
-  /** The weighted particle population as a posterior. */
-  abstract finish<St>(stats: St, seed: number | undefined): Posterior<A, St>
+  /**
+   * The weighted particle population as a posterior, with the stats `stats()` gives once the
+   * population has given back what it borrowed (its traces).
+   */
+  abstract finish<St>(stats: () => St, seed: number | undefined): Posterior<A, St>
 
   /**
    * One SMC step, or the part of it that fits before `deadline` (then false with the step

@@ -1372,7 +1372,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
   }
 
   /** The weighted particle population as a posterior: the sites and paths read arena by arena, newest first, O(N·T). */
-  override finish<St>(stats: St, seed: number | undefined): Posterior<Array<S>, St> {
+  override finish<St>(stats: () => St, seed: number | undefined): Posterior<Array<S>, St> {
     const particles: ReadonlyArray<View> = this.vector !== undefined ? this.views(this.vector) : this.particles
     const n = particles.length
     const stamp = ++finishes
@@ -1457,7 +1457,7 @@ export class UnfoldEngine<S> extends SmcPopulation<Array<S>, UnfoldParticle<S>> 
       logWeights: [Float64Array.from(this.logWeights)],
       weights: [Float64Array.from(this.weights)],
       logEvidence: [this.logEvidence],
-      stats,
+      stats: stats(),
       seed
     }
   }

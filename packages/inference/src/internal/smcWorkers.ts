@@ -30,7 +30,7 @@
 import type { Model } from "@fugue/core/Model"
 import * as CoreRng from "@fugue/core/Rng"
 import type { Execution } from "@fugue/runtime/Execution"
-import type { Choice, ChoiceValue } from "@fugue/runtime/Trace"
+import { type ChoiceValue, Trace } from "@fugue/runtime/Trace"
 import * as Effect from "effect/Effect"
 import { Progress } from "../Progress.ts"
 import type { Resampler } from "../Resampling.ts"
@@ -126,13 +126,11 @@ const decode = <A>(t: Tapes, handlers: () => ParticleHandler): Array<Particle<A>
   for (let p = 0; p < t.count; p++) {
     const h = handlers()
     const from = t.offsets[p]!, to = t.offsets[p + 1]!
-    const tape = new Array<Choice>(to - from)
     for (let c = from; c < to; c++) {
       const kind = t.kinds[c]!
       const value = (kind === 0 ? t.values[c]! : kind === 1 ? t.values[c] === 1 : t.others[other++]) as ChoiceValue
-      tape[c - from] = new MhChoice(t.addresses[t.sites[c]!]!, value, t.logProbs[c]!)
+      h.trace.append(new MhChoice(t.addresses[t.sites[c]!]!, value, t.logProbs[c]!))
     }
-    h.tape = tape
     h.logPrior = t.sums[3 * p]!
     h.logLikelihood = t.sums[3 * p + 1]!
     h.logFactors = t.sums[3 * p + 2]!
@@ -196,7 +194,7 @@ class Batch<A> extends SmcEngine<A> {
   /** Refills the batch from `plan`; the log weights restart at 0 (the parent resampled). */
   applyUnsafe(plan: Plan): void {
     const imported: Array<Particle<A>> = []
-    for (const t of plan.imports) for (const p of decode<A>(t, () => new ParticleHandler(this.rng, this.supports))) imported.push(p)
+    for (const t of plan.imports) for (const p of decode<A>(t, () => new ParticleHandler(this.rng, this.supports, new Trace()))) imported.push(p)
     const r = imported.length
     const m = this.logWeights.length
     const ancestors = new Int32Array(r + m)
@@ -299,7 +297,7 @@ class Parent<A> extends SmcEngine<A> {
   /** The particles, from the batches' final tapes in batch order. */
   adopt(tapes: ReadonlyArray<Tapes>): void {
     const particles: Array<Particle<A>> = []
-    for (const t of tapes) for (const p of decode<A>(t, () => new ParticleHandler(this.rng, undefined))) particles.push(p)
+    for (const t of tapes) for (const p of decode<A>(t, () => new ParticleHandler(this.rng, undefined, new Trace()))) particles.push(p)
     this.particles = particles
   }
 }

@@ -14,8 +14,8 @@ export const withoutStats = <A, S>(p: Posterior<A, S>) => {
   return rest
 }
 
-/** The stats without those that say which engine ran and how (engine, vectorised steps, copies, replays). */
+/** The stats without those that say which engine ran and how (engine, vectorised steps, copies, replays, trace pool). */
 export const sharedStats = (s: Smc.Stats) => {
-  const { engine: _e, vectorisedSteps: _v, notVectorised: _n, kept: _k, shared: _s, rebuilds: _r, replayedInstructions: _i, ...rest } = s
+  const { engine: _e, vectorisedSteps: _v, notVectorised: _n, kept: _k, shared: _s, rebuilds: _r, replayedInstructions: _i, tracePool: _t, ...rest } = s
   return rest
 }
