@@ -18,6 +18,14 @@ const columnOf = <A>(builder: Builder<A>, site: string): Array<Float64Array> => 
   return col
 }
 
+/** Whether two visit orders visit the same addresses in the same order. */
+const sameAddresses = (a: ReadonlyArray<Choice>, b: ReadonlyArray<Choice>): boolean => {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let k = 0; k < a.length; k++) if (a[k]!.address !== b[k]!.address) return false
+  return true
+}
+
 export class Recorder<A> {
   readonly builder: Builder<A>
   readonly chain: number
@@ -28,6 +36,21 @@ export class Recorder<A> {
     this.builder = builder
     this.chain = chain
   }
+  /** The visit order `recordVisits` recorded last. */
+  private last: ReadonlyArray<Choice> | undefined = undefined
+
+  /**
+   * `record` for draws given as visit orders one after another (SMC particles, IS particles):
+   * the structure changes when the addresses differ from the last draw's (compared in order,
+   * O(n)). Returns whether they did (SMC then checks the new order for a repeated address).
+   */
+  recordVisits(index: number, choices: ReadonlyArray<Choice>, result: A, logWeight: number): boolean {
+    const changed = this.last === undefined || !sameAddresses(this.last, choices)
+    this.record(index, choices, changed ? this.structure + 1 : this.structure, result, logWeight)
+    this.last = choices
+    return changed
+  }
+
   record(index: number, choices: ReadonlyArray<Choice>, structure: number, result: A, logWeight: number): void {
     if (structure !== this.structure) {
       this.structure = structure

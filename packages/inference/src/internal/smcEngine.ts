@@ -91,14 +91,6 @@ const checkDistinct = (tape: ReadonlyArray<Choice>): ReadonlyArray<Choice> => {
   return tape
 }
 
-/** Whether two tapes visit the same addresses in the same order. */
-const sameAddresses = (a: ReadonlyArray<Choice>, b: ReadonlyArray<Choice>): boolean => {
-  if (a === b) return true
-  if (a.length !== b.length) return false
-  for (let k = 0; k < a.length; k++) if (a[k]!.address !== b[k]!.address) return false
-  return true
-}
-
 export type RebuildStrategy = "duplicates" | "all"
 
 export interface EngineConfig extends PopulationConfig {
@@ -569,18 +561,12 @@ export class SmcEngine<A> extends SmcPopulation<A, Particle<A>> {
     // straight from the tapes, as MH records its chains (mhRecorder.ts): the recorder's column
     // slots are reused while consecutive particles visit the same addresses, and each new
     // address sequence is checked for a repeated address once
+    // (checked after it is written: a repeated address fails the run, columns and all)
     const recorder = new Recorder<A>(builder, 0)
-    let previous: ReadonlyArray<Choice> | undefined = undefined
-    let structure = 0
     for (let i = 0; i < n; i++) {
       const p = this.particles[i]
       const tape = p.handler.tape
-      if (previous === undefined || !sameAddresses(previous, tape)) {
-        checkDistinct(tape)
-        structure++
-      }
-      recorder.record(i, tape, structure, p.result as A, this.logWeights[i])
-      previous = tape
+      if (recorder.recordVisits(i, tape, p.result as A, this.logWeights[i])) checkDistinct(tape)
     }
     // the posterior holds columns, not the particles' traces: they go back to the pool
     this.returnAll()
