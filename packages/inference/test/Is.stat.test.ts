@@ -1,4 +1,4 @@
-import { addr, Bernoulli, Beta, factor, Gamma, Normal, observe, Poisson, sample, Uniform } from "@fugue/core"
+import { addr, Bernoulli, Beta, Dirichlet, factor, Gamma, Normal, observe, Poisson, sample, Uniform } from "@fugue/core"
 import type { Model } from "@fugue/core/Model"
 import { DuplicateAddressError } from "@fugue/runtime/Handler"
 import * as RuntimeRng from "@fugue/runtime/Rng"
@@ -208,6 +208,41 @@ describe("Is: a user proposal", () => {
     })()
     expect(error).toBeInstanceOf(ZeroWeightError)
     expect((error as ZeroWeightError).detail).toContain("missed 50")
+  })
+})
+
+describe("Is: the prior path records each particle from its visit order", () => {
+  it("the same draws, bit for bit, as the user-proposal path (which records through the B-tree) with the prior as proposal", () => {
+    // The proposal path draws the proposal with the particle's stream exactly as the prior path
+    // does, then scores the model on those choices (no draw), weight = log p(x, y) − log q(x) =
+    // the likelihood and factors: the same draws, written into the columns by another route.
+    // Branches visit different sites (absent ones stay NaN), in different orders, with
+    // booleans and a vector among them.
+    const branching: Model<number> = function*() {
+      const b = yield* sample("b", Bernoulli(0.4))
+      if (b) {
+        const w = yield* sample("w", Dirichlet([1, 2, 3]))
+        const z = yield* sample("z", Normal(w[0]!, 1))
+        yield* observe("y", Normal(z, 1), 0.3)
+        return z
+      }
+      const a = yield* sample("a", Normal(0, 2))
+      for (let k = 0; k < 3; k++) yield* sample(addr("c", 2 - k), Bernoulli(0.5))
+      yield* factor(-0.5 * a * a)
+      return a
+    }
+    const visits = Is.runUnsafe(branching, { particles: 400, seed: 8 })
+    const tree = Is.runUnsafe(branching, { particles: 400, seed: 8, proposal: branching })
+    expect(visits.sites).toEqual(["a", "b", "c#0", "c#1", "c#2", "w[0]", "w[1]", "w[2]", "z"])
+    expect(visits.sites).toEqual(tree.sites)
+    for (const site of visits.sites) expect(Array.from(visits.draws.get(site)![0]!)).toEqual(Array.from(tree.draws.get(site)![0]!))
+    // (the proposal path's weight is (log p(x) + log p(y | x)) − log q(x), the prior path's
+    // log p(y | x) itself: equal up to the rounding of that sum, a few ulps)
+    const lw = visits.logWeights[0]!, lwTree = tree.logWeights[0]!
+    for (let i = 0; i < 400; i++) expect(Math.abs(lw[i]! - lwTree[i]!)).toBeLessThan(1e-12 * (1 + Math.abs(lw[i]!)))
+    expect(visits.returns).toEqual(tree.returns)
+    const b = visits.draws.get("b")![0]!, z = visits.draws.get("z")![0]!
+    for (let i = 0; i < 400; i++) expect(Number.isNaN(z[i]!)).toBe(b[i] === 0)
   })
 })
 
