@@ -74,22 +74,27 @@
 // With a diagonal metric and the library's streams the whole transition after the momentum now
 // runs in WebAssembly (`Kernels.tree`): the doublings, the leaves, the leaf weights and the
 // multinomial and progressive draws, the points as indices of the pool with a stack of free ones
-// in the header, the density called back through an import (`Arena.gradient`). Its exp is
+// in the header, the density called back through an import (`Arena.active`). Its exp is
 // fdlibm's __ieee754_exp written out in WebAssembly, the operation V8's Math.exp performs, step
 // for step (a test compares the two on some 400 000 arguments), and its uniforms come from the
 // same words, so the draws are `nutsTree`'s bit for bit; that loop stays as the reference and
 // for `scalarKernels`, the dense metric and other generators. The choices that follow the random
-// draws (the proposal, which points are free) are made without branches. Measured on eight
-// schools (paired A/B, 2 × 80 blocks of 2000, CPU time, 7.65 steps a transition): median ratio
-// 0.985 (quartiles 0.96–1.01), 163–167 ns per leapfrog step, the overhead 1.47 gradients a step
-// (quartiles 1.42–1.56) against 1.52; on a standard normal (a trivial gradient, ε = 0.25) 0.84 at
-// d = 1, 0.91 at d = 10, 1.00 at d = 100. Not the 1 gradient of issue 10: per leaf the work is a
-// dependent chain (gradient, kernel, H, weight, draw) that WebAssembly runs in fewer instructions
-// but not much less time, and the overhead measured this way grows with what the gradient
-// computes: on a 10-dimensional normal, with the same work for the sampler, the step took 62 ns
-// more than a trivial gradient alone but 150 more than one making 20 libm calls (exp, log1p),
-// which alone took 190 ns (210 with each call's input waiting on the last one's output). Either
-// the sampler's code or the gradient runs slower interleaved than alone; not resolved here.
+// draws (the proposal, which points are free) are made without branches; the import calls one
+// method whatever the Hamiltonian (`Arena.active`), so that it stays monomorphic with several on
+// an arena. Measured on eight schools (paired A/B against the JavaScript loop, 3 × 80 blocks of
+// 2000, CPU time, 7.65 steps a transition, two Hamiltonians on A's arena): median ratio 0.96
+// (quartiles 0.94–0.98), 159 against 163–166 ns per leapfrog step, the overhead 1.40 gradients a
+// step (quartiles 1.35–1.45) against 1.51; on a standard normal (a trivial gradient, ε = 0.25)
+// 0.85–0.87 at d = 1, 0.91–0.94 at d = 10, 0.96–0.97 at d = 100. (Inlining `leaf` and `pair`
+// into `tree` as well measured no faster, and is not done.) Not the 1 gradient of issue 10: per
+// leaf the work is a dependent chain (gradient, kernel, H, weight, draw) that WebAssembly runs in
+// fewer instructions but not much less time, and the overhead measured this way depends on what
+// the gradient computes: on a 10-dimensional normal, with the same work for the sampler, a step
+// took 62 ns more than a trivial gradient timed alone, 75 more than one of 230 ns in plain
+// arithmetic, but 150 more than one of 190 ns making 20 libm calls (exp, log1p; 210 ns with each
+// call's input waiting on the last one's output). Interleaved with the sampler such a gradient,
+// or the sampler after it, runs slower than either alone (branch history, presumably: the libm
+// functions branch on their arguments); eight schools' gradient calls exp and log1p too.
 import type { Rng, Xoroshiro } from "@fugue/core/Rng"
 import { LEAPFROG_WASM } from "./leapfrogWasm.ts"
 import { normalsOver, ZIGGURAT_RATIO, ZIGGURAT_X, zigguratSlowAt, type XoroshiroState, xoroshiroState } from "./normals.ts"
@@ -464,10 +469,12 @@ export class Arena {
   readonly heap: Float64Array
   readonly kernels: Kernels
   /**
-   * The density at point k of the pool of the Hamiltonian whose transition runs in `Kernels.tree`
-   * (which that transition sets before it calls: the instance, and so its import, is the arena's).
+   * The Hamiltonian whose transition runs in `Kernels.tree` (which that transition sets before it
+   * calls: the instance, and so its import, is the arena's), whose `leafGradient` the import calls.
+   * One method for every Hamiltonian, not a closure of each: with two closures the import's call
+   * was polymorphic, not inlined, and a step some 3 % slower.
    */
-  gradient: (k: number) => void = noGradient
+  active: { leafGradient(k: number): void } | undefined = undefined
   /** The free regions, [start, end) in doubles, sorted and apart. */
   private readonly gaps: Array<number>
   constructor(size: number, wasm: boolean) {
@@ -475,7 +482,7 @@ export class Arena {
       const pages = Math.ceil((8 * size) / 65536)
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages })
       const instance = new WebAssembly.Instance(LEAPFROG_MODULE, {
-        env: { memory, gradient: (k: number): void => this.gradient(k), log: Math.log, log1p: Math.log1p }
+        env: { memory, gradient: (k: number): void => this.active!.leafGradient(k), log: Math.log, log1p: Math.log1p }
       })
       this.heap = new Float64Array(memory.buffer)
       this.kernels = instance.exports as unknown as Kernels
@@ -510,8 +517,6 @@ export class Arena {
     else gaps.splice(k, 0, start, end)
   }
 }
-
-const noGradient = (_k: number): void => {}
 
 /** The arenas of this thread, by kind (WebAssembly or not); a new one only when none has room. */
 const ARENAS: { wasm: Array<Arena>; scalar: Array<Arena> } = { wasm: [], scalar: [] }
@@ -786,8 +791,6 @@ export class Hamiltonian {
   private ib = 0
   /** `persistsDense` as a `Criterion`, for `mergeUp`. */
   private readonly denseCriterion: Criterion
-  /** The density at point k of `pool` (`Arena.gradient`, while `Kernels.tree` runs). */
-  private readonly leafGradient: (k: number) => void
   private readonly w: number
   private storeAt = 0
   /** Where the ziggurat's tables are (`TABLES`). */
@@ -818,16 +821,6 @@ export class Hamiltonian {
     this.wasm = wasm && LEAPFROG_MODULE !== undefined
     const w = d + (d & 1)
     this.w = w
-    this.leafGradient =
-      target.gradientInto !== undefined
-        ? (k) => {
-            const z = this.pool[k]!
-            target.gradientInto!(z.q, z.g, this.lpOut)
-          }
-        : (k) => {
-            const z = this.pool[k]!
-            this.lpOut[0] = target.logDensityGradient(z.q, z.g)
-          }
     this.denseCriterion = (pMinus, pPlus, rhoA, rhoB, pAEnd, pBBeg, out) => (this.persistsDense(pMinus, pPlus, rhoA, rhoB, pAEnd, pBBeg, out) ? 1 : 0)
     const vec = (): Float64Array => new Float64Array(d)
     const points: Array<Point> = []
@@ -1293,6 +1286,12 @@ export class Hamiltonian {
     stats.energy = sampleEnergy
   }
 
+  /** The density at point k of `pool` (`Arena.active`'s, while `Kernels.tree` runs). */
+  leafGradient(k: number): void {
+    const z = this.pool[k]!
+    gradientAt(this.target, z.q, z.g, this.lpOut)
+  }
+
   /**
    * The rest of the transition from `cur` with its whitened momentum at S[p0At], in one call of
    * `Kernels.tree` (diagonal metric, the generator's state held, WebAssembly): the loop below in
@@ -1307,13 +1306,13 @@ export class Hamiltonian {
     // (the arena's import is set for this call and restored after it, so that a density that
     // runs a transition of another Hamiltonian on the same arena finds its own again, and the
     // arena does not keep this Hamiltonian, and its region, reachable)
-    const arena = this.lease.arena, outer = arena.gradient
-    arena.gradient = this.leafGradient
+    const arena = this.lease.arena, outer = arena.active
+    arena.active = this
     let k: number
     try {
       k = this.kernels.tree!(this.hdr, this.w >> 1, this.storeAt, pts, p0At, c, maxDepth)
     } finally {
-      arena.gradient = outer
+      arena.active = outer
     }
     const chosen = this.pool[k]!
     chosen.lp = S[hd + LPS_AT + k]!
