@@ -77,9 +77,11 @@ const gradientBlock = (): number => {
 }
 
 const ha = make(A), hb = make(B)
+// (the points from a chain of their own, so that A and B start alike and their draws compare)
+const hp = make(A)
 for (let k = 0; k < 16; k++) {
-  for (let j = 0; j < 10; j++) ha.nutsTransition()
-  points.push(ha.current.q.slice())
+  for (let j = 0; j < 10; j++) hp.nutsTransition()
+  points.push(hp.current.q.slice())
 }
 const accA = { steps: 0, sum: 0 }, accB = { steps: 0, sum: 0 }
 // each round's A and B blocks, then its gradient block: the overheads pair a round's figures

@@ -1,8 +1,9 @@
 // The NUTS transition's kernels (internal/leapfrog.wat, in WebAssembly SIMD, and `scalarKernels`,
 // the same arithmetic in JavaScript): the committed bytes are what the WAT assembles to, the module
 // loads, the two make the same transitions bit for bit (diagonal and dense metrics, odd and even
-// dimensions, divergent trajectories), and Hamiltonians sharing an arena, or moving to a larger
-// region, draw as a lone one does.
+// dimensions, divergent trajectories, densities that are not finite or throw, the whole transition
+// in WebAssembly against the JavaScript loop, its exp against Math.exp), and Hamiltonians sharing
+// an arena (one inside another's density too), or moving to a larger region, draw as a lone one does.
 import { describe, expect, it } from "@effect/vitest"
 import * as CoreRng from "@fugue/core/Rng"
 import { Arena, Hamiltonian, Metric, type Target, wasmAvailable } from "../src/internal/hamiltonian.ts"
@@ -139,6 +140,94 @@ describe("the NUTS kernels", () => {
       expect(identical(Array.from(drawn), Array.from(expected)), `wasm ${wasm}`).toBe(true)
       expect(rng.uniform()).toBe(twin.uniform())
     }
+  })
+
+  it("the kernels' exp is Math.exp bit for bit (fdlibm's, as V8 computes it), at the edges of its branches and at random arguments", () => {
+    const exp = new Arena(64, true).kernels.exp!
+    const args: Array<number> = [0, -0, 1, -1, NaN, Infinity, -Infinity, 600, -600, -1000, 1e-300, -1e-300, 2 ** -28, -(2 ** -28), 2 ** -29]
+    args.push(709.782712893384, 709.7827128933841, -745.1332191019411, -745.1332191019412, 0.5 * Math.LN2, 1.5 * Math.LN2, 1024 * Math.LN2)
+    // around each k·ln2/2 (the reduction's boundaries), and uniformly over the ranges the weights use
+    for (let k = -1100; k <= 1100; k++) for (let j = -3; j <= 3; j++) args.push(0.5 * k * Math.LN2 + j * 1e-13)
+    const rng = CoreRng.make(5), bits = new Float64Array(1), words = new Uint32Array(bits.buffer)
+    for (let i = 0; i < 100_000; i++) {
+      args.push(-1000 * rng.uniform(), 1500 * (rng.uniform() - 0.5), 2e-3 * (rng.uniform() - 0.5))
+      words[0] = rng.uniform() * 2 ** 32
+      words[1] = rng.uniform() * 2 ** 32
+      args.push(bits[0]!)
+    }
+    const differ = args.filter((x) => !Object.is(exp(x), Math.exp(x)))
+    expect(differ).toEqual([])
+  })
+
+  it("a density that is not finite diverges, and one that throws propagates, in either kernels, leaving the same chain and stream", () => {
+    // NaN and −∞ beyond |q₀| > 1.2; a throw at the 700th evaluation (mid-transition), after which
+    // the chain goes on: the two kernels' chains agree throughout, and some transitions diverge
+    const chain = (wasm: boolean): Array<number> => {
+      let calls = 0
+      const target: Target = {
+        dimension: 7,
+        logDensityGradient(q, g) {
+          if (++calls === 700) throw new Error("density")
+          const lp = banded(7).logDensityGradient(q, g)
+          if (Math.abs(q[0]!) > 1.2) {
+            g.fill(NaN)
+            return q[0]! > 0 ? NaN : -Infinity
+          }
+          return lp
+        }
+      }
+      const metric = new Metric("diag", 7)
+      const h = new Hamiltonian(target, metric, CoreRng.make(8), wasm)
+      h.stepSize = 0.9
+      h.setPosition(new Float64Array(7).fill(0.2))
+      const out: Array<number> = []
+      let thrown = 0
+      for (let k = 0; k < 300; k++) {
+        try {
+          out.push(...run(h, 1))
+        } catch {
+          thrown++
+          out.push(...h.current.q, h.rng.uniform())
+        }
+      }
+      expect(thrown).toBe(1)
+      return out
+    }
+    const a = chain(true), b = chain(false)
+    expect(identical(a, b)).toBe(true)
+    const diverged = (h: Hamiltonian): number => {
+      let n = 0
+      for (let k = 0; k < 300; k++) {
+        h.nutsTransition()
+        if (h.stats.diverging) n++
+      }
+      return n
+    }
+    const h = new Hamiltonian({ dimension: 1, logDensityGradient: (q, g) => ((g[0] = q[0]! > 1 ? NaN : -q[0]!), q[0]! > 1 ? NaN : -0.5 * q[0]! ** 2) }, new Metric("diag", 1), CoreRng.make(2))
+    h.stepSize = 0.5
+    h.setPosition(new Float64Array(1))
+    expect(diverged(h)).toBeGreaterThan(10)
+  })
+
+  it("a density that runs a transition of another Hamiltonian on the same arena leaves the outer chain as it is", () => {
+    // (the arena's gradient import is the outer Hamiltonian's again after the inner transition)
+    const chain = (wasm: boolean): Array<number> => {
+      const inner = make(3, "diag", wasm, 9, 0.5)
+      const outer = banded(7)
+      const target: Target = {
+        dimension: 7,
+        logDensityGradient(q, g) {
+          inner.nutsTransition()
+          return outer.logDensityGradient(q, g)
+        }
+      }
+      const metric = new Metric("diag", 7)
+      const h = new Hamiltonian(target, metric, CoreRng.make(4), wasm)
+      h.stepSize = 0.4
+      h.setPosition(new Float64Array(7).fill(0.1))
+      return [...run(h, 60), ...inner.current.q]
+    }
+    expect(identical(chain(true), chain(false))).toBe(true)
   })
 
   it("an arena hands out disjoint regions and takes them back zeroed, joining free neighbours", () => {
