@@ -59,8 +59,9 @@
 // generator's state held as int32s in the header instead of pure-rand's fields (four boxed
 // fields read and written per 32-bit word): the momentum's normals by the ziggurat's fast path
 // in the kernels (`Kernels.normals`; its rare slow path in normals.ts, the state handed back for
-// it), the uniforms in JavaScript (`uniformOf`, inline at the leaf's draw). The same words, the
-// same arithmetic: the draws are the previous version's bit for bit. Eight schools, paired A/B
+// it), the uniforms in JavaScript (`uniformOf`; in `Kernels.tree`, the same steps in
+// WebAssembly). The same words, the same arithmetic: the draws are the previous version's bit
+// for bit. Eight schools, paired A/B
 // (80 blocks of 2000, CPU time, 7.6 steps a transition): median ratio 0.973 (quartiles
 // 0.951–0.994), overhead 1.50 gradients a step (quartiles 1.46–1.55) against 1.57; on the AR(1)
 // Gaussian 0.97 at d = 10 (overhead 3.5 gradients against 3.6), 0.989 at d = 100 (0.81 against
@@ -1212,30 +1213,9 @@ export class Hamiltonian {
         subWeight = total
         let take = weight >= total
         if (!take) {
-          if (gen < 0) {
-            uniformOf(rng, I, gen)
-            take = U[0]! * total < weight
-          } else {
-            // (uniformOf inline: the leaf's draw is the one on every step)
-            let s00 = I[gen]!, s01 = I[gen + 1]!, s10 = I[gen + 2]!, s11 = I[gen + 3]!
-            let a0 = s10 ^ s00, a1 = s11 ^ s01
-            const hi = ((s00 + s10) | 0) >>> 6
-            let t00 = s00, t01 = s01
-            s00 = (t00 << 24) ^ (t01 >>> 8) ^ a0 ^ (a0 << 16)
-            s01 = (t01 << 24) ^ (t00 >>> 8) ^ a1 ^ ((a1 << 16) | (a0 >>> 16))
-            s10 = (a1 << 5) ^ (a0 >>> 27)
-            s11 = (a0 << 5) ^ (a1 >>> 27)
-            a0 = s10 ^ s00
-            a1 = s11 ^ s01
-            const lo = ((s00 + s10) | 0) >>> 6
-            t00 = s00
-            t01 = s01
-            I[gen] = (t00 << 24) ^ (t01 >>> 8) ^ a0 ^ (a0 << 16)
-            I[gen + 1] = (t01 << 24) ^ (t00 >>> 8) ^ a1 ^ ((a1 << 16) | (a0 >>> 16))
-            I[gen + 2] = (a1 << 5) ^ (a0 >>> 27)
-            I[gen + 3] = (a0 << 5) ^ (a1 >>> 27)
-            take = (hi * 67108864 + lo + 0.5) * TWO_POW_M52 * total < weight
-          }
+          // (once inlined here as the leaf's draw on every step; that hot path is `Kernels.tree`'s now)
+          uniformOf(rng, I, gen)
+          take = U[0]! * total < weight
         }
         if (take) {
           const old = propose
