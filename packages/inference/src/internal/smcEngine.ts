@@ -174,7 +174,7 @@ export class ParticleHandler implements Handler<void> {
   /** Starts the naive rebuild: the tape becomes the source, the trace empty, the weights 0. */
   rescore(): void {
     this.source = this.trace.recorded.slice()
-    this.trace.assign([], 0, 0, 0)
+    this.trace.clear()
     this.logPrior = 0
     this.logLikelihood = 0
     this.logFactors = 0
