@@ -146,6 +146,13 @@ describe("the NUTS kernels", () => {
     const exp = new Arena(64, true).kernels.exp!
     const args: Array<number> = [0, -0, 1, -1, NaN, Infinity, -Infinity, 600, -600, -1000, 1e-300, -1e-300, 2 ** -28, -(2 ** -28), 2 ** -29]
     args.push(709.782712893384, 709.7827128933841, -745.1332191019411, -745.1332191019412, 0.5 * Math.LN2, 1.5 * Math.LN2, 1024 * Math.LN2)
+    // (fdlibm takes k = 0 up to a high word of 0x3fd62e42, which reaches past ½ln2 = 0x3fd62e42fefa39ef)
+    const high = new Float64Array(1), highWords = new Uint32Array(high.buffer)
+    for (const [hi, lo] of [[0x3fd62e42, 0xfefa39ef], [0x3fd62e42, 0xfefa39f0], [0x3fd62e42, 0xffffffff], [0x3fd62e43, 0], [0x3ff0a2b1, 0xffffffff], [0x3ff0a2b2, 0], [0x3e2fffff, 0xffffffff], [0x3e300000, 0]]) {
+      highWords[0] = lo!
+      highWords[1] = hi!
+      args.push(high[0]!, -high[0]!)
+    }
     // around each k·ln2/2 (the reduction's boundaries), and uniformly over the ranges the weights use
     for (let k = -1100; k <= 1100; k++) for (let j = -3; j <= 3; j++) args.push(0.5 * k * Math.LN2 + j * 1e-13)
     const rng = CoreRng.make(5), bits = new Float64Array(1), words = new Uint32Array(bits.buffer)

@@ -718,7 +718,13 @@
             (local.set $metro
               (f64.add (local.get $metro)
                 (if (result f64) (f64.eq (local.get $ratio) (local.get $delta))
-                  (then (f64.min (f64.const 1) (local.get $weight)))
+                  (then
+                    ;; (as integers, a select: the weight is ≥ 0 and not NaN here, and f64.min
+                    ;; compiles to branches on the comparison, random, which mispredicted wait
+                    ;; for the exp's latency and throw away the next leaf's work begun)
+                    (f64.reinterpret_i64
+                      (select (i64.const 0x3ff0000000000000) (i64.reinterpret_f64 (local.get $weight))
+                        (i64.gt_u (i64.reinterpret_f64 (local.get $weight)) (i64.const 0x3ff0000000000000)))))
                   (else
                     (if (result f64) (f64.gt (local.get $delta) (f64.const 0))
                       (then (f64.const 1))
