@@ -524,7 +524,27 @@
       (loop $doubling
         (br_if $out (i32.ge_s (local.get $depth) (local.get $maxDepth)))
         ;; the subtree grows from one end; the old trajectory becomes the other part
-        (local.set $forward (f64.gt (call $uniform (local.get $hdr)) (f64.const 0.5)))
+        ;; (`$uniform` inline, as at the leaves: around a call every live value is spilled)
+        (local.set $us0 (i64.load offset=108 (local.get $hdr)))
+        (local.set $us1 (i64.load offset=116 (local.get $hdr)))
+        (local.set $uhi (i32.shr_u (i32.wrap_i64 (i64.add (local.get $us0) (local.get $us1))) (i32.const 6)))
+        (local.set $us1 (i64.xor (local.get $us1) (local.get $us0)))
+        (local.set $us0 (i64.xor (i64.xor (i64.rotl (local.get $us0) (i64.const 24)) (local.get $us1)) (i64.shl (local.get $us1) (i64.const 16))))
+        (local.set $us1 (i64.rotl (local.get $us1) (i64.const 37)))
+        (local.set $ulo (i32.shr_u (i32.wrap_i64 (i64.add (local.get $us0) (local.get $us1))) (i32.const 6)))
+        (local.set $us1 (i64.xor (local.get $us1) (local.get $us0)))
+        (local.set $us0 (i64.xor (i64.xor (i64.rotl (local.get $us0) (i64.const 24)) (local.get $us1)) (i64.shl (local.get $us1) (i64.const 16))))
+        (local.set $us1 (i64.rotl (local.get $us1) (i64.const 37)))
+        (i64.store offset=108 (local.get $hdr) (local.get $us0))
+        (i64.store offset=116 (local.get $hdr) (local.get $us1))
+        (local.set $forward
+          (f64.gt
+            (f64.mul
+              (f64.add
+                (f64.add (f64.mul (f64.convert_i32_u (local.get $uhi)) (f64.const 67108864)) (f64.convert_i32_u (local.get $ulo)))
+                (f64.const 0.5))
+              (f64.const 0x1p-52))
+            (f64.const 0.5)))
         ;; (selects, not a branch on the random direction: mispredicted half the time)
         (local.set $whole (local.get $rho))
         (local.set $rho (select (local.get $rhoB) (local.get $rhoF) (local.get $forward)))
@@ -549,7 +569,11 @@
         (i32.store offset=96 (local.get $hdr) (local.get $pB))
         (i32.store offset=100 (local.get $hdr) (local.get $pFB))
         (i32.store offset=104 (local.get $hdr) (local.get $pBF))
-        (local.set $eps (select (local.get $step) (f64.neg (local.get $step)) (local.get $forward)))
+        ;; (ε's sign from the direction's bit: V8 compiles an f64 select to a branch)
+        (local.set $eps
+          (f64.reinterpret_i64
+            (i64.xor (i64.reinterpret_f64 (local.get $step))
+              (i64.shl (i64.extend_i32_u (i32.eqz (local.get $forward))) (i64.const 63)))))
         (f64.store offset=24 (local.get $hdr) (f64.mul (f64.const 0.5) (local.get $eps)))
         (f64.store offset=32 (local.get $hdr) (local.get $eps))
         ;; the moving end, the next leaf from it, the other end
