@@ -24,6 +24,7 @@ import * as Nuts from "@fugue/inference/Nuts"
 import * as A from "../../packages/inference/src/internal/hamiltonian.ts"
 import { eightSchoolsNonCentred } from "./gradientModels.ts"
 import { alternate, cpuMs, summary } from "./ab.ts"
+import { gradientBlock } from "./nutsOverhead.ts"
 import { eightSchoolsData } from "./models.ts"
 
 type Module = typeof A
@@ -65,16 +66,9 @@ const block = (h: ReturnType<typeof make>, acc: { steps: number; sum: number }):
   return ns
 }
 
-/** The gradient alone, ns per call, as the sampler calls it (`gradientInto`) over 16 points of A's chain. */
+/** The gradient alone over 16 points of a chain (`gradientBlock`: as the sampler calls it). */
 const points: Array<Float64Array> = []
 const target: A.Target = density
-const gradientBlock = (): number => {
-  const g = new Float64Array(density.dimension), value = new Float64Array(1), n = 8 * BLOCK
-  const t = cpuMs()
-  if (target.gradientInto !== undefined) for (let i = 0; i < n; i++) target.gradientInto(points[i & 15]!, g, value)
-  else for (let i = 0; i < n; i++) value[0] = target.logDensityGradient(points[i & 15]!, g)
-  return ((cpuMs() - t) * 1e6) / n
-}
 
 const ha = make(A), hb = make(B)
 // (the points from a chain of their own, so that A and B start alike and their draws compare)
@@ -98,7 +92,7 @@ const paired = alternate(
   () => {
     const ns = block(hb, accB)
     stepsB.push(ns)
-    if (++round > WARM) gradient.push(gradientBlock())
+    if (++round > WARM) gradient.push(gradientBlock(target, points, 8 * BLOCK))
     return ns
   }
 )

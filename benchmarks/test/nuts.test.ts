@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Diagnostics from "@fugue/inference/Diagnostics"
 import * as LogDensity from "@fugue/inference/LogDensity"
-import { type DensityGradient, kidiqData, kidiqRegression } from "../src/gradientModels.ts"
+import { type DensityGradient, eightSchoolsNonCentred, kidiqData, kidiqRegression } from "../src/gradientModels.ts"
 import { HALF_LOG_2PI, eightSchoolsData } from "../src/models.ts"
 import { ar1Gaussian, eightSchoolsNonCentredWebppl, iidGaussian, runWebpplHmc } from "../src/nuts.ts"
 import * as Hand from "../src/nutsHand.ts"
+import { transitionOverhead } from "../src/nutsOverhead.ts"
 import * as Webppl from "../src/webppl.ts"
 
 // The NUTS suite's hand-written samplers are only a fair limit if they sample the target; its
@@ -129,4 +130,18 @@ describe("the scaling models", () => {
       expect(density.gradientSource).toBe("compiled")
     }
   }, 1_000)
+})
+
+describe("the transitions-alone overhead", () => {
+  it("times a NUTS step (a gradient and the sampler's work) above the gradient alone, both finite", () => {
+    // eight schools at a warm-up-like ε and unit metric: a step evaluates the gradient once and
+    // adds the sampler's work (about as much again), so it cannot cost less than the gradient alone
+    const density = LogDensity.make(eightSchoolsNonCentred(eightSchoolsData()))
+    const r = transitionOverhead(density, 0.4, new Float64Array(density.dimension).fill(1), 3, 300)
+    expect(Number.isFinite(r.stepNs) && Number.isFinite(r.gradientNs)).toBe(true)
+    expect(r.gradientNs).toBeGreaterThan(0)
+    expect(r.stepNs).toBeGreaterThan(r.gradientNs)
+    expect(r.overhead).toBeCloseTo((r.stepNs - r.gradientNs) / r.gradientNs, 0)
+    expect(r.quartiles[0]).toBeLessThanOrEqual(r.quartiles[1])
+  }, 10_000)
 })

@@ -1,0 +1,93 @@
+/**
+ * The NUTS sampler's own work per leapfrog step, measured on its transitions alone: a chain of
+ * `Hamiltonian.nutsTransition` at a given step size and metric (the warm-up's), in blocks timed
+ * by this thread's CPU time, each followed by a block of the same gradient alone (the density's
+ * `gradientInto`, as the sampler calls it, cycling through 16 of the chain's points); the
+ * overhead of a round is (step − gradient) ÷ gradient. Unlike the NUTS suite's whole-run figure
+ * (wall time per gradient of `Nuts.runUnsafe`), nothing per run is counted: not building the
+ * density, not the warm-up's adaptation, not recording the draws. `nutsAB.ts` times its
+ * gradient blocks with `gradientBlock`.
+ *
+ * @since 0.2.0
+ */
+import * as CoreRng from "@fugue/core/Rng"
+import type * as LogDensity from "@fugue/inference/LogDensity"
+import * as H from "../../packages/inference/src/internal/hamiltonian.ts"
+import { cpuMs } from "./ab.ts"
+
+/**
+ * ns per call of the density's gradient in a loop of `n` calls over `points` (16 of them),
+ * through `gradientInto` where the density has it (the sampler's form), else `logDensityGradient`.
+ *
+ * @example
+ * const ns = gradientBlock(density, points, 16_000)
+ *
+ * @category measurements
+ * @since 0.2.0
+ */
+export const gradientBlock = (target: H.Target, points: ReadonlyArray<Float64Array>, n: number): number => {
+  const g = new Float64Array(target.dimension), value = new Float64Array(1)
+  const t = cpuMs()
+  if (target.gradientInto !== undefined) for (let i = 0; i < n; i++) target.gradientInto(points[i & 15]!, g, value)
+  else for (let i = 0; i < n; i++) value[0] = target.logDensityGradient(points[i & 15]!, g)
+  return ((cpuMs() - t) * 1e6) / n
+}
+
+/** What `transitionOverhead` measured: medians over the rounds, and the overhead's quartiles. */
+export interface Overhead {
+  readonly stepNs: number
+  readonly gradientNs: number
+  readonly overhead: number
+  readonly quartiles: readonly [number, number]
+}
+
+const at = (sorted: ReadonlyArray<number>, p: number): number => sorted[Math.floor(p * (sorted.length - 1))]!
+
+/**
+ * The sampler's own work per leapfrog step on `density` at `stepSize` and the diagonal inverse
+ * metric `inverse`: `rounds` rounds (after 5 untimed ones) of `block` transitions and 8·`block`
+ * gradients alone.
+ *
+ * @example
+ * const { overhead } = transitionOverhead(density, 0.45, inverse)
+ *
+ * @category measurements
+ * @since 0.2.0
+ */
+export const transitionOverhead = (
+  density: LogDensity.LogDensity,
+  stepSize: number,
+  inverse: Float64Array,
+  rounds = 30,
+  block = 2000
+): Overhead => {
+  const target = density as unknown as H.Target
+  const metric = new H.Metric("diag", density.dimension)
+  metric.set(inverse)
+  const h = new H.Hamiltonian(target, metric, CoreRng.make(1))
+  h.stepSize = stepSize
+  h.setPosition(new Float64Array(density.dimension).fill(0.1))
+  const points: Array<Float64Array> = []
+  for (let k = 0; k < 16; k++) {
+    for (let j = 0; j < 10; j++) h.nutsTransition()
+    points.push(h.current.q.slice())
+  }
+  const steps: Array<number> = [], gradients: Array<number> = [], overheads: Array<number> = []
+  for (let r = 0; r < 5 + rounds; r++) {
+    let n = 0
+    const t = cpuMs()
+    for (let i = 0; i < block; i++) {
+      h.nutsTransition()
+      n += h.stats.leapfrogSteps
+    }
+    const step = ((cpuMs() - t) * 1e6) / n
+    const gradient = gradientBlock(target, points, 8 * block)
+    if (r < 5) continue
+    steps.push(step)
+    gradients.push(gradient)
+    overheads.push((step - gradient) / gradient)
+  }
+  const sorted = (xs: Array<number>) => xs.sort((a, b) => a - b)
+  const o = sorted(overheads)
+  return { stepNs: at(sorted(steps), 0.5), gradientNs: at(sorted(gradients), 0.5), overhead: at(o, 0.5), quartiles: [at(o, 0.25), at(o, 0.75)] }
+}
