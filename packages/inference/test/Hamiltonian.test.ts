@@ -78,6 +78,29 @@ describe("the NUTS kernels", () => {
         }
   })
 
+  it("the kernels agree bit for bit where leaf weights are rescaled and subtrees merge with different shifts", () => {
+    // the rescaling stress of Nuts.test.ts (a force 10× weaker than the density's, from 100 sd
+    // out: δ far beyond 600), so `Kernels.tree`'s rescaled leaves and merges in logs are compared
+    const weak: Target = {
+      dimension: 1,
+      logDensityGradient(q, g) {
+        g[0] = -q[0]! / 10
+        return -0.5 * q[0]! * q[0]!
+      }
+    }
+    const chain = (wasm: boolean): { draws: Array<number>; leaves: number; merges: number } => {
+      const h = new Hamiltonian(weak, new Metric("diag", 1), CoreRng.make(12), wasm)
+      h.setPosition(new Float64Array([100]))
+      h.stepSize = 0.9
+      return { draws: run(h, 50), leaves: h.rescalings.leaves, merges: h.rescalings.merges }
+    }
+    const a = chain(true), b = chain(false)
+    expect(a.leaves).toBeGreaterThan(0)
+    expect(a.merges).toBeGreaterThan(0)
+    expect([a.leaves, a.merges]).toEqual([b.leaves, b.merges])
+    expect(identical(a.draws, b.draws)).toBe(true)
+  })
+
   it("the transitions are those of the previous implementation (JavaScript over packed arrays): 100 tree depths, and the position after them to 1e-9", () => {
     // recorded from hamiltonian.ts before the kernels moved to WebAssembly (commit 2140ed9); the
     // sums now add in another order, so the position differs in the last bits
