@@ -14,6 +14,11 @@
  *     git show BASE:packages/inference/src/internal/hamiltonian.ts > packages/inference/src/internal/hamiltonianBase.ts
  *     node src/nutsAB.ts ../packages/inference/src/internal/hamiltonianBase.ts [rounds = 60] [transitions per block = 2000]
  *
+ * To compare kernels (leapfrog.wat), give B the base's assembled module as well:
+ *
+ *     git show BASE:packages/inference/src/internal/leapfrogWasm.ts > packages/inference/src/internal/leapfrogWasmBase.ts
+ *     sed -i 's#"./leapfrogWasm.ts"#"./leapfrogWasmBase.ts"#' packages/inference/src/internal/hamiltonianBase.ts
+ *
  * @since 0.2.0
  */
 import { resolve } from "node:path"
