@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as CoreRng from "@fugue/core/Rng"
 import { Arena, Hamiltonian, Metric, type Target, wasmAvailable } from "../src/internal/hamiltonian.ts"
 import { normalsOver } from "../src/internal/normals.ts"
+import { rescalingStress } from "./utils/hamiltonians.ts"
 import { LEAPFROG_WASM } from "../src/internal/leapfrogWasm.ts"
 import { assemble, committed, render } from "./utils/wasm.ts"
 
@@ -79,19 +80,9 @@ describe("the NUTS kernels", () => {
   })
 
   it("the kernels agree bit for bit where leaf weights are rescaled and subtrees merge with different shifts", () => {
-    // the rescaling stress of Nuts.test.ts (a force 10× weaker than the density's, from 100 sd
-    // out: δ far beyond 600), so `Kernels.tree`'s rescaled leaves and merges in logs are compared
-    const weak: Target = {
-      dimension: 1,
-      logDensityGradient(q, g) {
-        g[0] = -q[0]! / 10
-        return -0.5 * q[0]! * q[0]!
-      }
-    }
+    // the rescaling stress (δ far beyond 600), so `Kernels.tree`'s rescaled leaves and merges in logs are compared
     const chain = (wasm: boolean): { draws: Array<number>; leaves: number; merges: number } => {
-      const h = new Hamiltonian(weak, new Metric("diag", 1), CoreRng.make(12), wasm)
-      h.setPosition(new Float64Array([100]))
-      h.stepSize = 0.9
+      const h = rescalingStress(wasm)
       return { draws: run(h, 50), leaves: h.rescalings.leaves, merges: h.rescalings.merges }
     }
     const a = chain(true), b = chain(false)

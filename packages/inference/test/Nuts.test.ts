@@ -20,6 +20,7 @@ import * as Nuts from "../src/Nuts.ts"
 import { InvalidOptionsError } from "../src/Options.ts"
 import * as Posterior from "../src/Posterior.ts"
 import * as Progress from "../src/Progress.ts"
+import { rescalingStress } from "./utils/hamiltonians.ts"
 
 const TIMEOUT = 30_000
 
@@ -147,22 +148,8 @@ describe("the integrator", () => {
   })
 
   it("leaf weights beyond e^600 are rescaled, never overflowed: a force 10× weaker than the density's lets H fall by thousands along trajectories from 100 sd out", () => {
-    // not a sampler of anything (the force is not −∇U): a stress of the weights' bookkeeping.
-    // From q = 100 the potential falls by up to 5000 while the weak force adds a tenth of that in
-    // kinetic energy, so leaves have δ = H0 − H far beyond 600 and the subtrees' weights are
-    // shifted. The start is 100 sd out, not 60, so that the path runs whatever the momentum
-    // stream: measured over seeds 0–9999, every one rescales at least one leaf and merges at
-    // least one subtree in logs (from 60, 15 % of seeds never do)
-    const weak: Target = {
-      dimension: 1,
-      logDensityGradient(q, g) {
-        g[0] = -q[0]! / 10
-        return -0.5 * q[0]! * q[0]!
-      }
-    }
-    const h = new Hamiltonian(weak, new Metric("diag", 1), CoreRng.make(12))
-    h.setPosition(new Float64Array([100]))
-    h.stepSize = 0.9
+    // (`rescalingStress`: why it rescales, and on every seed)
+    const h = rescalingStress()
     for (let i = 0; i < 50; i++) {
       h.nutsTransition()
       expect(Number.isFinite(h.current.q[0]!)).toBe(true)
