@@ -30,7 +30,7 @@ import {
 } from "./gradientModels.ts"
 import { eightSchools, eightSchoolsData, type EightSchoolsData, HALF_LOG_2PI } from "./models.ts"
 import * as Hand from "./nutsHand.ts"
-import { transitionOverhead } from "./nutsOverhead.ts"
+import { integratorOverhead, transitionOverhead } from "./nutsOverhead.ts"
 import { aim, environment, markdownTable, measureOps, ratio, sink, timeRuns, writeResult } from "./report.ts"
 import * as Webppl from "./webppl.ts"
 
@@ -431,9 +431,14 @@ export const runNutsSuite = (): string => {
   const overhead = (perStep: number, gradient: number) => f((perStep - gradient) / gradient, 1)
   // the transitions alone (nutsOverhead.ts): no per-run work, CPU time, the same gradient in a loop
   const alone = transitionOverhead(density, typical.stepSize, typical.inverseMetric)
+  // beside it the limit's integrator alone (hand-written leapfrog steps, nothing else), L steps a trajectory, on the same two gradients
+  const initial = handOptions(1, 0).initial
+  const floorCompiled = integratorOverhead(density, typical.stepSize, typical.inverseMetric, initial, points, L)
+  const floorHand = integratorOverhead({ dimension: density.dimension, logDensityGradient: hand }, typical.stepSize, typical.inverseMetric, initial, points, L)
   const overheadNote =
     `Sampler overhead per leapfrog step, in gradient evaluations (time per step less one gradient, ÷ one gradient): ours ${overhead(oursPerStep, compiledGradientNs)} (of our compiled gradient), hand-written NUTS ${overhead(handNutsPerStep, handGradientNs)}, hand-written static HMC ${overhead(staticPerStep, handGradientNs)} (of the hand-written gradient); aim for ours ≤ 1. ` +
-    `Those are whole runs (building the density, the warm-up's adaptation and recording the draws included); on the transitions alone (\`nutsOverhead.ts\`: the median run's ε and metric, CPU time, against the same gradient in a loop) ours is ${f(alone.overhead, 2)} (quartiles ${f(alone.quartiles[0], 2)} – ${f(alone.quartiles[1], 2)}): ${ns(alone.stepNs)} a step, ${ns(alone.gradientNs)} a gradient (${alone.overhead <= 1 ? "✓" : "✗"} aim ≤ 1); the same gradient in a dependent chain, each point from the last gradient as a leapfrog's are (\`gradientChain\`), takes ${ns(alone.chainNs)}.`
+    `Those are whole runs (building the density, the warm-up's adaptation and recording the draws included); on the transitions alone (\`nutsOverhead.ts\`: the median run's ε and metric, CPU time, against the same gradient in a loop) ours is ${f(alone.overhead, 2)} (quartiles ${f(alone.quartiles[0], 2)} – ${f(alone.quartiles[1], 2)}): ${ns(alone.stepNs)} a step, ${ns(alone.gradientNs)} a gradient (${alone.overhead <= 1 ? "✓" : "✗"} aim ≤ 1); the same gradient in a dependent chain, each point from the last gradient as a leapfrog's are (\`gradientChain\`), takes ${ns(alone.chainNs)}. ` +
+    `The limit's integrator alone, hand-written (\`Hand.leapfrogOnly\`: trajectories of L = ${L} steps, no momentum draws, no acceptance, no tree), on the same basis, is ${f(floorCompiled.overhead, 2)} of our compiled gradient (quartiles ${f(floorCompiled.quartiles[0], 2)} – ${f(floorCompiled.quartiles[1], 2)}; ${ns(floorCompiled.stepNs)} a step), ${f(floorHand.overhead, 2)} of the hand-written one (${f(floorHand.quartiles[0], 2)} – ${f(floorHand.quartiles[1], 2)}).`
   const handNote = `Hand-written NUTS check: mean tree depth ${f(nutsResult!.meanTreeDepth, 2)}, acceptance statistic ${f(nutsResult!.meanAcceptStat, 3)}, E[mu] ${f(handNutsMu.reduce((a, b) => a + b, 0) / handNutsMu.length, 2)}, ESS(mu) ${f(orNaN(Diagnostics.essBulk([handNutsMu])))}; static HMC acceptance ${f(staticResult!.meanAcceptStat, 3)}.`
 
   // (3) WebPPL's HMC with the same ε and L, unit metric, and ours on exactly that algorithm.

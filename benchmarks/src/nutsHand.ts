@@ -386,6 +386,55 @@ export const nuts = (target: DensityGradient, options: HandOptions, maxTreeDepth
 }
 
 /**
+ * What `leapfrogOnly` returns: the gradient evaluations, and the summed energy error |H − H₀|
+ * at the trajectories' ends (the work's result, and what tests check the integrator by).
+ *
+ * @example
+ * const { gradientEvaluations, energyError } = leapfrogOnly(target, options, 8)
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface LeapfrogResult {
+  readonly gradientEvaluations: number
+  readonly energyError: number
+}
+
+/**
+ * The leapfrog integrator alone, the floor of any Hamiltonian sampler's work per step beyond the
+ * gradient: `options.iterations` trajectories of `steps` steps of ε = `stepSize` (`Integrator`'s
+ * `leapfrog`: the two half kicks, the drift, the kinetic energy), each from `options.initial`
+ * with one momentum drawn before the first, so no momentum draws, no acceptance, no tree and no
+ * recording. A trajectory that diverges stops, as a sampler's would.
+ *
+ * @example
+ * const { gradientEvaluations } = leapfrogOnly(eightSchoolsNonCentredHand(data), { dimension: 10, stepSize: 0.4, iterations: 1000, initial, seed: 1 }, 8)
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const leapfrogOnly = (target: DensityGradient, options: HandOptions, steps: number): LeapfrogResult => {
+  const it = new Integrator(target, options)
+  const start = new Phase(it.d), z = new Phase(it.d)
+  start.q.set(options.initial)
+  start.lp = target(start.q, start.g)
+  it.gradients++
+  it.momentum(start)
+  const h0 = it.hamiltonian(start)
+  let energyError = 0
+  for (let n = 0; n < options.iterations; n++) {
+    z.copyFrom(start)
+    let h = h0
+    for (let s = 0; s < steps; s++) {
+      h = it.leapfrog(z, it.epsilon)
+      if (!(h - h0 <= MAX_DELTA_H)) break
+    }
+    energyError += Math.abs(h - h0)
+  }
+  return { gradientEvaluations: it.gradients, energyError }
+}
+
+/**
  * Column `k` of iteration-major draws (`n × d`), as one chain for `Diagnostics`.
  *
  * @example

@@ -16,6 +16,8 @@ import * as CoreRng from "@fugue/core/Rng"
 import type * as LogDensity from "@fugue/inference/LogDensity"
 import * as H from "../../packages/inference/src/internal/hamiltonian.ts"
 import { cpuMs } from "./ab.ts"
+import type { DensityGradient } from "./gradientModels.ts"
+import { leapfrogOnly } from "./nutsHand.ts"
 
 /**
  * ns per call of the density's gradient in a loop of `n` calls over `points` (16 of them),
@@ -128,4 +130,69 @@ export const transitionOverhead = (
     overhead: at(o, 0.5),
     quartiles: [at(o, 0.25), at(o, 0.75)]
   }
+}
+
+/** What `integratorOverhead` measured: medians over the rounds, and the overhead's quartiles. */
+export interface IntegratorOverhead {
+  readonly stepNs: number
+  readonly gradientNs: number
+  readonly overhead: number
+  readonly quartiles: readonly [number, number]
+}
+
+/**
+ * The leapfrog integrator's own work per step, the floor under any Hamiltonian sampler's
+ * overhead: `rounds` rounds (after 5 untimed ones) of `block` trajectories of `steps` steps of
+ * the hand-written integrator alone (`leapfrogOnly`: no momentum draws, no acceptance, no tree),
+ * from `initial` at `stepSize` and the diagonal inverse metric `inverse`, each followed by
+ * 8·`block` calls of the same gradient alone over `points`, both by this thread's CPU time; the
+ * overhead of a round is (step − gradient) ÷ gradient, as `transitionOverhead`'s. The gradient is
+ * `target`'s `gradientInto` where it has one (the sampler's form), else `logDensityGradient`,
+ * through the same function in both blocks.
+ *
+ * @example
+ * const { overhead } = integratorOverhead(density, 0.45, inverse, initial, points, 8)
+ *
+ * @category measurements
+ * @since 0.2.0
+ */
+export const integratorOverhead = (
+  target: H.Target,
+  stepSize: number,
+  inverse: Float64Array,
+  initial: Float64Array,
+  points: ReadonlyArray<Float64Array>,
+  steps: number,
+  rounds = 30,
+  block = 2000
+): IntegratorOverhead => {
+  const value = new Float64Array(1)
+  const f: DensityGradient = target.gradientInto === undefined
+    ? (q, g) => target.logDensityGradient(q, g)
+    : (q, g) => {
+      target.gradientInto!(q, g, value)
+      return value[0]!
+    }
+  const g = new Float64Array(target.dimension)
+  const options = { dimension: target.dimension, stepSize, iterations: block, initial, seed: 1, inverseMetric: inverse }
+  const stepsNs: Array<number> = [], gradients: Array<number> = [], overheads: Array<number> = []
+  let sink = 0
+  for (let r = 0; r < 5 + rounds; r++) {
+    let t = cpuMs()
+    const run = leapfrogOnly(f, options, steps)
+    const step = ((cpuMs() - t) * 1e6) / run.gradientEvaluations
+    sink += run.energyError
+    const n = 8 * block
+    t = cpuMs()
+    for (let i = 0; i < n; i++) sink += f(points[i & 15]!, g)
+    const gradient = ((cpuMs() - t) * 1e6) / n
+    if (r < 5) continue
+    stepsNs.push(step)
+    gradients.push(gradient)
+    overheads.push((step - gradient) / gradient)
+  }
+  if (sink !== sink) throw new Error("integratorOverhead: the integrator's energy error is not a number")
+  const sorted = (xs: Array<number>) => xs.sort((a, b) => a - b)
+  const o = sorted(overheads)
+  return { stepNs: at(sorted(stepsNs), 0.5), gradientNs: at(sorted(gradients), 0.5), overhead: at(o, 0.5), quartiles: [at(o, 0.25), at(o, 0.75)] }
 }

@@ -5,7 +5,7 @@ import { type DensityGradient, eightSchoolsNonCentred, kidiqData, kidiqRegressio
 import { HALF_LOG_2PI, eightSchoolsData } from "../src/models.ts"
 import { ar1Gaussian, eightSchoolsNonCentredWebppl, iidGaussian, runWebpplHmc } from "../src/nuts.ts"
 import * as Hand from "../src/nutsHand.ts"
-import { transitionOverhead } from "../src/nutsOverhead.ts"
+import { integratorOverhead, transitionOverhead } from "../src/nutsOverhead.ts"
 import * as Webppl from "../src/webppl.ts"
 
 // The NUTS suite's hand-written samplers are only a fair limit if they sample the target; its
@@ -66,6 +66,21 @@ describe("hand-written Hamiltonian samplers", () => {
     expect(result.meanTreeDepth).toBeLessThan(4)
     leavesStandardNormalInvariant(result, d)
   }, 5_000)
+
+  it("the leapfrog integrator alone evaluates one gradient a step, with an energy error of second order in ε", () => {
+    // on a standard normal the leapfrog's energy error at a time t is O(ε²) (Leimkuhler & Reich
+    // 2004, §4.3): over the same t = 2, halving ε divides it by 4 up to O(ε⁴) (4.05 here; a
+    // first-order slip in a kick or the drift would give about 2), and it is never exactly 0
+    const run = (stepSize: number, steps: number) =>
+      Hand.leapfrogOnly(standardNormal, { ...options(4), stepSize, iterations: 200 }, steps)
+    const coarse = run(0.2, 10), fine = run(0.1, 20)
+    expect(coarse.gradientEvaluations).toBe(1 + 200 * 10)
+    expect(fine.gradientEvaluations).toBe(1 + 200 * 20)
+    expect(fine.energyError).toBeGreaterThan(0)
+    expect(fine.energyError / 200).toBeLessThan(0.01)
+    expect(coarse.energyError / fine.energyError).toBeGreaterThan(3.5)
+    expect(coarse.energyError / fine.energyError).toBeLessThan(4.5)
+  }, 1_000)
 
   it("a step size far too large diverges and is counted, never NaN", () => {
     const result = Hand.staticHmc((q, g) => {
@@ -145,4 +160,16 @@ describe("the transitions-alone overhead", () => {
     expect(r.quartiles[0]).toBeLessThanOrEqual(r.overhead)
     expect(r.overhead).toBeLessThanOrEqual(r.quartiles[1])
   }, 10_000)
+
+  it("integratorOverhead times the hand-written leapfrog alone against the same gradient", () => {
+    // ≈ 0.1 s here; timeout 50×. The integrator adds its kicks and drift to each gradient, so a
+    // step costs more than the gradient alone
+    const density = LogDensity.make(eightSchoolsNonCentred(eightSchoolsData()))
+    const points = Array.from({ length: 16 }, (_, k) => new Float64Array(density.dimension).fill(0.05 * k))
+    const r = integratorOverhead(density, 0.4, new Float64Array(density.dimension).fill(1), points[3]!, points, 8, 3, 300)
+    expect(r.gradientNs).toBeGreaterThan(0)
+    expect(r.stepNs).toBeGreaterThan(r.gradientNs)
+    expect(r.quartiles[0]).toBeLessThanOrEqual(r.overhead)
+    expect(r.overhead).toBeLessThanOrEqual(r.quartiles[1])
+  }, 5_000)
 })
