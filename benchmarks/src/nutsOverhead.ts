@@ -8,7 +8,8 @@
  * density, not the warm-up's adaptation, not recording the draws. The gradient is also timed
  * in a dependent chain (`gradientChain`), as a leapfrog evaluates it, for comparison: the
  * overhead is counted in the independent calls' time, the stricter unit. `nutsAB.ts` times its
- * gradient blocks with `gradientBlock`.
+ * gradient blocks with `gradientBlock`. `integratorOverhead` measures the same figure for the
+ * hand-written leapfrog integrator alone (`nutsHand.ts`'s), the limit the NUTS suite sets it beside.
  *
  * @since 0.2.0
  */
@@ -141,8 +142,8 @@ export interface IntegratorOverhead {
 }
 
 /**
- * The leapfrog integrator's own work per step, the floor under any Hamiltonian sampler's
- * overhead: `rounds` rounds (after 5 untimed ones) of `block` trajectories of `steps` steps of
+ * The limit's leapfrog integrator alone, what a Hamiltonian sampler's steps cost before any of
+ * its other work (momentum draws, acceptance, the tree): `rounds` rounds (after 5 untimed ones) of `block` trajectories of `steps` steps of
  * the hand-written integrator alone (`leapfrogOnly`: no momentum draws, no acceptance, no tree),
  * from `initial` at `stepSize` and the diagonal inverse metric `inverse`, each followed by
  * 8·`block` calls of the same gradient alone over `points`, both by this thread's CPU time; the
