@@ -18,13 +18,13 @@
  *
  * @since 0.2.0
  */
-import * as CoreRng from "@fugue/core/Rng"
 import * as LogDensity from "@fugue/inference/LogDensity"
 import * as Nuts from "@fugue/inference/Nuts"
 import * as H from "../../packages/inference/src/internal/hamiltonian.ts"
 import { alternate, cpuMs } from "./ab.ts"
 import { eightSchoolsNonCentred } from "./gradientModels.ts"
 import { eightSchoolsData } from "./models.ts"
+import { chainAt } from "./nutsOverhead.ts"
 
 const ROUNDS = Number(process.argv[2] ?? 40)
 const K = Number(process.argv[3] ?? 2)
@@ -51,14 +51,6 @@ const repeated = (times: number): H.Target => ({
   }
 })
 
-const make = (target: H.Target): H.Hamiltonian => {
-  const metric = new H.Metric("diag", density.dimension)
-  metric.set(inverse)
-  const h = new H.Hamiltonian(target, metric, CoreRng.make(1))
-  h.stepSize = stepSize
-  h.setPosition(new Float64Array(density.dimension).fill(0.1))
-  return h
-}
 
 const sums = [0, 0]
 /** One block of transitions: ns per leapfrog step; a checksum of the draws into sums[side]. */
@@ -73,7 +65,7 @@ const block = (h: H.Hamiltonian, side: number): number => {
   return ((cpuMs() - t) * 1e6) / steps
 }
 
-const once = make(repeated(1)), many = make(repeated(K))
+const once = chainAt(repeated(1), stepSize, inverse), many = chainAt(repeated(K), stepSize, inverse)
 const paired = alternate(ROUNDS, 5, () => block(once, 0), () => block(many, 1))
 const gradient = (paired.meanB - paired.meanA) / (K - 1)
 const own = paired.meanA - gradient

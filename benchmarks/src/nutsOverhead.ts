@@ -38,6 +38,16 @@ export const gradientBlock = (target: H.Target, points: ReadonlyArray<Float64Arr
   return ((cpuMs() - t) * 1e6) / n
 }
 
+/** The target's gradient as one function: `gradientInto` where it has one (the sampler's form), else `logDensityGradient`. */
+const gradientOf = (target: H.Target): DensityGradient => {
+  if (target.gradientInto === undefined) return (q, g) => target.logDensityGradient(q, g)
+  const value = new Float64Array(1)
+  return (q, g) => {
+    target.gradientInto!(q, g, value)
+    return value[0]!
+  }
+}
+
 /**
  * ns per call of the gradient in a dependent chain of `n` calls: each call's point depends on
  * the last call's gradient (through one coordinate, q₀ += 0·g_last, so the rest of the next
@@ -52,12 +62,12 @@ export const gradientBlock = (target: H.Target, points: ReadonlyArray<Float64Arr
  * @since 0.2.0
  */
 export const gradientChain = (target: H.Target, points: ReadonlyArray<Float64Array>, n: number): number => {
-  const d = target.dimension, g = new Float64Array(d), value = new Float64Array(1), q = new Float64Array(d)
-  const gradient = target.gradientInto === undefined ? (x: Float64Array) => (value[0] = target.logDensityGradient(x, g)) : (x: Float64Array) => target.gradientInto!(x, g, value)
+  const d = target.dimension, g = new Float64Array(d), q = new Float64Array(d)
+  const gradient = gradientOf(target)
   const t = cpuMs()
   for (let i = 0; i < n; i++) {
     if ((i & 15) === 0) q.set(points[(i >> 4) & 15]!)
-    gradient(q)
+    gradient(q, g)
     q[0] = q[0]! + 0 * g[d - 1]!
   }
   return ((cpuMs() - t) * 1e6) / n
@@ -75,6 +85,31 @@ export interface Overhead {
 }
 
 const at = (sorted: ReadonlyArray<number>, p: number): number => sorted[Math.floor(p * (sorted.length - 1))]!
+const median = (xs: Array<number>): number => at(xs.sort((a, b) => a - b), 0.5)
+/** The median overhead of the rounds and its quartiles. */
+const spread = (overheads: Array<number>): Pick<Overhead, "overhead" | "quartiles"> => {
+  const o = overheads.sort((a, b) => a - b)
+  return { overhead: at(o, 0.5), quartiles: [at(o, 0.25), at(o, 0.75)] }
+}
+
+/**
+ * A NUTS chain on `target` at `stepSize` and the diagonal inverse metric `inverse`, from 0.1 in
+ * every coordinate, on stream 1: what the transitions-alone measurements run.
+ *
+ * @example
+ * const h = chainAt(density, 0.45, inverse)
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const chainAt = (target: H.Target, stepSize: number, inverse: Float64Array): H.Hamiltonian => {
+  const metric = new H.Metric("diag", target.dimension)
+  metric.set(inverse)
+  const h = new H.Hamiltonian(target, metric, CoreRng.make(1))
+  h.stepSize = stepSize
+  h.setPosition(new Float64Array(target.dimension).fill(0.1))
+  return h
+}
 
 /**
  * The sampler's own work per leapfrog step on `density` at `stepSize` and the diagonal inverse
@@ -95,11 +130,7 @@ export const transitionOverhead = (
   block = 2000
 ): Overhead => {
   const target = density as unknown as H.Target
-  const metric = new H.Metric("diag", density.dimension)
-  metric.set(inverse)
-  const h = new H.Hamiltonian(target, metric, CoreRng.make(1))
-  h.stepSize = stepSize
-  h.setPosition(new Float64Array(density.dimension).fill(0.1))
+  const h = chainAt(target, stepSize, inverse)
   const points: Array<Float64Array> = []
   for (let k = 0; k < 16; k++) {
     for (let j = 0; j < 10; j++) h.nutsTransition()
@@ -122,34 +153,20 @@ export const transitionOverhead = (
     chains.push(chain)
     overheads.push((step - gradient) / gradient)
   }
-  const sorted = (xs: Array<number>) => xs.sort((a, b) => a - b)
-  const o = sorted(overheads)
-  return {
-    stepNs: at(sorted(steps), 0.5),
-    gradientNs: at(sorted(gradients), 0.5),
-    chainNs: at(sorted(chains), 0.5),
-    overhead: at(o, 0.5),
-    quartiles: [at(o, 0.25), at(o, 0.75)]
-  }
+  return { stepNs: median(steps), gradientNs: median(gradients), chainNs: median(chains), ...spread(overheads) }
 }
 
-/** What `integratorOverhead` measured: medians over the rounds, and the overhead's quartiles. */
-export interface IntegratorOverhead {
-  readonly stepNs: number
-  readonly gradientNs: number
-  readonly overhead: number
-  readonly quartiles: readonly [number, number]
-}
+/** What `integratorOverhead` measured: `transitionOverhead`'s figures but the chained gradient's. */
+export type IntegratorOverhead = Omit<Overhead, "chainNs">
 
 /**
  * The limit's leapfrog integrator alone, what a Hamiltonian sampler's steps cost before any of
- * its other work (momentum draws, acceptance, the tree): `rounds` rounds (after 5 untimed ones) of `block` trajectories of `steps` steps of
- * the hand-written integrator alone (`leapfrogOnly`: no momentum draws, no acceptance, no tree),
- * from `initial` at `stepSize` and the diagonal inverse metric `inverse`, each followed by
- * 8·`block` calls of the same gradient alone over `points`, both by this thread's CPU time; the
- * overhead of a round is (step − gradient) ÷ gradient, as `transitionOverhead`'s. The gradient is
- * `target`'s `gradientInto` where it has one (the sampler's form), else `logDensityGradient`,
- * through the same function in both blocks.
+ * its other work: `rounds` rounds (after 5 untimed ones) of `block` trajectories of `steps` steps
+ * of the hand-written integrator (`leapfrogOnly`: no momentum draws, no acceptance, no tree), from
+ * `initial` at `stepSize` and the diagonal inverse metric `inverse`, each followed by 8·`block`
+ * calls of the same gradient alone over `points`, both by this thread's CPU time; the overhead
+ * of a round is (step − gradient) ÷ gradient, as `transitionOverhead`'s. Both blocks call the
+ * gradient through the same function (`gradientOf`: the sampler's form where there is one).
  *
  * @example
  * const { overhead } = integratorOverhead(density, 0.45, inverse, initial, points, 8)
@@ -167,13 +184,7 @@ export const integratorOverhead = (
   rounds = 30,
   block = 2000
 ): IntegratorOverhead => {
-  const value = new Float64Array(1)
-  const f: DensityGradient = target.gradientInto === undefined
-    ? (q, g) => target.logDensityGradient(q, g)
-    : (q, g) => {
-      target.gradientInto!(q, g, value)
-      return value[0]!
-    }
+  const f = gradientOf(target)
   const g = new Float64Array(target.dimension)
   const options = { dimension: target.dimension, stepSize, iterations: block, initial, seed: 1, inverseMetric: inverse }
   const stepsNs: Array<number> = [], gradients: Array<number> = [], overheads: Array<number> = []
@@ -193,7 +204,5 @@ export const integratorOverhead = (
     overheads.push((step - gradient) / gradient)
   }
   if (sink !== sink) throw new Error("integratorOverhead: the integrator's energy error is not a number")
-  const sorted = (xs: Array<number>) => xs.sort((a, b) => a - b)
-  const o = sorted(overheads)
-  return { stepNs: at(sorted(stepsNs), 0.5), gradientNs: at(sorted(gradients), 0.5), overhead: at(o, 0.5), quartiles: [at(o, 0.25), at(o, 0.75)] }
+  return { stepNs: median(stepsNs), gradientNs: median(gradients), ...spread(overheads) }
 }
